@@ -1,0 +1,203 @@
+"""The protocol's state and programs, as immutable values.
+
+Everything here is a value: a `State` can be hashed, compared and kept in a
+history for free, which is what exact step-back and the checker stand on.
+No Textual, no YAML: this module is the bottom layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterator, NamedTuple
+
+MAX_VCPUS = 4096  # KVM_MAX_VCPUS on x86; also 64 sparse banks x 64 bits
+
+# vcpu modes (SPEC.md "State")
+USER = "user"  # thread outside KVM_RUN, in the VMM
+GUEST = "guest"  # running guest code
+KERNEL = "kernel"  # inside the flush hypercall, an SRCU reader
+BLOCKED = "blocked"  # inside KVM_RUN but kvm_vcpu_running() is false
+MODES = (USER, GUEST, KERNEL, BLOCKED)
+
+KVM_RUN = "KVM_RUN"  # mutex holder: the vCPU's own KVM_RUN ioctl
+
+
+# -- programs ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flush:
+    """A guest's HvCallFlushVirtualAddressSpace{,List}{,Ex} hypercall."""
+
+    id: str
+    targets: tuple[int, ...]  # resolved, ascending: the order kvm_hv_flush_tlb() visits
+    spec: object = field(default="all", compare=False)  # as written, for saving
+    op: str = "flush"
+
+    @cached_property
+    def mask(self) -> int:
+        return sum(1 << t for t in self.targets)
+
+
+@dataclass(frozen=True)
+class SetInhibit:
+    """KVM_HYPERV_SET_TLB_FLUSH_INHIBIT on vcpu `vcpu` from a VMM thread."""
+
+    id: str
+    vcpu: int
+    value: bool
+    op: str = "set_inhibit"
+
+
+@dataclass(frozen=True)
+class Run:
+    """KVM_RUN on vcpu `vcpu` from a VMM thread."""
+
+    id: str
+    vcpu: int
+    op: str = "run"
+
+
+@dataclass(frozen=True)
+class Exit:
+    """The VMM kicks vcpu `vcpu` out of KVM_RUN (a signal / immediate_exit)."""
+
+    id: str
+    vcpu: int
+    op: str = "exit"
+
+
+Op = Flush | SetInhibit | Run | Exit
+VMM_OPS = (SetInhibit, Run, Exit)
+
+
+@dataclass(frozen=True)
+class Program:
+    """What every actor will do: the scenario minus its prose and expectations.
+
+    `vcpu_ops[c]` is vcpu c's own list (flushes only); `threads` are the VMM
+    threads by name, in actor order.
+    """
+
+    vcpus: int
+    vcpu_ops: tuple[tuple[Flush, ...], ...]
+    threads: tuple[tuple[str, tuple[Op, ...]], ...]
+    initial_inhibit: frozenset[int] = frozenset()
+    initial_mode: tuple[tuple[int, str], ...] = ()
+
+    def actor_names(self) -> list[str]:
+        return [f"vcpu{c}" for c in range(self.vcpus)] + [name for name, _ in self.threads]
+
+    def ops_of(self, actor: int) -> tuple[Op, ...]:
+        if actor < self.vcpus:
+            return self.vcpu_ops[actor]
+        return self.threads[actor - self.vcpus][1]
+
+
+def vmm_sort_key(name: str) -> tuple[int, str]:
+    """`vmm` first, then `vmm:<name>` alphabetically."""
+    return (0, "") if name == "vmm" else (1, name)
+
+
+def actor_sort_key(name: str) -> tuple[int, int, str]:
+    """vCPUs by id, then VMM threads: the documented round-robin order."""
+    if name.startswith("vcpu"):
+        return (0, int(name[4:]), "")
+    return (1, *vmm_sort_key(name))
+
+
+# -- state ------------------------------------------------------------------
+
+
+class Vcpu(NamedTuple):
+    """One vCPU: struct kvm_vcpu_hv's fields plus its thread's position."""
+
+    inhibit: bool = False
+    suspended: bool = False
+    waiting_on: int = -1
+    mode: str = GUEST
+    pending_flush: bool = False
+    flushes: int = 0
+    mutex: str = KVM_RUN  # who holds vcpu->mutex: KVM_RUN, a VMM thread's name, or ""
+    exit_pending: bool = False
+    srcu_reader: bool = False  # inside srcu_read_lock(&kvm->srcu)
+    srcu_gen: int = 0  # read-side entries so far; synchronize_srcu tells old readers from new
+    op: int = 0  # index of the current op in this vCPU's own program
+    pc: str = "enter"  # the current op's next step
+    k: int = 0  # index into the current flush's targets
+
+
+class Thread(NamedTuple):
+    """A VMM thread's position in its program."""
+
+    op: int = 0
+    pc: str = ""  # next step of the current op ("" = first step)
+    w: int = 0  # the unsuspend scan's cursor
+    readers: tuple[tuple[int, int], ...] = ()  # (vcpu, srcu_gen) synchronize_srcu waits for
+
+
+_CHUNK = 64
+
+
+class Vec:
+    """A persistent vector of `Vcpu`: one update copies 2 x 64 slots, not N.
+
+    4096 vCPUs as one flat tuple would make every step copy 4096 pointers;
+    chunking keeps a step cheap while the whole stays a hashable value.
+    """
+
+    __slots__ = ("_chunks", "_len")
+
+    def __init__(self, chunks: tuple[tuple[Vcpu, ...], ...], length: int):
+        self._chunks = chunks
+        self._len = length
+
+    @classmethod
+    def of(cls, items: list[Vcpu]) -> Vec:
+        chunks = tuple(tuple(items[i : i + _CHUNK]) for i in range(0, len(items), _CHUNK))
+        return cls(chunks, len(items))
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, i: int) -> Vcpu:
+        return self._chunks[i >> 6][i & 63]
+
+    def __iter__(self) -> Iterator[Vcpu]:
+        for chunk in self._chunks:
+            yield from chunk
+
+    def set(self, i: int, v: Vcpu) -> Vec:
+        chunks = self._chunks
+        hi, lo = i >> 6, i & 63
+        chunk = chunks[hi]
+        chunk = chunk[:lo] + (v,) + chunk[lo + 1 :]
+        return Vec(chunks[:hi] + (chunk,) + chunks[hi + 1 :], self._len)
+
+    def diff(self, other: Vec) -> Iterator[tuple[int, Vcpu, Vcpu]]:
+        """(id, mine, theirs) for each slot that differs; shared chunks are skipped."""
+        for hi, (a, b) in enumerate(zip(self._chunks, other._chunks)):
+            if a is not b:
+                for lo, (va, vb) in enumerate(zip(a, b)):
+                    if va is not vb and va != vb:
+                        yield (hi << 6) | lo, va, vb
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Vec) and self._chunks == other._chunks
+
+    def __hash__(self) -> int:
+        return hash(self._chunks)
+
+    def __repr__(self) -> str:
+        return f"Vec({list(self)!r})"
+
+
+class State(NamedTuple):
+    """The whole simulated machine at one instant."""
+
+    vcpus: Vec
+    threads: tuple[Thread, ...]
+    # A history variable for the properties, not kernel state: bit x is set
+    # while x's inhibit window is open (SPEC.md "Properties").
+    windows: int = 0

@@ -1,0 +1,123 @@
+"""The properties SPEC.md names, decided one step at a time.
+
+`step_violations` looks at one transition; it is exact for a whole trace
+because every property is either about the step itself or about a state,
+and a state property can only turn false where this module looks.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from hvtui.engine import DONE, Engine
+from hvtui.model import GUEST, SetInhibit, State
+
+INHIBIT_HOLDS = "inhibit-holds"
+NO_REQUEST = "no-request-while-inhibited"
+NO_FLUSH = "no-flush-while-inhibited"
+NO_LOST_WAKEUP = "no-lost-wakeup"
+STAYS_PUT = "suspended-stays-put"
+PROGRESS = "progress"
+
+PROPERTIES = (INHIBIT_HOLDS, NO_REQUEST, NO_FLUSH, NO_LOST_WAKEUP, STAYS_PUT, PROGRESS)
+
+DESCRIPTIONS = {
+    INHIBIT_HOLDS: "no flush completes while a target's inhibit window is open",
+    NO_REQUEST: "no KVM_REQ_HV_TLB_FLUSH is raised for a vCPU while its window is open",
+    NO_FLUSH: "no vCPU services a flush request while its window is open",
+    NO_LOST_WAKEUP: "outside the ioctl, no suspended vCPU waits on a vCPU whose flag is clear",
+    STAYS_PUT: "no suspended vCPU runs guest code or completes its hypercall",
+    PROGRESS: "when nothing can step, every actor has finished its ops",
+}
+
+# verdicts
+HOLDS = "holds"
+VIOLATED = "violated"
+BLOCKED_BY_DESIGN = "blocked-by-design"
+INCOMPLETE = "incomplete"
+
+
+def in_ioctl(engine: Engine, s: State) -> bool:
+    """Some set_inhibit is between its `lock` and its `return`."""
+    for th, (_, ops) in zip(s.threads, engine.program.threads):
+        if th.pc and th.op < len(ops) and isinstance(ops[th.op], SetInhibit):
+            return True
+    return False
+
+
+def lost_wakeup(engine: Engine, s: State, c: int) -> bool:
+    """vcpu c is suspended and nobody will ever clear it (SPEC: no-lost-wakeup)."""
+    v = s.vcpus[c]
+    if not engine.suspended(v):
+        return False
+    return v.waiting_on == -1 or not s.vcpus[v.waiting_on].inhibit
+
+
+def runs_suspended(engine: Engine, s: State, c: int) -> bool:
+    v = s.vcpus[c]
+    return v.mode == GUEST and engine.suspended(v)
+
+
+def state_violations(engine: Engine, s: State) -> set[str]:
+    """The state properties, decided by looking at every vCPU."""
+    found = set()
+    if not in_ioctl(engine, s) and any(lost_wakeup(engine, s, c) for c in range(engine.n)):
+        found.add(NO_LOST_WAKEUP)
+    if any(runs_suspended(engine, s, c) for c in range(engine.n)):
+        found.add(STAYS_PUT)
+    return found
+
+
+def step_violations(
+    engine: Engine, before: State, actor: int, step: str, after: State
+) -> tuple[str, ...]:
+    """Properties the transition `before --actor/step--> after` violates."""
+    found: list[str] = []
+    kind, _, arg = step.partition(" ")
+    if actor < engine.n:
+        c = actor
+        if kind == "complete":
+            flush = engine.ops[c][before.vcpus[c].op]
+            if flush.mask & before.windows:
+                found.append(INHIBIT_HOLDS)
+            if engine.suspended(before.vcpus[c]):
+                found.append(STAYS_PUT)
+        elif kind == "request" and before.windows >> int(arg) & 1:
+            found.append(NO_REQUEST)
+        elif kind == "service" and before.windows >> c & 1:
+            found.append(NO_FLUSH)
+    changed = [c for c, _, _ in before.vcpus.diff(after.vcpus)]
+    if STAYS_PUT not in found and any(runs_suspended(engine, after, c) for c in changed):
+        found.append(STAYS_PUT)
+    if not in_ioctl(engine, after):
+        # Flags only change inside the ioctl, so leaving it is the one moment
+        # a vCPU that did not move can become a lost wake-up.
+        scan = range(engine.n) if in_ioctl(engine, before) else changed
+        if any(lost_wakeup(engine, after, c) for c in scan):
+            found.append(NO_LOST_WAKEUP)
+    return tuple(found)
+
+
+class Progress(NamedTuple):
+    verdict: str  # HOLDS, BLOCKED_BY_DESIGN or VIOLATED
+    detail: str  # who waits on what
+
+
+def progress(engine: Engine, s: State) -> Progress:
+    """The verdict on a state where no step is enabled."""
+    waiting = []
+    by_design = True
+    for a, name in enumerate(engine.names):
+        st = engine.status(s, a)
+        if st.why == DONE or engine.finished(s, a):
+            continue
+        waiting.append(f"{name} waits at {st.step}: {st.why}")
+        if a >= engine.n:
+            by_design = False
+            continue
+        v = s.vcpus[a]
+        if not (engine.suspended(v) and v.waiting_on != -1 and s.vcpus[v.waiting_on].inhibit):
+            by_design = False
+    if not waiting:
+        return Progress(HOLDS, "every actor finished its ops")
+    return Progress(BLOCKED_BY_DESIGN if by_design else VIOLATED, "; ".join(waiting))

@@ -1,0 +1,141 @@
+"""A run of a program: the steps taken so far, and every step's state, exactly.
+
+The TUI, `hvtui run` and the exports all read the same Session. History is
+the list of actors that stepped plus a checkpoint every CHECKPOINT steps;
+any earlier state is rebuilt by replaying from the checkpoint below it, so
+step-back is exact and memory stays bounded at 100k steps and 4096 vCPUs.
+"""
+
+from __future__ import annotations
+
+from hvtui.engine import Engine, Event
+from hvtui.model import State
+from hvtui.properties import PROPERTIES, Progress, progress, step_violations
+
+CHECKPOINT = 64
+
+
+class Session:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.initial = engine.initial()
+        self.actors: list[int] = []  # who took step i+1
+        self.events: list[Event] = []
+        self.violations: list[tuple[str, ...]] = []  # per step, parallel to events
+        self._checkpoints: list[State] = [self.initial]
+        self.pos = 0  # how many of the recorded steps are applied
+        self.state = self.initial
+
+    # -- moving --------------------------------------------------------------
+
+    def step(self, actor: int) -> Event:
+        """`actor` takes the next step; a recorded future that differs is dropped."""
+        if self.pos < len(self.actors):
+            if self.actors[self.pos] == actor:
+                return self.forward()
+            self._truncate()
+        before = self.state
+        after, event = self.engine.step(before, actor, self.pos + 1)
+        self.actors.append(actor)
+        self.events.append(event)
+        self.violations.append(step_violations(self.engine, before, actor, event.step, after))
+        self.pos += 1
+        self.state = after
+        if self.pos % CHECKPOINT == 0:
+            self._checkpoints.append(after)
+        return event
+
+    def forward(self) -> Event:
+        """Redo the next recorded step (after a step back)."""
+        actor = self.actors[self.pos]
+        self.state, _ = self.engine.step(self.state, actor, self.pos + 1)
+        self.pos += 1
+        return self.events[self.pos - 1]
+
+    def back(self) -> None:
+        self.goto(self.pos - 1)
+
+    def goto(self, pos: int) -> None:
+        """Show the state after `pos` recorded steps (0 = the initial state)."""
+        pos = max(0, min(pos, len(self.actors)))
+        if pos >= self.pos and pos - self.pos <= CHECKPOINT:
+            while self.pos < pos:
+                self.forward()
+            return
+        self.state = self.state_at(pos)
+        self.pos = pos
+
+    def state_at(self, pos: int) -> State:
+        base = pos // CHECKPOINT
+        s = self._checkpoints[base]
+        for i in range(base * CHECKPOINT, pos):
+            s, _ = self.engine.step(s, self.actors[i])
+        return s
+
+    def _truncate(self) -> None:
+        del self.actors[self.pos :]
+        del self.events[self.pos :]
+        del self.violations[self.pos :]
+        del self._checkpoints[self.pos // CHECKPOINT + 1 :]
+
+    # -- choosing who steps --------------------------------------------------
+
+    def enabled(self) -> list[int]:
+        return self.engine.enabled(self.state)
+
+    def next_default(self) -> int | None:
+        """Round robin: the first actor after the last one to step that can step.
+
+        Actors are ordered vcpu0..vcpuN-1, then `vmm`, then `vmm:<name>` by
+        name; the first step goes to the first actor that can take one.
+        """
+        count = len(self.engine.names)
+        start = self.actors[self.pos - 1] + 1 if self.pos else 0
+        for i in range(count):
+            a = (start + i) % count
+            if self.engine.can_step(self.state, a):
+                return a
+        return None
+
+    def step_default(self) -> Event | None:
+        """The recorded next step if there is one, else the round-robin choice."""
+        if self.pos < len(self.actors):
+            return self.forward()
+        actor = self.next_default()
+        return None if actor is None else self.step(actor)
+
+    def run(self, limit: int | None = None) -> int:
+        """Step until nothing can (or `limit` steps); returns the steps taken."""
+        taken = 0
+        while limit is None or taken < limit:
+            if self.step_default() is None:
+                break
+            taken += 1
+        return taken
+
+    # -- what the trace shows ------------------------------------------------
+
+    @property
+    def at_end(self) -> bool:
+        """No recorded step ahead and no actor can step."""
+        return self.pos == len(self.actors) and self.next_default() is None
+
+    def first_violations(self) -> dict[str, int]:
+        """Each violated property and the step that first violated it, up to pos."""
+        first: dict[str, int] = {}
+        for i, found in enumerate(self.violations[: self.pos]):
+            for prop in found:
+                first.setdefault(prop, i + 1)
+        return first
+
+    def progress(self) -> Progress | None:
+        """The progress verdict, once nothing can step."""
+        return progress(self.engine, self.state) if self.at_end else None
+
+    def verdicts(self) -> dict[str, str]:
+        """Each property as it stands at pos: holds / violated / pending."""
+        first = self.first_violations()
+        out = {p: ("violated" if p in first else "holds") for p in PROPERTIES}
+        done = self.progress()
+        out["progress"] = done.verdict if done else "pending"
+        return out
