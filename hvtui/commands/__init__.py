@@ -1,0 +1,1 @@
+"""One module per `hvtui` subcommand: `configure(parser)` and `main(args) -> exit code`."""

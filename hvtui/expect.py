@@ -1,0 +1,49 @@
+"""A scenario's `expect` block against what a run reached."""
+
+from __future__ import annotations
+
+from hvtui.scenario import Expect
+from hvtui.session import Session
+
+
+def vcpu_view(session: Session, c: int, state=None) -> dict[str, object]:
+    """The fields a person reads for vcpu c; `suspended` is derived in merged-state."""
+    engine = session.engine
+    v = (state or session.state).vcpus[c]
+    return {
+        "inhibit": v.inhibit,
+        "suspended": engine.suspended(v),
+        "waiting_on": v.waiting_on,
+        "mode": v.mode,
+        "pending_flush": v.pending_flush,
+        "flushes": v.flushes,
+        "mutex": v.mutex,
+        "exit_pending": v.exit_pending,
+        "srcu_reader": v.srcu_reader,
+    }
+
+
+def stuck(session: Session) -> list[str]:
+    """Actors that have not finished their ops."""
+    engine = session.engine
+    return [n for a, n in enumerate(engine.names) if not engine.finished(session.state, a)]
+
+
+def failures(session: Session, expect: Expect) -> list[str]:
+    """What the run's end state disagrees with, one line each (empty: all met)."""
+    out = []
+    for c, fields in expect.final:
+        view = vcpu_view(session, c)
+        for key, want in fields:
+            if view[key] != want:
+                out.append(f"expect.final.vcpu{c}.{key}: expected {want!r}, got {view[key]!r}")
+    if expect.progress is not None:
+        got = session.progress()
+        verdict = got.verdict if got else "pending"
+        if verdict != expect.progress:
+            out.append(f"expect.progress: expected {expect.progress}, got {verdict}")
+    if expect.stuck is not None:
+        got_stuck = stuck(session)
+        if sorted(got_stuck) != sorted(expect.stuck):
+            out.append(f"expect.stuck: expected {list(expect.stuck)}, got {got_stuck}")
+    return out
