@@ -59,10 +59,21 @@ _ACTOR = re.compile(r"^(vcpu(0|[1-9][0-9]*)|vmm|vmm:[A-Za-z0-9_.-]+)$")
 
 @dataclass(frozen=True)
 class Expect:
-    violations: tuple[str, ...] | None = None  # for `check`; None = not given
+    # For `check`: the properties expected to fail under the scenario's own
+    # variant, or per variant when written as a mapping {variant: [ids]}.
+    violations: tuple[str, ...] | None = None
+    by_variant: tuple[tuple[str, tuple[str, ...]], ...] = ()
     final: tuple[tuple[int, tuple[tuple[str, object], ...]], ...] = ()  # vcpu -> fields
     progress: str | None = None  # the run's progress verdict at its end
     stuck: tuple[str, ...] | None = None  # actors unfinished at the end of the run
+
+    def violations_under(self, variant: str, own_variant: str) -> tuple[str, ...]:
+        """What `check` should find violated under `variant` (nothing, unless expected)."""
+        if self.by_variant:
+            return dict(self.by_variant).get(variant, ())
+        if variant == own_variant and self.violations is not None:
+            return self.violations
+        return ()
 
 
 @dataclass(frozen=True)
@@ -324,13 +335,16 @@ class _Validator:
         d = self.mapping(value, pos, "expect")
         self.keys(d, EXPECT_KEYS, "expect")
         violations = None
-        if "violations" in d:
-            items = self.seq(d["violations"], d.valpos["violations"], "expect.violations",
-                             "property ids")
-            violations = tuple(
-                self.choice(p, items.itempos[i], f"expect.violations[{i}]", PROPERTIES, "property")
-                for i, p in enumerate(items)
-            )
+        by_variant: list[tuple[str, tuple[str, ...]]] = []
+        if isinstance(d.get("violations"), PosDict):
+            m = d["violations"]
+            for variant, ids in m.items():
+                path = f"expect.violations.{variant}"
+                self.choice(variant, m.keypos[variant], path, VARIANTS, "variant")
+                by_variant.append((variant, self.properties(ids, m.valpos[variant], path)))
+        elif "violations" in d:
+            violations = self.properties(d["violations"], d.valpos["violations"],
+                                         "expect.violations")
         final = ()
         if "final" in d:
             final = self.final(d["final"], d.valpos["final"])
@@ -346,7 +360,14 @@ class _Validator:
                     raise self.fail(items.itempos[i], f"expect.stuck[{i}]",
                                     f"unknown actor {_show(item)} ({_actor_hint(item, names)})")
             stuck = tuple(items)
-        return Expect(violations, final, progress, stuck)
+        return Expect(violations, tuple(by_variant), final, progress, stuck)
+
+    def properties(self, value: object, pos, path: str) -> tuple[str, ...]:
+        items = self.seq(value, pos, path, "property ids (or a mapping variant: [ids])")
+        return tuple(
+            self.choice(p, items.itempos[i], f"{path}[{i}]", PROPERTIES, "property")
+            for i, p in enumerate(items)
+        )
 
     def final(self, value: object, pos):
         d = self.mapping(value, pos, "expect.final")
@@ -455,7 +476,9 @@ def to_dict(scenario: Scenario) -> dict:
         doc["schedule"] = list(scenario.schedule)
     e = scenario.expect
     expect: dict = {}
-    if e.violations is not None:
+    if e.by_variant:
+        expect["violations"] = {v: list(ids) for v, ids in e.by_variant}
+    elif e.violations is not None:
         expect["violations"] = list(e.violations)
     if e.final:
         expect["final"] = {f"vcpu{c}": dict(fields_) for c, fields_ in e.final}
