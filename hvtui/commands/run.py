@@ -73,7 +73,7 @@ def main(args: argparse.Namespace) -> int:
         if not doc["expect"]["met"]:
             status = 1
         if not args.json:
-            print_text(scenario, session, doc)
+            print_text(scenario, session, doc, quiet=args.quiet)
     if args.json:
         json.dump(results[0] if len(results) == 1 else {"results": results}, sys.stdout,
                   indent=2)
@@ -81,13 +81,15 @@ def main(args: argparse.Namespace) -> int:
     return status
 
 
-def print_text(scenario: scenarios.Scenario, session: Session, doc: dict) -> None:
+def print_text(
+    scenario: scenarios.Scenario, session: Session, doc: dict, quiet: bool = False
+) -> None:
     from rich.console import Console
 
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"[bold]{scenario.name}[/] ({scenario.file}, variant {scenario.variant}, "
                   f"{session.pos} steps)", markup=True)
-    if not getattr(session, "quiet", False):
+    if not quiet:
         console.print(grid_table(session))
         for event, found in zip(session.events, session.violations):
             mark = f"   <-- violates {', '.join(found)}" if found else ""
