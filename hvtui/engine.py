@@ -134,12 +134,14 @@ class Engine:
             return Status(v.pc, True)
         has_op = v.op < len(self.ops[c])
         if mode == GUEST:
-            # vcpu_enter_guest() services requests before it looks at an
-            # exit request, and both come before the guest's next instruction.
-            if v.pending_flush:
-                return Status("service", True)
+            # vcpu_run(): after a VM exit a pending signal returns to userspace
+            # before vcpu_enter_guest() processes requests, so an exit wins
+            # over a pending flush (which then waits for the next KVM_RUN);
+            # requests are processed before the guest's next instruction.
             if v.exit_pending:
                 return Status("leave", True)
+            if v.pending_flush:
+                return Status("service", True)
             if has_op:
                 return Status("enter", True)
             return Status("", False, DONE)
