@@ -1,0 +1,79 @@
+"""Small programs and a driver for the engine tests: no YAML, no Textual.
+
+A test names actors the way a scenario's `schedule` does ("vcpu0", "vmm")
+and reads back the state, the status and the events, so each test reads as
+the interleaving it walks through.
+"""
+
+from __future__ import annotations
+
+from hvtui.engine import Engine, Event, Status
+from hvtui.model import Flush, Op, Program, Vcpu
+from hvtui.session import Session
+from hvtui.variants import VARIANTS
+
+
+def flush(*targets: int, id: str = "f") -> Flush:
+    return Flush(id, tuple(sorted(set(targets))))
+
+
+def program(
+    n: int,
+    vcpus: dict[int, list[Flush]] | None = None,
+    vmm: list[Op] | None = None,
+    threads: dict[str, list[Op]] | None = None,
+    inhibit: tuple[int, ...] = (),
+    user: tuple[int, ...] = (),
+) -> Program:
+    """N vCPUs; `vmm` is the thread called vmm, `threads` any others (vmm:<name>)."""
+    named = dict(threads or {})
+    if vmm is not None:
+        named["vmm"] = vmm
+    order = sorted(named, key=lambda name: (name != "vmm", name))
+    return Program(
+        n,
+        tuple(tuple((vcpus or {}).get(c, ())) for c in range(n)),
+        tuple((name, tuple(named[name])) for name in order),
+        frozenset(inhibit),
+        tuple((c, "user") for c in user),
+    )
+
+
+class Walk:
+    """A session driven by actor names, with the views a reviewer asks for."""
+
+    def __init__(self, prog: Program, variant: str = "posted"):
+        self.engine = Engine(prog, VARIANTS[variant])
+        self.session = Session(self.engine)
+
+    def __call__(self, *actors: str) -> list[Event]:
+        """Each named actor takes its next step; the events, in order."""
+        return [self.session.step(self.engine.index[a]) for a in actors]
+
+    def until(self, actor: str, step: str) -> list[Event]:
+        """`actor` steps until its next step is `step` (which it does not take)."""
+        events = []
+        while self.status(actor).step != step:
+            events += self(actor)
+        return events
+
+    def status(self, actor: str) -> Status:
+        return self.engine.status(self.session.state, self.engine.index[actor])
+
+    def next(self, actor: str) -> str:
+        st = self.status(actor)
+        assert st.enabled, f"{actor} waits at {st.step}: {st.why}"
+        return st.step
+
+    def vcpu(self, c: int) -> Vcpu:
+        return self.session.state.vcpus[c]
+
+    def suspended(self, c: int) -> bool:
+        return self.engine.suspended(self.vcpu(c))
+
+    def steps(self) -> list[str]:
+        """`actor step` for every step so far, as the event log lists them."""
+        return [f"{e.actor} {e.step}" for e in self.session.events[: self.session.pos]]
+
+    def run(self) -> int:
+        return self.session.run()
