@@ -1,0 +1,347 @@
+"""What the workbench has open: a scenario, the ops added to it, and the trace.
+
+No Textual here. Every key of the workbench is a method of `Bench`, so the
+tests (and the random-keys test) can hold the session against a fresh
+replay of its recorded actors after every key. A change to the program or
+the variant builds a fresh Engine and Session and replays the recorded
+actors, by name, as far as they can still step: exact, and simple.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import NamedTuple
+
+from hvtui.engine import Engine, Event
+from hvtui.model import USER, Exit, Flush, Op, Program, Run, SetInhibit, actor_sort_key
+from hvtui.scenario import Expect, Scenario, load, replay, with_schedule
+from hvtui.session import Session
+from hvtui.variants import VARIANTS
+
+VMM = "vmm"  # the thread the workbench's own ioctls go to
+
+# The tracepoints of patch 6/7 that mark a suspend and a wake-up (SPEC.md,
+# "Trace events"); whichever step emits them under a variant, the text is the same.
+SUSPEND = "kvm_hv_vcpu_suspend_tlb_flush: suspending"
+WAKE = "kvm_hv_vcpu_unsuspend_tlb_flush: unsuspending"
+
+
+class Replayed(NamedTuple):
+    """How a recorded trace fared on a new program or variant."""
+
+    steps: int  # recorded steps that still replay
+    total: int  # recorded steps offered
+    why: str  # why the replay stopped early; "" when every step replayed
+    first_diff: int | None  # first step whose event reads differently than before
+
+    def describe(self) -> str:
+        if self.why:
+            text = f"replayed {self.steps} of {self.total} steps; diverged at {self.why}"
+        else:
+            text = f"replayed all {self.total} steps"
+        if self.first_diff is not None:
+            text += f"; the log reads differently from step {self.first_diff}"
+        return text
+
+
+class Bench:
+    """The open scenario, what the user added to it, and the session stepping it."""
+
+    def __init__(self, scenario: Scenario, session: Session):
+        self.origin = scenario  # as loaded: its file, prose, schedule and expect
+        self.program = scenario.program
+        self.variant = scenario.variant
+        self.session = session
+        self.chosen: int | None = None  # the actor picked for the next step, if any
+        self.marked: frozenset[int] = frozenset()  # targets for the next flush
+
+    @classmethod
+    def open(cls, scenario: Scenario, *, at_end: bool = False) -> Bench:
+        """At step 0 with the schedule as the recorded future; or run to the end.
+
+        Raises InputError when the schedule cannot be replayed.
+        """
+        session = replay(scenario)
+        if at_end:
+            session.run()
+        else:
+            session.goto(0)
+        return cls(scenario, session)
+
+    # -- views -------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        return self.session.engine
+
+    def trace(self) -> list[str]:
+        """Every recorded actor, by name, including a recorded future."""
+        names = self.engine.names
+        return [names[a] for a in self.session.actors]
+
+    def next_actor(self) -> tuple[int | None, str]:
+        """Who takes the next step, and why it is that one."""
+        s = self.session
+        if self.chosen is not None and self.engine.can_step(s.state, self.chosen):
+            return self.chosen, "chosen"
+        if s.pos < len(s.actors):
+            return s.actors[s.pos], "recorded"
+        actor = s.next_default()
+        return actor, "round robin" if actor is not None else "nothing can step"
+
+    def interesting(self, step: int) -> bool:
+        """Step `step` (from 1) suspended or woke a vCPU, or violated a property."""
+        s = self.session
+        return bool(s.violations[step - 1]) or s.events[step - 1].text.startswith((SUSPEND, WAKE))
+
+    def edited(self) -> bool:
+        """Ops were added or the variant switched: the program is no longer the file's."""
+        return (self.program, self.variant) != (self.origin.program, self.origin.variant)
+
+    # -- moving --------------------------------------------------------------------
+
+    def step(self) -> Event | None:
+        """The next actor takes one step; None when nothing can step."""
+        actor, _ = self.next_actor()
+        if actor is None:
+            return None
+        self.chosen = None
+        return self.session.step(actor)
+
+    def back(self) -> bool:
+        if self.session.pos == 0:
+            return False
+        self.chosen = None
+        self.session.back()
+        return True
+
+    def goto(self, pos: int) -> None:
+        """Move within the recorded steps (clamped to them)."""
+        self.chosen = None
+        self.session.goto(pos)
+
+    def advance(self, limit: int, *, interest: bool = False, to: int | None = None) -> str:
+        """Up to `limit` steps; why it stopped: "end", "interest", "reached" or "" (limit).
+
+        The workbench calls this in slices so a long run never freezes the UI.
+        """
+        s = self.session
+        for _ in range(limit):
+            if to is not None and s.pos >= to:
+                return "reached"
+            if self.step() is None:
+                return "end"
+            if interest and self.interesting(s.pos):
+                return "interest"
+        return "reached" if to is not None and s.pos >= to else ""
+
+    def back_to_interest(self) -> int:
+        """To the last step of interest before the current one (or step 0)."""
+        pos = self.session.pos - 1
+        while pos > 0 and not self.interesting(pos):
+            pos -= 1
+        self.goto(max(pos, 0))
+        return self.session.pos
+
+    def cycle_actor(self) -> int | None:
+        """Pick the next enabled actor after the current choice, in actor order."""
+        enabled = self.engine.enabled(self.session.state)
+        if not enabled:
+            return None
+        current, _ = self.next_actor()
+        i = enabled.index(current) if current in enabled else -1
+        self.chosen = enabled[(i + 1) % len(enabled)]
+        return self.chosen
+
+    # -- marks ---------------------------------------------------------------------
+
+    def toggle_mark(self, c: int) -> None:
+        self.marked = self.marked ^ {c}
+
+    def clear_marks(self) -> None:
+        self.marked = frozenset()
+
+    # -- editing the program -------------------------------------------------------
+
+    def toggle_inhibit(self, c: int) -> tuple[Op, ...]:
+        """Append to `vmm`: set_inhibit(c, not flag), between exit and run if c is in KVM_RUN.
+
+        The flag and KVM_RUN are taken as they will be once `vmm` has run the
+        ops it still has, so pressing the key twice sets and then clears.
+        """
+        flag, in_run = self._planned(c)
+        fresh = self._id_maker()
+        ops: list[Op] = []
+        if in_run:
+            ops.append(Exit(fresh(f"kick{c}"), c))
+        ops.append(SetInhibit(fresh(f"{'clr' if flag else 'inh'}{c}"), c, not flag))
+        if in_run:
+            ops.append(Run(fresh(f"run{c}"), c))
+        threads = dict(self.program.threads)
+        threads[VMM] = threads.get(VMM, ()) + tuple(ops)
+        ordered = tuple(sorted(threads.items(), key=lambda t: actor_sort_key(t[0])))
+        self._rebuild(replace(self.program, threads=ordered), self.variant, self.trace())
+        return tuple(ops)
+
+    def fire_flush(self, c: int) -> Flush:
+        """Append a flush hypercall to vcpu c's program: the marked targets, else all."""
+        if self.marked:
+            targets = tuple(sorted(self.marked))
+            spec: object = list(targets)
+        else:
+            targets, spec = tuple(range(self.program.vcpus)), "all"
+        op = Flush(self._id_maker()(f"flush{c}"), targets, spec)
+        vcpu_ops = list(self.program.vcpu_ops)
+        vcpu_ops[c] += (op,)
+        self._rebuild(replace(self.program, vcpu_ops=tuple(vcpu_ops)), self.variant, self.trace())
+        return op
+
+    def _planned(self, c: int) -> tuple[bool, bool]:
+        """vcpu c's flag, and whether it is in KVM_RUN, after `vmm`'s remaining ops."""
+        v = self.session.state.vcpus[c]
+        flag, in_run = v.inhibit, v.mode != USER and not v.exit_pending
+        index = self.engine.index.get(VMM)
+        if index is None:
+            return flag, in_run
+        done = self.session.state.threads[index - self.engine.n].op
+        for op in self.engine.ops[index][done:]:
+            if getattr(op, "vcpu", None) != c:
+                continue
+            if isinstance(op, SetInhibit):
+                flag = op.value
+            elif isinstance(op, (Exit, Run)):
+                in_run = isinstance(op, Run)
+        return flag, in_run
+
+    def _id_maker(self):
+        """A function giving op ids unused anywhere in the program: base, base-2, ..."""
+        taken = {op.id for ops in self.program.vcpu_ops for op in ops}
+        taken |= {op.id for _, ops in self.program.threads for op in ops}
+
+        def fresh(base: str) -> str:
+            name, n = base, 1
+            while name in taken:
+                n += 1
+                name = f"{base}-{n}"
+            taken.add(name)
+            return name
+
+        return fresh
+
+    # -- other variants, other files, counterexamples ------------------------------
+
+    def switch_variant(self, variant: str) -> Replayed:
+        return self._rebuild(self.program, variant, self.trace())
+
+    def load_trace(self, program: Program, variant: str, schedule: Sequence[str]) -> Replayed:
+        """A given interleaving (a counterexample) as the recorded future, at step 0."""
+        return self._rebuild(program, variant, schedule, pos=0)
+
+    def reload(self) -> str:
+        """Read the file again and replay the trace on it; what changed, in one line.
+
+        The ops added here are dropped (the file is what is reloaded); a new
+        `schedule` in the file replaces the trace. Raises InputError when the
+        file is now invalid, and then nothing changes.
+        """
+        new = load(self.origin.file)
+        changes = describe_changes(self.origin.program, new.program)
+        dropped = count_ops(self.program) - count_ops(self.origin.program)
+        if dropped:
+            changes.append(f"{dropped} op{'s' * (dropped != 1)} added here dropped")
+        trace = self.trace()
+        if new.schedule != self.origin.schedule:
+            changes.append("the file's new schedule replaces the trace")
+            trace = list(new.schedule)
+        if new.variant != self.origin.variant:
+            changes.append(f"the file now says variant {new.variant} (kept {self.variant})")
+        pos = self.session.pos
+        self.origin = new
+        replayed = self._rebuild(new.program, self.variant, trace, pos)
+        where = f"at step {self.session.pos}"
+        if self.session.pos != pos:
+            where = f"moved to step {self.session.pos} (was {pos})"
+        return f"{'; '.join(changes) or 'the file is unchanged'}; {replayed.describe()}; {where}"
+
+    def _rebuild(
+        self, program: Program, variant: str, trace: Sequence[str], pos: int | None = None
+    ) -> Replayed:
+        """A fresh session of `program` under `variant`, replaying `trace` while it can."""
+        pos = self.session.pos if pos is None else pos
+        before = self.session.events
+        session = Session(Engine(program, VARIANTS[variant]))
+        engine = session.engine
+        why = ""
+        for i, name in enumerate(trace):
+            actor = engine.index.get(name)
+            if actor is None:
+                why = f"step {i + 1}: {name} is no longer an actor"
+                break
+            status = engine.status(session.state, actor)
+            if not status.enabled:
+                what = "has finished" if not status.step else f"waits at {status.step}"
+                why = f"step {i + 1}: {name} {what}" + (f" ({status.why})" if status.why else "")
+                break
+            session.step(actor)
+        first_diff = next(
+            (i + 1 for i, (a, b) in enumerate(zip(before, session.events, strict=False)) if a != b),
+            None,
+        )
+        session.goto(min(pos, session.pos))
+        self.session, self.program, self.variant, self.chosen = session, program, variant, None
+        return Replayed(len(session.actors), len(trace), why, first_diff)
+
+    # -- saving --------------------------------------------------------------------
+
+    def to_scenario(self) -> Scenario:
+        """The session as a scenario that replays it exactly: program + trace.
+
+        The file's `expect` block is kept only when the saved file runs to
+        the same end as the file did, since an added op or another
+        interleaving can make it false.
+        """
+        scenario = replace(self.origin, variant=self.variant, program=self.program)
+        scenario = with_schedule(scenario, tuple(self.trace()))
+        if not self.edited() and _run_to_end(scenario) == _run_to_end(self.origin):
+            return scenario
+        return replace(scenario, expect=Expect())
+
+
+def _run_to_end(scenario: Scenario) -> list[int]:
+    """Who steps in `hvtui run`: the schedule, then round robin until nothing can step."""
+    session = replay(scenario)
+    session.run()
+    return session.actors
+
+
+def count_ops(program: Program) -> int:
+    return sum(map(len, program.vcpu_ops)) + sum(len(ops) for _, ops in program.threads)
+
+
+def describe_changes(old: Program, new: Program) -> list[str]:
+    """What differs between two programs, one short phrase per difference."""
+    out = []
+    if old.vcpus != new.vcpus:
+        out.append(f"vcpus {old.vcpus} -> {new.vcpus}")
+    if old.initial_inhibit != new.initial_inhibit:
+        out.append(
+            f"initial.inhibit {sorted(old.initial_inhibit)} -> {sorted(new.initial_inhibit)}"
+        )
+    if old.initial_mode != new.initial_mode:
+        out.append("initial.mode changed")
+    before, after = _ops_by_actor(old), _ops_by_actor(new)
+    for name in sorted(before.keys() | after.keys(), key=actor_sort_key):
+        a, b = before.get(name, {}), after.get(name, {})
+        if list(a.items()) == list(b.items()):
+            continue
+        parts = [f"+{i}" for i in b if i not in a] + [f"-{i}" for i in a if i not in b]
+        parts += [f"~{i}" for i in a if i in b and a[i] != b[i]]
+        out.append(f"{name}: {' '.join(parts) or 'ops reordered'}")
+    return out
+
+
+def _ops_by_actor(program: Program) -> dict[str, dict[str, Op]]:
+    named = {f"vcpu{c}": ops for c, ops in enumerate(program.vcpu_ops) if ops}
+    named.update(program.threads)
+    return {name: {op.id: op for op in ops} for name, ops in named.items()}

@@ -1,0 +1,68 @@
+"""The command palette: every action valid now, and every scenario to open.
+
+Actions come from the one bindings table (named "category: action", and
+offered only when the app's check_action allows them), plus what has no
+key of its own: each other variant, each counterexample of the last check.
+Scenarios come from a Provider that lists `scenarios/` folders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.app import SystemCommand
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from hvtui.tui.bindings import BINDINGS, palette_name
+from hvtui.tui.library import scenario_files
+from hvtui.variants import VARIANTS
+
+if TYPE_CHECKING:
+    from hvtui.tui.app import WorkbenchApp
+
+
+def action_commands(app: WorkbenchApp) -> Iterable[SystemCommand]:
+    for binding in BINDINGS:
+        if app.check_action(binding.action, ()) is True:
+            callback = partial(app.run_action, binding.action)
+            yield SystemCommand(palette_name(binding), binding.tooltip, callback)
+    if app.check_action("switch_variant", ()) is True:
+        for name, variant in VARIANTS.items():
+            if name != app.bench.variant:
+                yield SystemCommand(
+                    f"variant: switch to {name}", variant.source, partial(app.use_variant, name)
+                )
+    for prop, steps in app.counterexamples():
+        yield SystemCommand(
+            f"check: load the counterexample for {prop}",
+            f"{steps} steps, opened at step 0 to step through",
+            partial(app.load_counterexample, prop),
+        )
+
+
+class ScenarioProvider(Provider):
+    """`scenario: open FILE` for every scenario in ./scenarios, beside the open file, built in."""
+
+    def _commands(self) -> list[tuple[str, str]]:
+        app: WorkbenchApp = self.app  # type: ignore[assignment]
+        return [(f"scenario: open {path}", path) for path in scenario_files(app.bench.origin.file)]
+
+    async def discover(self) -> Hits:
+        app: WorkbenchApp = self.app  # type: ignore[assignment]
+        for title, path in self._commands():
+            yield DiscoveryHit(title, partial(app.open_file, path), help="open it in the workbench")
+
+    async def search(self, query: str) -> Hits:
+        app: WorkbenchApp = self.app  # type: ignore[assignment]
+        matcher = self.matcher(query)
+        for title, path in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(title),
+                    partial(app.open_file, path),
+                    help="open it in the workbench",
+                )

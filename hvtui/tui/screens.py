@@ -1,0 +1,199 @@
+"""The workbench's dialogs: help, jump to a step, save as, confirm an overwrite,
+pick a variant, and the checker's verdict table.
+
+Each is a ModalScreen that dismisses with its answer (None when cancelled),
+so the app's key bindings are out of reach while one is open.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from hvtui.tui.bindings import BINDINGS, shown_keys
+from hvtui.variants import VARIANTS
+
+DIALOG_CSS = """
+Dialog { align: center middle; }
+Dialog > Vertical {
+    width: 76; max-width: 100%; height: auto; max-height: 100%;
+    border: thick $primary; background: $surface; padding: 0 1;
+}
+Dialog Label.error { color: $error; }
+Dialog Horizontal { height: auto; align-horizontal: right; }
+Dialog Button { margin-left: 1; }
+"""
+
+
+class Dialog(ModalScreen):
+    """A centred box; escape cancels."""
+
+    DEFAULT_CSS = DIALOG_CSS
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class HelpScreen(Dialog):
+    """Every key of the workbench (from the one bindings table) and of the grid."""
+
+    BINDINGS = [
+        Binding("escape,q,question_mark,f1", "cancel", "Close", id="help.close"),
+    ]
+    DEFAULT_CSS = "HelpScreen > Vertical { width: 100; height: 90%; }"
+
+    def __init__(self, grid_bindings: list[Binding]):
+        super().__init__()
+        self._grid = grid_bindings
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, show_header=True, header_style="bold", expand=True)
+        table.add_column("keys", no_wrap=True)
+        table.add_column("palette name", no_wrap=True)
+        table.add_column("what it does", ratio=1)
+        for b in BINDINGS:
+            name = (b.id or "").replace(".", ": ", 1).replace("-", " ")
+            table.add_row(shown_keys(b), name, b.tooltip)
+        for b in self._grid:
+            table.add_row(shown_keys(b), "grid", f"Select: {b.description.lower()}")
+        table.add_row("click", "grid", "Select the vCPU under the mouse")
+        table.add_row("click", "actors", "Choose that actor for the next step")
+        table.add_row("ctrl+p", "palette", "Every action valid now, and every scenario to open")
+        with Vertical():
+            yield Label(Text("hvtui workbench: keys (escape to close)", style="bold"))
+            with VerticalScroll():
+                yield Static(table)
+
+
+class JumpScreen(Dialog):
+    """Ask for a step number; steps past the recorded ones are taken round robin."""
+
+    def __init__(self, pos: int, recorded: int):
+        super().__init__()
+        self._hint = f"step 0..{recorded} is recorded (now at {pos}); further ones are stepped"
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Jump to step")
+            yield Input(placeholder="step number", type="integer", id="step")
+            yield Label(self._hint)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            self.dismiss(max(0, int(event.value)))
+
+
+class SaveAsScreen(Dialog):
+    """Ask for the file to save the session to."""
+
+    def __init__(self, suggestion: str, steps: int):
+        super().__init__()
+        self._suggestion = suggestion
+        self._steps = steps
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"Save the session ({self._steps} steps) as a scenario file")
+            yield Input(value=self._suggestion, id="path")
+            yield Label("", classes="error", id="problem")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        path = event.value.strip()
+        if not path:
+            self.query_one("#problem", Label).update("a file name is needed")
+            return
+        self.dismiss(path)
+
+
+class ConfirmScreen(Dialog):
+    """Yes or no; the safe answer (no) is the default and escape means no."""
+
+    BINDINGS = [
+        Binding("escape,n", "cancel", "No", id="confirm.no"),
+        Binding("y", "confirm", "Yes", id="confirm.yes"),
+    ]
+
+    def __init__(self, question: str, yes: str):
+        super().__init__()
+        self._question = question
+        self._yes = yes
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self._question)
+            with Horizontal():
+                yield Button("Cancel", id="no", variant="primary")
+                yield Button(self._yes, id="yes", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+
+class VariantScreen(Dialog):
+    """Pick the variant to replay the same choices under."""
+
+    def __init__(self, current: str):
+        super().__init__()
+        self._current = current
+
+    def compose(self) -> ComposeResult:
+        options = [
+            Option(Text.assemble((name, "bold"), f"  {v.source}"), id=name)
+            for name, v in VARIANTS.items()
+        ]
+        with Vertical():
+            yield Label(f"Variant (now {self._current}); the same actors are replayed")
+            yield OptionList(*options, id="variants")
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.highlighted = list(VARIANTS).index(self._current)
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class VerdictScreen(Dialog):
+    """The checker's verdicts; enter on a counterexample loads it into the session."""
+
+    DEFAULT_CSS = "VerdictScreen > Vertical { width: 100; }"
+
+    def __init__(self, summary: str, rows: list[tuple[str, str, int | None]]):
+        super().__init__()
+        self._summary = summary
+        self._rows = rows
+
+    def compose(self) -> ComposeResult:
+        table: DataTable = DataTable(cursor_type="row", zebra_stripes=True, id="verdicts")
+        table.add_columns("property", "verdict", "counterexample")
+        for prop, verdict, steps in self._rows:
+            example = f"{steps} steps: enter to load" if steps is not None else ""
+            table.add_row(prop, verdict, example, key=prop)
+        with Vertical():
+            yield Label(self._summary)
+            yield table
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        prop = event.row_key.value
+        if any(p == prop and steps is not None for p, _, steps in self._rows):
+            self.dismiss(prop)
