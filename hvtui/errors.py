@@ -11,7 +11,11 @@ class InputError(Exception):
     """
 
     def __init__(
-        self, file: str, message: str, line: int | None = None, col: int | None = None,
+        self,
+        file: str,
+        message: str,
+        line: int | None = None,
+        col: int | None = None,
         path: str = "",
     ):
         super().__init__(message)
@@ -23,4 +27,6 @@ class InputError(Exception):
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}:{self.col}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        # one line, always: a file name or a quoted value may hold a line break
+        return text.replace("\r", "\\r").replace("\n", "\\n")

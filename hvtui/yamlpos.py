@@ -1,27 +1,38 @@
 """Safe YAML that remembers where every value came from.
 
-PyYAML's composer gives nodes with marks; we turn them into plain dicts and
-lists that also carry each entry's line and column, and refuse what a
-scenario never needs: custom tags (no Python objects are ever built),
-aliases (no billion-laughs), duplicate keys and bad UTF-8.
+We read the parser's event stream (libyaml's when PyYAML has it) and build
+plain dicts and lists that also carry each entry's line and column. Nothing
+here ever constructs a Python object from a tag: scalars are resolved by the
+YAML 1.2 core schema (the one editors and JSON Schema tools use, so `yes`
+stays text and `1e9` is a float), and the loader refuses what a scenario
+never needs: custom tags, aliases (no billion laughs), keys that are not text
+or integers, duplicate keys, a second document, control characters and bad
+UTF-8. Every refusal is one InputError naming the offending token.
 """
 
 from __future__ import annotations
 
+import re
+
 import yaml
+from yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 
 from hvtui.errors import InputError
 
 Pos = tuple[int, int]  # 1-based line, column
 
-_SCALAR_TAGS = {
-    "tag:yaml.org,2002:str",
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
-    "tag:yaml.org,2002:float",
-}
-_MAX_DEPTH = 64
+MAX_DEPTH = 32  # a scenario nests 6 deep; anything far past that is junk
+_PARSER = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+_CORE = "tag:yaml.org,2002:"
+_PLAIN_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null")}
 
 
 class PosDict(dict):
@@ -43,76 +54,346 @@ class PosList(list):
         self.itempos: list[Pos] = []
 
 
-def _pos(node: yaml.Node) -> Pos:
-    return node.start_mark.line + 1, node.start_mark.column + 1
+class Int(int):
+    """An integer written some other way than its decimal value (0x6, +3, 1000...0).
+
+    It shows as the user wrote it, so an error quotes their token; int(x)
+    gives the plain value for everything that is kept.
+    """
+
+    text: str
+
+    def __new__(cls, value: int, text: str) -> Int:
+        self = super().__new__(cls, value)
+        self.text = text
+        return self
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+
+class Float(float):
+    """A float, shown as written (`1e9`, not 1000000000.0)."""
+
+    text: str
+
+    def __new__(cls, value: float, text: str) -> Float:
+        self = super().__new__(cls, value)
+        self.text = text
+        return self
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+
+# -- the YAML 1.2 core schema, for plain (unquoted, untagged) scalars ---------------
+
+_NULL = re.compile(r"~|null|Null|NULL|")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+_FLOAT = re.compile(
+    r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)"
+)
+_NOT_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _int(text: str) -> int:
+    if text.startswith(("0x", "0o")):
+        value = int(text[2:], 16 if text[1] == "x" else 8)
+    else:
+        try:
+            value = int(text)
+        except ValueError:
+            # Python refuses to convert decimals past 4300 digits (a DoS guard);
+            # the magnitude is all a range check needs, and the text is kept.
+            digits = text.lstrip("+-")
+            value = 10 ** (len(digits) - 1) * (-1 if text.startswith("-") else 1)
+            return Int(value, text)
+    return value if text == str(value) else Int(value, text)
+
+
+def _float(text: str) -> float:
+    # Python spells .inf and .nan without the dot
+    special = text.lower().endswith(("inf", "nan"))
+    return Float(float(text.replace(".", "", 1) if special else text), text)
+
+
+def plain_scalar(text: str) -> object:
+    """A plain (unquoted, untagged) scalar as the YAML 1.2 core schema reads it."""
+    if text[:1].isalpha() and text[0] not in "nNtTfF":
+        return text  # a word: most scalars in a scenario, and no regex needed
+    if _NULL.fullmatch(text):
+        return None
+    if text in _BOOL:
+        return _BOOL[text]
+    if _INT.fullmatch(text):
+        return _int(text)
+    if _FLOAT.fullmatch(text):
+        return _float(text)
+    return text
+
+
+def _tagged(tag: str, text: str) -> object:
+    """An explicit !!str/!!int/... tag: the text must read as that type."""
+    kind = tag[len(_CORE) :]
+    if kind == "str":
+        return text
+    value = plain_scalar(text)
+    ok = {
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        "bool": lambda v: isinstance(v, bool),
+        "null": lambda v: v is None,
+    }[kind](value)
+    if not ok:
+        raise ValueError(kind)
+    return _float(text) if kind == "float" and not isinstance(value, float) else value
+
+
+def show_tag(tag: str) -> str:
+    return "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
+
+
+def show_value(value: object, limit: int = 40) -> str:
+    """A value as the user wrote it, cut short: 'text', 12, 0x6, true, null."""
+    if value is None:
+        text = "null"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = f"'{value}'" if value.isprintable() else repr(value)
+    elif isinstance(value, PosDict):
+        return "a mapping"
+    elif isinstance(value, PosList):
+        return "a list"
+    else:
+        try:
+            text = repr(value)
+        except ValueError:  # an int past Python's 4300-digit conversion limit
+            text = f"a {value.bit_length()}-bit integer"
+    if len(text) > limit:
+        text = f"{text[: limit - 10]}... ({len(text)} characters)"
+    return text
+
+
+def join(path: str, key: object) -> str:
+    """The dotted field path of `key` inside `path` (the top level has no prefix)."""
+    return f"{path}.{key}" if path else str(key)
+
+
+# -- reading ---------------------------------------------------------------------
+
+
+def decode(data: bytes, file: str) -> str:
+    """UTF-8 bytes to text; a bad byte is named with its line and column."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = len(data[start : exc.start].decode("utf-8", "replace")) + 1
+        raise InputError(
+            file,
+            f"byte 0x{data[exc.start]:02x} is not UTF-8 (expected a UTF-8 text file)",
+            line,
+            col,
+        ) from None
 
 
 def load(text: bytes | str, file: str) -> object:
     """Parse one YAML document into PosDict / PosList / scalars."""
     if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = text[: exc.start].count(b"\n") + 1
-            col = exc.start - (text.rfind(b"\n", 0, exc.start) + 1) + 1
-            raise InputError(file, f"byte 0x{text[exc.start]:02x} is not UTF-8 "
-                             "(expected a UTF-8 text file)", line, col) from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        what = exc.problem or exc.context or "invalid YAML"
-        if mark is None:
-            raise InputError(file, f"YAML syntax error: {what}") from None
+        text = decode(text, file)
+    bad = _NOT_PRINTABLE.search(text)
+    if bad:
+        start = text.rfind("\n", 0, bad.start()) + 1
         raise InputError(
-            file, f"YAML syntax error: {what}", mark.line + 1, mark.column + 1
-        ) from None
-    except yaml.YAMLError as exc:
-        raise InputError(file, f"YAML error: {exc}") from None
-    except RecursionError:
-        raise InputError(file, "YAML nesting is too deep", 1, 1) from None
-    if node is None:
-        raise InputError(file, "the file is empty (expected a scenario mapping)", 1, 1)
-    return _convert(node, file, set(), 0, yaml.SafeLoader(""))
+            file,
+            f"character U+{ord(bad.group()):04X} is not allowed in YAML "
+            "(expected printable text; write control characters as escapes in quotes)",
+            text.count("\n", 0, bad.start()) + 1,
+            bad.start() - start + 1,
+        )
+    try:
+        root = _Builder(file).build(yaml.parse(text, Loader=_PARSER))
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc, file) from None
+    except yaml.YAMLError as exc:  # no mark: nothing better to say than the parser's words
+        raise InputError(file, f"YAML error: {' '.join(str(exc).split())}", 1, 1) from None
+    if root is _NOTHING:
+        raise InputError(file, "the file is empty (expected a scenario: name, vcpus, actors)", 1, 1)
+    return root
 
 
-def _convert(
-    node: yaml.Node, file: str, seen: set[int], depth: int, loader: yaml.SafeLoader
-) -> object:
-    where = _pos(node)
-    if id(node) in seen:
-        raise InputError(file, "YAML anchors and aliases are not supported (this anchored value is used again; write it out)", *where)
-    seen.add(id(node))
-    if depth > _MAX_DEPTH:
-        raise InputError(file, f"nesting is deeper than {_MAX_DEPTH} levels", *where)
-    if isinstance(node, yaml.ScalarNode):
-        if node.tag == "tag:yaml.org,2002:timestamp":
-            return node.value  # a date-like name stays the text it was
-        if node.tag not in _SCALAR_TAGS:
-            raise InputError(file, f"tag {node.tag} is not allowed (plain YAML values only)",
-                             *where)
-        return loader.construct_object(node)
-    if isinstance(node, yaml.SequenceNode):
-        if node.tag != "tag:yaml.org,2002:seq":
-            raise InputError(file, f"tag {node.tag} is not allowed (plain YAML values only)",
-                             *where)
-        out = PosList(where)
-        for item in node.value:
-            out.append(_convert(item, file, seen, depth + 1, loader))
-            out.itempos.append(_pos(item))
-        return out
-    if node.tag != "tag:yaml.org,2002:map":
-        raise InputError(file, f"tag {node.tag} is not allowed (plain YAML values only)", *where)
-    out = PosDict(where)
-    for knode, vnode in node.value:
-        key = _convert(knode, file, seen, depth + 1, loader)
-        if isinstance(key, (PosDict, PosList)):
-            raise InputError(file, "a mapping key must be a plain value", *_pos(knode))
-        if key in out:
-            line, col = out.keypos[key]
-            raise InputError(file, f"duplicate key {key!r} (first defined at line {line})",
-                             *_pos(knode))
-        out[key] = _convert(vnode, file, seen, depth + 1, loader)
-        out.keypos[key] = _pos(knode)
-        out.valpos[key] = _pos(vnode)
-    return out
+def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> InputError:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or exc.context or "invalid YAML"
+    if "tab" in problem:
+        hint = "indent with spaces: YAML does not allow tabs there"
+    elif "mapping values are not allowed" in problem:
+        hint = "a ': ' inside a plain value: quote the value"
+    elif exc.context and exc.context_mark:
+        m = exc.context_mark
+        hint = f"{exc.context} that starts at {m.line + 1}:{m.column + 1}"
+    else:
+        hint = "expected valid YAML"
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return InputError(file, f"YAML syntax error: {problem} ({hint})", line, col)
+
+
+_NOTHING = object()  # no value yet (no document; no pending key)
+_LIST = object()  # the frame is a list: no keys
+
+
+class _Builder:
+    """Events in, nested PosDict / PosList out; one stack frame per open collection."""
+
+    def __init__(self, file: str):
+        self.file = file
+        # frames: [container, path, the pending key: _NOTHING, a key, or _LIST]
+        self.stack: list[list] = []
+        self.root: object = _NOTHING
+        self.documents = 0
+
+    def fail(self, event, message: str, path: str = "") -> InputError:
+        mark = event.start_mark
+        return InputError(self.file, message, mark.line + 1, mark.column + 1, path)
+
+    def build(self, events) -> object:
+        # The hot loop of a 100k-op file: scalars into their container inline.
+        stack = self.stack
+        for event in events:
+            kind = type(event)
+            if kind is ScalarEvent:
+                if event.tag is None:
+                    value = plain_scalar(event.value) if event.implicit[0] else event.value
+                else:
+                    value = self.scalar(event)
+                mark = event.start_mark
+                self.add(value, event, (mark.line + 1, mark.column + 1))
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                self.open(event, kind is MappingStartEvent)
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                container = stack.pop()[0]
+                self.add(container, event, container.pos)
+            elif kind is AliasEvent:
+                raise self.fail(
+                    event,
+                    f"YAML alias *{event.anchor} is not supported "
+                    "(expected the value written out: a scenario never repeats a subtree)",
+                    self.path_of_next(),
+                )
+            elif kind is DocumentStartEvent:
+                self.documents += 1
+                if self.documents > 1:
+                    raise self.fail(
+                        event,
+                        "a second YAML document (expected one scenario "
+                        "per file: remove the '---' and what follows)",
+                    )
+        return self.root
+
+    def path_of_next(self) -> str:
+        """The field path the next value would get."""
+        if not self.stack:
+            return ""
+        container, path, key = self.stack[-1]
+        if key is _LIST:
+            return f"{path}[{len(container)}]"
+        return join(path, key) if key is not _NOTHING else path
+
+    def scalar(self, event: ScalarEvent) -> object:
+        tag = event.tag
+        if tag is None:
+            return plain_scalar(event.value) if event.implicit[0] else event.value
+        if tag == "!":
+            return event.value  # the non-specific tag: a string, whatever it looks like
+        if tag not in _PLAIN_TAGS:
+            raise self.refuse_tag(event)
+        try:
+            return _tagged(tag, event.value)
+        except ValueError:
+            raise self.fail(
+                event,
+                f"{show_value(event.value)} is not a valid {show_tag(tag)} "
+                "(expected a value of that type, or no tag)",
+                self.path_of_next(),
+            ) from None
+
+    def refuse_tag(self, event) -> InputError:
+        return self.fail(
+            event,
+            f"tag {show_tag(event.tag)} is not allowed (expected plain "
+            "YAML: text, numbers, true/false, null, lists and mappings)",
+            self.path_of_next(),
+        )
+
+    def open(self, event, is_map: bool) -> None:
+        stack = self.stack
+        if event.tag not in (None, "!", _CORE + ("map" if is_map else "seq")):
+            raise self.refuse_tag(event)
+        if stack:
+            path, key = stack[-1][1:]
+            if key is _NOTHING:
+                raise self.fail(
+                    event,
+                    f"a {'mapping' if is_map else 'list'} as a mapping key "
+                    "(expected a key that is text or an integer)",
+                    path,
+                )
+        path = self.path_of_next()
+        if len(stack) >= MAX_DEPTH:
+            raise self.fail(
+                event,
+                f"nesting deeper than {MAX_DEPTH} levels (expected a "
+                "scenario: it nests at most 6 levels)",
+                path,
+            )
+        mark = event.start_mark
+        pos = (mark.line + 1, mark.column + 1)
+        if is_map:
+            stack.append([PosDict(pos), path, _NOTHING])
+        else:
+            stack.append([PosList(pos), path, _LIST])
+
+    def add(self, value: object, event, pos: Pos) -> None:
+        if not self.stack:
+            self.root = value
+            return
+        frame = self.stack[-1]
+        container = frame[0]
+        if frame[2] is _LIST:
+            container.append(value)
+            container.itempos.append(pos)
+        elif frame[2] is _NOTHING:
+            self.take_key(frame, value, event, pos)
+        else:
+            key = frame[2]
+            container[key] = value
+            container.valpos[key] = pos
+            frame[2] = _NOTHING
+
+    def take_key(self, frame: list, key: object, event, pos: Pos) -> None:
+        container, path = frame[0], frame[1]
+        if isinstance(key, bool) or not isinstance(key, (str, int)):
+            raise self.fail(
+                event,
+                f"{show_value(key)} as a mapping key (expected a key that is text or an integer)",
+                path,
+            )
+        if isinstance(key, Int):
+            key = int(key)
+        if key in container.keypos:
+            line, col = container.keypos[key]
+            raise self.fail(
+                event,
+                f"duplicate key {show_value(key)} (expected each key once; "
+                f"the first is at {line}:{col})",
+                join(path, key),
+            )
+        container.keypos[key] = pos
+        frame[2] = key

@@ -1,0 +1,512 @@
+"""The scenario format's rules: a parsed YAML document in, a Scenario out.
+
+Every rule names the field it checks, where the offending token was, what
+was wrong and what was expected; the first broken rule is the one reported.
+The key tables here also feed `hvtui schema`, so the JSON Schema cannot
+drift from what the loader accepts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from hvtui.errors import InputError
+from hvtui.model import (
+    GUEST,
+    KVM_RUN,
+    MAX_VCPUS,
+    MODES,
+    USER,
+    Exit,
+    Flush,
+    Op,
+    Program,
+    Run,
+    SetInhibit,
+    actor_sort_key,
+)
+from hvtui.properties import PROPERTIES
+from hvtui.scenario import Expect, Scenario
+from hvtui.variants import VARIANTS
+from hvtui.yamlpos import Pos, PosDict, PosList, join, show_value
+
+TOP_KEYS = ("name", "description", "vcpus", "variant", "initial", "actors", "schedule", "expect")
+REQUIRED = ("name", "vcpus", "actors")
+INITIAL_KEYS = ("inhibit", "mode")
+INITIAL_MODES = (GUEST, USER)
+OP_KEYS = {
+    "flush": ("id", "op", "targets"),
+    "set_inhibit": ("id", "op", "vcpu", "value"),
+    "run": ("id", "op", "vcpu"),
+    "exit": ("id", "op", "vcpu"),
+}
+VCPU_OPS = ("flush",)
+TARGET_KEYS = ("mask", "sparse")
+MASK_MAX = 2**64 - 1
+BANKS = MAX_VCPUS // 64
+EXPECT_KEYS = ("violations", "final", "progress", "stuck")
+FINAL_FIELDS = {
+    "inhibit": bool,
+    "suspended": bool,
+    "waiting_on": int,
+    "mode": str,
+    "pending_flush": bool,
+    "flushes": int,
+    "mutex": str,
+    "exit_pending": bool,
+    "srcu_reader": bool,
+}
+PROGRESS_VERDICTS = ("holds", "blocked-by-design", "violated")
+ACTOR_PATTERN = r"^(vcpu(0|[1-9][0-9]*)|vmm|vmm:[A-Za-z0-9_.-]+)$"
+_ACTOR = re.compile(ACTOR_PATTERN)
+_VMM = re.compile(r"^(vmm|vmm:[A-Za-z0-9_.-]+)$")
+ALL_OP_KEYS = tuple(dict.fromkeys(k for keys in OP_KEYS.values() for k in keys))
+_TARGETS_EXPECTED = "expected all, a list of vCPU ids, {mask: M} or {sparse: {bank: mask}}"
+
+
+def check(doc: object, file: str) -> Scenario:
+    return _Rules(file).scenario(doc)
+
+
+class _Rules:
+    def __init__(self, file: str):
+        self.file = file
+        self.vcpus = 0
+        self.names: list[str] = []  # every actor, in round-robin order
+        self.known: set[str] = set()
+
+    # -- the building blocks ----------------------------------------------------
+
+    def fail(self, pos: Pos | None, path: str, message: str) -> InputError:
+        line, col = pos if pos else (None, None)
+        return InputError(self.file, message, line, col, path)
+
+    def keys(self, d: PosDict, allowed: tuple[str, ...], path: str) -> None:
+        for key in d:
+            if key not in allowed:
+                hint = _close(key, allowed)
+                also = f"did you mean '{hint}'?" if hint else "expected " + ", ".join(allowed)
+                raise self.fail(
+                    d.keypos[key], join(path, key), f"unknown key {show_value(key)} ({also})"
+                )
+
+    def required(self, d: PosDict, keys: tuple[str, ...], path: str, what: str) -> None:
+        for key in keys:
+            if key not in d:
+                raise self.fail(d.pos, join(path, key), f"missing (expected '{key}' in {what})")
+
+    def mapping(self, value: object, pos: Pos, path: str, what: str) -> PosDict:
+        if not isinstance(value, PosDict):
+            raise self.fail(pos, path, f"{show_value(value)} is not a mapping (expected {what})")
+        return value
+
+    def seq(self, value: object, pos: Pos, path: str, what: str) -> PosList:
+        if not isinstance(value, PosList):
+            raise self.fail(pos, path, f"{show_value(value)} is not a list (expected {what})")
+        return value
+
+    def integer(self, value: object, pos: Pos, path: str, lo: int, hi: int, what: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(pos, path, f"{show_value(value)} is not an integer (expected {what})")
+        if not lo <= value <= hi:
+            raise self.fail(pos, path, f"{show_value(value)} is out of range (expected {what})")
+        return int(value)
+
+    def vcpu_id(self, value: object, pos: Pos, path: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(
+                pos,
+                path,
+                f"{show_value(value)} is not a vCPU id (expected an integer 0..{self.vcpus - 1})",
+            )
+        if not 0 <= value < self.vcpus:
+            raise self.fail(
+                pos,
+                path,
+                f"{show_value(value)} is out of range (the scenario has {self.vcpus} vCPUs)",
+            )
+        return int(value)
+
+    def text(self, value: object, pos: Pos, path: str, what: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            quoted = isinstance(value, (int, float)) and not isinstance(value, bool)
+            quote = f"; quote it: '{show_value(value)}'" if quoted else ""
+            raise self.fail(
+                pos, path, f"{show_value(value)} is not {what} (expected non-empty text{quote})"
+            )
+        return value
+
+    def boolean(self, value: object, pos: Pos, path: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(
+                pos, path, f"{show_value(value)} is not a boolean (expected true or false)"
+            )
+        return value
+
+    def choice(self, value: object, pos: Pos, path: str, choices, what: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(
+                pos,
+                path,
+                f"{show_value(value)} is not a{'n'[: what[0] in 'aeiou']} "
+                f"{what} (expected {' | '.join(choices)})",
+            )
+        if value not in choices:
+            hint = _close(value, choices)
+            extra = f"did you mean '{hint}'?" if hint else "expected " + " | ".join(choices)
+            raise self.fail(pos, path, f"unknown {what} {show_value(value)} ({extra})")
+        return value
+
+    def actor_name(self, value: object, pos: Pos, path: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(
+                pos,
+                path,
+                f"{show_value(value)} is not an actor name "
+                f"(expected one of the scenario's actors, e.g. {self.names[0]})",
+            )
+        if value not in self.known:
+            raise self.fail(
+                pos, path, f"unknown actor {show_value(value)} ({actor_hint(value, self.names)})"
+            )
+        return value
+
+    def vcpu_actor(self, name: object, pos: Pos, path: str) -> int:
+        """`vcpuN` as a key: its N, within the scenario's vCPUs."""
+        if not isinstance(name, str) or not name.startswith("vcpu") or not _ACTOR.match(name):
+            hint = f"did you mean 'vcpu{name}'? " if isinstance(name, int) else ""
+            raise self.fail(
+                pos, path, f"{show_value(name)} is not a vCPU actor ({hint}expected vcpuN)"
+            )
+        c = int(name[4:])
+        if c >= self.vcpus:
+            raise self.fail(
+                pos, path, f"{name} is out of range (the scenario has {self.vcpus} vCPUs)"
+            )
+        return c
+
+    # -- the document -------------------------------------------------------------
+
+    def scenario(self, doc: object) -> Scenario:
+        top = self.mapping(
+            doc, getattr(doc, "pos", (1, 1)), "", "a scenario: name, vcpus, actors, ..."
+        )
+        self.keys(top, TOP_KEYS, "")
+        self.required(top, REQUIRED, "", "a scenario")
+        v = top.valpos
+        name = self.text(top["name"], v["name"], "name", "a name")
+        description = top.get("description")
+        if description is None:
+            description = ""
+        if not isinstance(description, str):
+            raise self.fail(
+                v["description"],
+                "description",
+                f"{show_value(description)} is not text (expected prose, e.g. "
+                "a literal block after 'description: |')",
+            )
+        self.vcpus = self.integer(
+            top["vcpus"], v["vcpus"], "vcpus", 1, MAX_VCPUS, f"a vCPU count 1..{MAX_VCPUS}"
+        )
+        variant = "posted"
+        if "variant" in top:
+            variant = self.choice(top["variant"], v["variant"], "variant", VARIANTS, "variant")
+        inhibit, modes = self.initial(top.get("initial"), v.get("initial"))
+        vcpu_ops, threads = self.actors(top["actors"], v["actors"])
+        program = Program(self.vcpus, vcpu_ops, threads, inhibit, modes)
+        self.names = program.actor_names()
+        self.known = set(self.names)
+        schedule, schedule_pos = self.schedule(top.get("schedule"), v.get("schedule"))
+        expect = self.expect(top.get("expect"), v.get("expect"))
+        return Scenario(
+            self.file,
+            name,
+            description,
+            self.vcpus,
+            variant,
+            program,
+            schedule,
+            expect,
+            schedule_pos,
+        )
+
+    def initial(self, value: object, pos: Pos) -> tuple[frozenset[int], tuple]:
+        if value is None:
+            return frozenset(), ()
+        init = self.mapping(value, pos, "initial", "inhibit and/or mode")
+        self.keys(init, INITIAL_KEYS, "initial")
+        inhibit: set[int] = set()
+        items = init.get("inhibit")
+        if items is not None:
+            items = self.seq(items, init.valpos["inhibit"], "initial.inhibit", "vCPU ids")
+            for i, item in enumerate(items):
+                inhibit.add(self.vcpu_id(item, items.itempos[i], f"initial.inhibit[{i}]"))
+        modes: dict[int, str] = {}
+        m = init.get("mode")
+        if m is not None:
+            m = self.mapping(m, init.valpos["mode"], "initial.mode", "vCPU id: guest | user pairs")
+            for key, mode in m.items():
+                path = f"initial.mode.{key}"
+                c = self.vcpu_id(key, m.keypos[key], path)
+                modes[c] = self.choice(mode, m.valpos[key], path, INITIAL_MODES, "initial mode")
+        return frozenset(inhibit), tuple(sorted(modes.items()))
+
+    def actors(self, value: object, pos: Pos):
+        actors = self.mapping(value, pos, "actors", "actor: [ops] pairs")
+        vcpu_ops: list[tuple[Flush, ...]] = [()] * self.vcpus
+        threads: list[tuple[str, tuple[Op, ...]]] = []
+        seen_ids: dict[str, str] = {}
+        for name in actors:
+            path = join("actors", name)
+            kpos = actors.keypos[name]
+            if isinstance(name, str) and name.startswith("vcpu") and _ACTOR.match(name):
+                self.vcpu_actor(name, kpos, path)
+            elif not isinstance(name, str) or not _ACTOR.match(name):
+                raise self.fail(
+                    kpos,
+                    path,
+                    f"unknown actor {show_value(name)} (expected vcpuN, vmm or vmm:<name>)",
+                )
+            body = actors[name]
+            if body is None:  # `vcpu0:` with nothing after it: an actor with no ops
+                body = PosList(actors.valpos[name])
+            ops = self.seq(body, actors.valpos[name], path, "a list of ops")
+            parsed = tuple(
+                self.op(name, item, ops.itempos[i], f"{path}[{i}]", i, seen_ids)
+                for i, item in enumerate(ops)
+            )
+            if name.startswith("vcpu"):
+                vcpu_ops[int(name[4:])] = parsed
+            else:
+                threads.append((name, parsed))
+        threads.sort(key=lambda t: actor_sort_key(t[0]))
+        return tuple(vcpu_ops), tuple(threads)
+
+    def op(self, actor: str, value: object, pos: Pos, path: str, index: int, seen: dict) -> Op:
+        d = self.mapping(value, pos, path, "an op: {op: flush | set_inhibit | run | exit, ...}")
+        if "op" not in d:
+            self.keys(d, ALL_OP_KEYS, path)
+            raise self.fail(
+                d.pos, f"{path}.op", "missing (expected op: flush | set_inhibit | run | exit)"
+            )
+        kind = self.choice(d["op"], d.valpos["op"], f"{path}.op", tuple(OP_KEYS), "op")
+        on_vcpu = actor.startswith("vcpu")
+        if on_vcpu and kind not in VCPU_OPS:
+            raise self.fail(
+                d.valpos["op"],
+                f"{path}.op",
+                f"{kind} is a VMM ioctl (expected it under vmm or vmm:<name>, not {actor})",
+            )
+        if not on_vcpu and kind in VCPU_OPS:
+            raise self.fail(
+                d.valpos["op"],
+                f"{path}.op",
+                f"{kind} is a guest hypercall (expected it under a vcpuN actor, not {actor})",
+            )
+        self.keys(d, OP_KEYS[kind], path)
+        op_id = f"{actor}#{index}"
+        if "id" in d:
+            op_id = self.text(d["id"], d.valpos["id"], f"{path}.id", "an op id")
+        if op_id in seen:
+            where = d.valpos.get("id", d.pos)
+            raise self.fail(
+                where,
+                f"{path}.id",
+                f"duplicate op id '{op_id}' "
+                f"(expected ids unique in the scenario; {seen[op_id]} has it)",
+            )
+        seen[op_id] = path
+        if kind == "flush":
+            spec = d.get("targets", "all")
+            targets = self.targets(spec, d.valpos.get("targets", d.pos), f"{path}.targets")
+            return Flush(op_id, targets, plain(spec))
+        self.required(d, OP_KEYS[kind][2:], path, f"a {kind} op")
+        x = self.vcpu_id(d["vcpu"], d.valpos["vcpu"], f"{path}.vcpu")
+        if kind == "set_inhibit":
+            return SetInhibit(
+                op_id, x, self.boolean(d["value"], d.valpos["value"], f"{path}.value")
+            )
+        return Run(op_id, x) if kind == "run" else Exit(op_id, x)
+
+    def targets(self, spec: object, pos: Pos, path: str) -> tuple[int, ...]:
+        if spec == "all":
+            return tuple(range(self.vcpus))
+        if isinstance(spec, PosList):
+            return tuple(
+                sorted(
+                    {self.vcpu_id(t, spec.itempos[i], f"{path}[{i}]") for i, t in enumerate(spec)}
+                )
+            )
+        if not isinstance(spec, PosDict):
+            raise self.fail(
+                pos, path, f"{show_value(spec)} is not a target set ({_TARGETS_EXPECTED})"
+            )
+        self.keys(spec, TARGET_KEYS, path)
+        if len(spec) != 1:
+            raise self.fail(
+                pos,
+                path,
+                f"{len(spec)} keys in the target set (expected exactly "
+                "one: {mask: M} or {sparse: {bank: mask}})",
+            )
+        if "mask" in spec:
+            mpos = spec.valpos["mask"]
+            mask = self.integer(
+                spec["mask"],
+                mpos,
+                f"{path}.mask",
+                0,
+                MASK_MAX,
+                "a 64-bit processor mask 0..0xffffffffffffffff",
+            )
+            return self.bits(mask, 0, mpos, f"{path}.mask")
+        banks = self.mapping(
+            spec["sparse"],
+            spec.valpos["sparse"],
+            f"{path}.sparse",
+            "bank: mask pairs, vCPU 64*bank+bit",
+        )
+        ids: set[int] = set()
+        for bank, mask in banks.items():
+            bpath = f"{path}.sparse.{bank}"
+            b = self.integer(
+                bank, banks.keypos[bank], bpath, 0, BANKS - 1, f"a bank number 0..{BANKS - 1}"
+            )
+            m = self.integer(
+                mask, banks.valpos[bank], bpath, 0, MASK_MAX, "a 64-bit mask 0..0xffffffffffffffff"
+            )
+            ids.update(self.bits(m, 64 * b, banks.valpos[bank], bpath))
+        return tuple(sorted(ids))
+
+    def bits(self, mask: int, base: int, pos: Pos, path: str) -> tuple[int, ...]:
+        if mask and base + mask.bit_length() - 1 >= self.vcpus:
+            top = mask.bit_length() - 1
+            raise self.fail(
+                pos,
+                path,
+                f"bit {top} is vcpu{base + top}, out of range "
+                f"(the scenario has {self.vcpus} vCPUs)",
+            )
+        return tuple(base + i for i in range(mask.bit_length()) if mask >> i & 1)
+
+    def schedule(self, value: object, pos: Pos):
+        if value is None:
+            return (), ()
+        items = self.seq(value, pos, "schedule", "a list of actor names")
+        for i, item in enumerate(items):
+            self.actor_name(item, items.itempos[i], f"schedule[{i}]")
+        return tuple(items), tuple(items.itempos)
+
+    def expect(self, value: object, pos: Pos) -> Expect:
+        if value is None:
+            return Expect()
+        d = self.mapping(value, pos, "expect", "violations, final, progress and/or stuck")
+        self.keys(d, EXPECT_KEYS, "expect")
+        violations = None
+        by_variant: list[tuple[str, tuple[str, ...]]] = []
+        if isinstance(d.get("violations"), PosDict):
+            m = d["violations"]
+            for variant, ids in m.items():
+                path = f"expect.violations.{variant}"
+                self.choice(variant, m.keypos[variant], path, VARIANTS, "variant")
+                by_variant.append((variant, self.properties(ids, m.valpos[variant], path)))
+        elif "violations" in d:
+            violations = self.properties(
+                d["violations"], d.valpos["violations"], "expect.violations"
+            )
+        final = ()
+        if d.get("final") is not None:
+            final = self.final(d["final"], d.valpos["final"])
+        progress = None
+        if "progress" in d:
+            progress = self.choice(
+                d["progress"],
+                d.valpos["progress"],
+                "expect.progress",
+                PROGRESS_VERDICTS,
+                "progress verdict",
+            )
+        stuck = None
+        if "stuck" in d:
+            items = self.seq(d["stuck"], d.valpos["stuck"], "expect.stuck", "a list of actor names")
+            stuck = tuple(
+                self.actor_name(item, items.itempos[i], f"expect.stuck[{i}]")
+                for i, item in enumerate(items)
+            )
+        return Expect(violations, tuple(by_variant), final, progress, stuck)
+
+    def properties(self, value: object, pos: Pos, path: str) -> tuple[str, ...]:
+        items = self.seq(value, pos, path, "a list of property ids, or variant: [ids] pairs")
+        return tuple(
+            self.choice(p, items.itempos[i], f"{path}[{i}]", PROPERTIES, "property")
+            for i, p in enumerate(items)
+        )
+
+    def final(self, value: object, pos: Pos):
+        d = self.mapping(value, pos, "expect.final", "vcpuN: {field: value} pairs")
+        out = []
+        for actor, fields_ in d.items():
+            path = join("expect.final", actor)
+            c = self.vcpu_actor(actor, d.keypos[actor], path)
+            f = self.mapping(fields_, d.valpos[actor], path, "field: value pairs")
+            self.keys(f, tuple(FINAL_FIELDS), path)
+            out.append(
+                (
+                    c,
+                    tuple(
+                        (key, self.final_value(key, want, f.valpos[key], f"{path}.{key}"))
+                        for key, want in f.items()
+                    ),
+                )
+            )
+        return tuple(sorted(out))
+
+    def final_value(self, key: str, want: object, pos: Pos, path: str) -> object:
+        """What a field can hold at the end of a run, so a typo cannot pass unnoticed."""
+        if key == "waiting_on":
+            return self.integer(
+                want, pos, path, -1, self.vcpus - 1, f"-1 or a vCPU id 0..{self.vcpus - 1}"
+            )
+        if key == "flushes":
+            return self.integer(want, pos, path, 0, 2**63 - 1, "a count, 0 or more")
+        if key == "mode":
+            return self.choice(want, pos, path, MODES, "mode")
+        if key == "mutex":
+            holders = ("", KVM_RUN, "vmm", "vmm:<name>")
+            if not isinstance(want, str) or not (want in holders[:2] or _VMM.match(want)):
+                raise self.fail(
+                    pos,
+                    path,
+                    f"{show_value(want)} is not a mutex holder "
+                    f"(expected '' | {' | '.join(holders[1:])})",
+                )
+            return want
+        return self.boolean(want, pos, path)
+
+
+def plain(value: object) -> object:
+    """PosDict / PosList / Int back to plain dict / list / int, for saving what was written."""
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _close(value: object, choices) -> str | None:
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        return None
+    hint = difflib.get_close_matches(str(value)[:100], list(choices), n=1)
+    return hint[0] if hint else None
+
+
+def actor_hint(item: object, names: list[str]) -> str:
+    hint = _close(item, names)
+    if hint:
+        return f"did you mean '{hint}'?"
+    shown = sorted(names, key=actor_sort_key)
+    more = f", ... ({len(shown)} in all)" if len(shown) > 8 else ""
+    return "expected one of the scenario's actors: " + ", ".join(shown[:8]) + more

@@ -1,0 +1,166 @@
+"""Writing scenarios back: a plain document, its YAML text, and an atomic save.
+
+The text is what a person would write (block style, one flow-style line per
+op) and reads back to an equal Scenario: strings the YAML 1.2 loader would
+take for something else (`1e9`, `0o7`, `null`) are quoted.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import TYPE_CHECKING
+
+import yaml
+
+from hvtui.errors import InputError
+from hvtui.model import Flush, Op, SetInhibit
+from hvtui.yamlpos import plain_scalar
+
+if TYPE_CHECKING:
+    from hvtui.scenario import Scenario
+
+
+def to_dict(scenario: Scenario) -> dict:
+    program = scenario.program
+    doc: dict = {"name": scenario.name}
+    if scenario.description:
+        doc["description"] = scenario.description
+    doc["vcpus"] = scenario.vcpus
+    doc["variant"] = scenario.variant
+    initial: dict = {}
+    if program.initial_inhibit:
+        initial["inhibit"] = sorted(program.initial_inhibit)
+    if program.initial_mode:
+        initial["mode"] = dict(program.initial_mode)
+    if initial:
+        doc["initial"] = initial
+    actors: dict = {}
+    for c, ops in enumerate(program.vcpu_ops):
+        if ops:
+            actors[f"vcpu{c}"] = [_op_dict(op) for op in ops]
+    for name, ops in program.threads:
+        actors[name] = [_op_dict(op) for op in ops]
+    doc["actors"] = actors
+    if scenario.schedule:
+        doc["schedule"] = list(scenario.schedule)
+    e = scenario.expect
+    expect: dict = {}
+    if e.by_variant:
+        expect["violations"] = {v: list(ids) for v, ids in e.by_variant}
+    elif e.violations is not None:
+        expect["violations"] = list(e.violations)
+    if e.final:
+        expect["final"] = {f"vcpu{c}": dict(fields_) for c, fields_ in e.final}
+    if e.progress is not None:
+        expect["progress"] = e.progress
+    if e.stuck is not None:
+        expect["stuck"] = list(e.stuck)
+    if expect:
+        doc["expect"] = expect
+    return doc
+
+
+def _op_dict(op: Op) -> dict:
+    if isinstance(op, Flush):
+        return {"id": op.id, "op": "flush", "targets": op.spec}
+    if isinstance(op, SetInhibit):
+        return {"id": op.id, "op": "set_inhibit", "vcpu": op.vcpu, "value": op.value}
+    return {"id": op.id, "op": op.op, "vcpu": op.vcpu}
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style at the top, one flow-style line per op; prose as a literal block."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str):
+    if "\n" in value:
+        style = "|"
+    elif not isinstance(plain_scalar(value), str):
+        style = "'"  # YAML 1.2 would read it as a number, bool or null
+    else:
+        style = None  # plain, unless YAML 1.1 readers would misread it (the emitter checks)
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+def _list(dumper: yaml.SafeDumper, value: list):
+    # a list of plain values reads best on one line: inhibit: [1, 2]
+    flat = all(not isinstance(v, (list, dict)) for v in value)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flat or None)
+
+
+_Dumper.add_representer(str, _str)
+_Dumper.add_representer(list, _list)
+
+
+def to_yaml(scenario: Scenario) -> str:
+    doc = to_dict(scenario)
+    head = {k: v for k, v in doc.items() if k not in ("actors", "schedule", "expect")}
+    out = [yaml.dump(head, Dumper=_Dumper, sort_keys=False, width=100)]
+    out.append("actors:\n" if doc["actors"] else "actors: {}\n")
+    for name, ops in doc["actors"].items():
+        out.append(f"  {_flow(name)}:\n" if ops else f"  {_flow(name)}: []\n")
+        for op in ops:
+            out.append(f"    - {_flow(op)}\n")
+    if "schedule" in doc:
+        out.append(f"schedule: {_flow(doc['schedule'])}\n")
+    if "expect" in doc:
+        out.append(yaml.dump({"expect": doc["expect"]}, Dumper=_Dumper, sort_keys=False, width=100))
+    return "".join(out)
+
+
+def _flow(value: object) -> str:
+    return (
+        yaml.dump(value, Dumper=_Dumper, default_flow_style=True, sort_keys=False, width=10**9)
+        .strip()
+        .removesuffix("\n...")
+        .strip()
+    )
+
+
+def save(scenario: Scenario, path: str, overwrite: bool = False) -> None:
+    """Write atomically (temp file, fsync, rename); never replace a file unless told to.
+
+    A failure at any point leaves the old file as it was and no temp file
+    behind; it is reported as an InputError naming `path`.
+    """
+    text = to_yaml(scenario).encode("utf-8")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not overwrite and os.path.lexists(path):
+        raise InputError(path, "the file exists (expected a new file name, or overwrite)")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".hvtui-", suffix=".yaml.tmp", dir=directory)
+    except OSError as exc:
+        raise InputError(
+            path, f"cannot write here: {exc.strerror} (expected a writable directory)"
+        ) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, _mode_for(path))
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if path appeared meanwhile: nothing is ever clobbered
+            os.unlink(tmp)
+    except FileExistsError:
+        raise InputError(path, "the file exists (expected a new file name, or overwrite)") from None
+    except OSError as exc:
+        raise InputError(
+            path, f"cannot save: {exc.strerror} (the old file, if any, is unchanged)"
+        ) from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _mode_for(path: str) -> int:
+    """Keep an existing file's permissions; a new file gets the usual 0666 & ~umask."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
