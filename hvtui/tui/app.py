@@ -18,7 +18,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Footer, Header
+from textual.widgets import Footer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from hvtui.errors import InputError
@@ -28,7 +28,7 @@ from hvtui.tui.bindings import BINDINGS
 from hvtui.tui.commands import ScenarioProvider, action_commands
 from hvtui.tui.grid import VcpuGrid
 from hvtui.tui.legend import VcpuLegend
-from hvtui.tui.panels import ActorsPanel, DetailPanel, EventLog, PropertiesPanel
+from hvtui.tui.panels import ActorsPanel, DetailPanel, EventLog, PropertiesPanel, TitleBar
 from hvtui.tui.screens import (
     ConfirmScreen,
     HelpScreen,
@@ -83,11 +83,12 @@ class WorkbenchApp(App):
         self._check: Worker | None = None
         self._can_step = False
         self._enabled = 0
+        self._keys: tuple[bool | None, ...] = ()  # check_action per binding, as last shown
 
     # -- layout --------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar(id="title")
         with Horizontal(id="top"):
             with Vertical(id="gridbox"):
                 yield VcpuGrid(id="grid")
@@ -138,7 +139,7 @@ class WorkbenchApp(App):
         self.query_one(EventLog).show(bench)
         self._can_step = bench.next_actor()[0] is not None
         self._enabled = len(bench.engine.enabled(session.state))
-        self.title = bench.origin.name
+        self.title = bench.origin.name  # the terminal's title, and screenshots' names
         flags = [bench.variant, f"step {session.pos}/{len(session.actors)}"]
         if not self._can_step and session.pos == len(session.actors):
             flags.append("end")
@@ -146,9 +147,13 @@ class WorkbenchApp(App):
             flags.append("edited")
         if self._run_active():
             flags.append("running")
-        self.sub_title = " · ".join(flags)
+        self.query_one(TitleBar).show(bench.origin.name, flags)
         self._place_legend()
-        self.refresh_bindings()
+        # The footer rebuilds its keys on every refresh_bindings: only when one changed.
+        keys = tuple(self.check_action(b.action, ()) for b in BINDINGS)
+        if keys != self._keys:
+            self._keys = keys
+            self.refresh_bindings()
 
     def on_vcpu_grid_selected(self, message: VcpuGrid.Selected) -> None:
         if message.vcpu != self.selected:

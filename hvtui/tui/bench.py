@@ -280,8 +280,12 @@ class Bench:
                 break
             status = engine.status(session.state, actor)
             if not status.enabled:
-                what = "has finished" if not status.step else f"waits at {status.step}"
-                why = f"step {i + 1}: {name} {what}" + (f" ({status.why})" if status.why else "")
+                what = (
+                    f"waits at {status.step} ({status.why})"
+                    if status.step
+                    else "has finished its ops"
+                )
+                why = f"step {i + 1}: {name} {what}"
                 break
             session.step(actor)
         first_diff = next(

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from rich.console import Group
 from rich.segment import Segment
 from rich.style import Style
-from rich.table import Table
 from rich.text import Text
 from textual import events
 from textual.geometry import Size
@@ -228,23 +226,47 @@ class ActorsPanel(LineList):
             self.post_message(self.Chosen(actor))
 
 
-class DetailPanel(Static):
-    """The selected vCPU: every field, its program, and what its thread does next."""
+class TextPanel(Static):
+    """A fixed-size panel of text that redraws only when its text changed."""
 
-    DEFAULT_CSS = "DetailPanel { height: auto; }"
+    _shown: Text | None = None
+
+    def show_text(self, text: Text) -> None:
+        if text != self._shown:
+            self._shown = text
+            self.update(text, layout=False)  # a fixed size: no relayout of the screen
+
+
+class TitleBar(TextPanel):
+    """The top line: scenario, variant, step i/n and flags.
+
+    Textual's Header relayouts the whole screen on every title change; this
+    line has a fixed size, so a step redraws one line.
+    """
+
+    DEFAULT_CSS = """
+    TitleBar {
+        dock: top; height: 1; width: 100%;
+        background: $panel; color: $foreground; text-style: bold;
+        content-align: center middle;
+    }
+    """
+
+    def show(self, name: str, flags: list[str]) -> None:
+        self.show_text(Text(f"{name} — {' · '.join(flags)}"))
+
+
+class DetailPanel(TextPanel):
+    """The selected vCPU: every field, its program, and what its thread does next."""
 
     def show(self, bench: Bench, c: int) -> None:
         engine, state = bench.engine, bench.session.state
         v = state.vcpus[c]
-        suspended = engine.suspended(v)
         self.border_title = f"vcpu{c}" + ("  * marked" if c in bench.marked else "")
-        fields = Table.grid(padding=(0, 1))
-        for _ in range(4):
-            fields.add_column()
         derived = " (waiting_on != -1)" if engine.variant.merged_state else ""
         pairs = [
             ("inhibit", _yes(v.inhibit)),
-            ("suspended", _yes(suspended) + derived),
+            ("suspended", _yes(engine.suspended(v)) + derived),
             ("waiting_on", str(v.waiting_on)),
             ("mode", v.mode),
             ("pending_flush", _yes(v.pending_flush)),
@@ -254,8 +276,10 @@ class DetailPanel(Static):
             ("srcu_reader", _yes(v.srcu_reader)),
             ("srcu_gen", str(v.srcu_gen)),
         ]
+        text = Text()
         for (k1, v1), (k2, v2) in zip(pairs[::2], pairs[1::2], strict=True):
-            fields.add_row(Text(k1, style="dim"), v1, Text(k2, style="dim"), v2)
+            text.append(k1.ljust(14), "dim").append(v1.ljust(8))
+            text.append(k2.ljust(13), "dim").append(f"{v2}\n")
         ops = engine.ops[c]
         if v.op < len(ops):
             op = ops[v.op]
@@ -265,24 +289,20 @@ class DetailPanel(Static):
             )
         else:
             program = f"all {len(ops)} ops done" if ops else "no ops"
+        text.append("program ", "dim").append(f"{program}\n")
         st = engine.status(state, c)
-        lines = [Text.assemble(("program ", "dim"), program)]
+        text.append("next    ", "dim")
         if st.enabled:
-            lines.append(Text.assemble(("next    ", "dim"), (st.step, "bold"), " (can step now)"))
+            text.append(st.step, "bold").append(" (can step now)")
         elif st.why == DONE:
-            lines.append(Text.assemble(("next    ", "dim"), "nothing: done"))
+            text.append("nothing: done")
         else:
-            lines.append(Text.assemble(("next    ", "dim"), (st.step, "bold"), " waits: ", st.why))
+            text.append(st.step, "bold").append(f" waits: {st.why}")
         waiters = [f"vcpu{w}" for w, o in enumerate(state.vcpus) if o.waiting_on == c]
         if waiters:
-            lines.append(
-                Text.assemble(
-                    ("waited on by ", "dim"),
-                    ", ".join(waiters[:8]),
-                    f" +{len(waiters) - 8}" if len(waiters) > 8 else "",
-                )
-            )
-        self.update(Group(fields, *lines))
+            more = f" +{len(waiters) - 8}" if len(waiters) > 8 else ""
+            text.append("\nwaited on by ", "dim").append(", ".join(waiters[:8]) + more)
+        self.show_text(text)
 
 
 def _yes(flag: bool) -> str:
@@ -298,14 +318,16 @@ VERDICT_GLYPHS = {
 }
 
 
-class PropertiesPanel(Static):
+class PropertiesPanel(TextPanel):
     """Each property as it stands after the current step, and what the checker is doing."""
 
     COMPONENT_CLASSES = {"properties--violated"}
-    DEFAULT_CSS = """
-    PropertiesPanel { height: auto; }
-    PropertiesPanel > .properties--violated { color: $text-error; text-style: bold; }
-    """
+    DEFAULT_CSS = (
+        "PropertiesPanel > .properties--violated { color: $text-error; text-style: bold; }"
+    )
+
+    def on_mount(self) -> None:
+        self.tooltip = "\n".join(f"{p}: {DESCRIPTIONS[p]}" for p in PROPERTIES)
 
     def show(self, bench: Bench, check_line: str = "") -> None:
         session = bench.session
@@ -313,23 +335,17 @@ class PropertiesPanel(Static):
         first = session.first_violations()
         width = max(map(len, PROPERTIES))
         violated = self.get_component_rich_style("properties--violated", partial=True)
-        lines = []
+        text = Text()
         for prop in PROPERTIES:
             verdict = verdicts[prop]
             where = f" at step {first[prop]}" if prop in first else ""
             style = violated if verdict == "violated" else ""
-            lines.append(
-                Text.assemble(
-                    (f"{VERDICT_GLYPHS.get(verdict, ' ')} ", style),
-                    (prop.ljust(width), ""),
-                    " ",
-                    (f"{verdict}{where}", style),
-                )
-            )
+            text.append(f"{VERDICT_GLYPHS.get(verdict, ' ')} ", style)
+            text.append(f"{prop.ljust(width)} ").append(f"{verdict}{where}", style).append("\n")
         done = session.progress()
         if done is not None and done.verdict != "holds":
-            lines.append(Text(f"  {done.detail}", style="dim"))
+            text.append(f"  {done.detail}\n", "dim")
         if check_line:
-            lines.append(Text(check_line, style="italic"))
-        self.update(Group(*lines))
-        self.tooltip = "\n".join(f"{p}: {DESCRIPTIONS[p]}" for p in PROPERTIES)
+            text.append(check_line, "italic")
+        text.rstrip()
+        self.show_text(text)

@@ -1,0 +1,66 @@
+"""What the workbench tests share: the demo, the screen as text, and the reference.
+
+The reference for "the session is right" is always the same: a fresh
+Session of the bench's program and variant, replaying the recorded actors
+up to the current position. Stepping back, editing the program, switching
+the variant and random keys are all held against it.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from rich.console import Console
+from textual.app import App
+from textual.widget import Widget
+
+from hvtui.engine import Engine
+from hvtui.model import State
+from hvtui.scenario import Scenario, load, parse
+from hvtui.session import Session
+from hvtui.tui.app import WorkbenchApp
+from hvtui.tui.bench import Bench
+from hvtui.variants import VARIANTS
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "scenarios" / "reviewer-race.yaml"
+
+
+def demo() -> Scenario:
+    return load(str(DEMO))
+
+
+def scenario(text: str, file: str = "test.yaml") -> Scenario:
+    return parse(text, file)
+
+
+def app_on(text_or_scenario: str | Scenario, **kw) -> WorkbenchApp:
+    s = text_or_scenario if isinstance(text_or_scenario, Scenario) else scenario(text_or_scenario)
+    return WorkbenchApp(s, **kw)
+
+
+def replayed_state(bench: Bench) -> State:
+    """The state a fresh session reaches by replaying the bench's actors up to its position."""
+    session = Session(Engine(bench.program, VARIANTS[bench.variant]))
+    for actor in bench.session.actors[: bench.session.pos]:
+        session.step(actor)
+    return session.state
+
+
+def screen_lines(app: App) -> list[str]:
+    """The terminal's lines as plain text: what a person reads."""
+    console = Console(file=io.StringIO(), width=app.size.width, record=True, color_system=None)
+    console.print(app.screen._compositor.render_update(full=True))
+    return console.export_text().splitlines()
+
+
+def widget_lines(widget: Widget) -> list[str]:
+    """The lines one widget draws (its titled top rule first), as plain text."""
+    region = widget.region
+    lines = screen_lines(widget.app)
+    return [line[region.x : region.right].rstrip() for line in lines[region.y : region.bottom]]
+
+
+def widget_text(widget: Widget) -> str:
+    return "\n".join(widget_lines(widget))
