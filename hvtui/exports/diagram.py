@@ -47,7 +47,7 @@ def render(scenario: Scenario, session: Session, width: int = WIDTH) -> str:
     title = f"{scenario.name}: variant {scenario.variant}, {session.pos} steps"
     out = [_clip(title, width), ""]
     if rows:
-        out += _table(rows, _order(session, rows), width)
+        out += _table(rows, order_actors(session, rows), width)
     else:
         out.append("(no steps taken)")
     out += _footer(session, width)
@@ -81,7 +81,7 @@ def id_ranges(ids: list[int]) -> str:
     return ",".join(out)
 
 
-def _order(session: Session, rows: list[Row]) -> list[str]:
+def order_actors(session: Session, rows: list[Row]) -> list[str]:
     """Actors that start something (own ops) left, those that only react right.
 
     Reacting vCPUs write short lines (a flush, an exit), so they fit best in
