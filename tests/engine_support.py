@@ -7,8 +7,10 @@ the interleaving it walks through.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from hvtui.engine import Engine, Event, Status
-from hvtui.model import Flush, Op, Program, Vcpu
+from hvtui.model import Exit, Flush, Op, Program, Run, SetInhibit, Vcpu
 from hvtui.session import Session
 from hvtui.variants import VARIANTS
 
@@ -77,3 +79,105 @@ class Walk:
 
     def run(self) -> int:
         return self.session.run()
+
+
+class Race(NamedTuple):
+    """An interleaving that breaks a property: who steps, in order, under which variant."""
+
+    program: Program
+    variant: str
+    actors: tuple[str, ...]
+    breaks: str  # the property it violates, at its last step
+
+
+def race_walk(race: Race) -> Walk:
+    w = Walk(race.program, race.variant)
+    w(*race.actors)
+    return w
+
+
+# SPEC.md "What we expect", one interleaving each.
+RACES = {
+    # 5/7's question: the flag flips between check and request; the sync makes
+    # the request land before the ioctl returns, but vcpu1 services it after.
+    "posted-flush-after-return": Race(
+        program(
+            3, {0: [flush(1, 2)]}, vmm=[Exit("kick", 1), SetInhibit("inh", 1, True), Run("run", 1)]
+        ),
+        "posted",
+        (
+            "vmm",
+            "vcpu1",
+            "vcpu0",
+            "vcpu0",
+            "vmm",
+            "vmm",
+            "vmm",
+            "vcpu0",
+            "vcpu0",
+            "vcpu0",
+            "vmm",
+            "vcpu0",
+            "vmm",
+            "vmm",
+            "vmm",
+            "vcpu1",
+        ),
+        "no-flush-while-inhibited",
+    ),
+    # Without the sync the ioctl returns while vcpu0 is between check and request.
+    "no-sync-completes-inhibited": Race(
+        program(2, {0: [flush(1)]}, vmm=[SetInhibit("inh", 1, True)], user=(1,)),
+        "no-sync",
+        ("vcpu0", "vcpu0", "vmm", "vmm", "vmm", "vmm", "vcpu0", "vcpu0"),
+        "inhibit-holds",
+    ),
+    # The reviewer's order raises the request before it looks at the flag.
+    "request-first-requests-inhibited": Race(
+        program(2, {0: [flush(1)]}, inhibit=(1,)),
+        "request-first",
+        ("vcpu0", "vcpu0"),
+        "no-request-while-inhibited",
+    ),
+    # Without the sync the scan runs before vcpu0 has finished suspending:
+    # s2 suspends it on a vCPU whose flag is already clear.
+    "no-sync-lost-wakeup": Race(
+        program(2, {0: [flush(1)]}, vmm=[SetInhibit("clr", 1, False)], inhibit=(1,), user=(1,)),
+        "no-sync",
+        ("vcpu0", "vcpu0", "vmm", "vmm", "vmm", "vmm", "vmm", "vmm", "vcpu0", "vcpu0"),
+        "no-lost-wakeup",
+    ),
+    # suspended = false first: vcpu0 retries and suspends on vcpu2 before the
+    # scan's second write resets its waiting_on.
+    "swapped-lost-wakeup": Race(
+        program(
+            3, {0: [flush(1, 2)]}, vmm=[SetInhibit("clr", 1, False)], inhibit=(1, 2), user=(1,)
+        ),
+        "unsuspend-swapped",
+        (
+            "vcpu0",
+            "vcpu0",
+            "vcpu0",
+            "vcpu0",
+            "vcpu0",
+            "vmm",
+            "vmm",
+            "vmm",
+            "vmm",
+            "vmm",
+            "vmm",
+            "vcpu0",
+            "vcpu0",
+            "vcpu0",
+            "vcpu0",
+            "vcpu0",
+            "vcpu0",
+            "vcpu0",
+            "vmm",
+            "vmm",
+            "vmm",
+            "vmm",
+        ),
+        "no-lost-wakeup",
+    ),
+}
