@@ -97,19 +97,18 @@ def load(path: str) -> Scenario:
     if not stat.S_ISREG(info.st_mode):
         # a FIFO or a device would block or never end
         raise InputError(path, "is not a regular file (expected a scenario file)")
-    if info.st_size > MAX_BYTES:
-        raise InputError(
-            path,
-            f"the file is {info.st_size / 2**20:.1f} MiB (expected a "
-            f"scenario under {MAX_BYTES // 2**20} MiB)",
-        )
     try:
         with open(path, "rb") as f:
-            data = f.read(MAX_BYTES + 1)
+            data = f.read(MAX_BYTES + 1)  # never more, whatever the file grew to
     except OSError as exc:
         raise InputError(
             path, f"cannot read the file: {_reason(exc)} (expected a readable scenario file)"
         ) from None
+    if len(data) > MAX_BYTES:
+        size = max(info.st_size, len(data))
+        raise InputError(
+            path, f"the file is {size:,} bytes (expected a scenario of at most {MAX_BYTES:,})"
+        )
     return parse(data, path)
 
 

@@ -29,7 +29,7 @@ from hvtui.model import (
 from hvtui.properties import PROPERTIES
 from hvtui.scenario import Expect, Scenario
 from hvtui.variants import VARIANTS
-from hvtui.yamlpos import Pos, PosDict, PosList, join, show_value
+from hvtui.yamlpos import Pos, PosDict, PosList, join, short_path, show_value
 
 TOP_KEYS = ("name", "description", "vcpus", "variant", "initial", "actors", "schedule", "expect")
 REQUIRED = ("name", "vcpus", "actors")
@@ -80,13 +80,15 @@ class _Rules:
 
     def fail(self, pos: Pos | None, path: str, message: str) -> InputError:
         line, col = pos if pos else (None, None)
-        return InputError(self.file, message, line, col, path)
+        return InputError(self.file, message, line, col, short_path(path))
 
-    def keys(self, d: PosDict, allowed: tuple[str, ...], path: str) -> None:
+    def keys(self, d: PosDict, allowed: tuple[str, ...], path: str, what: str = "") -> None:
         for key in d:
             if key not in allowed:
                 hint = _close(key, allowed)
                 also = f"did you mean '{hint}'?" if hint else "expected " + ", ".join(allowed)
+                if what and not hint:
+                    also += f" in {what}"
                 raise self.fail(
                     d.keypos[key], join(path, key), f"unknown key {show_value(key)} ({also})"
                 )
@@ -263,10 +265,11 @@ class _Rules:
             if isinstance(name, str) and name.startswith("vcpu") and _ACTOR.match(name):
                 self.vcpu_actor(name, kpos, path)
             elif not isinstance(name, str) or not _ACTOR.match(name):
+                hint = f"did you mean 'vcpu{name}'? " if isinstance(name, int) else ""
                 raise self.fail(
                     kpos,
                     path,
-                    f"unknown actor {show_value(name)} (expected vcpuN, vmm or vmm:<name>)",
+                    f"unknown actor {show_value(name)} ({hint}expected vcpuN, vmm or vmm:<name>)",
                 )
             body = actors[name]
             if body is None:  # `vcpu0:` with nothing after it: an actor with no ops
@@ -304,8 +307,8 @@ class _Rules:
                 f"{path}.op",
                 f"{kind} is a guest hypercall (expected it under a vcpuN actor, not {actor})",
             )
-        self.keys(d, OP_KEYS[kind], path)
-        op_id = f"{actor}#{index}"
+        self.keys(d, OP_KEYS[kind], path, f"a {kind} op")
+        op_id = default_id = f"{actor}#{index}"
         if "id" in d:
             op_id = self.text(d["id"], d.valpos["id"], f"{path}.id", "an op id")
         if op_id in seen:
@@ -313,10 +316,9 @@ class _Rules:
             raise self.fail(
                 where,
                 f"{path}.id",
-                f"duplicate op id '{op_id}' "
-                f"(expected ids unique in the scenario; {seen[op_id]} has it)",
+                f"duplicate op id '{op_id}' (expected ids unique in the scenario; {seen[op_id]})",
             )
-        seen[op_id] = path
+        seen[op_id] = f"{path} has it" + (" as its default id" if op_id == default_id else "")
         if kind == "flush":
             spec = d.get("targets", "all")
             targets = self.targets(spec, d.valpos.get("targets", d.pos), f"{path}.targets")
@@ -504,6 +506,10 @@ def _close(value: object, choices) -> str | None:
 
 
 def actor_hint(item: object, names: list[str]) -> str:
+    """What to say after `unknown actor X`: the vCPUs' range, a near name, or the list."""
+    vcpus = sum(1 for n in names if n.startswith("vcpu"))
+    if isinstance(item, str) and item.startswith("vcpu") and _ACTOR.match(item):
+        return f"the scenario has {vcpus} vCPUs: vcpu0..vcpu{vcpus - 1}"
     hint = _close(item, names)
     if hint:
         return f"did you mean '{hint}'?"

@@ -155,7 +155,10 @@ def _tagged(tag: str, text: str) -> object:
 
 
 def show_tag(tag: str) -> str:
-    return "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
+    """A tag as it is written: !!binary, !local, !<verbatim:uri>."""
+    if tag.startswith(_CORE):
+        return "!!" + tag[len(_CORE) :]
+    return tag if tag.startswith("!") else f"!<{tag}>"
 
 
 def show_value(value: object, limit: int = 40) -> str:
@@ -180,6 +183,11 @@ def show_value(value: object, limit: int = 40) -> str:
     return text
 
 
+def short_path(path: str, limit: int = 80) -> str:
+    """A field path fit for one line: a 40-deep junk path keeps its head and tail."""
+    return path if len(path) <= limit else f"{path[: limit - 20]}...{path[-15:]}"
+
+
 def join(path: str, key: object) -> str:
     """The dotted field path of `key` inside `path` (the top level has no prefix)."""
     return f"{path}.{key}" if path else str(key)
@@ -190,6 +198,8 @@ def join(path: str, key: object) -> str:
 
 def decode(data: bytes, file: str) -> str:
     """UTF-8 bytes to text; a bad byte is named with its line and column."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(file, "the file is UTF-16 (expected a UTF-8 text file)", 1, 1)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -221,7 +231,7 @@ def load(text: bytes | str, file: str) -> object:
     try:
         root = _Builder(file).build(yaml.parse(text, Loader=_PARSER))
     except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(exc, file) from None
+        raise _syntax_error(exc, file, text) from None
     except yaml.YAMLError as exc:  # no mark: nothing better to say than the parser's words
         raise InputError(file, f"YAML error: {' '.join(str(exc).split())}", 1, 1) from None
     if root is _NOTHING:
@@ -229,13 +239,25 @@ def load(text: bytes | str, file: str) -> object:
     return root
 
 
-def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> InputError:
+# The parser's words for some mistakes, and what to tell the user instead.
+_HINTS = {
+    "mapping values are not allowed": "a ': ' inside a plain value: quote the value",
+    "incompatible YAML document": "expected %YAML 1.1 or 1.2, or no directive at all",
+    "expected <document start>": "expected nothing after the end of the scenario document",
+}
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, file: str, text: str) -> InputError:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or exc.context or "invalid YAML"
-    if "tab" in problem:
+    line = _line(text, mark.line) if mark else ""
+    known = [hint for words, hint in _HINTS.items() if words in problem]
+    if line[mark.column : mark.column + 1] == "\t" or "tab" in problem:
         hint = "indent with spaces: YAML does not allow tabs there"
-    elif "mapping values are not allowed" in problem:
-        hint = "a ': ' inside a plain value: quote the value"
+    elif "\ufeff" in line:
+        hint = "a byte-order mark inside the file: expected one only at the very start"
+    elif known:
+        hint = known[0]
     elif exc.context and exc.context_mark:
         m = exc.context_mark
         hint = f"{exc.context} that starts at {m.line + 1}:{m.column + 1}"
@@ -243,6 +265,17 @@ def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> InputError:
         hint = "expected valid YAML"
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     return InputError(file, f"YAML syntax error: {problem} ({hint})", line, col)
+
+
+def _line(text: str, line: int) -> str:
+    """Line `line` (0-based, as the parser counts) of the text."""
+    start = 0
+    for _ in range(line):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return ""
+    end = text.find("\n", start)
+    return text[start : end if end >= 0 else len(text)]
 
 
 _NOTHING = object()  # no value yet (no document; no pending key)
@@ -261,7 +294,7 @@ class _Builder:
 
     def fail(self, event, message: str, path: str = "") -> InputError:
         mark = event.start_mark
-        return InputError(self.file, message, mark.line + 1, mark.column + 1, path)
+        return InputError(self.file, message, mark.line + 1, mark.column + 1, short_path(path))
 
     def build(self, events) -> object:
         # The hot loop of a 100k-op file: scalars into their container inline.
