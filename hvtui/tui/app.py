@@ -102,7 +102,6 @@ class WorkbenchApp(App):
 
     def on_mount(self) -> None:
         self.query_one("#gridbox").border_title = "vCPUs"
-        self.query_one("#actors").border_title = "actors"
         self.query_one("#properties").border_title = "properties"
         self.query_one("#log").border_title = "events"
         self.query_one(VcpuGrid).focus()

@@ -113,7 +113,8 @@ class LineList(ScrollView, can_focus=False):
 
 
 class EventLog(LineList):
-    """Row 0 is the initial state, row i the event of step i; the current step is lit.
+    """Row 0 is the initial state, row i the event of step i; the current step is lit (▶),
+    a step that violated a property is marked ✗.
 
     Steps after the current one (a recorded future: a schedule, or steps
     undone with step-back) are dimmed: stepping forward walks them.
@@ -134,7 +135,6 @@ class EventLog(LineList):
     def show(self, bench: Bench) -> None:
         self._bench = bench
         session = bench.session
-        self.border_subtitle = f"step {session.pos}/{len(session.events)}"
         self.set_rows(len(session.events) + 1)
         self.follow(session.pos)
 
@@ -142,14 +142,15 @@ class EventLog(LineList):
         session = self._bench.session
         pos = session.pos
         role = "current" if i == pos else "future" if i > pos else ""
-        mark = "▶ " if i == pos else "  "
+        mark = "▶" if i == pos else " "
         if i == 0:
-            return Row(((mark, ""), ("   0 initial state", "")), role)
+            return Row(((mark + "  ", ""), ("   0 initial state", "")), role)
         event = session.events[i - 1]
         found = session.violations[i - 1]
         text = event_line(event)
         runs: list[Run] = [
             (mark, ""),
+            ("✗ " if found else "  ", "violation"),  # at the left edge: seen even when cut
             (text, "interest" if event.text.startswith((SUSPEND, WAKE)) else ""),
         ]
         if found:
@@ -199,9 +200,9 @@ class ActorsPanel(LineList):
                 self._idle += 1
             else:
                 self._rows.append((a, st.step, st.enabled, st.why))
-        self._name_width = max((len(self._names[a]) for a, *_ in self._rows), default=5)
+        self._name_width = max(map(len, self._names))  # stable columns as actors come and go
         who = "nobody" if self._next is None else self._names[self._next]
-        self.border_subtitle = f"next: {who} ({how})"
+        self.border_title = f"actors · next: {who} ({how})"
         self.set_rows(len(self._rows) + (1 if self._idle else 0))
         index = next((i for i, r in enumerate(self._rows) if r[0] == self._next), 0)
         self.follow(index)
@@ -322,9 +323,10 @@ class PropertiesPanel(TextPanel):
     """Each property as it stands after the current step, and what the checker is doing."""
 
     COMPONENT_CLASSES = {"properties--violated"}
-    DEFAULT_CSS = (
-        "PropertiesPanel > .properties--violated { color: $text-error; text-style: bold; }"
-    )
+    DEFAULT_CSS = """
+    PropertiesPanel { text-wrap: nowrap; text-overflow: ellipsis; }
+    PropertiesPanel > .properties--violated { color: $text-error; text-style: bold; }
+    """
 
     def on_mount(self) -> None:
         self.tooltip = "\n".join(f"{p}: {DESCRIPTIONS[p]}" for p in PROPERTIES)
@@ -338,7 +340,7 @@ class PropertiesPanel(TextPanel):
         text = Text()
         for prop in PROPERTIES:
             verdict = verdicts[prop]
-            where = f" at step {first[prop]}" if prop in first else ""
+            where = f" at {first[prop]}" if prop in first else ""  # the step it first broke
             style = violated if verdict == "violated" else ""
             text.append(f"{VERDICT_GLYPHS.get(verdict, ' ')} ", style)
             text.append(f"{prop.ljust(width)} ").append(f"{verdict}{where}", style).append("\n")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 from textual.app import App
+from textual.geometry import Region
 from textual.widget import Widget
 
 from hvtui.engine import Engine
@@ -56,11 +57,21 @@ def screen_lines(app: App) -> list[str]:
 
 
 def widget_lines(widget: Widget) -> list[str]:
-    """The lines one widget draws (its titled top rule first), as plain text."""
-    region = widget.region
-    lines = screen_lines(widget.app)
-    return [line[region.x : region.right].rstrip() for line in lines[region.y : region.bottom]]
+    """The lines one widget draws (its titled top rule first), as plain text.
+
+    Read from the widget itself, so a notification floating over it does not hide it.
+    """
+    width, height = widget.outer_size
+    return [strip.text.rstrip() for strip in widget.render_lines(Region(0, 0, width, height))]
 
 
 def widget_text(widget: Widget) -> str:
     return "\n".join(widget_lines(widget))
+
+
+def toasts(app: App) -> str:
+    """The notifications on screen, their wrapped lines joined back into one text."""
+    words = []
+    for toast in app.screen.query("Toast"):
+        words += " ".join(widget_lines(toast)).replace("▌", " ").split()
+    return " ".join(words)
