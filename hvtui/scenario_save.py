@@ -69,7 +69,7 @@ def _op_dict(op: Op) -> dict:
     return {"id": op.id, "op": op.op, "vcpu": op.vcpu}
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(yaml.CSafeDumper if yaml.__with_libyaml__ else yaml.SafeDumper):  # C: 3x faster
     """Block style at the top, one flow-style line per op; prose as a literal block."""
 
 
