@@ -1,0 +1,81 @@
+"""The scenario library keeps its promises: `run` and `check` agree with every file's expect.
+
+Each file's `expect` block is the claim its description makes (who ends
+suspended, which property breaks under which variant); these tests run the
+real CLI on every file so a change to the engine that changes a story shows
+up here, named by the scenario that tells it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from hvtui.scenario import load
+from hvtui.variants import VARIANTS
+from tests.conftest import ROOT, SCENARIOS, run_cli
+
+LIBRARY = sorted(SCENARIOS.glob("*.yaml"))
+BIG = SCENARIOS / "many-vcpus-4096.yaml"
+CHECKABLE = [p for p in LIBRARY if p != BIG]  # every interleaving of 4096 vCPUs is out of reach
+
+
+def rel(path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
+def test_run_meets_every_expectation(path):
+    code, out, err = run_cli("run", "-q", rel(path))
+    assert code == 0, out + err
+    assert out.rstrip().endswith("expect: met")
+
+
+@pytest.mark.parametrize("path", CHECKABLE, ids=lambda p: p.stem)
+def test_check_under_every_variant_finds_exactly_the_expected_violations(path):
+    code, out, err = run_cli("check", "-q", "--variant", "all", rel(path))
+    assert code == 0, out + err
+
+
+def test_check_on_4096_vcpus_stops_at_its_bound_and_says_incomplete():
+    code, out, err = run_cli("check", "--json", "--max-states", "500", rel(BIG))
+    assert code == 1, err  # not a pass: nothing was decided
+    (result,) = json.loads(out)["results"]
+    assert result["complete"] is False
+    assert {v["verdict"] for v in result["properties"].values()} == {"incomplete"}
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
+def test_every_file_tells_the_reader_what_to_notice_and_what_to_expect(path):
+    scenario = load(rel(path))
+    assert "otice" in scenario.description  # "Notice ..." / "notice ..."
+    assert scenario.expect.progress is not None  # what `run` must end with
+    if path != BIG:
+        # spelled out for every variant, so `check --variant all` has a claim to test
+        assert {v for v, _ in scenario.expect.by_variant} == set(VARIANTS)
+
+
+def test_there_is_a_reviewer_race_file_for_every_variant():
+    for variant in VARIANTS:
+        name = "reviewer-race" if variant == "posted" else f"reviewer-race-{variant}"
+        scenario = load(f"scenarios/{name}.yaml")
+        assert scenario.variant == variant
+        assert scenario.schedule, f"{name} should drive its interleaving with a schedule"
+
+
+def test_the_readme_table_lists_every_scenario_once():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    library = readme.split("<!-- scenario library -->", 1)[1]
+    rows = [line for line in library.splitlines() if line.startswith("| [`")]
+    named = [row.split("`")[1] for row in rows]
+    assert sorted(named) == sorted(p.stem for p in LIBRARY)
+
+
+def test_the_three_target_forms_resolve_to_the_same_set():
+    doc = yaml.safe_load((SCENARIOS / "target-forms.yaml").read_text())
+    forms = [op["targets"] for op in doc["actors"]["vcpu0"]]
+    assert forms == ["all", {"mask": 0xF}, {"sparse": {0: 0xF}}]
+    scenario = load("scenarios/target-forms.yaml")
+    assert {f.targets for f in scenario.program.vcpu_ops[0]} == {(0, 1, 2, 3)}
