@@ -32,7 +32,7 @@ aiohttp = pytest.importorskip("aiohttp")
 CHROMIUM = next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
 )
-pytestmark = pytest.mark.skipif(
+needs_chromium = pytest.mark.skipif(
     CHROMIUM is None,
     reason="Chromium is not installed (apt-get install -y chromium); .ci/run installs it",
 )
@@ -214,6 +214,7 @@ async def open_workbench(devtools_base: str, url: str, screenshot: Path):
             return text, painted, classes
 
 
+@needs_chromium
 def test_the_browser_shows_the_workbench_grid(served, browser, tmp_path):
     url, first_line = served
     assert first_line == f"hvtui serve: open {url} in a browser (Ctrl+C stops)\n"
@@ -243,3 +244,41 @@ def test_serve_refuses_a_bad_scenario_before_listening(tmp_path):
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.startswith(f"{bad}:2:")
+
+
+def test_a_busy_port_is_one_line_and_exit_2():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "hvtui", "serve", "--port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"--port: cannot listen on 127.0.0.1:{port}: ")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_each_browser_session_opens_the_workbench_as_the_command_line_asked():
+    import argparse
+
+    from hvtui.commands import serve
+
+    parser = argparse.ArgumentParser()
+    serve.configure(parser)
+    demo = str(ROOT / "scenarios" / "reviewer-race.yaml")
+    args = parser.parse_args([demo, "--variant", "no-sync", "--schedule", "vcpu0,vmm"])
+    assert serve.command(args).split()[1:] == [
+        "-m",
+        "hvtui",
+        demo,
+        "--variant",
+        "no-sync",
+        "--schedule",
+        "vcpu0,vmm",
+    ]
+    assert (args.host, args.port) == ("127.0.0.1", 8000)  # this machine only, by default

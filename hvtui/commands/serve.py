@@ -1,8 +1,9 @@
 """`hvtui serve [FILE] [--port N] [--host H]`: the workbench in a browser, via textual-serve.
 
-Each browser tab gets its own `python -m hvtui FILE`, run by textual-serve
-and drawn by xterm.js. The scenario is loaded and replayed here first, so a
-bad file is one line and exit 2 before anything listens. The server binds
+Each browser tab gets its own `python -m hvtui FILE` (with the same
+--schedule and --variant, if given), run by textual-serve and drawn by
+xterm.js. The scenario is loaded and replayed here first, so a bad file is
+one line and exit 2 before anything listens. The server binds
 to 127.0.0.1 unless told otherwise: whoever reaches the port drives a
 workbench that can write files.
 """
@@ -15,6 +16,7 @@ import shlex
 import sys
 
 from hvtui import scenario as scenarios
+from hvtui.commands import workbench
 from hvtui.errors import InputError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -22,12 +24,7 @@ DEFAULT_PORT = 8000
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "file",
-        nargs="?",
-        metavar="FILE",
-        help="a scenario file (YAML); without it, the built-in demo",
-    )
+    workbench.configure(parser)  # FILE, --schedule, --variant: the served workbench opens alike
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})"
     )
@@ -38,25 +35,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def command(file: str | None) -> str:
+def command(args: argparse.Namespace) -> str:
     """The shell command textual-serve runs for each browser session."""
     argv = [sys.executable, "-m", "hvtui"]
-    if file:
-        argv.append(os.path.abspath(file))  # the server's sessions need not share our cwd
+    if args.file:
+        argv.append(os.path.abspath(args.file))  # the sessions need not share our cwd
+    if args.variant:
+        argv += ["--variant", args.variant]
+    if args.schedule is not None:
+        argv += ["--schedule", args.schedule]
     return shlex.join(argv)
 
 
 def main(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise InputError("--port", f"{args.port} is not a TCP port (expected 1..65535)")
-    title = "hvtui"
-    if args.file:
-        scenario = scenarios.load(args.file)
-        scenarios.replay(scenario)  # a schedule that cannot be replayed fails here, not in a tab
-        title = f"hvtui: {scenario.name}"
+    scenario = workbench.open_scenario(args)
+    scenarios.replay(scenario)  # a schedule that cannot be replayed fails here, not in a tab
     from textual_serve.server import Server  # only now: it pulls in aiohttp and Textual
 
-    server = Server(command(args.file), host=args.host, port=args.port, title=title)
+    server = Server(command(args), host=args.host, port=args.port, title=f"hvtui: {scenario.name}")
     print(f"hvtui serve: open {server.public_url} in a browser (Ctrl+C stops)", flush=True)
     try:
         server.serve()
