@@ -1,0 +1,408 @@
+"""`hvtui check`'s engine: every interleaving of a scenario's ops, breadth-first.
+
+From each state every actor whose next step is enabled takes it; every
+transition is judged by `properties.step_violations` and every state where
+nothing can step by `properties.progress`. Breadth-first order makes the
+first violation found of each property a shortest one. Three reductions,
+each switchable off in `Options` and each tested to give the same verdicts:
+
+- dedup: a state seen before is not explored again (off: a tree search,
+  which ends because the state graph is acyclic);
+- symmetry (hvtui.symmetry): interchangeable vCPUs are sorted, one state
+  per orbit; keeps shortest lengths;
+- partial order (hvtui.por): only a persistent set of actors steps where
+  that is sound; keeps every verdict but not lengths, so when it is on and
+  something fails, a second breadth-first pass without it finds the
+  shortest counterexamples (`Options.shortest`).
+
+Counterexamples are replayed on real states, so every schedule is one
+`hvtui run` accepts. Nothing here is global: `check` may run in a thread,
+and `cancel()` stops it within a few hundred states.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hvtui import properties as props
+from hvtui.engine import DONE, Engine, Status
+from hvtui.model import State
+from hvtui.por import PartialOrder
+from hvtui.properties import BLOCKED_BY_DESIGN, HOLDS, INCOMPLETE, PROPERTIES, VIOLATED
+from hvtui.scenario import Scenario
+from hvtui.symmetry import Symmetry, named_vcpus
+from hvtui.variants import VARIANTS
+
+_POLL = 256  # expansions between looks at the clock and at cancel()
+# About a minute of checking and a few hundred MB: past this a scenario is too
+# big to explore whole, and an "incomplete" verdict says so.
+DEFAULT_MAX_STATES = 200_000
+_REPORT_EVERY = 0.2  # seconds between progress reports
+
+
+@dataclass(frozen=True)
+class Options:
+    dedup: bool = True
+    symmetry: bool = True
+    por: bool = True
+    max_states: int | None = DEFAULT_MAX_STATES  # stop after storing this many (None: never)
+    shortest: bool = True  # with por: a second pass makes every counterexample shortest
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a running check has got (for a progress line or a workbench bar)."""
+
+    phase: str  # "explore", or "shorten" for the counterexample pass
+    states: int
+    transitions: int
+    depth: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.states / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str  # holds | violated | blocked-by-design | incomplete
+    schedule: tuple[str, ...] | None = None  # from the initial state; its last step violates
+    detail: str = ""
+    shortest: bool = True  # the schedule is a shortest one
+
+
+@dataclass
+class Result:
+    file: str
+    variant: str
+    complete: bool
+    states: int
+    transitions: int
+    seconds: float
+    properties: dict[str, Verdict]
+    expected: tuple[str, ...] = ()  # what the scenario's expect block says should fail
+    depth: int = 0  # the deepest level explored
+    bound: str | None = None  # why the search stopped early, if it did
+    reductions: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def violated(self) -> tuple[str, ...]:
+        return tuple(p for p, v in self.properties.items() if v.verdict == VIOLATED)
+
+    @property
+    def met(self) -> bool:
+        """Exactly the expected properties fail, and the search was complete."""
+        return self.complete and set(self.violated) == set(self.expected)
+
+
+def check(
+    scenario: Scenario,
+    variant: str | None = None,
+    options: Options = Options(),
+    progress: Callable[[Progress], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> Result:
+    """Explore every interleaving of `scenario`'s ops (its schedule is ignored)."""
+    variant = variant or scenario.variant
+    engine = Engine(scenario.program, VARIANTS[variant])
+    started = time.perf_counter()
+    clock = _Clock(started, progress, cancel)
+    space = _Space(engine, options.symmetry)
+    por = PartialOrder(engine, space.live) if options.por else None
+    main = _Search(space, options.dedup, por, options.max_states, clock, "explore").run()
+    short = None
+    if por is not None and options.shortest and main.stop is None and main.failing():
+        short = _Search(
+            space, options.dedup, None, options.max_states, clock, "shorten", wanted=main.failing()
+        ).run()
+
+    reductions: dict[str, dict[str, int]] = {}
+    if options.dedup:
+        reductions["dedup"] = {"revisits": main.revisits}
+    if space.symmetry is not None:
+        reductions["symmetry"] = {"groups": len(space.symmetry.groups), "folded": main.folded}
+    if por is not None:
+        reductions["por"] = {"reduced_states": main.reduced, "pruned_transitions": main.pruned}
+    if short is not None:
+        reductions["shorten"] = {"states": len(short.keys), "transitions": short.transitions}
+    return Result(
+        file=scenario.file,
+        variant=variant,
+        complete=main.stop is None,
+        states=len(main.keys),
+        transitions=main.transitions,
+        seconds=time.perf_counter() - started,
+        properties={prop: _verdict(space, prop, main, short) for prop in PROPERTIES},
+        expected=scenario.expect.violations_under(variant, scenario.variant),
+        depth=main.depth,
+        bound=main.stop,
+        reductions=reductions,
+    )
+
+
+# -- the state graph ----------------------------------------------------------
+
+
+class _Space:
+    """One program under one variant, as the search sees it."""
+
+    def __init__(self, engine: Engine, symmetry: bool):
+        self.engine = engine
+        program = engine.program
+        # Actors that can ever step: a vCPU with no ops that nothing names is
+        # done from the start, and at 4096 vCPUs asking each one costs most.
+        named = named_vcpus(program)
+        self.live = [c for c in range(engine.n) if program.vcpu_ops[c] or c in named]
+        self.live += range(engine.n, len(engine.names))
+        self.symmetry = Symmetry(engine) if symmetry else None
+        self.canon = self.symmetry.canon if self.symmetry else _identity
+
+    def statuses(self, s: State) -> list[Status]:
+        status = self.engine.status
+        out: list[Status] = [_IDLE] * len(self.engine.names)
+        for a in self.live:
+            out[a] = status(s, a)
+        return out
+
+    def successor(self, s: State, a: int, step: str) -> State:
+        """`a` takes its enabled next step `step`, without building the Event.
+
+        Engine.step also diffs the two states for the event log, which is
+        about half its cost; the search only needs the state. (Engine has no
+        public call for this yet: see the report on issue #5.)
+        """
+        engine = self.engine
+        kind = step.split(" ", 1)[0]
+        if a < engine.n:
+            return engine._vcpu_step(s, a, kind)[0]
+        return engine._thread_step(s, a - engine.n, kind)[0]
+
+
+_IDLE = Status("", False, DONE)
+
+
+def _identity(s: State) -> State:
+    return s
+
+
+@dataclass
+class _Pass:
+    """What one breadth-first pass saw. States are canonical; `parent`/`actor`
+    give each one's first (so, without POR, shortest) way in."""
+
+    reduced_order: bool  # POR was on: paths are real but maybe not shortest
+    keys: list[State]
+    parent: list[int]
+    actor: list[int]
+    depth: int = 0
+    transitions: int = 0
+    revisits: int = 0
+    folded: int = 0
+    reduced: int = 0
+    pruned: int = 0
+    stop: str | None = None  # why it stopped before exploring everything
+    # property -> (state index, actor) of its first violating transition
+    found: dict[str, tuple[int, int]] = field(default_factory=dict)
+    deadlock: int | None = None  # first end state that is a deadlock
+    by_design: int | None = None  # first end state blocked by design
+    terminals: int = 0
+
+    def failing(self) -> frozenset[str]:
+        out = set(self.found)
+        if self.deadlock is not None:
+            out.add(props.PROGRESS)
+        return frozenset(out)
+
+
+class _Clock:
+    """Progress reports and cancellation, polled every _POLL expansions."""
+
+    def __init__(self, started: float, progress, cancel):
+        self.started = started
+        self.progress = progress
+        self.cancel = cancel
+        self.last = started
+
+    def poll(self, phase: str, p: _Pass) -> bool:
+        """True when the check must stop now."""
+        if self.cancel is not None and self.cancel():
+            return True
+        if self.progress is not None:
+            now = time.perf_counter()
+            if now - self.last >= _REPORT_EVERY:
+                self.last = now
+                self.progress(
+                    Progress(phase, len(p.keys), p.transitions, p.depth, now - self.started)
+                )
+        return False
+
+
+class _Search:
+    def __init__(
+        self,
+        space: _Space,
+        dedup: bool,
+        por: PartialOrder | None,
+        max_states: int | None,
+        clock: _Clock,
+        phase: str,
+        wanted: frozenset[str] | None = None,
+    ):
+        self.space = space
+        self.dedup = dedup
+        self.por = por
+        self.max_states = max_states
+        self.clock = clock
+        self.phase = phase
+        self.wanted = wanted  # stop as soon as these have failed (the shortening pass)
+
+    def run(self) -> _Pass:
+        space = self.space
+        engine = space.engine
+        canon = space.canon
+        successor = space.successor
+        step_violations = props.step_violations
+        por = self.por
+        limit = self.max_states
+        root = canon(engine.initial())
+        p = _Pass(por is not None, [root], [-1], [-1])
+        keys, parent, actor, found = p.keys, p.parent, p.actor, p.found
+        seen: dict[State, int] | None = {root: 0} if self.dedup else None
+        next_level = 0  # index of the first state one level deeper than state i
+        i = 0
+        while i < len(keys) and not self._done(p):
+            if i % _POLL == 0 and self.clock.poll(self.phase, p):
+                p.stop = "cancelled"
+                break
+            if i == next_level:
+                p.depth = 0 if i == 0 else p.depth + 1
+                next_level = len(keys)
+            s = keys[i]
+            statuses = space.statuses(s)
+            enabled = [a for a in space.live if statuses[a].enabled]
+            if not enabled:
+                self._terminal(p, i, s)
+            chosen = enabled
+            if por is not None and len(enabled) > 1:
+                chosen = por.ample(s, statuses, enabled)
+                if len(chosen) < len(enabled):
+                    p.reduced += 1
+                    p.pruned += len(enabled) - len(chosen)
+            for a in chosen:
+                step = statuses[a].step
+                s2 = successor(s, a, step)
+                p.transitions += 1
+                for prop in step_violations(engine, s, a, step, s2):
+                    if prop not in found:
+                        found[prop] = (i, a)
+                k2 = canon(s2)
+                if k2 is not s2:
+                    p.folded += 1
+                if seen is not None:
+                    if k2 in seen:
+                        p.revisits += 1
+                        continue
+                    seen[k2] = len(keys)
+                if limit is not None and len(keys) >= limit:
+                    p.stop = f"--max-states {limit}"
+                    return p
+                keys.append(k2)
+                parent.append(i)
+                actor.append(a)
+            i += 1
+        return p
+
+    def _done(self, p: _Pass) -> bool:
+        return self.wanted is not None and self.wanted <= p.failing()
+
+    def _terminal(self, p: _Pass, i: int, s: State) -> None:
+        p.terminals += 1
+        if p.deadlock is not None and p.by_design is not None:
+            return
+        verdict = props.progress(self.space.engine, s).verdict
+        if verdict == VIOLATED and p.deadlock is None:
+            p.deadlock = i
+        elif verdict == BLOCKED_BY_DESIGN and p.by_design is None:
+            p.by_design = i
+
+
+# -- verdicts and counterexamples ----------------------------------------------
+
+
+def _verdict(space: _Space, prop: str, main: _Pass, short: _Pass | None) -> Verdict:
+    """`prop`'s verdict from the main pass; its schedule from the shortening
+    pass when that found it (then it is a shortest one)."""
+    if prop == props.PROGRESS:
+        for kind, verdict in (("deadlock", VIOLATED), ("by_design", BLOCKED_BY_DESIGN)):
+            if verdict == BLOCKED_BY_DESIGN and main.stop is not None:
+                return Verdict(INCOMPLETE, None, _unfinished(main))
+            if getattr(main, kind) is not None:
+                src = short if short is not None and getattr(short, kind) is not None else main
+                schedule, state = _replay(space, src, getattr(src, kind))
+                detail = props.progress(space.engine, state).detail
+                return Verdict(verdict, schedule, detail, not src.reduced_order)
+        return Verdict(HOLDS, None, f"every actor finishes, in all {main.terminals} end states")
+    if prop in main.found:
+        src = short if short is not None and prop in short.found else main
+        schedule, text = _replay_violation(space, src, *src.found[prop], prop)
+        return Verdict(VIOLATED, schedule, text, not src.reduced_order)
+    if main.stop is not None:
+        return Verdict(INCOMPLETE, None, _unfinished(main))
+    return Verdict(HOLDS)
+
+
+def _unfinished(p: _Pass) -> str:
+    return f"undecided: the search stopped ({p.stop}) after {len(p.keys)} states"
+
+
+def _path(p: _Pass, index: int) -> list[tuple[int, int]]:
+    """(state index, actor) of each step from the root to state `index`."""
+    steps = []
+    while p.parent[index] >= 0:
+        steps.append((index, p.actor[index]))
+        index = p.parent[index]
+    return steps[::-1]
+
+
+def _replay(space: _Space, p: _Pass, index: int) -> tuple[tuple[str, ...], State]:
+    """A real schedule to (a symmetric twin of) canonical state `index`, and the
+    real state it ends in."""
+    engine = space.engine
+    real = engine.initial()
+    names = []
+    for child, a in _path(p, index):
+        target = p.keys[child]
+        real, b = _follow(space, real, a, lambda s, b, s2, t=target: space.canon(s2) == t)
+        names.append(engine.names[b])
+    return tuple(names), real
+
+
+def _replay_violation(space: _Space, p: _Pass, index: int, actor: int, prop: str):
+    """The schedule whose last step violates `prop`, and that step as text."""
+    engine = space.engine
+    schedule, real = _replay(space, p, index)
+    canonical = p.keys[index]
+    target = space.canon(space.successor(canonical, actor, engine.status(canonical, actor).step))
+
+    def violates(s: State, b: int, s2: State) -> bool:
+        step = engine.status(s, b).step
+        return space.canon(s2) == target and prop in props.step_violations(engine, s, b, step, s2)
+
+    _, b = _follow(space, real, actor, violates)
+    _, event = engine.step(real, b, len(schedule) + 1)
+    return schedule + (event.actor,), f"{event.actor} {event.step}: {event.text}"
+
+
+def _follow(space: _Space, real: State, hint: int, good) -> tuple[State, int]:
+    """The real actor whose step from `real` is `good` (try the canonical path's
+    actor first: without symmetry it always is the one)."""
+    statuses = space.statuses(real)
+    for b in [hint, *space.live]:
+        if statuses[b].enabled:
+            s2 = space.successor(real, b, statuses[b].step)
+            if good(real, b, s2):
+                return s2, b
+    raise AssertionError("a canonical step has no real counterpart: the symmetry is unsound")

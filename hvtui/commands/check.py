@@ -1,0 +1,396 @@
+"""`hvtui check FILE...`: every interleaving, a verdict per property, shortest counterexamples."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from dataclasses import replace
+
+from hvtui import scenario as scenarios
+from hvtui.checker import DEFAULT_MAX_STATES, Options, Progress, Result, check
+from hvtui.errors import InputError
+from hvtui.properties import PROGRESS, PROPERTIES, VIOLATED
+from hvtui.report import event_line
+from hvtui.variants import VARIANTS
+
+WIDTH = 100  # the matrix is pasted into mail
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="scenario files (YAML)")
+    parser.add_argument(
+        "--variant",
+        choices=[*VARIANTS, "all"],
+        help="check under this variant instead of the scenario's; 'all' sweeps them "
+        "and prints a variants x properties table",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.add_argument(
+        "--quiet", "-q", action="store_true", help="verdicts and schedules only, no step lists"
+    )
+    parser.add_argument(
+        "--save",
+        metavar="OUT.yaml",
+        help="write the first counterexample as a scenario the workbench opens",
+    )
+    parser.add_argument(
+        "--property",
+        choices=PROPERTIES,
+        help="with --save: the property whose counterexample to save",
+    )
+    parser.add_argument("--force", action="store_true", help="with --save: replace OUT.yaml")
+    parser.add_argument(
+        "--max-states",
+        type=_positive,
+        metavar="N",
+        default=DEFAULT_MAX_STATES,
+        help="stop after N states; undecided properties are 'incomplete' "
+        f"(default {DEFAULT_MAX_STATES:,})",
+    )
+    parser.add_argument(
+        "--no-dedup",
+        action="store_true",
+        help="do not merge states seen before (a tree search: tiny scenarios)",
+    )
+    parser.add_argument(
+        "--no-symmetry", action="store_true", help="do not fold interchangeable vCPUs"
+    )
+    parser.add_argument("--no-por", action="store_true", help="no partial-order reduction")
+    parser.add_argument(
+        "--no-shortest",
+        action="store_true",
+        help="with partial-order reduction: keep the first counterexamples "
+        "found instead of searching again for shortest ones",
+    )
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        help="show progress on stderr even when it is not a terminal",
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number of states")
+    return value
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.property and not args.save:
+        raise InputError("", "--property picks what --save writes: give --save OUT.yaml too")
+    if args.save and os.path.exists(args.save) and not args.force:
+        raise InputError(args.save, "already exists (pass --force to replace it)")
+    loaded = [scenarios.load(path) for path in args.files]  # all input errors first
+    options = Options(
+        dedup=not args.no_dedup,
+        symmetry=not args.no_symmetry,
+        por=not args.no_por,
+        max_states=args.max_states,
+        shortest=not args.no_shortest,
+    )
+    show = _ProgressLine() if args.progress or sys.stderr.isatty() else None
+    runs: list[tuple[scenarios.Scenario, Result]] = []
+    for scenario in loaded:
+        names = list(VARIANTS) if args.variant == "all" else [args.variant or scenario.variant]
+        for variant in names:
+            callback = show.reporter(scenario.file, variant) if show else None
+            runs.append((scenario, check(scenario, variant, options, progress=callback)))
+            if show:
+                show.clear()
+    if args.json:
+        json.dump({"results": [document(result) for _, result in runs]}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_text(runs, all_variants=args.variant == "all", quiet=args.quiet)
+    if args.save:
+        save_counterexample(runs, args.save, args.property, args.force)
+    return 0 if all(result.met for _, result in runs) else 1
+
+
+# -- JSON -----------------------------------------------------------------------
+
+
+def document(result: Result) -> dict:
+    """One entry of `check --json`'s "results" (CONTRACT.md)."""
+    properties = {}
+    for prop, verdict in result.properties.items():
+        entry: dict = {"verdict": verdict.verdict}
+        if verdict.schedule is not None:
+            entry["schedule"] = list(verdict.schedule)
+            entry["length"] = len(verdict.schedule)
+            entry["shortest"] = verdict.shortest
+        if verdict.detail:
+            entry["detail"] = verdict.detail
+        properties[prop] = entry
+    return {
+        "file": result.file,
+        "variant": result.variant,
+        "complete": result.complete,
+        "states": result.states,
+        "transitions": result.transitions,
+        "seconds": round(result.seconds, 3),
+        "depth": result.depth,
+        "bound": result.bound,
+        "properties": properties,
+        "expected": list(result.expected),
+        "met": result.met,
+        "reductions": result.reductions,
+    }
+
+
+# -- text -----------------------------------------------------------------------
+
+
+def print_text(runs, all_variants: bool, quiet: bool) -> None:
+    out = sys.stdout
+    by_file: dict[str, list[tuple[scenarios.Scenario, Result]]] = {}
+    for scenario, result in runs:
+        by_file.setdefault(scenario.file, []).append((scenario, result))
+    for n, group in enumerate(by_file.values()):
+        if n:
+            out.write("\n")
+        for scenario, result in group:
+            out.write(section(scenario, result, quiet))
+        if all_variants:
+            out.write(
+                f"\n{group[0][0].name}: verdict per variant "
+                f"(N = steps in the shortest counterexample)\n"
+            )
+            out.write(matrix([result for _, result in group]))
+
+
+def section(scenario: scenarios.Scenario, result: Result, quiet: bool = False) -> str:
+    """One file under one variant: counts, verdicts, counterexamples, expectation."""
+    lines = [f"{scenario.name} ({result.file}), variant {result.variant}"]
+    rate = result.states / result.seconds if result.seconds > 0 else 0.0
+    ending = "complete" if result.complete else f"INCOMPLETE: stopped by {result.bound}"
+    lines.append(
+        f"  {result.states:,} states, {result.transitions:,} transitions, depth "
+        f"{result.depth}, {result.seconds:.2f} s ({rate:,.0f} states/s); {ending}"
+    )
+    lines.append(_fill(f"reductions: {reductions_text(result.reductions)}", "  ", "    "))
+    width = max(len(p) for p in PROPERTIES)
+    for prop, verdict in result.properties.items():
+        text = cell(verdict.verdict, verdict.schedule, verdict.shortest)
+        if verdict.detail and (verdict.verdict != VIOLATED or prop == PROGRESS):
+            text += f": {verdict.detail}"
+        lines.append(f"  {prop:<{width}}  {text}")
+    for prop, verdict in result.properties.items():
+        if verdict.verdict == VIOLATED and verdict.schedule is not None:
+            lines.append("")
+            lines.extend(counterexample(scenario, result.variant, prop, verdict, quiet))
+    expected = ", ".join(result.expected) or "nothing"
+    if result.met:
+        lines.append(f"  expected to fail: {expected} -- met")
+    else:
+        got = ", ".join(result.violated) or "nothing"
+        why = "" if result.complete else " (the search is incomplete)"
+        lines.append(f"  expected to fail: {expected}; failed: {got} -- NOT MET{why}")
+    return "\n".join(lines) + "\n"
+
+
+def reductions_text(reductions: dict[str, dict[str, int]]) -> str:
+    parts = []
+    if "dedup" in reductions:
+        parts.append(
+            f"dedup merged {reductions['dedup']['revisits']:,} transitions into states seen before"
+        )
+    else:
+        parts.append("no dedup (tree search)")
+    sym = reductions.get("symmetry")
+    if sym is None:
+        parts.append("no symmetry")
+    elif not sym["groups"]:
+        parts.append("symmetry: no interchangeable vCPUs")
+    else:
+        parts.append(
+            f"symmetry folded {sym['folded']:,} states onto a twin "
+            f"({sym['groups']} group{'s' if sym['groups'] > 1 else ''})"
+        )
+    por = reductions.get("por")
+    if por is None:
+        parts.append("no partial order")
+    else:
+        parts.append(
+            f"partial order left out {por['pruned_transitions']:,} transitions "
+            f"at {por['reduced_states']:,} states"
+        )
+    short = reductions.get("shorten")
+    if short is not None:
+        parts.append(f"{short['states']:,} more states to find shortest counterexamples")
+    return "; ".join(parts)
+
+
+def cell(verdict: str, schedule, shortest: bool = True) -> str:
+    """`holds`, `violated (N)`, `blocked-by-design`, `incomplete`."""
+    if verdict == VIOLATED and schedule is not None:
+        return f"violated ({'' if shortest else '<='}{len(schedule)})"
+    return verdict
+
+
+def counterexample(scenario, variant: str, prop: str, verdict, quiet: bool) -> list[str]:
+    schedule = verdict.schedule
+    what = "shortest counterexample" if verdict.shortest else "counterexample (maybe not shortest)"
+    lines = [f"  {prop}: {what}, {len(schedule)} steps", f"    schedule: {flow(schedule)}"]
+    if quiet:
+        return lines
+    session = scenarios.replay(
+        replace(scenarios.with_schedule(scenario, schedule), variant=variant)
+    )
+    for event, found in zip(session.events, session.violations, strict=True):
+        mark = f"   <-- {', '.join(found)}" if found else ""
+        lines.append("    " + event_line(event) + mark)
+    if prop == PROGRESS:
+        lines.append(f"    stuck: {verdict.detail}")
+    return lines
+
+
+def _fill(text: str, first: str, rest: str) -> str:
+    return textwrap.fill(
+        text, WIDTH, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
+    )
+
+
+def flow(schedule) -> str:
+    """The schedule as a YAML flow list, ready to paste into a scenario."""
+    return "[" + ", ".join(schedule) + "]"
+
+
+def matrix(results: list[Result]) -> str:
+    """Variants x properties, plain text within WIDTH columns.
+
+    Headers break after hyphens; if the cells are still too wide, the widest
+    column whose cells can break (blocked-by-design) breaks them too.
+    """
+    header = ["variant", *PROPERTIES]
+    rows = [
+        [r.variant, *(cell(v.verdict, v.schedule, v.shortest) for v in r.properties.values())]
+        for r in results
+    ]
+    columns = [[row[i] for row in rows] for i in range(len(header))]
+    widths = [max(len(_longest_part(header[i])), *map(len, col)) for i, col in enumerate(columns)]
+    gap = 2
+    while (excess := sum(widths) + gap * (len(widths) - 1) - WIDTH) > 0:
+        if gap == 2:
+            gap = 1
+            continue
+        narrowest = [
+            max(len(_longest_part(text)) for text in [header[i], *col])
+            for i, col in enumerate(columns)
+        ]
+        # a variant's name stays whole: people copy it into --variant
+        breakable = [i for i, w in enumerate(widths) if i and narrowest[i] < w]
+        if not breakable:
+            break
+        i = max(breakable, key=lambda i: widths[i])
+        widths[i] = max(narrowest[i], widths[i] - excess)
+    lines = _block(
+        [_wrap(h, w) for h, w in zip(header, widths, strict=True)], widths, gap, bottom=True
+    )
+    lines.append(_join(["-" * w for w in widths], widths, gap))
+    for row in rows:
+        lines += _block([_wrap(c, w) for c, w in zip(row, widths, strict=True)], widths, gap)
+    return "\n".join(lines) + "\n"
+
+
+def _parts(text: str) -> list[str]:
+    words = text.split("-")
+    return [w + "-" for w in words[:-1]] + [words[-1]]
+
+
+def _longest_part(text: str) -> str:
+    return max(_parts(text), key=len)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """`text` broken after hyphens into lines of at most `width` (where it can)."""
+    lines = [""]
+    for part in _parts(text):
+        if lines[-1] and len(lines[-1]) + len(part) > width:
+            lines.append("")
+        lines[-1] += part
+    return lines
+
+
+def _block(cells: list[list[str]], widths: list[int], gap: int, bottom: bool = False):
+    """One table row whose cells may span several lines."""
+    height = max(len(c) for c in cells)
+    pad = [[""] * (height - len(c)) for c in cells]
+    cells = [p + c if bottom else c + p for c, p in zip(cells, pad, strict=True)]
+    return [_join([c[k] for c in cells], widths, gap) for k in range(height)]
+
+
+def _join(cells: list[str], widths: list[int], gap: int) -> str:
+    return (" " * gap).join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+
+# -- saving -----------------------------------------------------------------------
+
+
+def save_counterexample(runs, path: str, prop: str | None, force: bool) -> None:
+    for scenario, result in runs:
+        for name, verdict in result.properties.items():
+            if verdict.verdict == VIOLATED and (prop is None or name == prop):
+                scenarios.save(counterexample_scenario(scenario, result, name), path, force)
+                print(
+                    f"saved: {path} ({name} under {result.variant}, {len(verdict.schedule)} steps)",
+                    file=sys.stderr,
+                )
+                return
+    what = f"{prop} does not fail" if prop else "no property fails"
+    print(f"hvtui check: nothing saved to {path}: {what}", file=sys.stderr)
+
+
+def counterexample_scenario(scenario, result: Result, prop: str) -> scenarios.Scenario:
+    """The same program under the failing variant, its schedule the counterexample;
+    `expect` names what `check` found, so check and run both pass on it."""
+    verdict = result.properties[prop]
+    note = (
+        f"hvtui check: {prop} fails under {result.variant} after "
+        f"{len(verdict.schedule)} steps ({verdict.detail}).\n"
+    )
+    return replace(
+        scenarios.with_schedule(scenario, verdict.schedule),
+        name=f"{scenario.name}-{prop}",
+        description=note + scenario.description,
+        variant=result.variant,
+        expect=scenarios.Expect(violations=result.violated if result.complete else None),
+    )
+
+
+# -- progress -------------------------------------------------------------------
+
+
+class _ProgressLine:
+    """A line on stderr a few times a second: rewritten in place on a terminal,
+    appended otherwise (a log stays readable)."""
+
+    def __init__(self):
+        self.tty = sys.stderr.isatty()
+        self.shown = False
+
+    def reporter(self, file: str, variant: str):
+        def report(p: Progress) -> None:
+            phase = "" if p.phase == "explore" else ", shortening counterexamples"
+            line = (
+                f"checking {file} ({variant}{phase}): {p.states:,} states, "
+                f"depth {p.depth}, {p.rate:,.0f} states/s"
+            )
+            sys.stderr.write(f"\r\033[K{line}" if self.tty else line + "\n")
+            sys.stderr.flush()
+            self.shown = self.tty
+
+        return report
+
+    def clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+            self.shown = False
