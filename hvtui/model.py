@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterator, NamedTuple
+from weakref import ref as _weakref
 
 MAX_VCPUS = 4096  # KVM_MAX_VCPUS on x86; also 64 sparse banks x 64 bits
 
@@ -145,13 +146,27 @@ class Vec:
 
     4096 vCPUs as one flat tuple would make every step copy 4096 pointers;
     chunking keeps a step cheap while the whole stays a hashable value.
+
+    A Vec made by `set` remembers (weakly) the Vec it came from and which
+    slots it replaced, so `diff` against that parent -- a step's before and
+    after, which the event log and the property monitor both ask for --
+    looks at those slots only instead of every chunk. The weak reference
+    keeps history from being chained alive; equality and hashing ignore it.
     """
 
-    __slots__ = ("_chunks", "_len")
+    __slots__ = ("_chunks", "_len", "_parent", "_touched", "__weakref__")
 
-    def __init__(self, chunks: tuple[tuple[Vcpu, ...], ...], length: int):
+    def __init__(
+        self,
+        chunks: tuple[tuple[Vcpu, ...], ...],
+        length: int,
+        parent: Vec | None = None,
+        touched: tuple[int, ...] = (),
+    ):
         self._chunks = chunks
         self._len = length
+        self._parent = None if parent is None else _weakref(parent)
+        self._touched = touched  # ascending slot ids replaced relative to parent
 
     @classmethod
     def of(cls, items: list[Vcpu]) -> Vec:
@@ -173,10 +188,40 @@ class Vec:
         hi, lo = i >> 6, i & 63
         chunk = chunks[hi]
         chunk = chunk[:lo] + (v,) + chunk[lo + 1 :]
-        return Vec(chunks[:hi] + (chunk,) + chunks[hi + 1 :], self._len)
+        return Vec(chunks[:hi] + (chunk,) + chunks[hi + 1 :], self._len, self, (i,))
+
+    def set_both(self, i: int, vi: Vcpu, j: int, vj: Vcpu) -> Vec:
+        """Two slots (i != j) in one new Vec: a step that writes two vCPUs."""
+        if i > j:
+            i, vi, j, vj = j, vj, i, vi
+        chunks = list(self._chunks)
+        for k, v in ((i, vi), (j, vj)):
+            chunk = list(chunks[k >> 6])
+            chunk[k & 63] = v
+            chunks[k >> 6] = tuple(chunk)
+        return Vec(tuple(chunks), self._len, self, (i, j))
+
+    def touched(self, other: Vec) -> tuple[int, ...] | None:
+        """Slots that may differ from `other` when one was `set` from the other, else None."""
+        if self is other:
+            return ()
+        parent = self._parent
+        if parent is not None and parent() is other:
+            return self._touched
+        parent = other._parent
+        if parent is not None and parent() is self:
+            return other._touched
+        return None
 
     def diff(self, other: Vec) -> Iterator[tuple[int, Vcpu, Vcpu]]:
         """(id, mine, theirs) for each slot that differs; shared chunks are skipped."""
+        near = self.touched(other)
+        if near is not None:
+            for i in near:
+                va, vb = self[i], other[i]
+                if va is not vb and va != vb:
+                    yield i, va, vb
+            return
         for hi, (a, b) in enumerate(zip(self._chunks, other._chunks)):
             if a is not b:
                 for lo, (va, vb) in enumerate(zip(a, b)):
