@@ -17,7 +17,6 @@ from hvtui.model import (
     KVM_RUN,
     USER,
     Exit,
-    Flush,
     Program,
     Run,
     SetInhibit,
@@ -80,6 +79,24 @@ class Engine:
         self.names = program.actor_names()
         self.ops = [program.ops_of(a) for a in range(len(self.names))]
         self.index = {name: i for i, name in enumerate(self.names)}
+        # caches for the hot path (see "taking a step")
+        self._request_first = variant.request_first
+        self._ready = _Cache(_ready_status)  # Status(step, True) by step
+        self._kind = _Cache(lambda step: step.partition(" ")[0])  # "check 3" -> "check"
+        self._keys = _Cache(lambda c: tuple(f"vcpu{c}.{f}" for f in _SHOWN))
+        self._lines = _Lines(self)
+        self._vcpu_steps = {
+            "service": self._service,
+            "resume": self._resume,
+            "leave": self._leave,
+            "enter": self._enter,
+            "check": self._check,
+            "request": self._request,
+            "complete": self._complete,
+            "s1": self._s1,
+            "s2": self._s2,
+            "s3": self._s3,
+        }
 
     # -- the initial state ---------------------------------------------------
 
@@ -129,9 +146,10 @@ class Engine:
         v = s.vcpus[c]
         mode = v.mode
         if mode == KERNEL:
-            if v.pc in ("check", "request"):
-                return Status(f"{v.pc} {self.ops[c][v.op].targets[v.k]}", True)
-            return Status(v.pc, True)
+            pc = v.pc
+            if pc == "check" or pc == "request":
+                return self._ready[pc, self.ops[c][v.op].targets[v.k]]
+            return self._ready[pc]
         has_op = v.op < len(self.ops[c])
         if mode == GUEST:
             # vcpu_run(): after a VM exit a pending signal returns to userspace
@@ -139,32 +157,32 @@ class Engine:
             # over a pending flush (which then waits for the next KVM_RUN);
             # requests are processed before the guest's next instruction.
             if v.exit_pending:
-                return Status("leave", True)
+                return _LEAVE
             if v.pending_flush:
-                return Status("service", True)
+                return _SERVICE
             if has_op:
-                return Status("enter", True)
-            return Status("", False, DONE)
+                return _ENTER
+            return _FINISHED
         if mode == BLOCKED:
             if v.exit_pending:
-                return Status("leave", True)
+                return _LEAVE
             if not self.suspended(v):
-                return Status("resume", True)
+                return _RESUME
             return Status("resume", False, f"suspended on vcpu{v.waiting_on} (kvm_vcpu_block)")
         if has_op:
             return Status("enter", False, "outside KVM_RUN: waits for a VMM `run`")
         if v.pending_flush:
             return Status("service", False, "outside KVM_RUN: the flush request waits for `run`")
-        return Status("", False, DONE)
+        return _FINISHED
 
     def _thread_status(self, s: State, i: int) -> Status:
         th = s.threads[i]
         ops = self.program.threads[i][1]
         if th.op >= len(ops):
-            return Status("", False, DONE)
+            return _FINISHED
         op = ops[th.op]
         if isinstance(op, Exit):
-            return Status("exit", True)
+            return _EXIT
         v = s.vcpus[op.vcpu]
         if isinstance(op, Run):
             return self._mutex_status("run", op.vcpu, v)
@@ -176,213 +194,459 @@ class Engine:
                 r = s.vcpus[c]
                 if r.srcu_reader and r.srcu_gen == gen:
                     return Status("synced", False, f"synchronize_srcu waits for reader vcpu{c}")
-            return Status("synced", True)
-        if pc in ("unsuspend", "wake"):
-            return Status(f"{pc} {th.w}", True)
-        return Status(pc, True)
+            return self._ready["synced"]
+        if pc == "unsuspend" or pc == "wake":
+            return self._ready[pc, th.w]
+        return self._ready[pc]
 
-    @staticmethod
-    def _mutex_status(step: str, x: int, v: Vcpu) -> Status:
+    def _mutex_status(self, step: str, x: int, v: Vcpu) -> Status:
         if v.mode != USER:
             return Status(step, False, f"vcpu{x} is in KVM_RUN ({v.mode}), which holds vcpu->mutex")
         if v.mutex:
             return Status(step, False, f"vcpu{x}->mutex is held by {v.mutex}")
-        return Status(step, True)
+        return self._ready[step]
 
     # -- taking a step -------------------------------------------------------
+    #
+    # The hot path of every replay and of the checker, so it avoids
+    # NamedTuple._replace (keyword parsing, ~10x the cost of building the
+    # tuple): a vCPU is unpacked into its fields in Vcpu's order,
+    #   inhibit, suspended, waiting_on, mode, pending, flushes, mutex,
+    #   exiting, reader, gen, op, pc, k
+    # and rebuilt with the fields the kernel line writes. Event texts come
+    # from per-engine caches, so events share their strings.
 
     def step(self, s: State, a: int, time: int = 0) -> tuple[State, Event]:
         """Actor `a` takes its next step; raises ValueError if it cannot."""
-        st = self.status(s, a)
+        return self.step_with(s, a, self.status(s, a), time)
+
+    def step_with(self, s: State, a: int, st: Status, time: int = 0) -> tuple[State, Event]:
+        """`step`, given `st` = status(s, a) already computed (a Session caches it)."""
         if not st.enabled:
             raise ValueError(f"{self.names[a]} cannot step: {st.why}")
+        step = st.step
+        kind = self._kind[step]
         if a < self.n:
-            s2, text = self._vcpu_step(s, a, st.step.split(" ", 1)[0])
-            op = self.ops[a][s.vcpus[a].op].id if st.step not in _ANYTIME else ""
+            v = s.vcpus[a]
+            op = "" if kind in _ANYTIME else self.ops[a][v.op].id
+            after, text = self._vcpu_steps[kind](s, a, v)
         else:
-            th = s.threads[a - self.n]
-            op = self.ops[a][th.op].id
-            s2, text = self._thread_step(s, a - self.n, st.step.split(" ", 1)[0])
-        return s2, Event(time, self.names[a], op, st.step, text, _changes(s, s2))
+            i = a - self.n
+            op = self.ops[a][s.threads[i].op].id
+            after, text = self._thread_step(s, i, kind)
+        changes = self._changes(s.vcpus, after.vcpus)
+        return after, _new(Event, (time, self.names[a], op, step, text, changes))
 
-    def _vcpu_step(self, s: State, c: int, step: str) -> tuple[State, str]:
-        vcpus = s.vcpus
-        v = vcpus[c]
-        if step == "service":
-            # vcpu_enter_guest(): KVM_REQ_HV_TLB_FLUSH -> kvm_hv_vcpu_flush_tlb()
-            v = v._replace(pending_flush=False, flushes=v.flushes + 1)
-            return s._replace(vcpus=vcpus.set(c, v)), f"kvm_hv_vcpu_flush_tlb: vcpu {c}"
-        if step == "resume":
-            # kvm_vcpu_running() is true again: the hypercall instruction re-executes
-            v = v._replace(mode=GUEST)
-            return s._replace(vcpus=vcpus.set(c, v)), f"kvm_vcpu_block: vcpu {c} runnable again"
-        if step == "leave":
-            # signal pending: KVM_RUN returns to userspace and drops vcpu->mutex
-            v = v._replace(mode=USER, exit_pending=False, mutex="")
-            return s._replace(vcpus=vcpus.set(c, v)), f"kvm_arch_vcpu_ioctl_run: vcpu {c} exits"
+    def _changes(self, before: Vec, after: Vec) -> tuple[tuple[str, object], ...]:
+        """The user-visible fields a step changed, in vCPU order."""
+        touched = after.touched(before)
+        if touched is None:
+            touched = [c for c, _, _ in before.diff(after)]
+        out = []
+        for c in touched:
+            va, vb = before[c], after[c]
+            if va is not vb:
+                # _SHOWN is a prefix of Vcpu's fields: zip stops after it
+                for key, x, y in zip(self._keys[c], va, vb, strict=False):
+                    if x != y:
+                        out.append((key, y))
+        return tuple(out)
 
-        flush: Flush = self.ops[c][v.op]
-        targets = flush.targets
-        var = self.variant
-        if step == "enter":
-            # kvm_hv_hypercall() -> kvm_hv_flush_tlb(), under srcu_read_lock()
-            first = "complete" if not targets else ("request" if var.request_first else "check")
-            v = v._replace(
-                mode=KERNEL, srcu_reader=True, srcu_gen=v.srcu_gen + 1, pc=first, k=0
-            )
-            text = f"kvm_hv_flush_tlb: vcpu {c} targets {format_targets(targets)}"
-            return s._replace(vcpus=vcpus.set(c, v)), text
-        if step == "check":
-            # if (READ_ONCE(v->arch.hyperv->tlb_flush_inhibit)) goto ret_suspend;
-            t = targets[v.k]
-            if vcpus[t].inhibit:
-                v = v._replace(pc="s1")
-                text = f"READ_ONCE(tlb_flush_inhibit): vcpu {t} is inhibited, goto ret_suspend"
-            else:
-                v = self._advance(v, len(targets), "complete" if var.request_first else "request")
-                text = f"READ_ONCE(tlb_flush_inhibit): vcpu {t} is not inhibited"
-            return s._replace(vcpus=vcpus.set(c, v)), text
-        if step == "request":
-            # kvm_make_vcpus_request_mask(kvm, KVM_REQ_HV_TLB_FLUSH, vcpu_mask)
-            t = targets[v.k]
-            vcpus = vcpus.set(t, vcpus[t]._replace(pending_flush=True))
-            v = self._advance(vcpus[c], len(targets), "check" if var.request_first else "complete")
-            text = f"kvm_make_vcpus_request_mask: KVM_REQ_HV_TLB_FLUSH to vcpu {t}"
-            return s._replace(vcpus=vcpus.set(c, v)), text
-        if step == "complete":
-            # return HV_STATUS_SUCCESS: the instruction is skipped; srcu_read_unlock()
-            v = v._replace(mode=GUEST, srcu_reader=False, op=v.op + 1, pc="enter", k=0)
-            text = f"kvm_hv_hypercall_complete: vcpu {c} HV_STATUS_SUCCESS"
-            return s._replace(vcpus=vcpus.set(c, v)), text
+    # vCPU steps: (state, c, vcpus[c]) -> (state after, kernel line)
+
+    def _service(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
+        # vcpu_enter_guest(): KVM_REQ_HV_TLB_FLUSH -> kvm_hv_vcpu_flush_tlb()
+        inhibit, suspended, waiting_on, mode, _, flushes, mutex, exiting, reader, gen, op, pc, k = v
+        v = _new(
+            Vcpu,
+            (
+                inhibit,
+                suspended,
+                waiting_on,
+                mode,
+                False,
+                flushes + 1,
+                mutex,
+                exiting,
+                reader,
+                gen,
+                op,
+                pc,
+                k,
+            ),
+        )
+        return _put(s, c, v), self._lines.service[c]
+
+    def _resume(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
+        # kvm_vcpu_running() is true again: the hypercall instruction re-executes
+        return _put(s, c, _vset(v, _MODE, GUEST)), self._lines.resume[c]
+
+    def _leave(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
+        # signal pending: KVM_RUN returns to userspace and drops vcpu->mutex
+        inhibit, suspended, waiting_on, _, pending, flushes, _, _, reader, gen, op, pc, k = v
+        v = _new(
+            Vcpu,
+            (
+                inhibit,
+                suspended,
+                waiting_on,
+                USER,
+                pending,
+                flushes,
+                "",
+                False,
+                reader,
+                gen,
+                op,
+                pc,
+                k,
+            ),
+        )
+        return _put(s, c, v), self._lines.leave[c]
+
+    def _enter(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
+        # kvm_hv_hypercall() -> kvm_hv_flush_tlb(), under srcu_read_lock()
+        inhibit, suspended, waiting_on, _, pending, flushes, mutex, exiting, _, gen, op, _, _ = v
+        targets = self.ops[c][op].targets
+        first = "complete" if not targets else ("request" if self._request_first else "check")
+        v = _new(
+            Vcpu,
+            (
+                inhibit,
+                suspended,
+                waiting_on,
+                KERNEL,
+                pending,
+                flushes,
+                mutex,
+                exiting,
+                True,
+                gen + 1,
+                op,
+                first,
+                0,
+            ),
+        )
+        return _put(s, c, v), self._lines.enter[c, op]
+
+    def _check(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
+        # if (READ_ONCE(v->arch.hyperv->tlb_flush_inhibit)) goto ret_suspend;
+        targets = self.ops[c][v.op].targets
         t = targets[v.k]
-        if step == "s1":
-            # kvm_hv_vcpu_suspend_tlb_flush(): WRITE_ONCE(waiting_on, vcpu_id)
-            v = v._replace(waiting_on=t, pc="s3" if var.merged_state else "s2")
-            if var.merged_state:
-                text = f"kvm_hv_vcpu_suspend_tlb_flush: suspending vcpu {c} waiting on {t}"
-            else:
-                text = f"WRITE_ONCE(waiting_on): vcpu {c} waiting_on = {t}"
-            return s._replace(vcpus=vcpus.set(c, v)), text
-        if step == "s2":
-            # kvm_hv_vcpu_suspend_tlb_flush(): WRITE_ONCE(suspended, true)
-            v = v._replace(suspended=True, pc="s3")
-            text = f"kvm_hv_vcpu_suspend_tlb_flush: suspending vcpu {c} waiting on {v.waiting_on}"
-            return s._replace(vcpus=vcpus.set(c, v)), text
-        # s3: kvm_hv_hypercall_complete(): if (kvm_hv_vcpu_suspended(vcpu)) return 1;
-        # the instruction is not skipped, so the op restarts at `enter`.
-        v = v._replace(mode=BLOCKED, srcu_reader=False, pc="enter", k=0)
-        text = f"kvm_hv_hypercall_complete: vcpu {c} suspended, instruction not skipped"
-        return s._replace(vcpus=vcpus.set(c, v)), text
+        if s.vcpus[t].inhibit:
+            return _put(s, c, _vset(v, _PC, "s1")), self._lines.inhibited[t]
+        v = _advance(v, len(targets), "complete" if self._request_first else "request")
+        return _put(s, c, v), self._lines.not_inhibited[t]
 
-    @staticmethod
-    def _advance(v: Vcpu, count: int, then: str) -> Vcpu:
-        """On to the next target, or to `then` after the last one."""
-        if v.k + 1 < count:
-            return v._replace(k=v.k + 1)
-        return v._replace(pc=then, k=0)
+    def _request(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
+        # kvm_make_vcpus_request_mask(kvm, KVM_REQ_HV_TLB_FLUSH, vcpu_mask)
+        targets = self.ops[c][v.op].targets
+        t = targets[v.k]
+        then = "check" if self._request_first else "complete"
+        vcpus = s.vcpus
+        if t == c:
+            vcpus = vcpus.set(c, _advance(_vset(v, _PENDING, True), len(targets), then))
+        else:
+            target = _vset(vcpus[t], _PENDING, True)
+            vcpus = vcpus.set_both(t, target, c, _advance(v, len(targets), then))
+        return _new(State, (vcpus, s.threads, s.windows)), self._lines.request[t]
+
+    def _complete(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
+        # return HV_STATUS_SUCCESS: the instruction is skipped; srcu_read_unlock()
+        inhibit, suspended, waiting_on, _, pending, flushes, mutex, exiting, _, gen, op, _, _ = v
+        v = _new(
+            Vcpu,
+            (
+                inhibit,
+                suspended,
+                waiting_on,
+                GUEST,
+                pending,
+                flushes,
+                mutex,
+                exiting,
+                False,
+                gen,
+                op + 1,
+                "enter",
+                0,
+            ),
+        )
+        return _put(s, c, v), self._lines.complete[c]
+
+    def _s1(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
+        # kvm_hv_vcpu_suspend_tlb_flush(): WRITE_ONCE(waiting_on, vcpu_id)
+        t = self.ops[c][v.op].targets[v.k]
+        inhibit, suspended, _, mode, pending, flushes, mutex, exiting, reader, gen, op, _, k = v
+        merged = self.variant.merged_state
+        v = _new(
+            Vcpu,
+            (
+                inhibit,
+                suspended,
+                t,
+                mode,
+                pending,
+                flushes,
+                mutex,
+                exiting,
+                reader,
+                gen,
+                op,
+                "s3" if merged else "s2",
+                k,
+            ),
+        )
+        lines = self._lines.suspending if merged else self._lines.waiting_on
+        return _put(s, c, v), lines[c, t]
+
+    def _s2(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
+        # kvm_hv_vcpu_suspend_tlb_flush(): WRITE_ONCE(suspended, true)
+        inhibit, _, waiting_on, mode, pending, flushes, mutex, exiting, reader, gen, op, _, k = v
+        v = _new(
+            Vcpu,
+            (
+                inhibit,
+                True,
+                waiting_on,
+                mode,
+                pending,
+                flushes,
+                mutex,
+                exiting,
+                reader,
+                gen,
+                op,
+                "s3",
+                k,
+            ),
+        )
+        return _put(s, c, v), self._lines.suspending[c, waiting_on]
+
+    def _s3(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
+        # kvm_hv_hypercall_complete(): if (kvm_hv_vcpu_suspended(vcpu)) return 1;
+        # the instruction is not skipped, so the op restarts at `enter`.
+        inhibit, suspended, waiting_on, _, pending, flushes, mutex, exiting, _, gen, op, _, _ = v
+        v = _new(
+            Vcpu,
+            (
+                inhibit,
+                suspended,
+                waiting_on,
+                BLOCKED,
+                pending,
+                flushes,
+                mutex,
+                exiting,
+                False,
+                gen,
+                op,
+                "enter",
+                0,
+            ),
+        )
+        return _put(s, c, v), self._lines.not_skipped[c]
+
+    # VMM thread steps
 
     def _thread_step(self, s: State, i: int, step: str) -> tuple[State, str]:
         name, ops = self.program.threads[i]
         th = s.threads[i]
         op = ops[th.op]
         vcpus = s.vcpus
-
-        def done(new_vcpus: Vec = vcpus, windows: int = s.windows) -> State:
-            threads = s.threads[:i] + (Thread(op=th.op + 1),) + s.threads[i + 1 :]
-            return State(new_vcpus, threads, windows)
+        lines = self._lines
 
         if step == "exit":
             # the VMM kicks the thread out of KVM_RUN (signal / immediate_exit)
-            v = vcpus[op.vcpu]
+            x = op.vcpu
+            v = vcpus[x]
             if v.mode == USER:
-                return done(), f"kvm_vcpu_kick: vcpu {op.vcpu} is outside KVM_RUN already"
-            vcpus = vcpus.set(op.vcpu, v._replace(exit_pending=True))
-            return done(vcpus), f"kvm_vcpu_kick: vcpu {op.vcpu} exit requested"
+                return _done(s, i, th, vcpus, s.windows), lines.kicked_outside[x]
+            vcpus = vcpus.set(x, _vset(v, _EXITING, True))
+            return _done(s, i, th, vcpus, s.windows), lines.kicked[x]
         if step == "run":
             # KVM_RUN: mutex_lock(&vcpu->mutex); a suspended vCPU blocks at once
-            v = vcpus[op.vcpu]
+            x = op.vcpu
+            v = vcpus[x]
             mode = BLOCKED if self.suspended(v) else GUEST
-            vcpus = vcpus.set(op.vcpu, v._replace(mode=mode, mutex=KVM_RUN))
-            return done(vcpus), f"kvm_arch_vcpu_ioctl_run: vcpu {op.vcpu} enters ({mode})"
+            vcpus = vcpus.set(x, _vset(_vset(v, _MODE, mode), _MUTEX, KVM_RUN))
+            return _done(s, i, th, vcpus, s.windows), lines.enters[x, mode]
 
         assert isinstance(op, SetInhibit)
         x, b = op.vcpu, op.value
         var = self.variant
         windows = s.windows
-
-        def goto(pc: str, new_vcpus: Vec = vcpus, **kw) -> State:
-            threads = s.threads[:i] + (th._replace(pc=pc, **kw),) + s.threads[i + 1 :]
-            return State(new_vcpus, threads, windows)
-
         after_write = "sync" if var.sync else ("return" if b else "unsuspend")
         if step == "lock":
             # kvm_vcpu_ioctl(): mutex_lock(&vcpu->mutex) -- vCPU ioctls are serialized
             if not b:
                 windows &= ~(1 << x)
-            vcpus = vcpus.set(x, vcpus[x]._replace(mutex=name))
-            return goto("compare", vcpus), f"mutex_lock: vcpu {x}->mutex for SET_TLB_FLUSH_INHIBIT"
+            vcpus = vcpus.set(x, _vset(vcpus[x], _MUTEX, name))
+            return _goto(s, i, th._replace(pc="compare"), vcpus, windows), lines.lock[x]
         if step == "compare":
             # if (set->inhibit == READ_ONCE(vcpu->arch.hyperv->tlb_flush_inhibit)) return 0;
             if vcpus[x].inhibit == b:
-                return goto("return"), f"READ_ONCE(tlb_flush_inhibit): vcpu {x} is {int(b)} already"
-            return goto("write"), f"READ_ONCE(tlb_flush_inhibit): vcpu {x} is {int(not b)}"
+                return _goto(s, i, th._replace(pc="return"), vcpus, windows), lines.already[
+                    x, int(b)
+                ]
+            return _goto(s, i, th._replace(pc="write"), vcpus, windows), lines.flag_is[
+                x, int(not b)
+            ]
         if step == "write":
             # WRITE_ONCE(vcpu->arch.hyperv->tlb_flush_inhibit, set->inhibit);
-            vcpus = vcpus.set(x, vcpus[x]._replace(inhibit=b))
-            state = goto(after_write, vcpus, w=0)
-            return state, f"WRITE_ONCE(tlb_flush_inhibit): vcpu {x} = {int(b)}"
+            vcpus = vcpus.set(x, _vset(vcpus[x], _INHIBIT, b))
+            state = _goto(s, i, th._replace(pc=after_write, w=0), vcpus, windows)
+            return state, lines.write[x, int(b)]
         if step == "sync":
             # synchronize_srcu(&vcpu->kvm->srcu) begins: it waits for the readers inside now
             readers = tuple((c, v.srcu_gen) for c, v in enumerate(vcpus) if v.srcu_reader)
             who = " ".join(f"vcpu{c}" for c, _ in readers) or "nobody"
-            return goto("synced", readers=readers), f"synchronize_srcu: waits for {who}"
+            state = _goto(s, i, th._replace(pc="synced", readers=readers), vcpus, windows)
+            return state, f"synchronize_srcu: waits for {who}"
         if step == "synced":
-            state = goto("return" if b else "unsuspend", readers=(), w=0)
-            return state, "synchronize_srcu: returns"
+            th = th._replace(pc="return" if b else "unsuspend", readers=(), w=0)
+            return _goto(s, i, th, vcpus, windows), "synchronize_srcu: returns"
         w = th.w
         nxt = "unsuspend" if w + 1 < self.n else "return"
         if step == "unsuspend":
             # kvm_hv_vcpu_unsuspend_tlb_flush(): one kvm_for_each_vcpu() iteration
             v = vcpus[w]
             if not (self.suspended(v) and (var.wake_all or v.waiting_on == x)):
-                return goto(nxt, w=w + 1), f"kvm_hv_vcpu_unsuspend_tlb_flush: vcpu {w} stays"
+                state = _goto(s, i, _new(Thread, (th.op, nxt, w + 1, th.readers)), vcpus, windows)
+                return state, lines.stays[w]
             if var.merged_state:
-                vcpus = vcpus.set(w, v._replace(waiting_on=-1))
-                return goto(nxt, vcpus, w=w + 1), _unsuspending(w)
+                vcpus = vcpus.set(w, _vset(v, _WAITING_ON, -1))
+                state = _goto(s, i, _new(Thread, (th.op, nxt, w + 1, th.readers)), vcpus, windows)
+                return state, lines.unsuspending[w]
             if var.unsuspend_swapped:
-                vcpus = vcpus.set(w, v._replace(suspended=False))
-                return goto("wake", vcpus), _unsuspending(w)
+                vcpus = vcpus.set(w, _vset(v, _SUSPENDED, False))
+                return _goto(s, i, th._replace(pc="wake"), vcpus, windows), lines.unsuspending[w]
             # "waiting_on's store should happen before suspended's"
-            vcpus = vcpus.set(w, v._replace(waiting_on=-1))
-            return goto("wake", vcpus), f"WRITE_ONCE(waiting_on): vcpu {w} waiting_on = -1"
+            vcpus = vcpus.set(w, _vset(v, _WAITING_ON, -1))
+            return _goto(s, i, th._replace(pc="wake"), vcpus, windows), lines.reset_waiting_on[w]
         if step == "wake":
             v = vcpus[w]
             if var.unsuspend_swapped:
-                vcpus = vcpus.set(w, v._replace(waiting_on=-1))
-                text = f"WRITE_ONCE(waiting_on): vcpu {w} waiting_on = -1"
+                vcpus = vcpus.set(w, _vset(v, _WAITING_ON, -1))
+                text = lines.reset_waiting_on[w]
             else:
-                vcpus = vcpus.set(w, v._replace(suspended=False))
-                text = _unsuspending(w)
-            return goto(nxt, vcpus, w=w + 1), text
+                vcpus = vcpus.set(w, _vset(v, _SUSPENDED, False))
+                text = lines.unsuspending[w]
+            th = _new(Thread, (th.op, nxt, w + 1, th.readers))
+            return _goto(s, i, th, vcpus, windows), text
         # return: the ioctl returns 0 and kvm_vcpu_ioctl() drops vcpu->mutex
         if b:
             windows |= 1 << x
-        vcpus = vcpus.set(x, vcpus[x]._replace(mutex=""))
-        return done(vcpus, windows), f"KVM_HYPERV_SET_TLB_FLUSH_INHIBIT: vcpu {x} returns 0"
+        vcpus = vcpus.set(x, _vset(vcpus[x], _MUTEX, ""))
+        return _done(s, i, th, vcpus, windows), lines.returns[x]
 
+
+_new = tuple.__new__  # builds a NamedTuple from a tuple, without keyword parsing
 
 _ANYTIME = ("service", "resume", "leave")
 
+# Vcpu field positions, for _vset
+_INHIBIT, _SUSPENDED, _WAITING_ON, _MODE, _PENDING, _FLUSHES, _MUTEX, _EXITING = range(8)
+_PC = Vcpu._fields.index("pc")
+assert _SHOWN == Vcpu._fields[: len(_SHOWN)], "Engine._changes zips the shown prefix"
+assert Vcpu._fields[_EXITING] == "exit_pending" and Vcpu._fields[_PC + 1] == "k"
 
-def _unsuspending(w: int) -> str:
-    return f"kvm_hv_vcpu_unsuspend_tlb_flush: unsuspending vcpu {w}"
+_LEAVE = Status("leave", True)
+_SERVICE = Status("service", True)
+_ENTER = Status("enter", True)
+_RESUME = Status("resume", True)
+_EXIT = Status("exit", True)
+_FINISHED = Status("", False, DONE)
 
 
-def _changes(before: State, after: State) -> tuple[tuple[str, object], ...]:
-    """The user-visible fields a step changed, in vCPU order."""
-    return tuple(
-        (f"vcpu{c}.{f}", getattr(vb, f))
-        for c, va, vb in before.vcpus.diff(after.vcpus)
-        for f in _SHOWN
-        if getattr(va, f) != getattr(vb, f)
-    )
+def _vset(v: Vcpu, i: int, value: object) -> Vcpu:
+    """v with field number i replaced (NamedTuple._replace without its cost)."""
+    return _new(Vcpu, v[:i] + (value,) + v[i + 1 :])
+
+
+def _advance(v: Vcpu, count: int, then: str) -> Vcpu:
+    """On to the next target, or to `then` after the last one."""
+    if v[-1] + 1 < count:
+        return _new(Vcpu, v[:-1] + (v[-1] + 1,))
+    return _new(Vcpu, v[:_PC] + (then, 0))
+
+
+def _put(s: State, c: int, v: Vcpu) -> State:
+    return _new(State, (s.vcpus.set(c, v), s.threads, s.windows))
+
+
+def _goto(s: State, i: int, th: Thread, vcpus: Vec, windows: int) -> State:
+    """Thread i moves on to th (same op)."""
+    threads = s.threads
+    return _new(State, (vcpus, threads[:i] + (th,) + threads[i + 1 :], windows))
+
+
+def _done(s: State, i: int, th: Thread, vcpus: Vec, windows: int) -> State:
+    """Thread i has finished its op: on to the next one, from its first step."""
+    return _goto(s, i, Thread(op=th.op + 1), vcpus, windows)
+
+
+class _Cache(dict):
+    """Values built once per key and then shared: make(key) on a miss."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key):
+        value = self[key] = self.make(key)
+        return value
+
+
+def _ready_status(key) -> Status:
+    """Status("check 3", True) for ("check", 3); Status("s1", True) for "s1"."""
+    return Status(f"{key[0]} {key[1]}" if isinstance(key, tuple) else key, True)
+
+
+class _Lines:
+    """The kernel lines the event log prints, one cache per line, by vCPU id.
+
+    Building each string once keeps a 100k-step log from holding 100k
+    copies of "kvm_hv_flush_tlb: vcpu 0 ..." and saves the formatting.
+    """
+
+    def __init__(self, engine: Engine):
+        def line(template: str) -> _Cache:
+            return _Cache(
+                lambda key: (
+                    template.format(*key) if isinstance(key, tuple) else template.format(key)
+                )
+            )
+
+        def enter(key: tuple[int, int]) -> str:
+            c, op = key
+            return f"kvm_hv_flush_tlb: vcpu {c} targets {format_targets(engine.ops[c][op].targets)}"
+
+        self.enter = _Cache(enter)
+        self.service = line("kvm_hv_vcpu_flush_tlb: vcpu {}")
+        self.resume = line("kvm_vcpu_block: vcpu {} runnable again")
+        self.leave = line("kvm_arch_vcpu_ioctl_run: vcpu {} exits")
+        self.inhibited = line(
+            "READ_ONCE(tlb_flush_inhibit): vcpu {} is inhibited, goto ret_suspend"
+        )
+        self.not_inhibited = line("READ_ONCE(tlb_flush_inhibit): vcpu {} is not inhibited")
+        self.request = line("kvm_make_vcpus_request_mask: KVM_REQ_HV_TLB_FLUSH to vcpu {}")
+        self.complete = line("kvm_hv_hypercall_complete: vcpu {} HV_STATUS_SUCCESS")
+        self.waiting_on = line("WRITE_ONCE(waiting_on): vcpu {} waiting_on = {}")
+        self.suspending = line("kvm_hv_vcpu_suspend_tlb_flush: suspending vcpu {} waiting on {}")
+        self.not_skipped = line(
+            "kvm_hv_hypercall_complete: vcpu {} suspended, instruction not skipped"
+        )
+        self.kicked_outside = line("kvm_vcpu_kick: vcpu {} is outside KVM_RUN already")
+        self.kicked = line("kvm_vcpu_kick: vcpu {} exit requested")
+        self.enters = line("kvm_arch_vcpu_ioctl_run: vcpu {} enters ({})")
+        self.lock = line("mutex_lock: vcpu {}->mutex for SET_TLB_FLUSH_INHIBIT")
+        self.already = line("READ_ONCE(tlb_flush_inhibit): vcpu {} is {} already")
+        self.flag_is = line("READ_ONCE(tlb_flush_inhibit): vcpu {} is {}")
+        self.write = line("WRITE_ONCE(tlb_flush_inhibit): vcpu {} = {}")
+        self.stays = line("kvm_hv_vcpu_unsuspend_tlb_flush: vcpu {} stays")
+        self.unsuspending = line("kvm_hv_vcpu_unsuspend_tlb_flush: unsuspending vcpu {}")
+        self.reset_waiting_on = line("WRITE_ONCE(waiting_on): vcpu {} waiting_on = -1")
+        self.returns = line("KVM_HYPERV_SET_TLB_FLUSH_INHIBIT: vcpu {} returns 0")
