@@ -8,7 +8,7 @@ step-back is exact and memory stays bounded at 100k steps and 4096 vCPUs.
 
 from __future__ import annotations
 
-from hvtui.engine import Engine, Event
+from hvtui.engine import Engine, Event, Status
 from hvtui.model import State
 from hvtui.properties import PROPERTIES, Progress, progress, step_violations
 
@@ -25,6 +25,17 @@ class Session:
         self._checkpoints: list[State] = [self.initial]
         self.pos = 0  # how many of the recorded steps are applied
         self.state = self.initial
+        # Each actor's Status in `_known_state` (None: not computed yet), and
+        # a byte per actor, 0 only where it is known to wait: the round robin
+        # skips waiting actors with bytearray.find instead of asking the
+        # engine about all 4096 vCPUs every step. A step only changes the
+        # status of the vCPUs it wrote and of the VMM threads.
+        count = len(engine.names)
+        self._known_state: State | None = None
+        self._known: list[Status | None] = [None] * count
+        self._maybe = bytearray(b"\x01") * count
+        self._threads_unknown = [None] * (count - engine.n)
+        self._threads_maybe = bytearray(b"\x01") * (count - engine.n)
 
     # -- moving --------------------------------------------------------------
 
@@ -35,12 +46,12 @@ class Session:
                 return self.forward()
             self._truncate()
         before = self.state
-        after, event = self.engine.step(before, actor, self.pos + 1)
+        after, event = self.engine.step_with(before, actor, self.status(actor), self.pos + 1)
         self.actors.append(actor)
         self.events.append(event)
         self.violations.append(step_violations(self.engine, before, actor, event.step, after))
         self.pos += 1
-        self.state = after
+        self._moved(before, after)
         if self.pos % CHECKPOINT == 0:
             self._checkpoints.append(after)
         return event
@@ -48,8 +59,10 @@ class Session:
     def forward(self) -> Event:
         """Redo the next recorded step (after a step back)."""
         actor = self.actors[self.pos]
-        self.state, _ = self.engine.step(self.state, actor, self.pos + 1)
+        before = self.state
+        after, _ = self.engine.step_with(before, actor, self.status(actor), self.pos + 1)
         self.pos += 1
+        self._moved(before, after)
         return self.events[self.pos - 1]
 
     def back(self) -> None:
@@ -83,6 +96,17 @@ class Session:
     def enabled(self) -> list[int]:
         return self.engine.enabled(self.state)
 
+    def status(self, actor: int) -> Status:
+        """Engine.status of `actor` in the current state, computed once per state."""
+        if self._known_state is not self.state:
+            self._forget(self.state)
+        st = self._known[actor]
+        if st is None:
+            st = self._known[actor] = self.engine.status(self.state, actor)
+            if not st.enabled:
+                self._maybe[actor] = 0
+        return st
+
     def next_default(self) -> int | None:
         """Round robin: the first actor after the last one to step that can step.
 
@@ -91,11 +115,45 @@ class Session:
         """
         count = len(self.engine.names)
         start = self.actors[self.pos - 1] + 1 if self.pos else 0
-        for i in range(count):
-            a = (start + i) % count
-            if self.engine.can_step(self.state, a):
+        if start >= count:
+            start = 0
+        found = self._first_enabled(start, count)
+        if found is None and start:
+            found = self._first_enabled(0, start)
+        return found
+
+    def _first_enabled(self, lo: int, hi: int) -> int | None:
+        maybe = self._maybe
+        a = maybe.find(1, lo, hi)
+        while a >= 0:
+            if self.status(a).enabled:
                 return a
+            a = maybe.find(1, a + 1, hi)
         return None
+
+    def _forget(self, state: State) -> None:
+        """Nothing is known about `state` yet."""
+        self._known_state = state
+        self._known[:] = [None] * len(self._known)
+        self._maybe[:] = b"\x01" * len(self._maybe)
+
+    def _moved(self, before: State, after: State) -> None:
+        """The current state is now `after`, one step from `before`."""
+        self.state = after
+        if self._known_state is not before:
+            return
+        touched = after.vcpus.touched(before.vcpus)
+        if touched is None:
+            self._known_state = None  # not one `set` apart: start afresh when asked
+            return
+        known, maybe = self._known, self._maybe
+        for c in touched:
+            known[c] = None
+            maybe[c] = 1
+        n = self.engine.n
+        known[n:] = self._threads_unknown
+        maybe[n:] = self._threads_maybe
+        self._known_state = after
 
     def step_default(self) -> Event | None:
         """The recorded next step if there is one, else the round-robin choice."""
