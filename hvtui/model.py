@@ -7,9 +7,10 @@ No Textual, no YAML: this module is the bottom layer.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 from weakref import ref as _weakref
 
 MAX_VCPUS = 4096  # KVM_MAX_VCPUS on x86; also 64 sparse banks x 64 bits
@@ -222,9 +223,9 @@ class Vec:
                 if va is not vb and va != vb:
                     yield i, va, vb
             return
-        for hi, (a, b) in enumerate(zip(self._chunks, other._chunks)):
+        for hi, (a, b) in enumerate(zip(self._chunks, other._chunks, strict=False)):
             if a is not b:
-                for lo, (va, vb) in enumerate(zip(a, b)):
+                for lo, (va, vb) in enumerate(zip(a, b, strict=False)):
                     if va is not vb and va != vb:
                         yield (hi << 6) | lo, va, vb
 
