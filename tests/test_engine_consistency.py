@@ -16,7 +16,7 @@ from hvtui.model import BLOCKED, GUEST, KERNEL, KVM_RUN, USER, State
 from hvtui.session import Session
 from hvtui.variants import VARIANTS
 
-RUN = settings(max_examples=150, deadline=None)
+RUN = settings(max_examples=100, deadline=None)
 
 
 def assert_consistent(engine: Engine, s: State) -> None:

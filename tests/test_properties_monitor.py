@@ -66,7 +66,7 @@ def first_steps(per_step) -> dict[str, int]:
     return first
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(programs(), variants, schedules)
 @with_races
 def test_the_monitor_agrees_with_the_whole_state_definition(prog, variant, choices):

@@ -8,11 +8,14 @@ CHECKPOINT steps, and stepping back returns the very state first reached.
 from __future__ import annotations
 
 from engine_support import Walk, flush, program
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis_programs import programs, variants
 
 from hvtui.engine import Engine
 from hvtui.model import Exit, SetInhibit
 from hvtui.session import CHECKPOINT, Session
-from hvtui.variants import POSTED
+from hvtui.variants import POSTED, VARIANTS
 
 
 def busy(n: int = 4, flushes: int = 8) -> Session:
@@ -143,3 +146,29 @@ def test_first_violations_and_verdicts_follow_the_current_position():
     assert s.verdicts()["progress"] == "pending"
     s.goto(8)
     assert s.verdicts()["progress"] == "holds"
+
+
+def round_robin(session: Session) -> int | None:
+    """The documented default order, asked of the engine actor by actor."""
+    engine, count = session.engine, len(session.engine.names)
+    start = session.actors[session.pos - 1] + 1 if session.pos else 0
+    for i in range(count):
+        a = (start + i) % count
+        if engine.status(session.state, a).enabled:
+            return a
+    return None
+
+
+@settings(max_examples=100, deadline=None)
+@given(programs(), variants, st.lists(st.integers(0, 2**16), max_size=80))
+def test_the_cached_round_robin_is_the_documented_one(prog, variant, moves):
+    """Session remembers statuses between steps; it must pick what a full scan picks."""
+    s = Session(Engine(prog, VARIANTS[variant]))
+    for move in moves:
+        assert s.next_default() == round_robin(s)
+        for a in range(len(s.engine.names)):
+            assert s.status(a) == s.engine.status(s.state, a)
+        if move % 5 == 0 and s.pos:
+            s.goto(move % s.pos)  # wander back: the cache must notice
+        elif s.step_default() is None:
+            break
