@@ -4,20 +4,21 @@ A tiny host app shows a replayed scenario in a VcpuGrid (and its legend);
 the tests read the lines the terminal gets, not only the widget's state.
 """
 
-import io
 from itertools import combinations
 
 import pytest
-from rich.console import Console
 from textual.app import App, ComposeResult
 from textual.filter import NoColor
 from textual.strip import Strip
+from workbench_support import ROOT, screen_lines
 
 from hvtui.engine import Engine
-from hvtui.scenario import parse, replay
+from hvtui.scenario import Scenario, load, parse, replay, with_schedule
 from hvtui.tui.glyphs import LEGEND, cell_width
 from hvtui.tui.grid import VcpuGrid
 from hvtui.tui.legend import VcpuLegend
+
+SCENARIOS = ROOT / "scenarios"
 
 # vcpu0 suspends on the inhibited vcpu2; vcpu1 is mid-hypercall after raising
 # a flush request for vcpu3; vcpu5 has left KVM_RUN; vcpu6 has written
@@ -35,19 +36,12 @@ schedule: [vcpu0, vcpu0, vcpu0, vcpu0, vcpu0, vcpu1, vcpu1, vcpu1, vmm, vcpu5,
            vcpu6, vcpu6, vcpu6]
 """
 
-# posted's unsuspend writes waiting_on = -1, then suspended = false: stop
-# between the two and vcpu0 is suspended on nobody.
-LOST = """
-name: lost-between-writes
-vcpus: 3
-initial: {inhibit: [1]}
-actors:
-  vcpu0: [{id: f, op: flush, targets: [1]}]
-  vmm:
-    - {id: kick, op: exit, vcpu: 1}
-    - {id: clr, op: set_inhibit, vcpu: 1, value: false}
-schedule: [vcpu0, vcpu0, vcpu0, vcpu0, vcpu0, vmm, vcpu1, vmm, vmm, vmm, vmm, vmm, vmm]
-"""
+# basic-suspend-wake: vcpu0 suspends on the inhibited vcpu1, then the VMM
+# clears the flag. posted's unsuspend writes waiting_on = -1, then suspended =
+# false: stop between the two and vcpu0 is suspended on nobody.
+LOST = with_schedule(
+    load(str(SCENARIOS / "basic-suspend-wake.yaml")), ("vcpu0",) * 5 + ("vmm",) * 6
+)
 
 # 4096 vCPUs: vcpu4000 suspends on the inhibited vcpu4001; vcpu3 and vcpu3999
 # will flush 4001 too.
@@ -66,9 +60,9 @@ schedule: [vcpu4000, vcpu4000, vcpu4000, vcpu4000, vcpu4000]
 class GridHost(App):
     """Just a grid and its legend, showing a session's current state."""
 
-    def __init__(self, text: str, marked: frozenset[int] = frozenset(), theme: str = ""):
+    def __init__(self, text: str | Scenario, marked: frozenset[int] = frozenset(), theme: str = ""):
         super().__init__()
-        self.session = replay(parse(text, "test.yaml"))
+        self.session = replay(text if isinstance(text, Scenario) else parse(text, "test.yaml"))
         self.marked = marked
         self.selected: list[int] = []
         if theme:
@@ -95,26 +89,6 @@ class GridHost(App):
 
     def on_vcpu_grid_selected(self, message: VcpuGrid.Selected) -> None:
         self.selected.append(message.vcpu)
-
-
-def screen_lines(app: App) -> list[str]:
-    """The whole screen as the terminal has it, cached lines and all.
-
-    Reading the compositor (not calling render_line afresh) shows a line that
-    was not refreshed as the stale line a user would see.
-    """
-    width, height = app.size
-    console = Console(
-        width=width,
-        height=height,
-        file=io.StringIO(),
-        record=True,
-        force_terminal=True,
-        color_system=None,
-        legacy_windows=False,
-    )
-    console.print(app.screen._compositor.render_update(full=True))
-    return console.export_text().splitlines()
 
 
 def cell_at(grid: VcpuGrid, vcpu: int, line: Strip | str | None = None) -> str:
