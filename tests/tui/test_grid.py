@@ -337,6 +337,32 @@ async def test_the_legend_explains_the_glyphs_in_whole_entries():
         assert legend.size.height == len([line for line in lines if line])
 
 
+async def test_a_single_vcpu_machine_keeps_its_one_cell_selected():
+    app = GridHost("name: one\nvcpus: 1\nactors: {}\n")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("right", "down", "end", "pagedown", "left", "up", "home", "pageup")
+        assert app.grid.cursor == 0
+        assert app.selected == []  # the cursor never moved
+        assert on_screen(app, app.grid, 0) == "▶ 0 ·g· ·  "
+
+
+async def test_a_theme_switch_recolours_every_cell():
+    app = GridHost(TOUR)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        grid = app.grid
+
+        def cursor_background():
+            return grid.render_line(0)._segments[0].style.bgcolor
+
+        dark = cursor_background()
+        app.theme = "textual-light"
+        await pilot.pause()
+        assert cursor_background() != dark  # no line or style cached from the dark theme
+        assert on_screen(app, grid, 0) == "▶ 0 ·b· S→2"
+
+
 @pytest.mark.parametrize("theme", ["textual-dark", "textual-light"])
 def test_snapshot_4096_vcpus_scrolled_to_a_suspended_vcpu(snap_compare, theme):
     # end, then up 24 rows: vcpu 3999 at 80x24, next to 4000 (suspended on 4001)
