@@ -92,7 +92,7 @@ class VcpuGrid(ScrollView, can_focus=True, inherit_bindings=False):
         # so scrolling back over them renders nothing again.
         self._lines: LRUCache[tuple, Strip] = LRUCache(1100)
         self._styles: dict[tuple[str, str], Style] = {}
-        self._templates: LRUCache[tuple, tuple[tuple[str | None, Style], ...]] = LRUCache(4096)
+        self._templates: LRUCache[tuple, tuple[Templated, ...]] = LRUCache(4096)
         self._base: Style | None = None  # self.rich_style walks the DOM: once per style change
 
     # -- what the app calls ----------------------------------------------------
@@ -280,24 +280,22 @@ class VcpuGrid(ScrollView, can_focus=True, inherit_bindings=False):
         cursor = self.cursor
         target = views[cursor].waiting_on
         marked = self._marked
-        cells = tuple(
-            (
-                views[c],
-                SELECTED
-                if c == cursor
-                else TARGET
-                if c == target
-                else WAITER
-                if views[c].waiting_on == cursor
-                else NONE,
-                c in marked,
-            )
-            for c in range(start, stop)
-        )
-        key = (row, per_row, cells)
+        cells = []
+        for c in range(start, stop):
+            view = views[c]
+            if c == cursor:
+                rel = SELECTED
+            elif c == target:
+                rel = TARGET
+            elif view.waiting_on == cursor:
+                rel = WAITER
+            else:
+                rel = NONE
+            cells.append((view, rel, c in marked))
+        key = (row, per_row, tuple(cells))  # everything the line shows
         strip = self._lines.get(key)
         if strip is None:
-            strip = self._draw(start, cells)
+            strip = self._draw(start, key[2])
             self._lines[key] = strip
         return strip
 
