@@ -31,6 +31,7 @@ class Session:
         # engine about all 4096 vCPUs every step. A step only changes the
         # status of the vCPUs it wrote and of the VMM threads.
         count = len(engine.names)
+        self._ids = tuple(range(count))
         self._known_state: State | None = None
         self._known: list[Status | None] = [None] * count
         self._maybe = bytearray(b"\x01") * count
@@ -47,7 +48,7 @@ class Session:
             self._truncate()
         before = self.state
         after, event = self.engine.step_with(before, actor, self.status(actor), self.pos + 1)
-        self.actors.append(actor)
+        self.actors.append(self._ids[actor])  # one int object per actor, not per step
         self.events.append(event)
         self.violations.append(step_violations(self.engine, before, actor, event.step, after))
         self.pos += 1
