@@ -35,7 +35,7 @@ from hvtui.scenario import Scenario
 from hvtui.symmetry import Symmetry, named_vcpus
 from hvtui.variants import VARIANTS
 
-_POLL = 256  # expansions between looks at the clock and at cancel()
+_POLL = 512  # states and transitions between looks at the clock and at cancel()
 # About a minute of checking and a few hundred MB: past this a scenario is too
 # big to explore whole, and an "incomplete" verdict says so.
 DEFAULT_MAX_STATES = 200_000
@@ -167,18 +167,9 @@ class _Space:
             out[a] = status(s, a)
         return out
 
-    def successor(self, s: State, a: int, step: str) -> State:
-        """`a` takes its enabled next step `step`, without building the Event.
-
-        Engine.step also diffs the two states for the event log, which is
-        about half its cost; the search only needs the state. (Engine has no
-        public call for this yet: see the report on issue #5.)
-        """
-        engine = self.engine
-        kind = step.split(" ", 1)[0]
-        if a < engine.n:
-            return engine._vcpu_step(s, a, kind)[0]
-        return engine._thread_step(s, a - engine.n, kind)[0]
+    def successor(self, s: State, a: int, status: Status) -> State:
+        """`a` takes its enabled next step (`status` = its status in `s`)."""
+        return self.engine.step_with(s, a, status)[0]
 
 
 _IDLE = Status("", False, DONE)
@@ -258,6 +249,7 @@ class _Search:
         self.clock = clock
         self.phase = phase
         self.wanted = wanted  # stop as soon as these have failed (the shortening pass)
+        self.work = 0  # states and transitions since the last poll
 
     def run(self) -> _Pass:
         space = self.space
@@ -270,16 +262,18 @@ class _Search:
         root = canon(engine.initial())
         p = _Pass(por is not None, [root], [-1], [-1])
         keys, parent, actor, found = p.keys, p.parent, p.actor, p.found
-        seen: dict[State, int] | None = {root: 0} if self.dedup else None
+        seen: dict[_Key, int] | None = None
+        if self.dedup:
+            hashes = [_vcpus_hash(root)]  # per stored state, for its successors' keys
+            seen = {_Key(root, hashes[0]): 0}
         next_level = 0  # index of the first state one level deeper than state i
         i = 0
         while i < len(keys) and not self._done(p):
-            if i % _POLL == 0 and self.clock.poll(self.phase, p):
-                p.stop = "cancelled"
-                break
             if i == next_level:
                 p.depth = 0 if i == 0 else p.depth + 1
                 next_level = len(keys)
+            if self._tick(p):
+                return p
             s = keys[i]
             statuses = space.statuses(s)
             enabled = [a for a in space.live if statuses[a].enabled]
@@ -292,8 +286,10 @@ class _Search:
                     p.reduced += 1
                     p.pruned += len(enabled) - len(chosen)
             for a in chosen:
+                if self._tick(p):
+                    return p
                 step = statuses[a].step
-                s2 = successor(s, a, step)
+                s2 = successor(s, a, statuses[a])
                 p.transitions += 1
                 for prop in step_violations(engine, s, a, step, s2):
                     if prop not in found:
@@ -302,10 +298,13 @@ class _Search:
                 if k2 is not s2:
                     p.folded += 1
                 if seen is not None:
-                    if k2 in seen:
+                    h2 = _vcpus_hash(k2, s, hashes[i])
+                    key = _Key(k2, h2)
+                    if key in seen:
                         p.revisits += 1
                         continue
-                    seen[k2] = len(keys)
+                    seen[key] = len(keys)
+                    hashes.append(h2)
                 if limit is not None and len(keys) >= limit:
                     p.stop = f"--max-states {limit}"
                     return p
@@ -314,6 +313,18 @@ class _Search:
                 actor.append(a)
             i += 1
         return p
+
+    def _tick(self, p: _Pass) -> bool:
+        """Count one unit of work (a state or a transition); every _POLL units,
+        report progress and ask whether to stop."""
+        self.work += 1
+        if self.work < _POLL:
+            return False
+        self.work = 0
+        if self.clock.poll(self.phase, p):
+            p.stop = "cancelled"
+            return True
+        return False
 
     def _done(self, p: _Pass) -> bool:
         return self.wanted is not None and self.wanted <= p.failing()
@@ -327,6 +338,44 @@ class _Search:
             p.deadlock = i
         elif verdict == BLOCKED_BY_DESIGN and p.by_design is None:
             p.by_design = i
+
+
+class _Key:
+    """A state as a dedup key, hashed from per-vCPU hashes combined by xor.
+
+    A step writes one or two vCPUs, so a successor's hash is its parent's
+    with those slots swapped out: hashing stays cheap at 4096 vCPUs, where
+    hashing the whole state would cost thousands of tuple hashes a step.
+    """
+
+    __slots__ = ("state", "_hash")
+
+    def __init__(self, state: State, vcpus_hash: int):
+        self.state = state
+        self._hash = vcpus_hash ^ hash((state.threads, state.windows))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Key) and self.state == other.state
+
+
+def _vcpus_hash(s: State, parent: State | None = None, parent_hash: int = 0) -> int:
+    """xor of hash((id, vcpu)) over every vCPU; from the parent's when `s` came
+    from it by a step (Vec.touched names the slots it wrote)."""
+    vcpus = s.vcpus
+    touched = None if parent is None else vcpus.touched(parent.vcpus)
+    if touched is None:
+        h = 0
+        for c, v in enumerate(vcpus):
+            h ^= hash((c, v))
+        return h
+    old = parent.vcpus
+    for c in touched:
+        h = parent_hash ^ hash((c, old[c])) ^ hash((c, vcpus[c]))
+        parent_hash = h
+    return parent_hash
 
 
 # -- verdicts and counterexamples ----------------------------------------------
@@ -355,7 +404,7 @@ def _verdict(space: _Space, prop: str, main: _Pass, short: _Pass | None) -> Verd
 
 
 def _unfinished(p: _Pass) -> str:
-    return f"undecided: the search stopped ({p.stop}) after {len(p.keys)} states"
+    return f"not decided when the search stopped ({p.stop}, {len(p.keys)} states)"
 
 
 def _path(p: _Pass, index: int) -> list[tuple[int, int]]:
@@ -385,7 +434,7 @@ def _replay_violation(space: _Space, p: _Pass, index: int, actor: int, prop: str
     engine = space.engine
     schedule, real = _replay(space, p, index)
     canonical = p.keys[index]
-    target = space.canon(space.successor(canonical, actor, engine.status(canonical, actor).step))
+    target = space.canon(space.successor(canonical, actor, engine.status(canonical, actor)))
 
     def violates(s: State, b: int, s2: State) -> bool:
         step = engine.status(s, b).step
@@ -402,7 +451,7 @@ def _follow(space: _Space, real: State, hint: int, good) -> tuple[State, int]:
     statuses = space.statuses(real)
     for b in [hint, *space.live]:
         if statuses[b].enabled:
-            s2 = space.successor(real, b, statuses[b].step)
+            s2 = space.successor(real, b, statuses[b])
             if good(real, b, s2):
                 return s2, b
     raise AssertionError("a canonical step has no real counterpart: the symmetry is unsound")

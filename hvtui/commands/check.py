@@ -12,7 +12,7 @@ from dataclasses import replace
 from hvtui import scenario as scenarios
 from hvtui.checker import DEFAULT_MAX_STATES, Options, Progress, Result, check
 from hvtui.errors import InputError
-from hvtui.properties import PROGRESS, PROPERTIES, VIOLATED
+from hvtui.properties import INCOMPLETE, PROGRESS, PROPERTIES, VIOLATED
 from hvtui.report import event_line
 from hvtui.variants import VARIANTS
 
@@ -179,8 +179,8 @@ def section(scenario: scenarios.Scenario, result: Result, quiet: bool = False) -
     width = max(len(p) for p in PROPERTIES)
     for prop, verdict in result.properties.items():
         text = cell(verdict.verdict, verdict.schedule, verdict.shortest)
-        if verdict.detail and (verdict.verdict != VIOLATED or prop == PROGRESS):
-            text += f": {verdict.detail}"
+        if prop == PROGRESS and verdict.verdict != INCOMPLETE:
+            text += f": {verdict.detail}"  # who waits on what
         lines.append(f"  {prop:<{width}}  {text}")
     for prop, verdict in result.properties.items():
         if verdict.verdict == VIOLATED and verdict.schedule is not None:
