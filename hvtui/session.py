@@ -124,6 +124,8 @@ class Session:
         return found
 
     def _first_enabled(self, lo: int, hi: int) -> int | None:
+        if self._known_state is not self.state:
+            self._forget(self.state)  # before reading _maybe: it may be another state's
         maybe = self._maybe
         a = maybe.find(1, lo, hi)
         while a >= 0:
