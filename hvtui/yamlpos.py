@@ -250,6 +250,11 @@ _HINTS = {
 def _syntax_error(exc: yaml.MarkedYAMLError, file: str, text: str) -> InputError:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or exc.context or "invalid YAML"
+    if mark and mark.line > text.count("\n"):
+        # libyaml puts an error at the end of a file without a final newline one
+        # line past it: point at the end of the last line instead
+        last = text.count("\n")
+        mark = yaml.Mark("", 0, last, len(_line(text, last)), None, None)
     line = _line(text, mark.line) if mark else ""
     known = [hint for words, hint in _HINTS.items() if words in problem]
     if line[mark.column : mark.column + 1] == "\t" or "tab" in problem:
