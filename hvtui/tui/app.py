@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from hvtui.checker import Options, Progress, Result, check
 from hvtui.errors import InputError
 from hvtui.scenario import Scenario, load, save
 from hvtui.tui.bench import Bench
@@ -78,7 +79,7 @@ class WorkbenchApp(App):
         self.selected = 0
         self.legend_shown: bool | None = None  # None: by the terminal's height
         self.check_line = ""
-        self.checked: tuple[Scenario, object] | None = None  # what was checked, the result
+        self.checked: tuple[Scenario, Result] | None = None  # what was checked, the result
         self._run: Worker | None = None
         self._check: Worker | None = None
         self._can_step = False
@@ -400,17 +401,14 @@ class WorkbenchApp(App):
         self.changed()
 
     @work(thread=True, group="check", exclusive=True, exit_on_error=False)
-    def _run_check(self, scenario: Scenario) -> tuple[Scenario, object]:
-        from hvtui.checker import check
-
+    def _run_check(self, scenario: Scenario) -> tuple[Scenario, Result]:
         worker = get_current_worker()
 
-        def progress(states: int, *_: object) -> None:
-            self.post_message(self.CheckProgress(f"check: {states:,} states explored"))
+        def progress(p: Progress) -> None:
+            text = f"check: {p.phase} {p.states:,} states, depth {p.depth} (c cancels)"
+            self.post_message(self.CheckProgress(text))
 
-        result = check(
-            scenario, scenario.variant, None, progress=progress, cancel=lambda: worker.is_cancelled
-        )
+        result = check(scenario, scenario.variant, Options(), progress, lambda: worker.is_cancelled)
         return scenario, result
 
     def on_workbench_app_check_progress(self, message: CheckProgress) -> None:
@@ -425,13 +423,15 @@ class WorkbenchApp(App):
         if event.state == WorkerState.SUCCESS:
             self._check = None
             self.checked = worker.result
-            scenario, result = self.checked
-            violated = [p for p, v in result.properties.items() if v.verdict == "violated"]
+            _, result = self.checked
+            violated = result.violated
             self.check_line = (
-                f"check: {len(violated)} violated ({'t' if violated else 'all hold'})"
+                f"check: {len(violated)} violated (t: verdicts)"
                 if violated
-                else "check: every property holds"
+                else "check: nothing violated"
             )
+            if not result.complete:
+                self.check_line += f"; incomplete ({result.bound})"
             self.action_verdicts()
         elif event.state == WorkerState.ERROR:
             self._check = None
@@ -451,7 +451,13 @@ class WorkbenchApp(App):
         scenario, result = self.checked
         steps = dict(self.counterexamples())
         rows = [(p, v.verdict, steps.get(p)) for p, v in result.properties.items()]
-        summary = f"{scenario.name} under {scenario.variant}"
+        extent = "complete" if result.complete else f"incomplete: {result.bound}"
+        summary = (
+            f"{scenario.name} under {scenario.variant}: {result.states:,} states, "
+            f"{result.transitions:,} transitions, {extent}"
+        )
+        if (scenario.program, scenario.variant) != (self.bench.program, self.bench.variant):
+            summary += "\n(checked before the latest edits; a counterexample loads that program)"
         self.push_screen(VerdictScreen(summary, rows), self.load_counterexample)
 
     def load_counterexample(self, prop: str | None) -> None:
