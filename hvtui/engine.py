@@ -605,48 +605,51 @@ def _ready_status(key) -> Status:
     return Status(f"{key[0]} {key[1]}" if isinstance(key, tuple) else key, True)
 
 
+# The kernel lines of the event log, by cache name; "{}" are vCPU ids (and values).
+_LINE_TEMPLATES = {
+    "service": "kvm_hv_vcpu_flush_tlb: vcpu {}",
+    "resume": "kvm_vcpu_block: vcpu {} runnable again",
+    "leave": "kvm_arch_vcpu_ioctl_run: vcpu {} exits",
+    "inhibited": "READ_ONCE(tlb_flush_inhibit): vcpu {} is inhibited, goto ret_suspend",
+    "not_inhibited": "READ_ONCE(tlb_flush_inhibit): vcpu {} is not inhibited",
+    "request": "kvm_make_vcpus_request_mask: KVM_REQ_HV_TLB_FLUSH to vcpu {}",
+    "complete": "kvm_hv_hypercall_complete: vcpu {} HV_STATUS_SUCCESS",
+    "waiting_on": "WRITE_ONCE(waiting_on): vcpu {} waiting_on = {}",
+    "suspending": "kvm_hv_vcpu_suspend_tlb_flush: suspending vcpu {} waiting on {}",
+    "not_skipped": "kvm_hv_hypercall_complete: vcpu {} suspended, instruction not skipped",
+    "kicked_outside": "kvm_vcpu_kick: vcpu {} is outside KVM_RUN already",
+    "kicked": "kvm_vcpu_kick: vcpu {} exit requested",
+    "enters": "kvm_arch_vcpu_ioctl_run: vcpu {} enters ({})",
+    "lock": "mutex_lock: vcpu {}->mutex for SET_TLB_FLUSH_INHIBIT",
+    "already": "READ_ONCE(tlb_flush_inhibit): vcpu {} is {} already",
+    "flag_is": "READ_ONCE(tlb_flush_inhibit): vcpu {} is {}",
+    "write": "WRITE_ONCE(tlb_flush_inhibit): vcpu {} = {}",
+    "stays": "kvm_hv_vcpu_unsuspend_tlb_flush: vcpu {} stays",
+    "unsuspending": "kvm_hv_vcpu_unsuspend_tlb_flush: unsuspending vcpu {}",
+    "reset_waiting_on": "WRITE_ONCE(waiting_on): vcpu {} waiting_on = -1",
+    "returns": "KVM_HYPERV_SET_TLB_FLUSH_INHIBIT: vcpu {} returns 0",
+}
+
+
+def _formatter(template: str):
+    """key -> line: an int key fills one "{}", a tuple key fills them in order."""
+    return lambda key: template.format(*key) if isinstance(key, tuple) else template.format(key)
+
+
 class _Lines:
     """The kernel lines the event log prints, one cache per line, by vCPU id.
 
     Building each string once keeps a 100k-step log from holding 100k
     copies of "kvm_hv_flush_tlb: vcpu 0 ..." and saves the formatting.
+    Attributes: one _Cache per _LINE_TEMPLATES entry, plus `enter` by (vcpu, op).
     """
 
     def __init__(self, engine: Engine):
-        def line(template: str) -> _Cache:
-            return _Cache(
-                lambda key: (
-                    template.format(*key) if isinstance(key, tuple) else template.format(key)
-                )
-            )
+        for name, template in _LINE_TEMPLATES.items():
+            setattr(self, name, _Cache(_formatter(template)))
 
         def enter(key: tuple[int, int]) -> str:
             c, op = key
             return f"kvm_hv_flush_tlb: vcpu {c} targets {format_targets(engine.ops[c][op].targets)}"
 
         self.enter = _Cache(enter)
-        self.service = line("kvm_hv_vcpu_flush_tlb: vcpu {}")
-        self.resume = line("kvm_vcpu_block: vcpu {} runnable again")
-        self.leave = line("kvm_arch_vcpu_ioctl_run: vcpu {} exits")
-        self.inhibited = line(
-            "READ_ONCE(tlb_flush_inhibit): vcpu {} is inhibited, goto ret_suspend"
-        )
-        self.not_inhibited = line("READ_ONCE(tlb_flush_inhibit): vcpu {} is not inhibited")
-        self.request = line("kvm_make_vcpus_request_mask: KVM_REQ_HV_TLB_FLUSH to vcpu {}")
-        self.complete = line("kvm_hv_hypercall_complete: vcpu {} HV_STATUS_SUCCESS")
-        self.waiting_on = line("WRITE_ONCE(waiting_on): vcpu {} waiting_on = {}")
-        self.suspending = line("kvm_hv_vcpu_suspend_tlb_flush: suspending vcpu {} waiting on {}")
-        self.not_skipped = line(
-            "kvm_hv_hypercall_complete: vcpu {} suspended, instruction not skipped"
-        )
-        self.kicked_outside = line("kvm_vcpu_kick: vcpu {} is outside KVM_RUN already")
-        self.kicked = line("kvm_vcpu_kick: vcpu {} exit requested")
-        self.enters = line("kvm_arch_vcpu_ioctl_run: vcpu {} enters ({})")
-        self.lock = line("mutex_lock: vcpu {}->mutex for SET_TLB_FLUSH_INHIBIT")
-        self.already = line("READ_ONCE(tlb_flush_inhibit): vcpu {} is {} already")
-        self.flag_is = line("READ_ONCE(tlb_flush_inhibit): vcpu {} is {}")
-        self.write = line("WRITE_ONCE(tlb_flush_inhibit): vcpu {} = {}")
-        self.stays = line("kvm_hv_vcpu_unsuspend_tlb_flush: vcpu {} stays")
-        self.unsuspending = line("kvm_hv_vcpu_unsuspend_tlb_flush: unsuspending vcpu {}")
-        self.reset_waiting_on = line("WRITE_ONCE(waiting_on): vcpu {} waiting_on = -1")
-        self.returns = line("KVM_HYPERV_SET_TLB_FLUSH_INHIBIT: vcpu {} returns 0")
