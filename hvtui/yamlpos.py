@@ -54,16 +54,12 @@ class PosList(list):
         self.itempos: list[Pos] = []
 
 
-class Int(int):
-    """An integer written some other way than its decimal value (0x6, +3, 1000...0).
-
-    It shows as the user wrote it, so an error quotes their token; int(x)
-    gives the plain value for everything that is kept.
-    """
+class _AsWritten:
+    """A number that shows as the user wrote it, so an error quotes their token."""
 
     text: str
 
-    def __new__(cls, value: int, text: str) -> Int:
+    def __new__(cls, value, text: str):
         self = super().__new__(cls, value)
         self.text = text
         return self
@@ -74,20 +70,13 @@ class Int(int):
     __str__ = __repr__
 
 
-class Float(float):
+class Int(_AsWritten, int):
+    """An integer written other than as its decimal value (0x6, +3, 1000...0);
+    int(x) gives the plain value for everything that is kept."""
+
+
+class Float(_AsWritten, float):
     """A float, shown as written (`1e9`, not 1000000000.0)."""
-
-    text: str
-
-    def __new__(cls, value: float, text: str) -> Float:
-        self = super().__new__(cls, value)
-        self.text = text
-        return self
-
-    def __repr__(self) -> str:
-        return self.text
-
-    __str__ = __repr__
 
 
 # -- the YAML 1.2 core schema, for plain (unquoted, untagged) scalars ---------------
