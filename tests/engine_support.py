@@ -154,30 +154,9 @@ RACES = {
             3, {0: [flush(1, 2)]}, vmm=[SetInhibit("clr", 1, False)], inhibit=(1, 2), user=(1,)
         ),
         "unsuspend-swapped",
-        (
-            "vcpu0",
-            "vcpu0",
-            "vcpu0",
-            "vcpu0",
-            "vcpu0",
-            "vmm",
-            "vmm",
-            "vmm",
-            "vmm",
-            "vmm",
-            "vmm",
-            "vcpu0",
-            "vcpu0",
-            "vcpu0",
-            "vcpu0",
-            "vcpu0",
-            "vcpu0",
-            "vcpu0",
-            "vmm",
-            "vmm",
-            "vmm",
-            "vmm",
-        ),
+        # vcpu0 suspends on 1; the vmm clears 1 up to `unsuspend 0`, whose
+        # first write lets vcpu0 resume and suspend on 2; then `wake 0`.
+        ("vcpu0",) * 5 + ("vmm",) * 6 + ("vcpu0",) * 7 + ("vmm",) * 4,
         "no-lost-wakeup",
     ),
 }

@@ -115,9 +115,16 @@ def test_no_sync_scans_right_after_the_write_when_clearing():
 # -- the unsuspend writes --------------------------------------------------------
 
 
-def suspended_on_1(variant: str) -> Walk:
-    """vcpu0 suspended on vcpu1; the vmm about to scan after clearing vcpu1's flag."""
-    prog = program(2, {0: [flush(1)]}, vmm=[SetInhibit("clr", 1, False)], inhibit=(1,), user=(1,))
+def clearing_vcpu1(variant: str, suspended_on: int = 1) -> Walk:
+    """vcpu0 suspended on vcpu<suspended_on>; the vmm has cleared vcpu1's flag and is
+    about to scan. vcpu2 is inhibited too when vcpu0 waits on it."""
+    prog = program(
+        3,
+        {0: [flush(suspended_on)]},
+        vmm=[SetInhibit("clr", 1, False)],
+        inhibit=tuple(sorted({1, suspended_on})),
+        user=(1,),
+    )
     w = Walk(prog, variant)
     w.until("vcpu0", "resume")
     w.until("vmm", "unsuspend 0")
@@ -125,7 +132,7 @@ def suspended_on_1(variant: str) -> Walk:
 
 
 def test_posted_writes_waiting_on_then_suspended():
-    w = suspended_on_1("posted")
+    w = clearing_vcpu1("posted")
     unsuspend, wake = w("vmm", "vmm")
     assert unsuspend.changes == (("vcpu0.waiting_on", -1),)
     assert (wake.step, wake.changes) == ("wake 0", (("vcpu0.suspended", False),))
@@ -133,7 +140,7 @@ def test_posted_writes_waiting_on_then_suspended():
 
 
 def test_unsuspend_swapped_writes_suspended_first():
-    w = suspended_on_1("unsuspend-swapped")
+    w = clearing_vcpu1("unsuspend-swapped")
     unsuspend, wake = w("vmm", "vmm")
     assert unsuspend.changes == (("vcpu0.suspended", False),)
     assert unsuspend.text == "kvm_hv_vcpu_unsuspend_tlb_flush: unsuspending vcpu 0"
@@ -142,7 +149,7 @@ def test_unsuspend_swapped_writes_suspended_first():
 
 
 def test_unsuspend_swapped_lets_the_woken_vcpu_run_before_waiting_on_is_reset():
-    w = suspended_on_1("unsuspend-swapped")
+    w = clearing_vcpu1("unsuspend-swapped")
     w("vmm")
     assert w.next("vcpu0") == "resume" and w.vcpu(0).waiting_on == 1
 
@@ -161,7 +168,7 @@ def test_merged_state_suspends_with_s1_alone():
 
 
 def test_merged_state_unsuspends_with_one_write_and_no_wake_step():
-    w = suspended_on_1("merged-state")
+    w = clearing_vcpu1("merged-state")
     (unsuspend,) = w("vmm")
     assert unsuspend.changes == (("vcpu0.waiting_on", -1),)
     assert unsuspend.text == "kvm_hv_vcpu_unsuspend_tlb_flush: unsuspending vcpu 0"
@@ -180,23 +187,14 @@ def test_merged_state_run_of_a_suspended_vcpu_blocks():
 # -- wake-all: every suspended vCPU retries --------------------------------------
 
 
-def suspended_on_2(variant: str) -> Walk:
-    """vcpu0 suspended on vcpu2 (still inhibited) while the vmm clears vcpu1."""
-    prog = program(3, {0: [flush(2)]}, vmm=[SetInhibit("clr", 1, False)], inhibit=(1, 2), user=(1,))
-    w = Walk(prog, variant)
-    w.until("vcpu0", "resume")
-    w.until("vmm", "unsuspend 0")
-    return w
-
-
 def test_posted_wakes_only_the_vcpus_waiting_on_the_cleared_one():
-    w = suspended_on_2("posted")
+    w = clearing_vcpu1("posted", suspended_on=2)
     w.until("vmm", "")
     assert w.suspended(0) and w.vcpu(0).waiting_on == 2
 
 
 def test_wake_all_wakes_every_suspended_vcpu_which_retries_and_suspends_again():
-    w = suspended_on_2("wake-all")
+    w = clearing_vcpu1("wake-all", suspended_on=2)
     unsuspend, wake = w("vmm", "vmm")
     assert unsuspend.changes == (("vcpu0.waiting_on", -1),)
     assert wake.changes == (("vcpu0.suspended", False),)
