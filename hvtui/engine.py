@@ -252,29 +252,16 @@ class Engine:
                         out.append((key, y))
         return tuple(out)
 
-    # vCPU steps: (state, c, vcpus[c]) -> (state after, kernel line)
+    # vCPU steps: (state, c, vcpus[c]) -> (state after, kernel line).
+    # Each rebuilt Vcpu lists its 13 fields in order on two lines, so the
+    # fields a step writes stand out; ruff format would split them one a line.
+    # fmt: off
 
     def _service(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
         # vcpu_enter_guest(): KVM_REQ_HV_TLB_FLUSH -> kvm_hv_vcpu_flush_tlb()
         inhibit, suspended, waiting_on, mode, _, flushes, mutex, exiting, reader, gen, op, pc, k = v
-        v = _new(
-            Vcpu,
-            (
-                inhibit,
-                suspended,
-                waiting_on,
-                mode,
-                False,
-                flushes + 1,
-                mutex,
-                exiting,
-                reader,
-                gen,
-                op,
-                pc,
-                k,
-            ),
-        )
+        v = _new(Vcpu, (inhibit, suspended, waiting_on, mode, False, flushes + 1, mutex, exiting,
+                        reader, gen, op, pc, k))
         return _put(s, c, v), self._lines.service[c]
 
     def _resume(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
@@ -284,24 +271,8 @@ class Engine:
     def _leave(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
         # signal pending: KVM_RUN returns to userspace and drops vcpu->mutex
         inhibit, suspended, waiting_on, _, pending, flushes, _, _, reader, gen, op, pc, k = v
-        v = _new(
-            Vcpu,
-            (
-                inhibit,
-                suspended,
-                waiting_on,
-                USER,
-                pending,
-                flushes,
-                "",
-                False,
-                reader,
-                gen,
-                op,
-                pc,
-                k,
-            ),
-        )
+        v = _new(Vcpu, (inhibit, suspended, waiting_on, USER, pending, flushes, "", False,
+                        reader, gen, op, pc, k))
         return _put(s, c, v), self._lines.leave[c]
 
     def _enter(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
@@ -309,24 +280,8 @@ class Engine:
         inhibit, suspended, waiting_on, _, pending, flushes, mutex, exiting, _, gen, op, _, _ = v
         targets = self.ops[c][op].targets
         first = "complete" if not targets else ("request" if self._request_first else "check")
-        v = _new(
-            Vcpu,
-            (
-                inhibit,
-                suspended,
-                waiting_on,
-                KERNEL,
-                pending,
-                flushes,
-                mutex,
-                exiting,
-                True,
-                gen + 1,
-                op,
-                first,
-                0,
-            ),
-        )
+        v = _new(Vcpu, (inhibit, suspended, waiting_on, KERNEL, pending, flushes, mutex, exiting,
+                        True, gen + 1, op, first, 0))
         return _put(s, c, v), self._lines.enter[c, op]
 
     def _check(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
@@ -354,24 +309,8 @@ class Engine:
     def _complete(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
         # return HV_STATUS_SUCCESS: the instruction is skipped; srcu_read_unlock()
         inhibit, suspended, waiting_on, _, pending, flushes, mutex, exiting, _, gen, op, _, _ = v
-        v = _new(
-            Vcpu,
-            (
-                inhibit,
-                suspended,
-                waiting_on,
-                GUEST,
-                pending,
-                flushes,
-                mutex,
-                exiting,
-                False,
-                gen,
-                op + 1,
-                "enter",
-                0,
-            ),
-        )
+        v = _new(Vcpu, (inhibit, suspended, waiting_on, GUEST, pending, flushes, mutex, exiting,
+                        False, gen, op + 1, "enter", 0))
         return _put(s, c, v), self._lines.complete[c]
 
     def _s1(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
@@ -379,73 +318,27 @@ class Engine:
         t = self.ops[c][v.op].targets[v.k]
         inhibit, suspended, _, mode, pending, flushes, mutex, exiting, reader, gen, op, _, k = v
         merged = self.variant.merged_state
-        v = _new(
-            Vcpu,
-            (
-                inhibit,
-                suspended,
-                t,
-                mode,
-                pending,
-                flushes,
-                mutex,
-                exiting,
-                reader,
-                gen,
-                op,
-                "s3" if merged else "s2",
-                k,
-            ),
-        )
+        v = _new(Vcpu, (inhibit, suspended, t, mode, pending, flushes, mutex, exiting,
+                        reader, gen, op, "s3" if merged else "s2", k))
         lines = self._lines.suspending if merged else self._lines.waiting_on
         return _put(s, c, v), lines[c, t]
 
     def _s2(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
         # kvm_hv_vcpu_suspend_tlb_flush(): WRITE_ONCE(suspended, true)
         inhibit, _, waiting_on, mode, pending, flushes, mutex, exiting, reader, gen, op, _, k = v
-        v = _new(
-            Vcpu,
-            (
-                inhibit,
-                True,
-                waiting_on,
-                mode,
-                pending,
-                flushes,
-                mutex,
-                exiting,
-                reader,
-                gen,
-                op,
-                "s3",
-                k,
-            ),
-        )
+        v = _new(Vcpu, (inhibit, True, waiting_on, mode, pending, flushes, mutex, exiting,
+                        reader, gen, op, "s3", k))
         return _put(s, c, v), self._lines.suspending[c, waiting_on]
 
     def _s3(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
         # kvm_hv_hypercall_complete(): if (kvm_hv_vcpu_suspended(vcpu)) return 1;
         # the instruction is not skipped, so the op restarts at `enter`.
         inhibit, suspended, waiting_on, _, pending, flushes, mutex, exiting, _, gen, op, _, _ = v
-        v = _new(
-            Vcpu,
-            (
-                inhibit,
-                suspended,
-                waiting_on,
-                BLOCKED,
-                pending,
-                flushes,
-                mutex,
-                exiting,
-                False,
-                gen,
-                op,
-                "enter",
-                0,
-            ),
-        )
+        v = _new(Vcpu, (inhibit, suspended, waiting_on, BLOCKED, pending, flushes, mutex, exiting,
+                        False, gen, op, "enter", 0))
         return _put(s, c, v), self._lines.not_skipped[c]
+
+    # fmt: on
 
     # VMM thread steps
 
