@@ -47,7 +47,10 @@ class HelpScreen(Dialog):
     BINDINGS = [
         Binding("escape,q,question_mark,f1", "cancel", "Close", id="help.close"),
     ]
-    DEFAULT_CSS = "HelpScreen > Vertical { width: 100; height: 90%; }"
+    DEFAULT_CSS = """
+    HelpScreen > Vertical { width: 100; height: 90%; }
+    HelpScreen VerticalScroll { scrollbar-gutter: stable; }
+    """
 
     def __init__(self, grid_bindings: list[Binding]):
         super().__init__()
