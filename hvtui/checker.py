@@ -3,11 +3,13 @@
 From each state every actor whose next step is enabled takes it; every
 transition is judged by `properties.step_violations` and every state where
 nothing can step by `properties.progress`. Breadth-first order makes the
-first violation found of each property a shortest one. Three reductions,
+first violation found of each property a shortest one. Four reductions,
 each switchable off in `Options` and each tested to give the same verdicts:
 
 - dedup: a state seen before is not explored again (off: a tree search,
   which ends because the state graph is acyclic);
+- generations (hvtui.generations): SRCU generation numbers are forgotten
+  where nothing will compare them; keeps shortest lengths;
 - symmetry (hvtui.symmetry): interchangeable vCPUs are sorted, one state
   per orbit; keeps shortest lengths;
 - partial order (hvtui.por): only a persistent set of actors steps where
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 
 from hvtui import properties as props
 from hvtui.engine import DONE, Engine, Status
+from hvtui.generations import forget
 from hvtui.model import State
 from hvtui.por import PartialOrder
 from hvtui.properties import BLOCKED_BY_DESIGN, HOLDS, INCOMPLETE, PROPERTIES, VIOLATED
@@ -45,6 +48,7 @@ _REPORT_EVERY = 0.2  # seconds between progress reports
 @dataclass(frozen=True)
 class Options:
     dedup: bool = True
+    generations: bool = True  # forget SRCU generation numbers nothing will compare
     symmetry: bool = True
     por: bool = True
     max_states: int | None = DEFAULT_MAX_STATES  # stop after storing this many (None: never)
@@ -110,7 +114,7 @@ def check(
     engine = Engine(scenario.program, VARIANTS[variant])
     started = time.perf_counter()
     clock = _Clock(started, progress, cancel)
-    space = _Space(engine, options.symmetry)
+    space = _Space(engine, options.generations, options.symmetry)
     por = PartialOrder(engine, space.live) if options.por else None
     main = _Search(space, options.dedup, por, options.max_states, clock, "explore").run()
     short = None
@@ -122,6 +126,8 @@ def check(
     reductions: dict[str, dict[str, int]] = {}
     if options.dedup:
         reductions["dedup"] = {"revisits": main.revisits}
+    if options.generations:
+        reductions["generations"] = {"forgotten": main.forgotten}
     if space.symmetry is not None:
         reductions["symmetry"] = {"groups": len(space.symmetry.groups), "folded": main.folded}
     if por is not None:
@@ -149,7 +155,7 @@ def check(
 class _Space:
     """One program under one variant, as the search sees it."""
 
-    def __init__(self, engine: Engine, symmetry: bool):
+    def __init__(self, engine: Engine, generations: bool, symmetry: bool):
         self.engine = engine
         program = engine.program
         # Actors that can ever step: a vCPU with no ops that nothing names is
@@ -157,8 +163,14 @@ class _Space:
         named = named_vcpus(program)
         self.live = [c for c in range(engine.n) if program.vcpu_ops[c] or c in named]
         self.live += range(engine.n, len(engine.names))
+        # A state is stored in canonical form: generations forgotten, then
+        # twins sorted; both are bisimulations (see their modules).
+        self.forget = forget if generations else _first
         self.symmetry = Symmetry(engine) if symmetry else None
-        self.canon = self.symmetry.canon if self.symmetry else _identity
+        self.fold = self.symmetry.canon if self.symmetry else _first
+
+    def canon(self, s: State) -> State:
+        return self.fold(self.forget(s))
 
     def statuses(self, s: State) -> list[Status]:
         status = self.engine.status
@@ -175,7 +187,7 @@ class _Space:
 _IDLE = Status("", False, DONE)
 
 
-def _identity(s: State) -> State:
+def _first(s: State, *_) -> State:
     return s
 
 
@@ -191,6 +203,7 @@ class _Pass:
     depth: int = 0
     transitions: int = 0
     revisits: int = 0
+    forgotten: int = 0
     folded: int = 0
     reduced: int = 0
     pruned: int = 0
@@ -254,12 +267,12 @@ class _Search:
     def run(self) -> _Pass:
         space = self.space
         engine = space.engine
-        canon = space.canon
+        forget, fold = space.forget, space.fold
         successor = space.successor
         step_violations = props.step_violations
         por = self.por
         limit = self.max_states
-        root = canon(engine.initial())
+        root = space.canon(engine.initial())
         p = _Pass(por is not None, [root], [-1], [-1])
         keys, parent, actor, found = p.keys, p.parent, p.actor, p.found
         seen: dict[_Key, int] | None = None
@@ -294,12 +307,19 @@ class _Search:
                 for prop in step_violations(engine, s, a, step, s2):
                     if prop not in found:
                         found[prop] = (i, a)
-                k2 = canon(s2)
+                k2 = forget(s2, s)
                 if k2 is not s2:
+                    p.forgotten += 1
+                k3 = fold(k2)
+                if k3 is not k2:
                     p.folded += 1
                 if seen is not None:
-                    h2 = _vcpus_hash(k2, s, hashes[i])
-                    key = _Key(k2, h2)
+                    h2 = _vcpus_hash(s2, s, hashes[i])
+                    if k2 is not s2:
+                        h2 = _vcpus_hash(k2, s2, h2)
+                    if k3 is not k2:
+                        h2 = _vcpus_hash(k3)
+                    key = _Key(k3, h2)
                     if key in seen:
                         p.revisits += 1
                         continue
@@ -308,7 +328,7 @@ class _Search:
                 if limit is not None and len(keys) >= limit:
                     p.stop = f"--max-states {limit}"
                     return p
-                keys.append(k2)
+                keys.append(k3)
                 parent.append(i)
                 actor.append(a)
             i += 1

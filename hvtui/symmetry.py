@@ -99,9 +99,15 @@ class Symmetry:
         vcpus = s.vcpus
         renamed: dict[int, int] = {}
         scan_checked = scan = False
+        # A twin is its vCPU fields plus what synchronize_srcu has recorded of
+        # it: twins alike but for a record are not the same twin.
+        records = [dict(th.readers) for th in s.threads if th.readers]
         for group, always in zip(self.groups, self.always, strict=True):
             local = [vcpus[c] for c in group]
-            order = sorted(range(len(group)), key=local.__getitem__)
+            keys = local
+            if records:
+                keys = [(vcpus[c], tuple(r.get(c, -1) for r in records)) for c in group]
+            order = sorted(range(len(group)), key=keys.__getitem__)
             if order == list(range(len(group))):  # already sorted
                 continue
             if not always:

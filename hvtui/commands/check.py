@@ -56,6 +56,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="do not merge states seen before (a tree search: tiny scenarios)",
     )
     parser.add_argument(
+        "--no-generations",
+        action="store_true",
+        help="do not merge states that differ only in SRCU generation numbers",
+    )
+    parser.add_argument(
         "--no-symmetry", action="store_true", help="do not fold interchangeable vCPUs"
     )
     parser.add_argument("--no-por", action="store_true", help="no partial-order reduction")
@@ -90,6 +95,7 @@ def main(args: argparse.Namespace) -> int:
     loaded = [scenarios.load(path) for path in args.files]  # all input errors first
     options = Options(
         dedup=not args.no_dedup,
+        generations=not args.no_generations,
         symmetry=not args.no_symmetry,
         por=not args.no_por,
         max_states=args.max_states,
@@ -204,6 +210,11 @@ def reductions_text(reductions: dict[str, dict[str, int]]) -> str:
         )
     else:
         parts.append("no dedup (tree search)")
+    gens = reductions.get("generations")
+    if gens is None:
+        parts.append("SRCU generations kept")
+    else:
+        parts.append(f"SRCU generations forgotten in {gens['forgotten']:,} successors")
     sym = reductions.get("symmetry")
     if sym is None:
         parts.append("no symmetry")
@@ -211,7 +222,7 @@ def reductions_text(reductions: dict[str, dict[str, int]]) -> str:
         parts.append("symmetry: no interchangeable vCPUs")
     else:
         parts.append(
-            f"symmetry folded {sym['folded']:,} states onto a twin "
+            f"symmetry sorted {sym['folded']:,} successors onto a twin "
             f"({sym['groups']} group{'s' if sym['groups'] > 1 else ''})"
         )
     por = reductions.get("por")

@@ -1,0 +1,341 @@
+"""Each reduction gives the verdicts of the plain breadth-first search.
+
+The baseline is dedup alone (a tree search gives the same, see the last
+tests). Forgetting SRCU generations, symmetry and dedup keep shortest
+counterexample lengths; the
+partial-order reduction keeps verdicts but not lengths, which is why the
+checker shortens its counterexamples in a second pass (Options.shortest);
+without that pass its counterexamples are real but may be longer.
+"""
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from hvtui import scenario as scenarios
+from hvtui.checker import Options, Result, check
+from hvtui.engine import Engine
+from hvtui.generations import forget
+from hvtui.model import USER, Exit, Flush, Program, Run, SetInhibit
+from hvtui.properties import VIOLATED, progress, step_violations
+from hvtui.scenario import Scenario
+from hvtui.symmetry import Symmetry
+from hvtui.variants import VARIANTS
+
+ROOT = Path(__file__).parent.parent
+DATA = Path(__file__).parent / "data" / "check"
+SMALL = sorted(DATA.glob("*.yaml")) + [
+    ROOT / "scenarios" / name
+    for name in ("reviewer-race.yaml", "two-waiters.yaml", "unsuspend-swapped-clobber.yaml")
+]
+
+BASE = Options(generations=False, symmetry=False, por=False, max_states=20_000)
+REDUCED = {
+    "generations": replace(BASE, generations=True),
+    "symmetry": replace(BASE, symmetry=True),
+    "por": replace(BASE, por=True),
+    "all": replace(BASE, generations=True, symmetry=True, por=True),
+}
+
+
+def verdicts(result: Result) -> dict[str, str]:
+    return {p: v.verdict for p, v in result.properties.items()}
+
+
+def lengths(result: Result) -> dict[str, int]:
+    return {p: len(v.schedule) for p, v in result.properties.items() if v.verdict == VIOLATED}
+
+
+def replays(scenario: Scenario, result: Result) -> None:
+    """Every counterexample, stepped by a Session, fails its property at its last
+    step (or, for progress, ends where nothing can step)."""
+    for prop, verdict in result.properties.items():
+        if verdict.verdict != VIOLATED:
+            continue
+        session = scenarios.replay(
+            scenarios.with_schedule(replace(scenario, variant=result.variant), verdict.schedule)
+        )
+        if prop == "progress":
+            assert session.engine.enabled(session.state) == []
+            assert session.progress().verdict == VIOLATED
+        else:
+            first = session.first_violations()
+            assert first.get(prop) == len(verdict.schedule), (prop, first)
+
+
+def agree(scenario: Scenario, variant: str, base: Result) -> None:
+    """`base` is the plain search's result: every reduction must match it."""
+    replays(scenario, base)
+    for name, options in REDUCED.items():
+        reduced = check(scenario, variant, options)
+        assert reduced.complete, name
+        assert verdicts(reduced) == verdicts(base), name
+        assert lengths(reduced) == lengths(base), name
+        replays(scenario, reduced)
+    quick = check(scenario, variant, replace(REDUCED["por"], shortest=False))
+    assert verdicts(quick) == verdicts(base)
+    for prop, n in lengths(quick).items():
+        assert n >= lengths(base)[prop]
+    replays(scenario, quick)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("path", SMALL, ids=lambda p: p.stem)
+def test_reductions_agree_on_the_small_scenarios(path, variant):
+    scenario = scenarios.load(str(path))
+    base = check(scenario, variant, BASE)
+    assert base.complete
+    agree(scenario, variant, base)
+
+
+# -- random programs ------------------------------------------------------------------
+
+
+@st.composite
+def vmm_thread(draw, name: str, vcpus: list[int]) -> tuple:
+    """A VMM thread: ioctl calls the way a VMM makes them (kick, flip, run), and
+    now and then a bare op to reach the odd orders."""
+    ops: list = []
+    for kind in draw(st.lists(st.sampled_from(["set", "clear", "bare"]), min_size=1, max_size=2)):
+        x = draw(st.sampled_from(vcpus))
+        j = len(ops)
+        if kind == "bare":
+            ops.append(
+                draw(
+                    st.sampled_from(
+                        [
+                            SetInhibit(f"{name}.{j}", x, True),
+                            SetInhibit(f"{name}.{j}", x, False),
+                            Exit(f"{name}.{j}", x),
+                            Run(f"{name}.{j}", x),
+                        ]
+                    )
+                )
+            )
+        else:
+            ops += [
+                Exit(f"{name}.{j}", x),
+                SetInhibit(f"{name}.{j + 1}", x, kind == "set"),
+                Run(f"{name}.{j + 2}", x),
+            ]
+    return tuple(ops)
+
+
+@st.composite
+def programs(draw) -> Program:
+    """1-3 named vCPUs, sometimes followed by 2-3 twins: identical flushers that
+    nothing names, the case the symmetry reduction folds."""
+    named = draw(st.integers(1, 3))
+    twins = draw(st.sampled_from([0, 0, 2, 3]))
+    ids = list(range(named))
+    targets = st.sets(st.sampled_from(ids), min_size=1, max_size=named).map(
+        lambda s: tuple(sorted(s))
+    )
+    vcpu_ops = [
+        tuple(Flush(f"f{c}.{j}", draw(targets)) for j in range(draw(st.integers(0, 1))))
+        for c in ids
+    ]
+    if twins:
+        twin = tuple(draw(targets) for _ in range(draw(st.integers(1, 2))))
+        vcpu_ops += [
+            tuple(Flush(f"f{named + k}.{j}", t) for j, t in enumerate(twin)) for k in range(twins)
+        ]
+    threads = [("vmm", draw(vmm_thread("vmm", ids)))]
+    if draw(st.booleans()):
+        threads.append(("vmm:b", draw(vmm_thread("vmm:b", ids))))
+    inhibit = frozenset(draw(st.sets(st.sampled_from(ids), max_size=named)))
+    user = tuple((c, USER) for c in sorted(draw(st.sets(st.sampled_from(ids), max_size=1))))
+    return Program(named + twins, tuple(vcpu_ops), tuple(threads), inhibit, user)
+
+
+def as_scenario(program: Program, variant: str) -> Scenario:
+    return Scenario("<hypothesis>", "random", "", program.vcpus, variant, program)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(programs(), st.sampled_from(sorted(VARIANTS)))
+def test_reductions_agree_on_random_programs(program, variant):
+    scenario = as_scenario(program, variant)
+    base = check(scenario, variant, BASE)
+    assume(base.complete)  # a few draws are too big for the bound: not this test's subject
+    agree(scenario, variant, base)
+
+
+# -- each reduction does reduce ---------------------------------------------------------
+
+
+def test_symmetry_folds_twin_flushers_and_keeps_every_verdict():
+    """Two vCPUs run the same flush and nothing names them: the states that
+    differ only by which twin is where are one state."""
+    scenario = scenarios.load(str(DATA / "twin-flushers.yaml"))
+    plain = check(scenario, None, BASE)
+    folded = check(scenario, None, REDUCED["symmetry"])
+    assert folded.reductions["symmetry"]["groups"] == 1
+    assert folded.reductions["symmetry"]["folded"] > 0
+    assert folded.states < plain.states
+    assert verdicts(folded) == verdicts(plain) and lengths(folded) == lengths(plain)
+
+
+def test_symmetry_waits_for_the_last_scan_when_twins_can_suspend():
+    """The unsuspend scan visits vCPUs by id, so twins that can suspend are
+    swapped only once no scan can come; with none coming they fold at once."""
+    engine = scenarios.load(str(DATA / "twin-flushers.yaml")).engine()
+    symmetry = Symmetry(engine)
+    assert symmetry.groups == [(0, 1)] and symmetry.always == [False]
+    s = engine.initial()
+    ahead = s._replace(vcpus=s.vcpus.set(0, s.vcpus[0]._replace(flushes=1)))
+    assert symmetry.scan_ahead(ahead) and symmetry.canon(ahead) is ahead
+    # once the VMM is past its clear, the same state folds onto vcpu1 ahead
+    done = ahead._replace(threads=(ahead.threads[0]._replace(op=3),))
+    assert not symmetry.scan_ahead(done)
+    canon = symmetry.canon(done)
+    assert canon.vcpus[0].flushes == 0 and canon.vcpus[1].flushes == 1
+
+    bystanders = Symmetry(scenarios.load(str(DATA / "bystanders.yaml")).engine())
+    assert bystanders.groups == [(2, 3)] and bystanders.always == [True]
+
+
+def test_partial_order_reduction_cuts_states_where_steps_are_independent():
+    """vcpu2 and vcpu3 flush vcpu4, which nobody inhibits: their steps commute
+    with the race on vcpu1, and the reduction explores one order of them."""
+    scenario = scenarios.load(str(DATA / "bystanders.yaml"))
+    plain = check(scenario, None, BASE)
+    reduced = check(scenario, None, REDUCED["por"])
+    assert reduced.states < plain.states / 2
+    assert reduced.reductions["por"]["pruned_transitions"] > 0
+    assert verdicts(reduced) == verdicts(plain) and lengths(reduced) == lengths(plain)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_a_tree_search_without_dedup_finds_the_same_verdicts_and_lengths(variant):
+    """Without dedup every path is its own branch; it still ends, because the
+    state graph is acyclic (test_checker_graph)."""
+    scenario = scenarios.load(str(DATA / "self-flush-exit.yaml"))
+    graph = check(scenario, variant, BASE)
+    for por in (False, True):
+        tree = check(scenario, variant, replace(BASE, dedup=False, por=por))
+        assert tree.complete
+        assert verdicts(tree) == verdicts(graph) and lengths(tree) == lengths(graph)
+        assert tree.states >= graph.states
+    assert "dedup" not in tree.reductions
+
+
+# -- the canonical forms are bisimulations, step by step --------------------------------
+
+walks = st.lists(st.integers(0, 2**16), max_size=80)
+
+
+def successors(engine, s, canon):
+    """(canonical successor, violations) of each enabled step, as a sorted list."""
+    out = []
+    for a in engine.enabled(s):
+        s2, event = engine.step(s, a)
+        out.append((repr(canon(s2)), step_violations(engine, s, a, event.step, s2)))
+    return sorted(out)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs(), st.sampled_from(sorted(VARIANTS)), walks)
+def test_forgetting_generations_changes_no_guard_no_effect_and_no_verdict(program, variant, walk):
+    """Along a random walk (with retries, so generations grow), the forgotten
+    state lets the same actors step, the same way, with the same verdicts."""
+    engine = Engine(program, VARIANTS[variant])
+    s = engine.initial()
+    for choice in walk:
+        f = forget(s)
+        actors = range(len(engine.names))
+        assert [engine.status(s, a) for a in actors] == [engine.status(f, a) for a in actors]
+        assert successors(engine, s, forget) == successors(engine, f, forget)
+        enabled = engine.enabled(s)
+        if not enabled:
+            assert progress(engine, s) == progress(engine, f)
+            break
+        s, _ = engine.step(s, enabled[choice % len(enabled)])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs(), st.sampled_from(sorted(VARIANTS)), walks)
+def test_sorting_twins_maps_steps_to_steps_where_it_applies(program, variant, walk):
+    """Wherever the symmetry swaps twins, the swapped state has the same
+    successors (up to the same swap) with the same verdicts, and the same
+    progress verdict where nothing can step."""
+    engine = Engine(program, VARIANTS[variant])
+    symmetry = Symmetry(engine)
+    s = engine.initial()
+    for choice in walk:
+        c = symmetry.canon(s)
+        if c is not s:
+            assert successors(engine, s, symmetry.canon) == successors(engine, c, symmetry.canon)
+        enabled = engine.enabled(s)
+        if not enabled:
+            assert progress(engine, s).verdict == progress(engine, c).verdict
+            break
+        s, _ = engine.step(s, enabled[choice % len(enabled)])
+
+
+def test_forgetting_generations_merges_retries():
+    """Three vCPUs suspend on vcpu1 and retry once it is cleared: states that
+    differ only in how many times each has entered the hypercall are one."""
+    scenario = scenarios.load(str(ROOT / "scenarios" / "three-waiters.yaml"))
+    plain = check(scenario, None, BASE)
+    merged = check(scenario, None, REDUCED["generations"])
+    assert merged.reductions["generations"]["forgotten"] > 0
+    assert merged.states < plain.states * 0.6
+    assert verdicts(merged) == verdicts(plain) and lengths(merged) == lengths(plain)
+
+
+def test_a_record_of_a_reader_that_moved_on_is_dropped():
+    engine = scenarios.load(str(DATA / "inhibit-window.yaml")).engine()
+    s = engine.initial()
+    reader = s.vcpus[0]._replace(srcu_reader=True, srcu_gen=7)
+    s = s._replace(
+        vcpus=s.vcpus.set(0, reader),
+        threads=(s.threads[0]._replace(pc="synced", readers=((0, 7),)),),
+    )
+    f = forget(s)
+    assert f.vcpus[0].srcu_gen == 1 and f.threads[0].readers == ((0, 1),)
+    left = s._replace(vcpus=s.vcpus.set(0, reader._replace(srcu_reader=False)))
+    g = forget(left)
+    assert g.vcpus[0].srcu_gen == 0 and g.threads[0].readers == ()
+    assert engine.status(left, 2).enabled and engine.status(g, 2).enabled  # synced may return
+
+
+def reachable(engine, limit: int = 30_000) -> list:
+    """Every real state the program reaches (no reduction)."""
+    seen = {engine.initial(): None}
+    queue = list(seen)
+    for s in queue:
+        for a in engine.enabled(s):
+            s2, _ = engine.step(s, a)
+            if s2 not in seen:
+                seen[s2] = None
+                queue.append(s2)
+        assert len(queue) < limit
+    return queue
+
+
+@pytest.mark.parametrize("variant", ["posted", "no-sync", "unsuspend-swapped", "wake-all"])
+@pytest.mark.parametrize("name", ["twin-flushers.yaml", "bystanders.yaml", "second-target.yaml"])
+def test_both_canonical_forms_commute_with_the_steps_of_every_reachable_state(name, variant):
+    """The same two claims as above, on every state of whole scenarios."""
+    engine = replace(scenarios.load(str(DATA / name)), variant=variant).engine()
+    symmetry = Symmetry(engine)
+    swapped = rewritten = 0
+    for s in reachable(engine):
+        f = forget(s)
+        if f is not s:
+            rewritten += 1
+            assert successors(engine, s, forget) == successors(engine, f, forget)
+        c = symmetry.canon(s)
+        if c is not s:
+            swapped += 1
+            assert successors(engine, s, symmetry.canon) == successors(engine, c, symmetry.canon)
+    assert rewritten > 0
+    assert swapped > 0 or not symmetry.groups
