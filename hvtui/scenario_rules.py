@@ -131,6 +131,13 @@ class _Rules:
         return int(value)
 
     def text(self, value: object, pos: Pos, path: str, what: str) -> str:
+        """A name or an id: one line of printable text, as it will be shown."""
+        if isinstance(value, str) and value.strip() and not value.isprintable():
+            raise self.fail(
+                pos,
+                path,
+                f"{show_value(value)} is not {what} (expected printable text on one line)",
+            )
         if not isinstance(value, str) or not value.strip():
             quoted = isinstance(value, (int, float)) and not isinstance(value, bool)
             quote = f"; quote it: '{show_value(value)}'" if quoted else ""
@@ -181,12 +188,13 @@ class _Rules:
             raise self.fail(
                 pos, path, f"{show_value(name)} is not a vCPU actor ({hint}expected vcpuN)"
             )
-        c = int(name[4:])
-        if c >= self.vcpus:
+        digits = name[4:]
+        if len(digits) > len(str(MAX_VCPUS)) or int(digits) >= self.vcpus:
+            shown = name if len(name) <= 20 else show_value(name)
             raise self.fail(
-                pos, path, f"{name} is out of range (the scenario has {self.vcpus} vCPUs)"
+                pos, path, f"{shown} is out of range (the scenario has {self.vcpus} vCPUs)"
             )
-        return c
+        return int(digits)
 
     # -- the document -------------------------------------------------------------
 

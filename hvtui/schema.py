@@ -30,6 +30,10 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _VCPU_NUMBER = r"(0|[1-9][0-9]{0,2}|[1-3][0-9]{3}|40[0-8][0-9]|409[0-5])"
 _BANK_NUMBER = r"(0|[1-9]|[1-5][0-9]|6[0-3])"
 _JSON_TYPES = {bool: "boolean", int: "integer", str: "string"}
+# a name or an id: something visible, no control characters (the loader also
+# refuses other unprintable Unicode, which a portable regex cannot name)
+# ([\s\S] and no $: Python's $ also matches before a final newline, ECMA's does not)
+_ONE_LINE = r"^(?![\s\S]*[\u0000-\u001f\u007f-\u009f])[\s\S]*\S"
 
 
 def _vcpu_id(description: str) -> dict:
@@ -52,7 +56,7 @@ def _op(kind: str, properties: dict, description: str) -> dict:
     props = {
         "id": {
             "type": "string",
-            "pattern": r"\S",
+            "pattern": _ONE_LINE,
             "description": "unique in the scenario; default <actor>#<index>",
         },
         "op": {"const": kind},
@@ -134,7 +138,7 @@ def scenario_schema() -> dict:
     defs["vcpu_op"] = {"oneOf": [{"$ref": f"#/$defs/{k}"} for k in VCPU_OPS]}
     defs["vmm_op"] = {"oneOf": [{"$ref": f"#/$defs/{k}"} for k in vmm_ops]}
     properties = {
-        "name": {"type": "string", "pattern": r"\S", "description": "required, short"},
+        "name": {"type": "string", "pattern": _ONE_LINE, "description": "required, short"},
         "description": {
             "type": ["string", "null"],
             "description": "shown in the workbench and in exports",

@@ -157,6 +157,8 @@ def show_value(value: object, limit: int = 40) -> str:
     elif isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, str):
+        if len(value) > limit:  # keep the quotes closed
+            return f"{show_value(value[: limit - 10], 10**9)[:-1]}...' ({len(value)} characters)"
         text = f"'{value}'" if value.isprintable() else repr(value)
     elif isinstance(value, PosDict):
         return "a mapping"
