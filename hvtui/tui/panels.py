@@ -51,36 +51,38 @@ class LineList(ScrollView, can_focus=False):
     def __init__(self, *, id: str | None = None):
         super().__init__(id=id)
         self._count = 0
+        self._current = 0
         self._width = 0
         self._styles: dict[tuple[str, str], Style] = {}
 
     def row(self, i: int) -> Row:
         raise NotImplementedError
 
-    def set_rows(self, count: int) -> None:
-        """`count` rows; the view grows as wide as the widest row seen in view."""
+    def show_rows(self, count: int, current: int) -> None:
+        """`count` rows, with row `current` kept in view (now, and after a resize)."""
         self._count = count
-        self._grow_to_rows_in_view()
+        self._current = current
+        self.virtual_size = Size(self._width, count)  # the height first: scrolling clamps to it
+        self._follow()
         self.refresh()
 
-    def follow(self, i: int) -> None:
-        """Scroll so row i is in view, keeping up to a third of the view for the rows after it."""
+    def on_resize(self) -> None:
+        self._follow()
+
+    def _follow(self) -> None:
+        """Scroll so the current row is in view, with up to a third of the view after it;
+        then widen the view to the widest row now in view."""
+        i = self._current
         height = self.scrollable_content_region.height
         top = self.scroll_offset.y
-        if height <= 0:
-            return
-        if i < top:
+        if height > 0 and i < top:
             self.scroll_to(y=i, animate=False, immediate=True, force=True)
-        elif i >= top + height:
+        elif height > 0 and i >= top + height:
             ahead = min(height // 3, self._count - 1 - i)
             self.scroll_to(y=i - height + 1 + ahead, animate=False, immediate=True, force=True)
-        self._grow_to_rows_in_view()
-
-    def _grow_to_rows_in_view(self) -> None:
         top = self.scroll_offset.y
-        stop = min(self._count, top + max(self.size.height, 1))
-        for i in range(top, stop):
-            self._width = max(self._width, sum(len(text) for text, _ in self.row(i).runs))
+        for row in range(top, min(self._count, top + max(height, 1))):
+            self._width = max(self._width, sum(len(text) for text, _ in self.row(row).runs))
         self.virtual_size = Size(self._width, self._count)
 
     def render_line(self, y: int) -> Strip:
@@ -135,8 +137,7 @@ class EventLog(LineList):
     def show(self, bench: Bench) -> None:
         self._bench = bench
         session = bench.session
-        self.set_rows(len(session.events) + 1)
-        self.follow(session.pos)
+        self.show_rows(len(session.events) + 1, session.pos)
 
     def row(self, i: int) -> Row:
         session = self._bench.session
@@ -203,9 +204,8 @@ class ActorsPanel(LineList):
         self._name_width = max(map(len, self._names))  # stable columns as actors come and go
         who = "nobody" if self._next is None else self._names[self._next]
         self.border_title = f"actors · next: {who} ({how})"
-        self.set_rows(len(self._rows) + (1 if self._idle else 0))
         index = next((i for i, r in enumerate(self._rows) if r[0] == self._next), 0)
-        self.follow(index)
+        self.show_rows(len(self._rows) + (1 if self._idle else 0), index)
 
     def row(self, i: int) -> Row:
         if i >= len(self._rows):

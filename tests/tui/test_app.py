@@ -12,6 +12,7 @@ from workbench_support import (
     app_on,
     demo,
     replayed_state,
+    scenario,
     screen_lines,
     toasts,
     widget_lines,
@@ -337,3 +338,50 @@ async def test_f8_saves_a_screenshot_named_after_the_scenario_and_step(tmp_path,
         await pilot.press("f8")  # the same step again: a new name, never an overwrite
         await pilot.pause()
         assert (tmp_path / "reviewer-race-step1-2.svg").exists()
+
+
+async def test_the_legend_shows_on_tall_screens_and_shift_l_toggles_it():
+    app = WorkbenchApp(demo())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        legend = app.query_one("#legend")
+        assert not legend.display  # 24 rows: the grid and the log need them
+        await pilot.press("L")
+        await pilot.pause()
+        assert legend.display
+        assert "I inhibited" in " ".join(widget_lines(legend))
+        await pilot.resize_terminal(120, 50)
+        await pilot.press("L")
+        await pilot.pause()
+        assert not legend.display  # the choice sticks, whatever the height
+    tall = WorkbenchApp(demo())
+    async with tall.run_test(size=(120, 50)) as pilot:
+        await pilot.pause()
+        assert tall.query_one("#legend").display
+
+
+def long_trace(flushes: int):
+    """2 vCPUs; vcpu0 flushes vcpu1 `flushes` times: 5 atomic steps each."""
+    ops = "".join(f"    - {{id: f{i}, op: flush, targets: [1]}}\n" for i in range(flushes))
+    return scenario(f"name: long\nvcpus: 2\nactors:\n  vcpu0:\n{ops}")
+
+
+async def test_a_key_draws_only_the_log_rows_in_view_however_long_the_trace(monkeypatch):
+    drawn = {}
+    real_row = EventLog.row
+    calls = []
+    monkeypatch.setattr(EventLog, "row", lambda self, i: calls.append(i) or real_row(self, i))
+    for flushes in (100, 4000):  # 500 and 20,000 events
+        app = WorkbenchApp(long_trace(flushes), at_end=True)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            end = app.bench.session.pos
+            assert log_row(app, end).startswith("▶")  # the first frame shows the end
+            calls.clear()
+            await pilot.press(*["left_square_bracket"] * 5)
+            await pilot.pause()
+            height = app.query_one(EventLog).size.height
+            drawn[flushes] = len(calls)
+            assert min(calls) > app.bench.session.pos - 2 * height  # only rows near the end
+    assert drawn[4000] <= drawn[100] + height  # the same work, 40 times the events
+    assert drawn[4000] <= 5 * 3 * height
