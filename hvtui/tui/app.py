@@ -138,7 +138,7 @@ class WorkbenchApp(App):
         self.query_one(PropertiesPanel).show(bench, self.check_line)
         self.query_one(EventLog).show(bench)
         self._can_step = bench.next_actor()[0] is not None
-        self._enabled = len(bench.engine.enabled(session.state))
+        self._enabled = sum(st.enabled for st in bench.statuses())
         self.title = bench.origin.name  # the terminal's title, and screenshots' names
         flags = [bench.variant, f"step {session.pos}/{len(session.actors)}"]
         if not self._can_step and session.pos == len(session.actors):

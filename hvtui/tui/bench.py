@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import NamedTuple
 
-from hvtui.engine import Engine, Event
+from hvtui.engine import Engine, Event, Status
 from hvtui.model import USER, Exit, Flush, Op, Program, Run, SetInhibit, actor_sort_key
 from hvtui.scenario import Expect, Scenario, load, replay, with_schedule
 from hvtui.session import Session
@@ -55,6 +55,7 @@ class Bench:
         self.session = session
         self.chosen: int | None = None  # the actor picked for the next step, if any
         self.marked: frozenset[int] = frozenset()  # targets for the next flush
+        self._statuses: tuple[object, list[Status]] = (None, [])  # (state, statuses) cache
 
     @classmethod
     def open(cls, scenario: Scenario, *, at_end: bool = False) -> Bench:
@@ -74,6 +75,19 @@ class Bench:
     @property
     def engine(self) -> Engine:
         return self.session.engine
+
+    def statuses(self) -> list[Status]:
+        """Every actor's next step in the current state.
+
+        The actors panel, the enabled count and the actor choice all read it:
+        at 4096 vCPUs one pass over the actors is most of a key's work, so it
+        is made once per state.
+        """
+        state = self.session.state
+        if self._statuses[0] is not state:
+            engine = self.engine
+            self._statuses = (state, [engine.status(state, a) for a in range(len(engine.names))])
+        return self._statuses[1]
 
     def trace(self) -> list[str]:
         """Every recorded actor, by name, including a recorded future."""
@@ -146,7 +160,7 @@ class Bench:
 
     def cycle_actor(self) -> int | None:
         """Pick the next enabled actor after the current choice, in actor order."""
-        enabled = self.engine.enabled(self.session.state)
+        enabled = [a for a, st in enumerate(self.statuses()) if st.enabled]
         if not enabled:
             return None
         current, _ = self.next_actor()

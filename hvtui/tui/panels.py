@@ -190,13 +190,11 @@ class ActorsPanel(LineList):
         self._name_width = 5
 
     def show(self, bench: Bench) -> None:
-        engine, state = bench.engine, bench.session.state
         self._next, how = bench.next_actor()
-        self._names = engine.names
+        self._names = bench.engine.names
         self._rows = []
         self._idle = 0
-        for a in range(len(engine.names)):
-            st = engine.status(state, a)
+        for a, st in enumerate(bench.statuses()):
             if st.why == DONE and a != self._next:
                 self._idle += 1
             else:
