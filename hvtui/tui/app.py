@@ -345,6 +345,10 @@ class WorkbenchApp(App):
             self.notify(str(exc), title="cannot open", severity="error")
             return
         self._stop()
+        if self._check is not None:  # its verdicts would be about the other file
+            self._check.cancel()
+            self._check = None
+        self.checked, self.check_line = None, ""
         self.bench = bench
         self.selected = 0
         self.notify(f"opened {path}")

@@ -272,6 +272,7 @@ class Bench:
             changes.append(f"the file now says variant {new.variant} (kept {self.variant})")
         pos = self.session.pos
         self.origin = new
+        self.marked = frozenset(c for c in self.marked if c < new.vcpus)
         replayed = self._rebuild(new.program, self.variant, trace, pos)
         where = f"at step {self.session.pos}"
         if self.session.pos != pos:

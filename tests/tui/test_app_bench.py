@@ -293,3 +293,15 @@ def test_a_counterexample_opens_at_step_0_with_its_schedule_ahead():
     replayed = bench.load_trace(bench.program, "no-sync", schedule)
     assert replayed.why == "" and replayed.steps == 3
     assert bench.session.pos == 0 and bench.trace() == schedule and bench.variant == "no-sync"
+
+
+def test_reload_to_fewer_vcpus_forgets_the_marks_beyond_them(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(SUSPEND_WAKE)
+    bench = Bench.open(load(str(path)))
+    bench.toggle_mark(1)
+    bench.toggle_mark(2)
+    path.write_text(SUSPEND_WAKE.replace("vcpus: 3", "vcpus: 2"))
+    assert bench.reload().startswith("vcpus 3 -> 2; ")
+    assert bench.marked == {1}
+    assert bench.fire_flush(0).targets == (1,)

@@ -106,3 +106,17 @@ async def test_t_shows_the_last_verdicts_again():
         await pilot.press("t")
         await pilot.pause()
         assert isinstance(app.screen, VerdictScreen)
+
+
+async def test_opening_another_scenario_forgets_the_last_check():
+    app = WorkbenchApp(demo())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("c")
+        await app.workers.wait_for_complete()
+        await until(lambda: isinstance(app.screen, VerdictScreen), pilot)
+        await pilot.press("escape")
+        app.open_file("scenarios/two-waiters.yaml")
+        await pilot.pause()
+        assert app.checked is None and not app.screen.active_bindings["t"].enabled
+        assert "check:" not in widget_text(app.query_one(PropertiesPanel))
