@@ -9,8 +9,11 @@ replay of its actors where the state matters.
 from __future__ import annotations
 
 from workbench_support import (
+    IDLE,
+    SUSPEND_WAKE,
     app_on,
     demo,
+    opened,
     replayed_state,
     scenario,
     screen_lines,
@@ -24,24 +27,6 @@ from hvtui.tui.app import WorkbenchApp
 from hvtui.tui.bindings import BINDINGS, palette_name, shown_keys
 from hvtui.tui.grid import VcpuGrid
 from hvtui.tui.panels import ActorsPanel, DetailPanel, EventLog, PropertiesPanel, TitleBar
-
-SUSPEND_WAKE = """
-name: suspend-wake
-vcpus: 3
-initial: {inhibit: [1]}
-actors:
-  vcpu0: [{id: f, op: flush, targets: [1]}]
-  vmm:
-    - {id: kick, op: exit, vcpu: 1}
-    - {id: clr, op: set_inhibit, vcpu: 1, value: false}
-    - {id: run1, op: run, vcpu: 1}
-"""
-
-IDLE = """
-name: idle
-vcpus: 3
-actors: {}
-"""
 
 
 def title(app: WorkbenchApp) -> str:
@@ -75,8 +60,7 @@ def log_row(app: WorkbenchApp, step: int) -> str:
 
 async def test_the_demo_opens_at_step_0_with_the_schedule_ahead():
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await pilot.pause()
+    async with opened(app, (100, 30)):
         assert title(app) == "reviewer-race — posted · step 0/10"
         assert log_row(app, 0).startswith("▶     0 initial state")
         assert "vmm      kick   exit" in log_row(app, 1)  # the recorded future, ahead
@@ -90,8 +74,7 @@ async def test_the_demo_opens_at_step_0_with_the_schedule_ahead():
 
 async def test_step_forward_then_back_shows_the_identical_screen_and_state():
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await pilot.pause()
+    async with opened(app, (100, 30)) as pilot:
         before, state = screen_lines(app), app.bench.session.state
         await pilot.press("right_square_bracket", "right_square_bracket", "space")
         # vmm kicked vcpu1, vcpu1 left KVM_RUN, vcpu0 entered its hypercall
@@ -108,8 +91,7 @@ async def test_step_forward_then_back_shows_the_identical_screen_and_state():
 
 async def test_back_is_greyed_out_at_step_0_and_step_at_the_end():
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await pilot.pause()
+    async with opened(app, (100, 30)) as pilot:
         keys = app.screen.active_bindings
         assert not keys["left_square_bracket"].enabled
         assert keys["right_square_bracket"].enabled
@@ -125,8 +107,7 @@ async def test_back_is_greyed_out_at_step_0_and_step_at_the_end():
 
 async def test_choosing_another_actor_steps_it_instead_of_the_recorded_one():
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await pilot.pause()
+    async with opened(app, (100, 30)) as pilot:
         await pilot.press("a")
         actors = widget_text(app.query_one(ActorsPanel))
         assert "▶ vcpu0  enter" in actors and "next: vcpu0 (chosen)" in actors
@@ -140,8 +121,7 @@ async def test_choosing_another_actor_steps_it_instead_of_the_recorded_one():
 
 async def test_a_click_on_an_actor_chooses_it():
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await pilot.pause()
+    async with opened(app, (100, 30)) as pilot:
         actors = app.query_one(ActorsPanel)
         row = next(i for i, line in enumerate(widget_lines(actors)) if "vcpu0" in line)
         await pilot.click(ActorsPanel, offset=(4, row))
@@ -151,8 +131,7 @@ async def test_a_click_on_an_actor_chooses_it():
 
 async def test_toggling_inhibit_adds_the_ioctl_and_the_grid_shows_the_flag_once_it_ran():
     app = app_on(IDLE)
-    async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await pilot.pause()
+    async with opened(app, (100, 30)) as pilot:
         await pilot.press("l", "i")  # select vcpu1, toggle its inhibit
         await pilot.pause()
         assert "vmm: added exit(1), set_inhibit(1, true), run(1)" in toasts(app)
@@ -170,30 +149,33 @@ async def test_toggling_inhibit_adds_the_ioctl_and_the_grid_shows_the_flag_once_
 
 
 async def test_firing_a_flush_at_marked_targets_reaches_only_them():
-    app = app_on(IDLE)
-    async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await pilot.pause()
-        await pilot.press("l", "l", "m")  # mark vcpu2
+    app = app_on(IDLE)  # vcpu2 is outside KVM_RUN
+    async with opened(app, (100, 30)) as pilot:
+        await pilot.press("l", "m", "l", "m")  # mark vcpu1 and vcpu2
         await pilot.pause()
         grid = "\n".join(widget_lines(app.query_one(VcpuGrid)))
-        assert "*2" in grid.replace(" ", "")
+        assert "*1" in grid.replace(" ", "") and "*2" in grid.replace(" ", "")
         await pilot.press("h", "h", "f")  # vcpu0 fires
         await pilot.pause()
-        assert "vcpu0: added flush0: flush [2]" in toasts(app)
+        assert "vcpu0: added flush0: flush [1, 2]" in toasts(app)
         detail = widget_text(app.query_one(DetailPanel))
-        assert "program op 1/1 flush0: flush 0x4, at enter" in detail
-        await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")
-        assert cell(app, 2) == "2 ·gF ·"  # the request is raised for vcpu2 only
-        assert cell(app, 1) == "1 ·g· ·"
-        await pilot.press("e", "l", "l")
+        assert "program op 1/1 flush0: flush 0x6, at enter" in detail
+        await pilot.press(*["right_square_bracket"] * 4)  # enter, check 1, check 2, request 1
+        assert cell(app, 1) == "1 ·gF ·" and cell(app, 2) == "2 ·u· ·"
+        assert cell(app, 0) == "0 ·K· ·"  # and none for vcpu0 itself, ever
+        await pilot.press("e", "l")
         await pilot.pause()
         assert "flushes      1" in widget_text(app.query_one(DetailPanel))
+        await pilot.press("l")  # vcpu2 cannot service it outside KVM_RUN
+        await pilot.pause()
+        detail = " ".join(widget_text(app.query_one(DetailPanel)).split())
+        assert "pending_flush yes" in detail and "flushes 0" in detail
+        assert "waits: outside KVM_RUN: the flush request waits for `run`" in detail
 
 
 async def test_a_vcpu_suspends_on_an_inhibited_target_and_wakes_when_the_flag_clears():
     app = app_on(SUSPEND_WAKE)
-    async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await pilot.pause()
+    async with opened(app, (100, 30)) as pilot:
         await pilot.press("right_curly_bracket")  # to the next event of interest
         await pilot.pause()
         assert title(app).startswith("suspend-wake — posted · step 8/8")
@@ -219,8 +201,7 @@ async def test_a_vcpu_suspends_on_an_inhibited_target_and_wakes_when_the_flag_cl
 
 async def test_a_violation_shows_in_the_log_and_the_verdicts_as_it_happens():
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await pilot.pause()
+    async with opened(app, (100, 30)) as pilot:
         await pilot.press("right_curly_bracket")
         await pilot.pause()
         assert log_row(app, 17).startswith("▶✗   17 vcpu1    .      service")
@@ -234,8 +215,7 @@ async def test_a_violation_shows_in_the_log_and_the_verdicts_as_it_happens():
 
 async def test_jump_to_a_step_past_the_recorded_ones():
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await pilot.pause()
+    async with opened(app, (100, 30)) as pilot:
         await pilot.press("g", "1", "4", "enter")
         await pilot.pause()
         assert title(app) == "reviewer-race — posted · step 14/14"
@@ -247,8 +227,7 @@ async def test_jump_to_a_step_past_the_recorded_ones():
 
 async def test_switching_the_variant_replays_the_same_choices_and_says_where_they_diverge():
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await pilot.pause()
+    async with opened(app, (120, 40)) as pilot:
         await pilot.press("e", "v")
         await pilot.pause()
         await pilot.press("down", "enter")  # posted is highlighted; next is request-first
@@ -267,8 +246,7 @@ async def test_reload_after_the_file_changed_keeps_the_position(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text(SUSPEND_WAKE)
     app = WorkbenchApp(load(str(path)))
-    async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await pilot.pause()
+    async with opened(app, (120, 40)) as pilot:
         await pilot.press(*["right_square_bracket"] * 6)
         path.write_text(SUSPEND_WAKE + "  vmm:second:\n    - {id: k2, op: exit, vcpu: 2}\n")
         await pilot.press("r")
@@ -280,8 +258,7 @@ async def test_reload_after_the_file_changed_keeps_the_position(tmp_path):
 
 async def test_the_help_screen_lists_every_key_from_the_one_table():
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(160, 70), notifications=True) as pilot:
-        await pilot.pause()
+    async with opened(app, (160, 70)) as pilot:
         await pilot.press("question_mark")
         await pilot.pause()
         text = "\n".join(screen_lines(app))
@@ -297,8 +274,7 @@ async def test_the_help_screen_lists_every_key_from_the_one_table():
 
 async def test_the_palette_offers_only_the_actions_valid_now():
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await pilot.pause()
+    async with opened(app, (100, 30)) as pilot:
         offered = {c.title for c in app.get_system_commands(app.screen)}
         assert {"step: forward", "step: to end", "session: save"} <= offered
         assert "step: back" not in offered and "check: verdicts" not in offered
@@ -315,8 +291,7 @@ async def test_the_palette_offers_only_the_actions_valid_now():
 
 async def test_the_palette_opens_any_scenario_in_the_library():
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await pilot.pause()
+    async with opened(app, (100, 30)) as pilot:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"open scenarios/two-waiters", "enter")
@@ -328,8 +303,7 @@ async def test_the_palette_opens_any_scenario_in_the_library():
 async def test_f8_saves_a_screenshot_named_after_the_scenario_and_step(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await pilot.pause()
+    async with opened(app, (100, 30)) as pilot:
         await pilot.press("right_square_bracket", "f8")
         await pilot.pause()
         saved = tmp_path / "reviewer-race-step1.svg"
@@ -342,8 +316,7 @@ async def test_f8_saves_a_screenshot_named_after_the_scenario_and_step(tmp_path,
 
 async def test_the_legend_shows_on_tall_screens_and_shift_l_toggles_it():
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+    async with opened(app, (80, 24)) as pilot:
         legend = app.query_one("#legend")
         assert not legend.display  # 24 rows: the grid and the log need them
         await pilot.press("L")
@@ -355,8 +328,7 @@ async def test_the_legend_shows_on_tall_screens_and_shift_l_toggles_it():
         await pilot.pause()
         assert not legend.display  # the choice sticks, whatever the height
     tall = WorkbenchApp(demo())
-    async with tall.run_test(size=(120, 50)) as pilot:
-        await pilot.pause()
+    async with opened(tall, (120, 50)) as pilot:
         assert tall.query_one("#legend").display
 
 

@@ -11,33 +11,11 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from workbench_support import demo, replayed_state, scenario
+from workbench_support import IDLE, SUSPEND_WAKE, demo, on_file, replayed_state, scenario
 
 from hvtui.errors import InputError
 from hvtui.model import GUEST, USER, Exit, Run, SetInhibit
-from hvtui.scenario import load
 from hvtui.tui.bench import Bench, describe_changes
-
-# vcpu0 flushes the inhibited vcpu1 and suspends on it; the VMM kicks vcpu1
-# out of KVM_RUN, clears its flag (waking vcpu0) and runs it again.
-SUSPEND_WAKE = """
-name: suspend-wake
-vcpus: 3
-initial: {inhibit: [1]}
-actors:
-  vcpu0: [{id: f, op: flush, targets: [1]}]
-  vmm:
-    - {id: kick, op: exit, vcpu: 1}
-    - {id: clr, op: set_inhibit, vcpu: 1, value: false}
-    - {id: run1, op: run, vcpu: 1}
-"""
-
-IDLE = """
-name: idle
-vcpus: 3
-initial: {mode: {2: user}}
-actors: {}
-"""
 
 
 def names(bench: Bench) -> list[str]:
@@ -225,9 +203,7 @@ def test_advance_to_a_step_past_the_recorded_ones_steps_round_robin():
 
 
 def test_reload_keeps_the_position_when_the_trace_still_replays(tmp_path):
-    path = tmp_path / "s.yaml"
-    path.write_text(SUSPEND_WAKE)
-    bench = Bench.open(load(str(path)))
+    path, bench = on_file(tmp_path, SUSPEND_WAKE)
     bench.advance(9)
     path.write_text(SUSPEND_WAKE + "  vmm:second:\n    - {id: k2, op: exit, vcpu: 2}\n")
     message = bench.reload()
@@ -237,9 +213,7 @@ def test_reload_keeps_the_position_when_the_trace_still_replays(tmp_path):
 
 
 def test_reload_says_what_changed_where_the_trace_no_longer_replays(tmp_path):
-    path = tmp_path / "s.yaml"
-    path.write_text(SUSPEND_WAKE)
-    bench = Bench.open(load(str(path)))
+    path, bench = on_file(tmp_path, SUSPEND_WAKE)
     bench.advance(12)
     bench.fire_flush(2)
     path.write_text(SUSPEND_WAKE.replace("initial: {inhibit: [1]}", "initial: {inhibit: [2]}"))
@@ -256,9 +230,7 @@ def test_reload_says_what_changed_where_the_trace_no_longer_replays(tmp_path):
 
 
 def test_reload_of_a_broken_file_changes_nothing(tmp_path):
-    path = tmp_path / "s.yaml"
-    path.write_text(SUSPEND_WAKE)
-    bench = Bench.open(load(str(path)))
+    path, bench = on_file(tmp_path, SUSPEND_WAKE)
     bench.advance(4)
     session = bench.session
     path.write_text(SUSPEND_WAKE.replace("vcpus: 3", "vcpus: 0"))
@@ -296,9 +268,7 @@ def test_a_counterexample_opens_at_step_0_with_its_schedule_ahead():
 
 
 def test_reload_to_fewer_vcpus_forgets_the_marks_beyond_them(tmp_path):
-    path = tmp_path / "s.yaml"
-    path.write_text(SUSPEND_WAKE)
-    bench = Bench.open(load(str(path)))
+    path, bench = on_file(tmp_path, SUSPEND_WAKE)
     bench.toggle_mark(1)
     bench.toggle_mark(2)
     path.write_text(SUSPEND_WAKE.replace("vcpus: 3", "vcpus: 2"))

@@ -7,7 +7,7 @@ explores, and its verdict table loads a counterexample into the session.
 
 from __future__ import annotations
 
-from workbench_support import app_on, demo, replayed_state, screen_lines, widget_text
+from workbench_support import app_on, demo, opened, replayed_state, screen_lines, widget_text
 
 from hvtui.checker import check
 from hvtui.tui.app import WorkbenchApp
@@ -33,6 +33,13 @@ actors:
 )
 
 
+async def checked(app: WorkbenchApp, pilot) -> None:
+    """c, and wait for the check to finish and its verdict table to show."""
+    await pilot.press("c")
+    await app.workers.wait_for_complete()
+    await until(lambda: isinstance(app.screen, VerdictScreen), pilot)
+
+
 async def until(condition, pilot, seconds: float = 60.0) -> None:
     """Let the app run until `condition()` holds (a background thread is involved)."""
     for _ in range(int(seconds / 0.05)):
@@ -44,11 +51,8 @@ async def until(condition, pilot, seconds: float = 60.0) -> None:
 
 async def test_check_shows_the_verdicts_and_loads_a_counterexample_to_step_through():
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        await pilot.press("c")
-        await app.workers.wait_for_complete()
-        await until(lambda: isinstance(app.screen, VerdictScreen), pilot)
+    async with opened(app, (120, 40)) as pilot:
+        await checked(app, pilot)
         table = "\n".join(screen_lines(app))
         assert "reviewer-race under posted:" in table and "complete" in table
         row = next(line for line in table.splitlines() if "no-flush-while-inhibited" in line)
@@ -75,8 +79,7 @@ async def test_check_shows_the_verdicts_and_loads_a_counterexample_to_step_throu
 
 async def test_the_screen_answers_keys_while_a_check_runs_and_c_cancels_it():
     app = app_on(BUSY)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+    async with opened(app, (120, 40)) as pilot:
         await pilot.press("c")
         await until(lambda: "states" in app.check_line, pilot)  # progress arrives
         await pilot.press("right_square_bracket", "right_square_bracket")
@@ -94,12 +97,9 @@ async def test_the_screen_answers_keys_while_a_check_runs_and_c_cancels_it():
 
 async def test_t_shows_the_last_verdicts_again():
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+    async with opened(app, (120, 40)) as pilot:
         assert not app.screen.active_bindings["t"].enabled
-        await pilot.press("c")
-        await app.workers.wait_for_complete()
-        await until(lambda: isinstance(app.screen, VerdictScreen), pilot)
+        await checked(app, pilot)
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, VerdictScreen)
@@ -110,11 +110,8 @@ async def test_t_shows_the_last_verdicts_again():
 
 async def test_opening_another_scenario_forgets_the_last_check():
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        await pilot.press("c")
-        await app.workers.wait_for_complete()
-        await until(lambda: isinstance(app.screen, VerdictScreen), pilot)
+    async with opened(app, (120, 40)) as pilot:
+        await checked(app, pilot)
         await pilot.press("escape")
         app.open_file("scenarios/two-waiters.yaml")
         await pilot.pause()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 
-from workbench_support import DEMO, demo, toasts
+from workbench_support import DEMO, demo, opened, toasts
 
 from hvtui.expect import vcpu_view
 from hvtui.scenario import load, replay, save
@@ -42,8 +42,7 @@ async def test_a_saved_session_replays_with_hvtui_run_to_the_identical_state(
 ):
     monkeypatch.chdir(tmp_path)
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await pilot.pause()
+    async with opened(app, (120, 40)) as pilot:
         # vcpu0 goes first instead of the recorded vmm, then vcpu1 gets its
         # flag toggled and fires a flush at everyone.
         await pilot.press("a", "right_square_bracket", "l", "i", "f")
@@ -70,8 +69,7 @@ async def test_an_existing_file_is_replaced_only_after_a_yes(tmp_path, monkeypat
     keep = tmp_path / "keep.yaml"
     keep.write_text("precious\n")
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await pilot.pause()
+    async with opened(app, (120, 40)) as pilot:
         await pilot.press("right_square_bracket")
         await save_as(pilot, "keep.yaml")
         assert isinstance(app.screen, ConfirmScreen)
@@ -98,8 +96,7 @@ async def test_the_confirm_dialog_says_which_file_it_would_replace(tmp_path, mon
     monkeypatch.chdir(tmp_path)
     (tmp_path / "keep.yaml").write_text("precious\n")
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+    async with opened(app, (120, 40)) as pilot:
         await save_as(pilot, "keep.yaml")
         labels = [str(label.render()) for label in app.screen.query("Label")]
         assert "keep.yaml exists. Overwrite it?" in labels
@@ -108,8 +105,7 @@ async def test_the_confirm_dialog_says_which_file_it_would_replace(tmp_path, mon
 async def test_a_failed_save_says_why_and_leaves_nothing_behind(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await pilot.pause()
+    async with opened(app, (120, 40)) as pilot:
         await save_as(pilot, "no/such/dir/s.yaml")
         assert "not saved no/such/dir/s.yaml: cannot write here" in toasts(app)
         assert list(tmp_path.iterdir()) == []
@@ -119,8 +115,7 @@ async def test_the_suggested_name_never_names_an_existing_file(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     (tmp_path / "reviewer-race-session.yaml").write_text("x\n")
     app = WorkbenchApp(demo())
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+    async with opened(app, (120, 40)) as pilot:
         await pilot.press("s")
         await pilot.pause()
         assert app.screen.query_one("#path").value == "reviewer-race-session-2.yaml"

@@ -9,6 +9,8 @@ the variant and random keys are all held against it.
 from __future__ import annotations
 
 import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -27,6 +29,28 @@ from hvtui.variants import VARIANTS
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "scenarios" / "reviewer-race.yaml"
 
+# vcpu0 flushes the inhibited vcpu1 and suspends on it; the VMM kicks vcpu1
+# out of KVM_RUN, clears its flag (waking vcpu0) and runs it again.
+SUSPEND_WAKE = """
+name: suspend-wake
+vcpus: 3
+initial: {inhibit: [1]}
+actors:
+  vcpu0: [{id: f, op: flush, targets: [1]}]
+  vmm:
+    - {id: kick, op: exit, vcpu: 1}
+    - {id: clr, op: set_inhibit, vcpu: 1, value: false}
+    - {id: run1, op: run, vcpu: 1}
+"""
+
+# Three vCPUs with nothing to do; vcpu2 starts outside KVM_RUN.
+IDLE = """
+name: idle
+vcpus: 3
+initial: {mode: {2: user}}
+actors: {}
+"""
+
 
 def demo() -> Scenario:
     return load(str(DEMO))
@@ -39,6 +63,21 @@ def scenario(text: str, file: str = "test.yaml") -> Scenario:
 def app_on(text_or_scenario: str | Scenario, **kw) -> WorkbenchApp:
     s = text_or_scenario if isinstance(text_or_scenario, Scenario) else scenario(text_or_scenario)
     return WorkbenchApp(s, **kw)
+
+
+@asynccontextmanager
+async def opened(app: App, size: tuple[int, int] = (100, 30)) -> AsyncIterator:
+    """The app under the Pilot, notifications on (the tests read them), first frame drawn."""
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await pilot.pause()
+        yield pilot
+
+
+def on_file(tmp_path: Path, text: str) -> tuple[Path, Bench]:
+    """`text` written to a scenario file, and a Bench opened on it (for reload tests)."""
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    return path, Bench.open(load(str(path)))
 
 
 def replayed_state(bench: Bench) -> State:
