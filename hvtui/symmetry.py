@@ -98,11 +98,16 @@ class Symmetry:
         """The orbit's representative; `s` itself when it already is one."""
         vcpus = s.vcpus
         renamed: dict[int, int] = {}
-        scan_checked = scan = False
+        scan = None  # scan_ahead(s), asked at most once
         # A twin is its vCPU fields plus what synchronize_srcu has recorded of
         # it: twins alike but for a record are not the same twin.
         records = [dict(th.readers) for th in s.threads if th.readers]
         for group, always in zip(self.groups, self.always, strict=True):
+            if not always:
+                if scan is None:
+                    scan = self.scan_ahead(s)
+                if scan:
+                    continue
             local = [vcpus[c] for c in group]
             keys = local
             if records:
@@ -110,11 +115,6 @@ class Symmetry:
             order = sorted(range(len(group)), key=keys.__getitem__)
             if order == list(range(len(group))):  # already sorted
                 continue
-            if not always:
-                if not scan_checked:
-                    scan, scan_checked = self.scan_ahead(s), True
-                if scan:
-                    continue
             for new, old in enumerate(order):
                 if old != new:
                     vcpus = vcpus.set(group[new], local[old])

@@ -262,3 +262,20 @@ def test_every_counterexample_replays_through_run_to_its_violation(cli, tmp_path
             assert doc["steps"] == length and doc["progress"]["verdict"] == VIOLATED, file
         else:
             assert doc["violations"][prop]["step"] == length, file
+
+
+def test_the_check_path_never_imports_textual():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from hvtui.cli import main\n"
+        f"rc = main(['check', '-q', {WINDOW!r}])\n"
+        "assert rc == 0, rc\n"
+        "assert 'textual' not in sys.modules\n"
+        "import hvtui.checker, hvtui.por, hvtui.symmetry, hvtui.generations\n"
+        "assert 'textual' not in sys.modules\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -24,8 +24,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--variant",
         choices=[*VARIANTS, "all"],
-        help="check under this variant instead of the scenario's; 'all' sweeps them "
-        "and prints a variants x properties table",
+        metavar="VARIANT",
+        help="check under this variant instead of the scenario's: "
+        f"{', '.join(VARIANTS)}; 'all' sweeps them and prints a variants x properties table",
     )
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parser.add_argument(
@@ -39,7 +40,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--property",
         choices=PROPERTIES,
-        help="with --save: the property whose counterexample to save",
+        metavar="ID",
+        help=f"with --save: the property whose counterexample to save: {', '.join(PROPERTIES)}",
     )
     parser.add_argument("--force", action="store_true", help="with --save: replace OUT.yaml")
     parser.add_argument(

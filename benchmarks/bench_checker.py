@@ -1,0 +1,151 @@
+"""`hvtui check` speed: states/s and time, with and without each reduction.
+
+    python benchmarks/bench_checker.py [--quick] [--max-states N] [--only TEXT]
+
+Two workloads, printed as one table:
+
+- every scenario in scenarios/ (whatever is there), under its own variant;
+- a family that grows: `n` vCPUs of which `f` flush (twins: the same flush
+  of every other vCPU) and `t` VMM threads, each kicking one of the flushed
+  vCPUs out, inhibiting it, running it, and clearing the flag again.
+
+Each line is one check under one configuration: all reductions on, then
+each one switched off, then none (dedup alone), and for the smallest
+sizes the tree search (no dedup). "vs none" is the configuration's states
+as a fraction of the unreduced search's (same verdicts: the tests prove
+it). A check that hits --max-states says so in the "end" column; its
+counts are lower bounds. Times are wall clock on whatever else the machine
+is doing: compare lines of one run, not runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from hvtui import scenario as scenarios
+from hvtui.checker import Options, Result, check
+
+ROOT = Path(__file__).resolve().parent.parent
+
+ALL = Options()
+CONFIGS = {
+    "all": ALL,
+    "no-generations": replace(ALL, generations=False),
+    "no-symmetry": replace(ALL, symmetry=False),
+    "no-por": replace(ALL, por=False),
+    "none": Options(generations=False, symmetry=False, por=False),
+    "tree": Options(dedup=False, generations=False, symmetry=False, por=False),
+}
+TREE_UP_TO = 150  # the tree search only where the unreduced graph is this small
+
+SIZES = [
+    (2, 1, 1),
+    (3, 1, 1),
+    (3, 2, 1),
+    (4, 2, 1),
+    (4, 3, 1),
+    (4, 2, 2),
+    (5, 3, 1),
+    (5, 3, 2),
+    (6, 3, 2),
+]
+QUICK_SIZES = [(2, 1, 1), (3, 2, 1), (4, 2, 2)]
+
+
+def family(n: int, flushers: int, threads: int) -> scenarios.Scenario:
+    """n vCPUs: vcpu0..f-1 flush all the others; VMM thread j cycles vcpu f+j."""
+    targets = list(range(flushers, n))
+    lines = [f"name: family-{n}v-{flushers}f-{threads}t", f"vcpus: {n}", "actors:"]
+    for c in range(flushers):
+        lines.append(f"  vcpu{c}: [{{id: f{c}, op: flush, targets: {targets}}}]")
+    for j in range(threads):
+        x = targets[j % len(targets)]
+        name = "vmm" if j == 0 else f"vmm:{j}"
+        lines.append(f"  '{name}':")
+        for k, (op, extra) in enumerate(
+            [
+                ("exit", ""),
+                ("set_inhibit", ", value: true"),
+                ("run", ""),
+                ("exit", ""),
+                ("set_inhibit", ", value: false"),
+                ("run", ""),
+            ]
+        ):
+            lines.append(f"    - {{id: t{j}o{k}, op: {op}, vcpu: {x}{extra}}}")
+    return scenarios.parse("\n".join(lines) + "\n", f"family({n},{flushers},{threads})")
+
+
+def measure(scenario: scenarios.Scenario, options: Options) -> tuple[Result, float]:
+    started = time.perf_counter()
+    result = check(scenario, None, options)
+    return result, time.perf_counter() - started
+
+
+def signature(result: Result) -> str:
+    """The verdicts, short: which properties fail (with lengths) and progress."""
+    failing = [
+        f"{p.split('-')[0]}{p.split('-')[1][:1] if '-' in p else ''}({len(v.schedule)})"
+        for p, v in result.properties.items()
+        if v.verdict == "violated"
+    ]
+    return " ".join(failing) or "-"
+
+
+def row(label: str, config: str, result: Result, seconds: float, baseline: int | None) -> str:
+    rate = result.states / seconds if seconds > 0 else 0.0
+    ratio = f"{result.states / baseline:6.2f}" if baseline and result.complete else "     -"
+    end = "complete" if result.complete else "BOUND"
+    return (
+        f"{label:<34} {config:<15} {result.states:>9,} {result.transitions:>10,} "
+        f"{seconds:>8.2f} {rate:>9,.0f} {ratio} {end:<8} {signature(result)}"
+    )
+
+
+def bench(label: str, scenario: scenarios.Scenario, max_states: int) -> list[str]:
+    out = []
+    plain, plain_s = measure(scenario, replace(CONFIGS["none"], max_states=max_states))
+    baseline = plain.states if plain.complete else None
+    for config, options in CONFIGS.items():
+        if config == "tree" and (baseline is None or baseline > TREE_UP_TO):
+            continue
+        if config == "none":
+            result, seconds = plain, plain_s
+        else:
+            result, seconds = measure(scenario, replace(options, max_states=max_states))
+        out.append(row(label, config, result, seconds, baseline))
+        print(out[-1], flush=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="three family sizes, no scenarios")
+    parser.add_argument("--max-states", type=int, default=100_000)
+    parser.add_argument("--only", default="", help="only lines whose label contains this")
+    args = parser.parse_args()
+
+    header = (
+        f"{'scenario':<34} {'config':<15} {'states':>9} {'transitions':>10} "
+        f"{'seconds':>8} {'states/s':>9} {'vs none':>6} {'end':<8} violated (length)"
+    )
+    print(header)
+    print("-" * len(header))
+    work: list[tuple[str, scenarios.Scenario]] = []
+    if not args.quick:
+        for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+            work.append((path.name, scenarios.load(str(path))))
+    for n, f, t in QUICK_SIZES if args.quick else SIZES:
+        work.append((f"family {n} vCPUs, {f} flushers, {t} VMM", family(n, f, t)))
+    started = time.perf_counter()
+    for label, scenario in work:
+        if args.only in label:
+            bench(label, scenario, args.max_states)
+    print(f"\ntotal {time.perf_counter() - started:.1f} s; --max-states {args.max_states:,}")
+
+
+if __name__ == "__main__":
+    main()
