@@ -251,7 +251,10 @@ def cell(verdict: str, schedule, shortest: bool = True) -> str:
 def counterexample(scenario, variant: str, prop: str, verdict, quiet: bool) -> list[str]:
     schedule = verdict.schedule
     what = "shortest counterexample" if verdict.shortest else "counterexample (maybe not shortest)"
-    lines = [f"  {prop}: {what}, {len(schedule)} steps", f"    schedule: {flow(schedule)}"]
+    lines = [
+        f"  {prop}: {what}, {len(schedule)} steps",
+        _fill(f"schedule: {flow(schedule)}", "    ", "      "),
+    ]
     if quiet:
         return lines
     session = scenarios.replay(
