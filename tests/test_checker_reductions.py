@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from hypothesis_programs import vmm_ops
 
 from hvtui import scenario as scenarios
 from hvtui.checker import Options, Result, check
 from hvtui.engine import Engine
 from hvtui.generations import forget
-from hvtui.model import USER, Exit, Flush, Program, Run, SetInhibit
+from hvtui.model import USER, Flush, Program
 from hvtui.properties import VIOLATED, progress, step_violations
 from hvtui.scenario import Scenario
 from hvtui.symmetry import Symmetry
@@ -95,36 +96,6 @@ def test_reductions_agree_on_the_small_scenarios(path, variant):
 
 
 @st.composite
-def vmm_thread(draw, name: str, vcpus: list[int]) -> tuple:
-    """A VMM thread: ioctl calls the way a VMM makes them (kick, flip, run), and
-    now and then a bare op to reach the odd orders."""
-    ops: list = []
-    for kind in draw(st.lists(st.sampled_from(["set", "clear", "bare"]), min_size=1, max_size=2)):
-        x = draw(st.sampled_from(vcpus))
-        j = len(ops)
-        if kind == "bare":
-            ops.append(
-                draw(
-                    st.sampled_from(
-                        [
-                            SetInhibit(f"{name}.{j}", x, True),
-                            SetInhibit(f"{name}.{j}", x, False),
-                            Exit(f"{name}.{j}", x),
-                            Run(f"{name}.{j}", x),
-                        ]
-                    )
-                )
-            )
-        else:
-            ops += [
-                Exit(f"{name}.{j}", x),
-                SetInhibit(f"{name}.{j + 1}", x, kind == "set"),
-                Run(f"{name}.{j + 2}", x),
-            ]
-    return tuple(ops)
-
-
-@st.composite
 def programs(draw) -> Program:
     """1-3 named vCPUs, sometimes followed by 2-3 twins: identical flushers that
     nothing names, the case the symmetry reduction folds."""
@@ -143,9 +114,9 @@ def programs(draw) -> Program:
         vcpu_ops += [
             tuple(Flush(f"f{named + k}.{j}", t) for j, t in enumerate(twin)) for k in range(twins)
         ]
-    threads = [("vmm", draw(vmm_thread("vmm", ids)))]
+    threads = [("vmm", draw(vmm_ops("vmm", st.sampled_from(ids))))]
     if draw(st.booleans()):
-        threads.append(("vmm:b", draw(vmm_thread("vmm:b", ids))))
+        threads.append(("vmm:b", draw(vmm_ops("vmm:b", st.sampled_from(ids)))))
     inhibit = frozenset(draw(st.sets(st.sampled_from(ids), max_size=named)))
     user = tuple((c, USER) for c in sorted(draw(st.sets(st.sampled_from(ids), max_size=1))))
     return Program(named + twins, tuple(vcpu_ops), tuple(threads), inhibit, user)

@@ -204,37 +204,27 @@ def section(scenario: scenarios.Scenario, result: Result, quiet: bool = False) -
     return "\n".join(lines) + "\n"
 
 
+# what each reduction did, or that it was off (keys as in Result.reductions)
+_REDUCTIONS = (
+    ("dedup", "no dedup (tree search)", "dedup merged {revisits:,} transitions into seen states"),
+    ("generations", "SRCU generations kept", "generations forgotten in {forgotten:,} successors"),
+    ("symmetry", "no symmetry", "symmetry sorted {folded:,} successors onto a twin"),
+    (
+        "por",
+        "no partial order",
+        "partial order left out {pruned_transitions:,} transitions at {reduced_states:,} states",
+    ),
+)
+
+
 def reductions_text(reductions: dict[str, dict[str, int]]) -> str:
     parts = []
-    if "dedup" in reductions:
-        parts.append(
-            f"dedup merged {reductions['dedup']['revisits']:,} transitions into states seen before"
-        )
-    else:
-        parts.append("no dedup (tree search)")
-    gens = reductions.get("generations")
-    if gens is None:
-        parts.append("SRCU generations kept")
-    else:
-        parts.append(f"SRCU generations forgotten in {gens['forgotten']:,} successors")
-    sym = reductions.get("symmetry")
-    if sym is None:
-        parts.append("no symmetry")
-    elif not sym["groups"]:
-        parts.append("symmetry: no interchangeable vCPUs")
-    else:
-        parts.append(
-            f"symmetry sorted {sym['folded']:,} successors onto a twin "
-            f"({sym['groups']} group{'s' if sym['groups'] > 1 else ''})"
-        )
-    por = reductions.get("por")
-    if por is None:
-        parts.append("no partial order")
-    else:
-        parts.append(
-            f"partial order left out {por['pruned_transitions']:,} transitions "
-            f"at {por['reduced_states']:,} states"
-        )
+    for key, off, on in _REDUCTIONS:
+        counts = reductions.get(key)
+        if key == "symmetry" and counts is not None and not counts["groups"]:
+            parts.append("symmetry: no interchangeable vCPUs")
+        else:
+            parts.append(off if counts is None else on.format(**counts))
     short = reductions.get("shorten")
     if short is not None:
         parts.append(f"{short['states']:,} more states to find shortest counterexamples")
