@@ -134,14 +134,15 @@ def check(
         reductions["por"] = {"reduced_states": main.reduced, "pruned_transitions": main.pruned}
     if short is not None:
         reductions["shorten"] = {"states": len(short.keys), "transitions": short.transitions}
+    verdicts = {prop: _verdict(space, prop, main, short) for prop in PROPERTIES}
     return Result(
         file=scenario.file,
         variant=variant,
         complete=main.stop is None,
         states=len(main.keys),
         transitions=main.transitions,
-        seconds=time.perf_counter() - started,
-        properties={prop: _verdict(space, prop, main, short) for prop in PROPERTIES},
+        seconds=time.perf_counter() - started,  # counterexamples rebuilt included
+        properties=verdicts,
         expected=scenario.expect.violations_under(variant, scenario.variant),
         depth=main.depth,
         bound=main.stop,
