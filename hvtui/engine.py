@@ -168,7 +168,8 @@ class Engine:
                 return _LEAVE
             if not self.suspended(v):
                 return _RESUME
-            return Status("resume", False, f"suspended on vcpu{v.waiting_on} (kvm_vcpu_block)")
+            on = f"vcpu{v.waiting_on}" if v.waiting_on != -1 else "nobody (waiting_on = -1)"
+            return Status("resume", False, f"suspended on {on} (kvm_vcpu_block)")
         if has_op:
             return Status("enter", False, "outside KVM_RUN: waits for a VMM `run`")
         if v.pending_flush:
@@ -334,9 +335,17 @@ class Engine:
         # kvm_hv_hypercall_complete(): if (kvm_hv_vcpu_suspended(vcpu)) return 1;
         # the instruction is not skipped, so the op restarts at `enter`.
         inhibit, suspended, waiting_on, _, pending, flushes, mutex, exiting, _, gen, op, _, _ = v
-        v = _new(Vcpu, (inhibit, suspended, waiting_on, BLOCKED, pending, flushes, mutex, exiting,
-                        False, gen, op, "enter", 0))
-        return _put(s, c, v), self._lines.not_skipped[c]
+        if self.suspended(v):
+            v = _new(Vcpu, (inhibit, suspended, waiting_on, BLOCKED, pending, flushes, mutex,
+                            exiting, False, gen, op, "enter", 0))
+            return _put(s, c, v), self._lines.not_skipped[c]
+        # Unsuspended between s2 and here (only a scan that did not wait for
+        # this reader can do that): the seed falls through to the normal
+        # completion with result = -EBUSY, skipping the instruction. The guest
+        # gets a bogus status and its flush is never done.
+        v = _new(Vcpu, (inhibit, suspended, waiting_on, GUEST, pending, flushes, mutex, exiting,
+                        False, gen, op + 1, "enter", 0))
+        return _put(s, c, v), self._lines.ebusy[c]
 
     # fmt: on
 
@@ -510,6 +519,8 @@ _LINE_TEMPLATES = {
     "waiting_on": "WRITE_ONCE(waiting_on): vcpu {} waiting_on = {}",
     "suspending": "kvm_hv_vcpu_suspend_tlb_flush: suspending vcpu {} waiting on {}",
     "not_skipped": "kvm_hv_hypercall_complete: vcpu {} suspended, instruction not skipped",
+    "ebusy": "kvm_hv_hypercall_complete: vcpu {} no longer suspended: guest gets -EBUSY, "
+    "instruction skipped, nothing flushed",
     "kicked_outside": "kvm_vcpu_kick: vcpu {} is outside KVM_RUN already",
     "kicked": "kvm_vcpu_kick: vcpu {} exit requested",
     "enters": "kvm_arch_vcpu_ioctl_run: vcpu {} enters ({})",
