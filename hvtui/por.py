@@ -200,6 +200,9 @@ class PartialOrder:
                     return reads, tok(PEND, int(arg))
                 if kind in ("s1", "s2"):
                     return reads, tok(SUSP, c)
+                if kind == "s3":
+                    # kvm_hv_hypercall_complete() asks kvm_hv_vcpu_suspended()
+                    reads |= tok(SUSP, c)
                 return reads, tok(MODE, c) | tok(SRCU, c)  # complete, s3
             reads = sum(tok(k, c) for k in _STEADY)
             if kind == "service":
