@@ -9,8 +9,9 @@ so is every property violation:
 
 - visibility: unless P is every enabled actor, no step in P can change a
   property's outcome (`visible` below: the steps that write an inhibit
-  flag, `suspended`/`waiting_on`, a window or the in-ioctl condition, or
-  that a property judges and that could fail from here);
+  flag, a window, the in-ioctl condition or `suspended`/`waiting_on` --
+  except a suspension on a flag set for good -- and the steps a property
+  judges that could fail from here);
 - no ignoring: the state graph is acyclic and finite (test_checker_graph
   checks it), so an actor left out now is not left out forever.
 
@@ -26,7 +27,10 @@ pass (hvtui.checker).
 Footprints are sets of *tokens*, one per (field, vCPU): a step's reads and
 writes, and for every actor the union over everything it may still do
 (static, per op and phase). Two steps are dependent when one writes what
-the other reads or writes.
+the other reads or writes. The footprints restate what hvtui.engine's steps
+touch; test_checker_reductions checks, state by state, that the steps POR
+keeps commute with the ones it leaves out, so an engine change that a
+footprint misses fails there.
 """
 
 from __future__ import annotations
