@@ -15,7 +15,7 @@ import argparse
 import time
 
 from hvtui.commands.export import render
-from hvtui.commands.run import replay_to_end
+from hvtui.runner import replay_to_end
 from hvtui.scenario import parse
 
 FORMATS = ("diagram", "markdown", "mermaid", "json")

@@ -39,7 +39,7 @@ INCOMPLETE = "incomplete"
 
 def in_ioctl(engine: Engine, s: State) -> bool:
     """Some set_inhibit is between its `lock` and its `return`."""
-    for th, (_, ops) in zip(s.threads, engine.program.threads):
+    for th, (_, ops) in zip(s.threads, engine.program.threads, strict=True):
         if th.pc and th.op < len(ops) and isinstance(ops[th.op], SetInhibit):
             return True
     return False

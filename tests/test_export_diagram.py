@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hvtui.commands.run import replay_to_end
+from hvtui.runner import replay_to_end
 from hvtui.exports import diagram
 from hvtui.scenario import load, parse
 from tests.conftest import SCENARIOS

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import pytest
 
-from hvtui.commands.run import replay_to_end
+from hvtui.runner import replay_to_end
 from hvtui.exports import mermaid
 from hvtui.scenario import load
 from tests.conftest import SCENARIOS

@@ -13,9 +13,7 @@ import json
 import re
 import sys
 
-from hvtui.commands.run import document, load, replay_to_end
 from hvtui.errors import InputError
-from hvtui.exports.output import write
 from hvtui.variants import VARIANTS
 
 # format -> the module that renders it (each exposes render(scenario, session))
@@ -66,6 +64,8 @@ def parse_size(text: str | None) -> tuple[int, int]:
 def render(fmt: str, scenario, session, size: tuple[int, int] = DEFAULT_SIZE) -> str:
     """The export as text (svg is text too)."""
     if fmt == "json":
+        from hvtui.runner import document
+
         return json.dumps(document(scenario, session), indent=2) + "\n"
     module = importlib.import_module(FORMATS[fmt])
     if fmt == "svg":
@@ -74,6 +74,9 @@ def render(fmt: str, scenario, session, size: tuple[int, int] = DEFAULT_SIZE) ->
 
 
 def main(args: argparse.Namespace) -> int:
+    from hvtui.exports.output import write
+    from hvtui.runner import load, replay_to_end
+
     size = parse_size(args.size)
     if args.size and args.format != "svg":
         raise InputError("--size", f"only applies to --format svg, not {args.format}")
