@@ -20,8 +20,11 @@ def main(args: argparse.Namespace) -> int:
         return 0
     width = max(map(len, VARIANTS))
     for name, v in VARIANTS.items():
-        changed = [f"{k}={'on' if val else 'off'}" for k, val in v.toggles().items()
-                   if val != getattr(POSTED, k)]
+        changed = [
+            f"{k}={'on' if val else 'off'}"
+            for k, val in v.toggles().items()
+            if val != getattr(POSTED, k)
+        ]
         print(f"{name:<{width}}  {v.source}")
         print(f"{'':<{width}}  toggles: {', '.join(changed) or 'the baseline'}")
     return 0
