@@ -27,6 +27,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from hvtui import properties as props
 from hvtui.engine import DONE, Engine, Status
@@ -34,9 +35,11 @@ from hvtui.generations import forget
 from hvtui.model import State
 from hvtui.por import PartialOrder
 from hvtui.properties import BLOCKED_BY_DESIGN, HOLDS, INCOMPLETE, PROPERTIES, VIOLATED
-from hvtui.scenario import Scenario
 from hvtui.symmetry import Symmetry, named_vcpus
 from hvtui.variants import VARIANTS
+
+if TYPE_CHECKING:  # loading scenarios (YAML) is the caller's business
+    from hvtui.scenario import Scenario
 
 _POLL = 512  # states and transitions between looks at the clock and at cancel()
 # About a minute of checking and a few hundred MB: past this a scenario is too

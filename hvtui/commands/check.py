@@ -8,13 +8,15 @@ import os
 import sys
 import textwrap
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from hvtui import scenario as scenarios
 from hvtui.checker import DEFAULT_MAX_STATES, Options, Progress, Result, check
 from hvtui.errors import InputError
 from hvtui.properties import INCOMPLETE, PROGRESS, PROPERTIES, VIOLATED
-from hvtui.report import event_line
 from hvtui.variants import VARIANTS
+
+if TYPE_CHECKING:  # YAML and Rich load in main(), after argparse: --help stays quick
+    from hvtui import scenario as scenarios
 
 WIDTH = 100  # the matrix is pasted into mail
 
@@ -90,6 +92,8 @@ def _positive(text: str) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
+    from hvtui import scenario as scenarios
+
     if args.property and not args.save:
         raise InputError("", "--property picks what --save writes: give --save OUT.yaml too")
     if args.save and os.path.exists(args.save) and not args.force:
@@ -239,6 +243,9 @@ def cell(verdict: str, schedule, shortest: bool = True) -> str:
 
 
 def counterexample(scenario, variant: str, prop: str, verdict, quiet: bool) -> list[str]:
+    from hvtui import scenario as scenarios
+    from hvtui.report import event_line
+
     schedule = verdict.schedule
     what = "shortest counterexample" if verdict.shortest else "counterexample (maybe not shortest)"
     lines = [
@@ -341,6 +348,8 @@ def _join(cells: list[str], widths: list[int], gap: int) -> str:
 
 
 def save_counterexample(runs, path: str, prop: str | None, force: bool) -> None:
+    from hvtui import scenario as scenarios
+
     for scenario, result in runs:
         for name, verdict in result.properties.items():
             if verdict.verdict == VIOLATED and (prop is None or name == prop):
@@ -357,6 +366,8 @@ def save_counterexample(runs, path: str, prop: str | None, force: bool) -> None:
 def counterexample_scenario(scenario, result: Result, prop: str) -> scenarios.Scenario:
     """The same program under the failing variant, its schedule the counterexample;
     `expect` names what `check` found, so check and run both pass on it."""
+    from hvtui import scenario as scenarios
+
     verdict = result.properties[prop]
     note = (
         f"hvtui check: {prop} fails under {result.variant} after "
