@@ -7,18 +7,19 @@ take for something else (`1e9`, `0o7`, `null`) are quoted.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from typing import TYPE_CHECKING
 
 import yaml
 
-from hvtui.errors import InputError
+from hvtui.atomic import write_file
 from hvtui.model import Flush, Op, SetInhibit
 from hvtui.yamlpos import plain_scalar
 
 if TYPE_CHECKING:
     from hvtui.scenario import Scenario
+
+
+EXISTS = "the file exists (expected a new file name, or overwrite)"
 
 
 def to_dict(scenario: Scenario) -> dict:
@@ -119,48 +120,5 @@ def _flow(value: object) -> str:
 
 
 def save(scenario: Scenario, path: str, overwrite: bool = False) -> None:
-    """Write atomically (temp file, fsync, rename); never replace a file unless told to.
-
-    A failure at any point leaves the old file as it was and no temp file
-    behind; it is reported as an InputError naming `path`.
-    """
-    text = to_yaml(scenario).encode("utf-8")
-    directory = os.path.dirname(os.path.abspath(path))
-    if not overwrite and os.path.lexists(path):
-        raise InputError(path, "the file exists (expected a new file name, or overwrite)")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".hvtui-", suffix=".yaml.tmp", dir=directory)
-    except OSError as exc:
-        raise InputError(
-            path, f"cannot write here: {exc.strerror} (expected a writable directory)"
-        ) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _mode_for(path))
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            os.link(tmp, path)  # fails if path appeared meanwhile: nothing is ever clobbered
-            os.unlink(tmp)
-    except FileExistsError:
-        raise InputError(path, "the file exists (expected a new file name, or overwrite)") from None
-    except OSError as exc:
-        raise InputError(
-            path, f"cannot save: {exc.strerror} (the old file, if any, is unchanged)"
-        ) from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _mode_for(path: str) -> int:
-    """Keep an existing file's permissions; a new file gets the usual 0666 & ~umask."""
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        return 0o666 & ~umask
+    """Write atomically (temp file, fsync, rename); never replace a file unless told to."""
+    write_file(path, to_yaml(scenario).encode("utf-8"), overwrite, EXISTS)

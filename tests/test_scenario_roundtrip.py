@@ -16,7 +16,7 @@ from conftest import SCENARIOS
 from hypothesis import given, settings
 from scenario_strategies import scenario_docs, yaml_text
 
-from hvtui import scenario_save
+from hvtui import atomic
 from hvtui.errors import InputError
 from hvtui.scenario import load, parse, save, to_yaml
 
@@ -95,7 +95,7 @@ def test_a_file_that_appears_while_saving_is_not_clobbered(scenario, tmp_path, m
         Path(dst).write_text("theirs\n")
         real_link(src, dst)
 
-    monkeypatch.setattr(scenario_save.os, "link", someone_else_writes_first)
+    monkeypatch.setattr(atomic.os, "link", someone_else_writes_first)
     with pytest.raises(InputError, match="the file exists"):
         save(scenario, str(path))
     assert path.read_text() == "theirs\n"
@@ -110,11 +110,11 @@ def test_a_failed_write_leaves_the_old_file_intact(scenario, tmp_path, monkeypat
     def disk_full(*args):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(scenario_save.os, failing, disk_full)
+    monkeypatch.setattr(atomic.os, failing, disk_full)
     with pytest.raises(InputError) as error:
         save(scenario, str(path), overwrite=True)
     assert str(error.value) == (
-        f"{path}: cannot save: No space left on device (the old file, if any, is unchanged)"
+        f"{path}: cannot write: No space left on device (the old file, if any, is unchanged)"
     )
     assert path.read_text() == "old\n"
     assert leftovers(tmp_path) == []
@@ -127,7 +127,7 @@ def test_an_interrupt_mid_write_leaves_the_old_file_and_no_temp(scenario, tmp_pa
     def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(scenario_save.os, "fsync", interrupted)
+    monkeypatch.setattr(atomic.os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
         save(scenario, str(path), overwrite=True)
     assert path.read_text() == "old\n"

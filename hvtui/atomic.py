@@ -1,0 +1,64 @@
+"""Writing a user's file whole or not at all, and never over one unasked."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+
+from hvtui.errors import InputError
+
+
+def write_file(path: str, data: bytes, overwrite: bool, exists: str) -> None:
+    """Write `data` to `path` through a temp file beside it, fsync'd, then renamed.
+
+    Without `overwrite` an existing path is refused with the message
+    `exists`, and the final step is a hard link, so a file that appears
+    meanwhile is still never clobbered. A path that exists and is not a
+    regular file (/dev/null, a FIFO) is written through, not replaced:
+    renaming over it would put a plain file where a device was.
+    Failures leave the old file as it was and no temp file behind.
+    """
+    if os.path.lexists(path):
+        if not overwrite:
+            raise InputError(path, exists)
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            with open(path, "wb") as f:
+                f.write(data)
+            return
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".hvtui-", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise InputError(
+            path, f"cannot write here: {exc.strerror} (expected a writable directory)"
+        ) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, _mode_for(path))
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)
+    except FileExistsError:
+        raise InputError(path, exists) from None
+    except OSError as exc:
+        raise InputError(
+            path, f"cannot write: {exc.strerror} (the old file, if any, is unchanged)"
+        ) from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _mode_for(path: str) -> int:
+    """Keep an existing file's permissions; a new file gets the usual 0666 & ~umask."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
