@@ -149,8 +149,9 @@ class WorkbenchApp(App):
             flags.append("running")
         self.query_one(TitleBar).show(bench.origin.name, flags)
         self._place_legend()
-        # The footer rebuilds its keys on every refresh_bindings: only when one changed.
-        keys = tuple(self.check_action(b.action, ()) for b in BINDINGS)
+        # The footer rebuilds all its keys on every refresh_bindings: only when one it
+        # shows changed (the palette and the help ask check_action when they open).
+        keys = tuple(self.check_action(b.action, ()) for b in BINDINGS if b.show)
         if keys != self._keys:
             self._keys = keys
             self.refresh_bindings()

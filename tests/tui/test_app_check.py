@@ -7,7 +7,15 @@ explores, and its verdict table loads a counterexample into the session.
 
 from __future__ import annotations
 
-from workbench_support import app_on, demo, opened, replayed_state, screen_lines, widget_text
+from workbench_support import (
+    app_on,
+    demo,
+    opened,
+    replayed_state,
+    screen_lines,
+    settle,
+    widget_text,
+)
 
 from hvtui.checker import check
 from hvtui.tui.app import WorkbenchApp
@@ -36,7 +44,7 @@ actors:
 async def checked(app: WorkbenchApp, pilot) -> None:
     """c, and wait for the check to finish and its verdict table to show."""
     await pilot.press("c")
-    await app.workers.wait_for_complete()
+    await settle(pilot)
     await until(lambda: isinstance(app.screen, VerdictScreen), pilot)
 
 
@@ -89,7 +97,7 @@ async def test_the_screen_answers_keys_while_a_check_runs_and_c_cancels_it():
         props = widget_text(app.query_one(PropertiesPanel))
         assert "check: explore" in props
         await pilot.press("c")
-        await app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.pause()
         assert "check: cancelled" in widget_text(app.query_one(PropertiesPanel))
         assert app.checked is None

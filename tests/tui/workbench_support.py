@@ -73,6 +73,14 @@ async def opened(app: App, size: tuple[int, int] = (100, 30)) -> AsyncIterator:
         yield pilot
 
 
+async def settle(pilot) -> None:
+    """Let the app run until none of its workers is running (a cancelled one counts as done;
+    Textual's own wait_for_complete raises for those)."""
+    while any(worker.is_running for worker in pilot.app.workers):
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
 def on_file(tmp_path: Path, text: str) -> tuple[Path, Bench]:
     """`text` written to a scenario file, and a Bench opened on it (for reload tests)."""
     path = tmp_path / "s.yaml"
