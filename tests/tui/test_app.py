@@ -357,3 +357,14 @@ async def test_a_key_draws_only_the_log_rows_in_view_however_long_the_trace(monk
             assert min(calls) > app.bench.session.pos - 2 * height  # only rows near the end
     assert drawn[4000] <= drawn[100] + height  # the same work, 40 times the events
     assert drawn[4000] <= 5 * 3 * height
+
+
+async def test_a_click_on_a_grid_cell_shows_that_vcpu_in_the_detail_panel():
+    app = WorkbenchApp(demo())
+    async with opened(app, (100, 30)) as pilot:
+        grid = app.query_one(VcpuGrid)
+        row = widget_lines(grid)[0]  # the first row of cells: "▶ 0 ·g· ·     1 ·g· ·  ..."
+        await pilot.click(VcpuGrid, offset=(row.index(" 2 ") + 1, 0))
+        await pilot.pause()
+        assert widget_lines(app.query_one(DetailPanel))[0].startswith("─vcpu2")
+        assert cell(app, 2) == "2 ·g· ·"

@@ -111,6 +111,8 @@ async def test_t_shows_the_last_verdicts_again():
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, VerdictScreen)
+        offered = {c.title for c in app.get_system_commands(app.screen)}
+        assert "check: load the counterexample for no-flush-while-inhibited" in offered
         await pilot.press("t")
         await pilot.pause()
         assert isinstance(app.screen, VerdictScreen)
