@@ -40,6 +40,8 @@ from hvtui.tui.screens import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from textual.app import SystemCommand
     from textual.screen import Screen
 
@@ -169,24 +171,26 @@ class WorkbenchApp(App):
 
     # -- which keys do something now -----------------------------------------------
 
+    # When each key does something; a key not named here always does.
+    _WHEN = {
+        "step": lambda app: app._can_step,
+        "to_end": lambda app: app._can_step,
+        "to_interest": lambda app: app._can_step,
+        "back": lambda app: app.bench.session.pos > 0,
+        "back_to_interest": lambda app: app.bench.session.pos > 0,
+        "choose_actor": lambda app: app._enabled > 1,
+        "stop": lambda app: app._run_active(),
+        "clear_marks": lambda app: bool(app.bench.marked),
+        "verdicts": lambda app: app.checked is not None,
+        "reload": lambda app: os.path.isfile(app.bench.origin.file),
+    }
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """None greys a key out: it would do nothing now."""
-        session = self.bench.session
-        enabled = {
-            "step": self._can_step,
-            "to_end": self._can_step,
-            "to_interest": self._can_step,
-            "back": session.pos > 0,
-            "back_to_interest": session.pos > 0,
-            "choose_actor": self._enabled > 1,
-            "stop": self._run_active(),
-            "clear_marks": bool(self.bench.marked),
-            "verdicts": self.checked is not None,
-            "reload": os.path.isfile(self.bench.origin.file),
-        }.get(action, True)
-        return True if enabled else None
+        when = self._WHEN.get(action)
+        return True if when is None or when(self) else None
 
-    def get_system_commands(self, screen: Screen) -> SystemCommand:
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from action_commands(self)
         yield from super().get_system_commands(screen)
 
@@ -261,7 +265,7 @@ class WorkbenchApp(App):
         deadline = time.monotonic() + SLICE
         reason = ""
         while not reason and time.monotonic() < deadline:
-            reason = self.bench.advance(64, interest=interest, to=to)
+            reason = self.bench.advance(16, interest=interest, to=to)  # small: 4096 vCPUs
         return reason
 
     @work(group="run", exclusive=True)
