@@ -99,6 +99,10 @@ def main(args: argparse.Namespace) -> int:
     if args.save and os.path.exists(args.save) and not args.force:
         raise InputError(args.save, "already exists (pass --force to replace it)")
     loaded = [scenarios.load(path) for path in args.files]  # all input errors first
+    for scenario in loaded:
+        # check ignores the schedule, but one that cannot be taken is still bad
+        # input: the same file would be refused by `run` and the workbench.
+        scenarios.replay(scenario)
     options = Options(
         dedup=not args.no_dedup,
         generations=not args.no_generations,
