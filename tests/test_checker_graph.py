@@ -86,7 +86,7 @@ def test_the_state_graph_of_each_scenario_has_no_cycle(path, variant):
 
 
 @settings(
-    max_examples=50,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
