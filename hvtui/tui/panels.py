@@ -20,7 +20,7 @@ from textual.strip import Strip
 from textual.widgets import Static
 
 from hvtui.engine import DONE, format_targets
-from hvtui.properties import DESCRIPTIONS, PROPERTIES
+from hvtui.properties import DESCRIPTIONS, HOLDS, PROGRESS, PROPERTIES, VIOLATED
 from hvtui.report import event_line
 from hvtui.tui.bench import SUSPEND, WAKE, Bench
 
@@ -331,19 +331,21 @@ class PropertiesPanel(TextPanel):
 
     def show(self, bench: Bench, check_line: str = "") -> None:
         session = bench.session
-        verdicts = session.verdicts()
-        first = session.first_violations()
+        first = bench.first_violations()
+        done = session.progress()
         width = max(map(len, PROPERTIES))
         violated = self.get_component_rich_style("properties--violated", partial=True)
         text = Text()
         for prop in PROPERTIES:
-            verdict = verdicts[prop]
+            if prop == PROGRESS:
+                verdict = done.verdict if done else "pending"
+            else:
+                verdict = VIOLATED if prop in first else HOLDS
             where = f" at {first[prop]}" if prop in first else ""  # the step it first broke
             style = violated if verdict == "violated" else ""
             text.append(f"{VERDICT_GLYPHS.get(verdict, ' ')} ", style)
             text.append(f"{prop.ljust(width)} ").append(f"{verdict}{where}", style).append("\n")
-        done = session.progress()
-        if done is not None and done.verdict != "holds":
+        if done is not None and done.verdict != HOLDS:
             text.append(f"  {done.detail}\n", "dim")
         if check_line:
             text.append(check_line, "italic")

@@ -8,14 +8,26 @@ replay of its recorded actors (`replayed_state`), the one reference for
 
 from __future__ import annotations
 
+import random
 import textwrap
 
 import pytest
-from workbench_support import IDLE, SUSPEND_WAKE, demo, on_file, replayed_state, scenario
+from workbench_support import (
+    DEMO,
+    IDLE,
+    SUSPEND_WAKE,
+    demo,
+    on_file,
+    random_session,
+    replayed_state,
+    scenario,
+)
 
 from hvtui.errors import InputError
 from hvtui.model import GUEST, USER, Exit, Run, SetInhibit
+from hvtui.scenario import load
 from hvtui.tui.bench import Bench, describe_changes
+from hvtui.tui.library import scenario_files
 
 
 def names(bench: Bench) -> list[str]:
@@ -275,3 +287,18 @@ def test_reload_to_fewer_vcpus_forgets_the_marks_beyond_them(tmp_path):
     assert bench.reload().startswith("vcpus 3 -> 2; ")
     assert bench.marked == {1}
     assert bench.fire_flush(0).targets == (1,)
+
+
+def test_the_benchs_first_violations_index_agrees_with_the_sessions_scan():
+    rng = random.Random(7)
+
+    violated = []
+
+    def agrees(bench: Bench) -> None:
+        assert bench.first_violations() == bench.session.first_violations()
+        violated.append(bool(bench.first_violations()))
+
+    library = [p for p in scenario_files(str(DEMO)) if load(p).vcpus <= 16]
+    for _ in range(60):
+        random_session(rng, rng.choice(library), after=agrees)
+    assert 20 < sum(violated) < len(violated)  # moments with violations and without

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 
-from workbench_support import DEMO, demo, opened, toasts
+from workbench_support import DEMO, demo, opened, random_session, toasts
 
 from hvtui.expect import vcpu_view
 from hvtui.scenario import load, replay, save
@@ -19,7 +19,6 @@ from hvtui.tui.app import WorkbenchApp
 from hvtui.tui.bench import Bench
 from hvtui.tui.library import scenario_files
 from hvtui.tui.screens import ConfirmScreen, SaveAsScreen
-from hvtui.variants import VARIANTS
 
 
 def final_views(bench: Bench) -> dict[str, dict]:
@@ -131,33 +130,6 @@ def test_the_files_expect_block_is_kept_only_when_the_saved_run_ends_the_same():
     fresh = Bench.open(demo())
     fresh.fire_flush(3)
     assert fresh.to_scenario().expect.final == ()
-
-
-def random_session(rng: random.Random, path: str) -> Bench:
-    """A reviewer's random session on one library scenario: steps, choices, edits."""
-    bench = Bench.open(load(path))
-    n = bench.engine.n
-    for _ in range(rng.randrange(5, 40)):
-        what = rng.random()
-        if what < 0.45:
-            bench.step()
-        elif what < 0.55:
-            bench.back()
-        elif what < 0.65:
-            bench.cycle_actor()
-        elif what < 0.72:
-            bench.toggle_inhibit(rng.randrange(n))
-        elif what < 0.79:
-            bench.toggle_mark(rng.randrange(n))
-        elif what < 0.85:
-            bench.fire_flush(rng.randrange(n))
-        elif what < 0.9:
-            bench.switch_variant(rng.choice(sorted(VARIANTS)))
-        elif what < 0.95:
-            bench.goto(rng.randrange(len(bench.session.actors) + 1))
-        else:
-            bench.advance(rng.randrange(1, 30), interest=True)
-    return bench
 
 
 SAMPLE = 150

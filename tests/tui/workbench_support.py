@@ -9,6 +9,7 @@ the variant and random keys are all held against it.
 from __future__ import annotations
 
 import io
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -122,3 +123,34 @@ def toasts(app: App) -> str:
     for toast in app.screen.query("Toast"):
         words += " ".join(widget_lines(toast)).replace("▌", " ").split()
     return " ".join(words)
+
+
+def random_session(rng: random.Random, path: str, after=lambda bench: None) -> Bench:
+    """A reviewer's random session on one library scenario: steps, choices, edits.
+
+    `after(bench)` is called after every action, for checks that must hold throughout.
+    """
+    bench = Bench.open(load(path))
+    n = bench.engine.n
+    for _ in range(rng.randrange(5, 40)):
+        what = rng.random()
+        if what < 0.45:
+            bench.step()
+        elif what < 0.55:
+            bench.back()
+        elif what < 0.65:
+            bench.cycle_actor()
+        elif what < 0.72:
+            bench.toggle_inhibit(rng.randrange(n))
+        elif what < 0.79:
+            bench.toggle_mark(rng.randrange(n))
+        elif what < 0.85:
+            bench.fire_flush(rng.randrange(n))
+        elif what < 0.9:
+            bench.switch_variant(rng.choice(sorted(VARIANTS)))
+        elif what < 0.95:
+            bench.goto(rng.randrange(len(bench.session.actors) + 1))
+        else:
+            bench.advance(rng.randrange(1, 30), interest=True)
+        after(bench)
+    return bench
