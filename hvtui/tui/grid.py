@@ -275,7 +275,8 @@ class VcpuGrid(ScrollView, can_focus=True, inherit_bindings=False):
         start = row * per_row
         stop = min(self.vcpus, start + per_row)
         if start >= stop:
-            return Strip.blank(0)
+            # below the last row; styled, since the monochrome filter reads every segment's style
+            return Strip.blank(0, self._base_style())
         views = self._views
         cursor = self.cursor
         target = views[cursor].waiting_on
