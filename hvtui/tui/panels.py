@@ -56,7 +56,8 @@ class LineList(ScrollView, can_focus=False):
         self._styles: dict[tuple[str, str], Style] = {}
 
     def row(self, i: int) -> Row:
-        raise NotImplementedError
+        """Row i's runs and role; every panel built on LineList says what its rows are."""
+        raise NotImplementedError(f"{type(self).__name__} must define row()")
 
     def show_rows(self, count: int, current: int) -> None:
         """`count` rows, with row `current` kept in view (now, and after a resize)."""
