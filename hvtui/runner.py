@@ -12,9 +12,11 @@ from hvtui.expect import failures, stuck, vcpu_view
 from hvtui.session import Session
 
 
-def load(path: str, variant: str | None = None) -> scenarios.Scenario:
-    """The scenario at `path`, under `variant` if one is given on the command line."""
+def load(path: str, variant: str | None = None, schedule: str | None = None) -> scenarios.Scenario:
+    """The scenario at `path`, with the command line's `--variant` / `--schedule` if given."""
     scenario = scenarios.load(path)
+    if schedule is not None:
+        scenario = scenarios.with_schedule(scenario, scenarios.parse_schedule_arg(schedule))
     return replace(scenario, variant=variant) if variant else scenario
 
 

@@ -13,6 +13,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="scenario files (YAML)")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parser.add_argument("--variant", choices=sorted(VARIANTS), help="override the variant")
+    parser.add_argument(
+        "--schedule",
+        metavar="ACTORS",
+        help="replay this interleaving instead of the file's schedule, e.g. a "
+        "counterexample from `hvtui check`: actor names split by commas or spaces",
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="no grid or event log")
 
 
@@ -22,7 +28,7 @@ def main(args: argparse.Namespace) -> int:
     results = []
     status = 0
     for path in args.files:
-        scenario = load(path, args.variant)
+        scenario = load(path, args.variant, args.schedule)
         session = replay_to_end(scenario)
         doc = document(scenario, session)
         results.append(doc)
