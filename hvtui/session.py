@@ -22,6 +22,9 @@ class Session:
         self.actors: list[int] = []  # who took step i+1
         self.events: list[Event] = []
         self.violations: list[tuple[str, ...]] = []  # per step, parallel to events
+        # Steps (from 1) that violated anything, ascending: first_violations()
+        # reads these instead of rescanning 100k steps on every key.
+        self._flagged: list[int] = []
         self._checkpoints: list[State] = [self.initial]
         self.pos = 0  # how many of the recorded steps are applied
         self.state = self.initial
@@ -50,8 +53,11 @@ class Session:
         after, event = self.engine.step_with(before, actor, self.status(actor), self.pos + 1)
         self.actors.append(self._ids[actor])  # one int object per actor, not per step
         self.events.append(event)
-        self.violations.append(step_violations(self.engine, before, actor, event.step, after))
+        found = step_violations(self.engine, before, actor, event.step, after)
+        self.violations.append(found)
         self.pos += 1
+        if found:
+            self._flagged.append(self.pos)
         self._moved(before, after)
         if self.pos % CHECKPOINT == 0:
             self._checkpoints.append(after)
@@ -90,6 +96,8 @@ class Session:
         del self.actors[self.pos :]
         del self.events[self.pos :]
         del self.violations[self.pos :]
+        while self._flagged and self._flagged[-1] > self.pos:
+            self._flagged.pop()
         del self._checkpoints[self.pos // CHECKPOINT + 1 :]
 
     # -- choosing who steps --------------------------------------------------
@@ -184,9 +192,11 @@ class Session:
     def first_violations(self) -> dict[str, int]:
         """Each violated property and the step that first violated it, up to pos."""
         first: dict[str, int] = {}
-        for i, found in enumerate(self.violations[: self.pos]):
-            for prop in found:
-                first.setdefault(prop, i + 1)
+        for step in self._flagged:
+            if step > self.pos:
+                break
+            for prop in self.violations[step - 1]:
+                first.setdefault(prop, step)
         return first
 
     def progress(self) -> Progress | None:

@@ -56,11 +56,6 @@ class Bench:
         self.chosen: int | None = None  # the actor picked for the next step, if any
         self.marked: frozenset[int] = frozenset()  # targets for the next flush
         self._statuses: tuple[object, list[Status]] = (None, [])  # (state, statuses) cache
-        # Steps (from 1) whose violations are not empty, ascending, for `_flagged_in`'s
-        # session, indexed up to `_scanned` of its steps; see first_violations().
-        self._flagged: list[int] = []
-        self._flagged_in: Session | None = None
-        self._scanned = 0
 
     @classmethod
     def open(cls, scenario: Scenario, *, at_end: bool = False) -> Bench:
@@ -94,28 +89,6 @@ class Bench:
             self._statuses = (state, [engine.status(state, a) for a in range(len(engine.names))])
         return self._statuses[1]
 
-    def first_violations(self) -> dict[str, int]:
-        """Session.first_violations(), from an index of the steps that violated anything.
-
-        The session's own rescans the whole trace: 10 ms a key at 100k steps.
-        The index grows with the trace and is cut back where a step replaces
-        the recorded future (Bench.step, the only place that can).
-        """
-        s = self.session
-        if self._flagged_in is not s:
-            self._flagged, self._flagged_in, self._scanned = [], s, 0
-        for i in range(self._scanned, len(s.violations)):
-            if s.violations[i]:
-                self._flagged.append(i + 1)
-        self._scanned = len(s.violations)
-        first: dict[str, int] = {}
-        for step in self._flagged:
-            if step > s.pos:
-                break
-            for prop in s.violations[step - 1]:
-                first.setdefault(prop, step)
-        return first
-
     def trace(self) -> list[str]:
         """Every recorded actor, by name, including a recorded future."""
         names = self.engine.names
@@ -148,12 +121,7 @@ class Bench:
         if actor is None:
             return None
         self.chosen = None
-        s = self.session
-        if s.pos < len(s.actors) and s.actors[s.pos] != actor:  # the recorded future goes
-            self._scanned = min(self._scanned, s.pos)
-            while self._flagged and self._flagged[-1] > s.pos:
-                self._flagged.pop()
-        return s.step(actor)
+        return self.session.step(actor)
 
     def back(self) -> bool:
         if self.session.pos == 0:

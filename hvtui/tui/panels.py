@@ -332,7 +332,7 @@ class PropertiesPanel(TextPanel):
 
     def show(self, bench: Bench, check_line: str = "") -> None:
         session = bench.session
-        first = bench.first_violations()
+        first = bench.session.first_violations()
         done = session.progress()
         width = max(map(len, PROPERTIES))
         violated = self.get_component_rich_style("properties--violated", partial=True)
