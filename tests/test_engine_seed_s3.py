@@ -7,6 +7,7 @@ instruction is skipped and the guest's flush is never done.
 """
 
 from engine_support import Walk, flush, program
+
 from hvtui.model import GUEST, SetInhibit
 
 

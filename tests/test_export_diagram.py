@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hvtui.runner import replay_to_end
 from hvtui.exports import diagram
+from hvtui.runner import replay_to_end
 from hvtui.scenario import load, parse
 from tests.conftest import SCENARIOS
 

@@ -15,8 +15,8 @@ from typing import NamedTuple
 
 import pytest
 
-from hvtui.runner import replay_to_end
 from hvtui.exports import mermaid
+from hvtui.runner import replay_to_end
 from hvtui.scenario import load
 from tests.conftest import SCENARIOS
 
