@@ -25,8 +25,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from hvtui import scenario as scenarios
-from hvtui.checker import Options, Result, check
+from hvtui.check.search import Options, Result, check
+from hvtui.scenario import load as scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
 

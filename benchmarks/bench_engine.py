@@ -26,10 +26,10 @@ import sys
 import time
 from pathlib import Path
 
-from hvtui.engine import Engine
-from hvtui.model import Exit, Flush, Program, Run, SetInhibit
-from hvtui.session import Session
-from hvtui.variants import POSTED
+from hvtui.model.engine import Engine
+from hvtui.model.session import Session
+from hvtui.model.state import Exit, Flush, Program, Run, SetInhibit
+from hvtui.model.variants import POSTED
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (4, 64, 1024, 4096)

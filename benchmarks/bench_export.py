@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from hvtui.commands.export import render
-from hvtui.runner import replay_to_end
-from hvtui.scenario import parse
+from hvtui.cli.export import render
+from hvtui.runs.runner import replay_to_end
+from hvtui.scenario.load import parse
 
 FORMATS = ("diagram", "markdown", "mermaid", "json")
 

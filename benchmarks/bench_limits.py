@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_engine import workload  # noqa: E402
 
-from hvtui.engine import Engine  # noqa: E402
-from hvtui.session import CHECKPOINT, Session  # noqa: E402
-from hvtui.variants import POSTED  # noqa: E402
+from hvtui.model.engine import Engine  # noqa: E402
+from hvtui.model.session import CHECKPOINT, Session  # noqa: E402
+from hvtui.model.variants import POSTED  # noqa: E402
 
 # Shared by every session, not history: types, modules, functions, code.
 _NOT_DATA = (type, type(sys), type(len), type(lambda: 0), type((lambda: 0).__code__))

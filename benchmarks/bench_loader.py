@@ -3,7 +3,7 @@
     python benchmarks/bench_loader.py
 
 Prints CPU seconds (process time, so other load on the machine matters less)
-for the three layers of `hvtui.scenario.parse` -- libyaml's events, the
+for the three layers of `hvtui.scenario.load.parse` -- libyaml's events, the
 positioned document, the format's rules -- at 1k, 10k and 100k ops, the
 same for saving, and the wall time of `hvtui run` refusing a bad file.
 """
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import yaml
 
-from hvtui.scenario import load, parse, to_yaml
-from hvtui.scenario_rules import check
-from hvtui.yamlpos import _PARSER
-from hvtui.yamlpos import load as load_yaml
+from hvtui.scenario.load import load, parse, to_yaml
+from hvtui.scenario.rules import check
+from hvtui.scenario.yamlpos import _PARSER
+from hvtui.scenario.yamlpos import load as load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 

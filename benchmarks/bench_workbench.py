@@ -36,7 +36,7 @@ from textual.binding import Binding  # noqa: E402
 from textual.keys import _get_unicode_name_from_key  # noqa: E402
 from textual.screen import Screen  # noqa: E402
 
-from hvtui.scenario import Scenario, parse, replay  # noqa: E402
+from hvtui.scenario.load import Scenario, parse, replay  # noqa: E402
 from hvtui.tui.grid import VcpuGrid  # noqa: E402
 from hvtui.tui.legend import VcpuLegend  # noqa: E402
 

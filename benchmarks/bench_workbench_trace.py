@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from textual import events  # noqa: E402
 from textual.keys import _get_unicode_name_from_key  # noqa: E402
 
-from hvtui.scenario import parse  # noqa: E402
+from hvtui.scenario.load import parse  # noqa: E402
 from hvtui.tui.app import WorkbenchApp  # noqa: E402
 from hvtui.tui.panels import EventLog  # noqa: E402
 

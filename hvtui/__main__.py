@@ -1,3 +1,3 @@
-from hvtui.cli import main
+from hvtui.cli.main import main
 
 raise SystemExit(main())

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from hvtui.engine import Engine, Event, Status
-from hvtui.model import Exit, Flush, Op, Program, Run, SetInhibit, Vcpu
-from hvtui.session import Session
-from hvtui.variants import VARIANTS
+from hvtui.model.engine import Engine, Event, Status
+from hvtui.model.session import Session
+from hvtui.model.state import Exit, Flush, Op, Program, Run, SetInhibit, Vcpu
+from hvtui.model.variants import VARIANTS
 
 
 def flush(*targets: int, id: str = "f") -> Flush:
@@ -96,7 +96,7 @@ def race_walk(race: Race) -> Walk:
     return w
 
 
-# SPEC.md "What we expect", one interleaving each.
+# docs/model.md "What we expect", one interleaving each.
 RACES = {
     # 5/7's question: the flag flips between check and request; the sync makes
     # the request land before the ioctl returns, but vcpu1 services it after.

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from hvtui.engine import Engine, Event
-from hvtui.model import USER, Exit, Flush, Program, Run, SetInhibit, State
-from hvtui.session import Session
-from hvtui.variants import VARIANTS
+from hvtui.model.engine import Engine, Event
+from hvtui.model.session import Session
+from hvtui.model.state import USER, Exit, Flush, Program, Run, SetInhibit, State
+from hvtui.model.variants import VARIANTS
 
 MAX_STEPS = 160
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import yaml
 from hypothesis import strategies as st
 
-from hvtui.properties import PROPERTIES
-from hvtui.variants import VARIANTS
+from hvtui.model.properties import PROPERTIES
+from hvtui.model.variants import VARIANTS
 
 # names start with a letter so no YAML reader takes them for numbers or booleans
 NAMES = st.from_regex(r"[a-z][a-z0-9-]{0,11}", fullmatch=True).filter(

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from conftest import ROOT, run_cli
 
-from hvtui.scenario import MAX_BYTES
+from hvtui.scenario.load import MAX_BYTES
 
 BAD = ROOT / "tests" / "data" / "bad"
 GOLDEN = BAD / "EXPECTED.txt"
@@ -112,7 +112,7 @@ def test_a_file_past_the_size_limit_is_refused_before_it_is_parsed(tmp_path):
 
 
 def test_a_100k_op_file_within_the_limit_loads(tmp_path):
-    from hvtui.scenario import load
+    from hvtui.scenario.load import load
 
     path = tmp_path / "huge.yaml"
     path.write_text(_many_ops(100_000, "{id: last, op: exit, vcpu: 3}"))

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from hvtui import checker
-from hvtui import scenario as scenarios
-from hvtui.checker import Options, Progress, check
-from hvtui.properties import INCOMPLETE, PROPERTIES
+from hvtui.check import search as checker
+from hvtui.check.search import Options, Progress, check
+from hvtui.model.properties import INCOMPLETE, PROPERTIES
+from hvtui.scenario import load as scenarios
 
 DATA = Path(__file__).parent / "data" / "check"
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from hvtui import scenario as scenarios
-from hvtui.checker import check
-from hvtui.properties import PROGRESS, PROPERTIES, VIOLATED
-from hvtui.variants import VARIANTS
+from hvtui.check.search import check
+from hvtui.model.properties import PROGRESS, PROPERTIES, VIOLATED
+from hvtui.model.variants import VARIANTS
+from hvtui.scenario import load as scenarios
 
 DATA = Path(__file__).parent / "data" / "check"
 WINDOW = str(DATA / "inhibit-window.yaml")
@@ -270,11 +270,12 @@ def test_the_check_path_never_imports_textual():
 
     code = (
         "import sys\n"
-        "from hvtui.cli import main\n"
+        "from hvtui.cli.main import main\n"
         f"rc = main(['check', '-q', {WINDOW!r}])\n"
         "assert rc == 0, rc\n"
         "assert 'textual' not in sys.modules\n"
-        "import hvtui.checker, hvtui.por, hvtui.symmetry, hvtui.generations\n"
+        "import hvtui.check.search, hvtui.check.por\n"
+        "import hvtui.check.symmetry, hvtui.check.generations\n"
         "assert 'textual' not in sys.modules\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

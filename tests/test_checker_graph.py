@@ -6,7 +6,7 @@ new read-side section), a flush count, or an exit consumed that only a VMM
 op (which then moved on) could have requested. So no path returns to a
 state it left. The checker leans on this twice: `--no-dedup` explores paths
 as a tree and still ends, and the partial-order reduction needs no cycle
-proviso (hvtui.por). These tests check the claim on whole state graphs,
+proviso (hvtui.check.por). These tests check the claim on whole state graphs,
 both as the engine builds them and as the checker stores them (canonical).
 """
 
@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_checker_reductions import as_scenario, programs
 
-from hvtui import scenario as scenarios
-from hvtui.engine import Engine
-from hvtui.generations import forget
-from hvtui.symmetry import Symmetry
-from hvtui.variants import VARIANTS
+from hvtui.check.generations import forget
+from hvtui.check.symmetry import Symmetry
+from hvtui.model.engine import Engine
+from hvtui.model.variants import VARIANTS
+from hvtui.scenario import load as scenarios
 
 ROOT = Path(__file__).parent.parent
 FILES = sorted((Path(__file__).parent / "data" / "check").glob("*.yaml")) + [

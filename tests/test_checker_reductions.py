@@ -16,16 +16,16 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis_programs import vmm_ops
 
-from hvtui import scenario as scenarios
-from hvtui.checker import Options, Result, check
-from hvtui.engine import Engine
-from hvtui.generations import forget
-from hvtui.model import USER, Flush, Program
-from hvtui.por import PartialOrder
-from hvtui.properties import VIOLATED, progress, state_violations, step_violations
-from hvtui.scenario import Scenario
-from hvtui.symmetry import Symmetry
-from hvtui.variants import VARIANTS
+from hvtui.check.generations import forget
+from hvtui.check.por import PartialOrder
+from hvtui.check.search import Options, Result, check
+from hvtui.check.symmetry import Symmetry
+from hvtui.model.engine import Engine
+from hvtui.model.properties import VIOLATED, progress, state_violations, step_violations
+from hvtui.model.state import USER, Flush, Program
+from hvtui.model.variants import VARIANTS
+from hvtui.scenario import load as scenarios
+from hvtui.scenario.load import Scenario
 
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data" / "check"
@@ -315,7 +315,7 @@ def test_both_canonical_forms_commute_with_the_steps_of_every_reachable_state(na
 
 def state_predicates(engine, s) -> tuple:
     """What the state properties read: who is lost, who runs while suspended."""
-    from hvtui.properties import in_ioctl, lost_wakeup, runs_suspended
+    from hvtui.model.properties import in_ioctl, lost_wakeup, runs_suspended
 
     return (
         in_ioctl(engine, s),
@@ -350,7 +350,7 @@ def assert_persistent_where_reduced(engine, po, s) -> bool:
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 @pytest.mark.parametrize("name", ["bystanders.yaml", "second-target.yaml", "inhibit-window.yaml"])
 def test_a_proper_persistent_set_is_invisible_and_commutes_with_the_rest(name, variant):
-    """The conditions the POR soundness argument (hvtui.por) stands on, checked
+    """The conditions the POR soundness argument (hvtui.check.por) stands on, checked
     at every reachable state: a footprint that misses what a step reads or
     writes shows up here as two steps that do not commute."""
     engine = replace(scenarios.load(str(DATA / name)), variant=variant).engine()

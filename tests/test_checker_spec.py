@@ -1,4 +1,4 @@
-"""What SPEC.md says the checker should find, variant by variant.
+"""What docs/model.md says the checker should find, variant by variant.
 
 Each test reads like a reviewer's note on the thread: which property a
 variant keeps or loses, and the interleaving the checker gives as proof.
@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from hvtui import scenario as scenarios
-from hvtui.checker import check
-from hvtui.properties import (
+from hvtui.check.search import check
+from hvtui.model.properties import (
     BLOCKED_BY_DESIGN,
     HOLDS,
     INHIBIT_HOLDS,
@@ -23,7 +22,8 @@ from hvtui.properties import (
     PROGRESS,
     VIOLATED,
 )
-from hvtui.variants import VARIANTS
+from hvtui.model.variants import VARIANTS
+from hvtui.scenario import load as scenarios
 
 DATA = Path(__file__).parent / "data" / "check"
 FILES = sorted(DATA.glob("*.yaml"))
@@ -177,7 +177,7 @@ def test_a_violation_is_reported_with_its_shortest_interleaving():
     result = check(scenario, "request-first")
     length = len(result.properties[NO_REQUEST].schedule)
     engine = replace(scenario, variant="request-first").engine()
-    from hvtui.properties import step_violations
+    from hvtui.model.properties import step_violations
 
     frontier = [engine.initial()]
     for _ in range(length - 1):

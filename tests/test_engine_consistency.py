@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis_programs import play, programs, schedules, transitions, variants, with_races
 
-from hvtui.engine import DONE, Engine
-from hvtui.model import BLOCKED, GUEST, KERNEL, KVM_RUN, USER, State
-from hvtui.session import Session
-from hvtui.variants import VARIANTS
+from hvtui.model.engine import DONE, Engine
+from hvtui.model.session import Session
+from hvtui.model.state import BLOCKED, GUEST, KERNEL, KVM_RUN, USER, State
+from hvtui.model.variants import VARIANTS
 
 RUN = settings(max_examples=100, deadline=None)
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from engine_support import Walk, flush, program
 
-from hvtui.engine import Engine, format_targets
-from hvtui.model import BLOCKED, GUEST, USER, Exit, Run, SetInhibit
-from hvtui.properties import BLOCKED_BY_DESIGN, HOLDS, VIOLATED
-from hvtui.scenario import parse
-from hvtui.session import Session
+from hvtui.model.engine import Engine, format_targets
+from hvtui.model.properties import BLOCKED_BY_DESIGN, HOLDS, VIOLATED
+from hvtui.model.session import Session
+from hvtui.model.state import BLOCKED, GUEST, USER, Exit, Run, SetInhibit
+from hvtui.scenario.load import parse
 
 # -- target forms ---------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """s3 as the seed writes it: `if (kvm_hv_vcpu_suspended(vcpu)) return 1;`.
 
-SPEC.md's s3 row only describes the suspended case. When an unsuspend scan
+docs/model.md's s3 row only describes the suspended case. When an unsuspend scan
 that did not wait for this reader clears `suspended` between s2 and s3, the
 seed falls through to the normal completion with result = -EBUSY: the
 instruction is skipped and the guest's flush is never done.
@@ -8,7 +8,7 @@ instruction is skipped and the guest's flush is never done.
 
 from engine_support import Walk, flush, program
 
-from hvtui.model import GUEST, SetInhibit
+from hvtui.model.state import GUEST, SetInhibit
 
 
 def test_no_sync_unsuspend_between_s2_and_s3_returns_ebusy_to_the_guest():

@@ -1,4 +1,4 @@
-"""Every atomic step of SPEC.md's tables: when it may run, and what it does.
+"""Every atomic step of docs/model.md's tables: when it may run, and what it does.
 
 Each test walks one short interleaving under `posted` (the series as posted)
 and reads the guard (enabled, or why the actor waits), the state after the
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from engine_support import Walk, flush, program
 
-from hvtui.engine import DONE
-from hvtui.model import BLOCKED, GUEST, KERNEL, KVM_RUN, USER, Exit, Run, SetInhibit
+from hvtui.model.engine import DONE
+from hvtui.model.state import BLOCKED, GUEST, KERNEL, KVM_RUN, USER, Exit, Run, SetInhibit
 
 # -- vCPU c, op `flush targets=T` --------------------------------------------
 

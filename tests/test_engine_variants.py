@@ -1,4 +1,4 @@
-"""Each variant changes exactly what SPEC.md's variant table says, nothing else.
+"""Each variant changes exactly what docs/model.md's variant table says, nothing else.
 
 A variant is one toggle over `posted`; the tests walk the one path the
 toggle touches and check that paths it does not touch log the very same
@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 from engine_support import Walk, flush, program
 
-from hvtui.engine import Event
-from hvtui.model import BLOCKED, Exit, Run, SetInhibit
-from hvtui.variants import POSTED, VARIANTS
+from hvtui.model.engine import Event
+from hvtui.model.state import BLOCKED, Exit, Run, SetInhibit
+from hvtui.model.variants import POSTED, VARIANTS
 
 TOGGLE = {
     "request-first": "request_first",

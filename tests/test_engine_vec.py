@@ -12,7 +12,7 @@ import gc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hvtui.model import GUEST, KERNEL, Vcpu, Vec
+from hvtui.model.state import GUEST, KERNEL, Vcpu, Vec
 
 
 def full_diff(a: Vec, b: Vec) -> list[tuple[int, Vcpu, Vcpu]]:

@@ -132,7 +132,7 @@ def test_a_saved_counterexample_exports_like_any_scenario(tmp_path):
 def test_text_exports_never_import_textual():
     """Textual costs ~150 ms at start-up; only --format svg may pay it."""
     probe = (
-        "import sys; from hvtui.cli import main\n"
+        "import sys; from hvtui.cli.main import main\n"
         "for fmt in ('diagram', 'markdown', 'mermaid', 'json'):\n"
         f"    assert main(['export', '{DEMO}', '-f', fmt, '-o', '/dev/null', '--force']) == 0\n"
         "print('textual' in sys.modules)\n"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hvtui.exports import diagram
-from hvtui.runner import replay_to_end
-from hvtui.scenario import load, parse
+from hvtui.runs.runner import replay_to_end
+from hvtui.scenario.load import load, parse
 from tests.conftest import SCENARIOS
 
 LIBRARY = sorted(SCENARIOS.glob("*.yaml"))

@@ -16,8 +16,8 @@ from typing import NamedTuple
 import pytest
 
 from hvtui.exports import mermaid
-from hvtui.runner import replay_to_end
-from hvtui.scenario import load
+from hvtui.runs.runner import replay_to_end
+from hvtui.scenario.load import load
 from tests.conftest import SCENARIOS
 
 ID = r"[A-Za-z_][A-Za-z0-9_]*"

@@ -1,4 +1,4 @@
-"""The headless core is reachable without the TUI (STYLE.md, after harlequin).
+"""The headless core is reachable without the TUI (after harlequin's test of the same name).
 
 Every module outside hvtui/tui is imported in a fresh interpreter, one after
 the other, and none may pull in Textual: `run`, `check` and `export` (bar
@@ -30,7 +30,7 @@ culprits = []
 for step in json.loads(sys.argv[1]):
     had = "textual" in sys.modules
     if step.startswith("hvtui "):
-        from hvtui.cli import main
+        from hvtui.cli.main import main
         with contextlib.redirect_stdout(io.StringIO()):
             try:
                 main(step.split()[1:])
@@ -57,7 +57,12 @@ def textual_importers(steps: list[str]) -> list[str]:
 
 
 def test_the_headless_modules_are_all_found():
-    for name in ("hvtui.engine", "hvtui.scenario", "hvtui.session", "hvtui.commands.run"):
+    for name in (
+        "hvtui.model.engine",
+        "hvtui.scenario.load",
+        "hvtui.model.session",
+        "hvtui.cli.run",
+    ):
         assert name in HEADLESS
     assert not [m for m in HEADLESS if m.startswith(TUI)]
 
@@ -75,6 +80,6 @@ def test_no_command_help_imports_textual():
 
 def test_the_probe_sees_textual_when_it_is_imported():
     """The checks above can fail: importing the TUI does load Textual, and is named."""
-    assert textual_importers(["hvtui.engine", "hvtui.tui.app", "hvtui.tui.grid"]) == [
+    assert textual_importers(["hvtui.model.engine", "hvtui.tui.app", "hvtui.tui.grid"]) == [
         "hvtui.tui.app"
     ]

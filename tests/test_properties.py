@@ -1,4 +1,4 @@
-"""The properties SPEC.md names, each broken by the interleaving the review
+"""The properties docs/model.md names, each broken by the interleaving the review
 thread worries about, and kept where the series says it is kept.
 """
 
@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 from engine_support import RACES, Walk, flush, program, race_walk
 
-from hvtui.model import Exit, Run, SetInhibit
-from hvtui.properties import (
+from hvtui.model.properties import (
     BLOCKED_BY_DESIGN,
     HOLDS,
     INHIBIT_HOLDS,
@@ -17,6 +16,7 @@ from hvtui.properties import (
     NO_REQUEST,
     VIOLATED,
 )
+from hvtui.model.state import Exit, Run, SetInhibit
 
 
 @pytest.mark.parametrize("name", sorted(RACES))

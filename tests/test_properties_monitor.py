@@ -13,9 +13,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis_programs import play, programs, schedules, transitions, variants, with_races
 
-from hvtui.engine import Engine
-from hvtui.model import SetInhibit
-from hvtui.properties import (
+from hvtui.model.engine import Engine
+from hvtui.model.properties import (
     INHIBIT_HOLDS,
     NO_FLUSH,
     NO_LOST_WAKEUP,
@@ -23,7 +22,8 @@ from hvtui.properties import (
     STAYS_PUT,
     state_violations,
 )
-from hvtui.variants import VARIANTS
+from hvtui.model.state import SetInhibit
+from hvtui.model.variants import VARIANTS
 
 STATE_PROPERTIES = (NO_LOST_WAKEUP, STAYS_PUT)
 

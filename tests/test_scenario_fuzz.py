@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from scenario_strategies import scenario_docs, yaml_text
 
 from hvtui.errors import InputError
-from hvtui.scenario import Scenario, parse, replay, to_yaml
+from hvtui.scenario.load import Scenario, parse, replay, to_yaml
 
 JUNK = st.one_of(
     st.none(),

@@ -18,7 +18,7 @@ from scenario_strategies import scenario_docs, yaml_text
 
 from hvtui import atomic
 from hvtui.errors import InputError
-from hvtui.scenario import load, parse, save, to_yaml
+from hvtui.scenario.load import load, parse, save, to_yaml
 
 FILES = sorted(SCENARIOS.glob("*.yaml"))
 

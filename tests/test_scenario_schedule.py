@@ -10,7 +10,7 @@ import pytest
 from conftest import SCENARIOS
 
 from hvtui.errors import InputError
-from hvtui.scenario import SCHEDULE_ARG, load, parse, parse_schedule_arg, replay, with_schedule
+from hvtui.scenario.load import SCHEDULE_ARG, load, parse, parse_schedule_arg, replay, with_schedule
 
 RACE = str(SCENARIOS / "reviewer-race.yaml")
 

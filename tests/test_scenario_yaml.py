@@ -1,6 +1,6 @@
 """The YAML a scenario is written in: YAML 1.2 values, positions, and nothing unsafe.
 
-hvtui.yamlpos reads scalars the way editors and JSON Schema tools do (the
+hvtui.scenario.yamlpos reads scalars the way editors and JSON Schema tools do (the
 YAML 1.2 core schema), remembers where every key and value was, and never
 builds a Python object from a tag.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from hvtui.errors import InputError
-from hvtui.scenario import parse
-from hvtui.yamlpos import Float, Int, load
+from hvtui.scenario.load import parse
+from hvtui.scenario.yamlpos import Float, Int, load
 
 
 def value(text: str) -> object:

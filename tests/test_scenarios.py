@@ -13,8 +13,8 @@ import json
 import pytest
 import yaml
 
-from hvtui.scenario import load
-from hvtui.variants import VARIANTS
+from hvtui.model.variants import VARIANTS
+from hvtui.scenario.load import load
 from tests.conftest import ROOT, SCENARIOS, run_cli
 
 LIBRARY = sorted(SCENARIOS.glob("*.yaml"))

@@ -19,10 +19,10 @@ from hypothesis import given, settings
 from scenario_strategies import scenario_docs, yaml_text
 
 from hvtui.errors import InputError
-from hvtui.scenario import parse
-from hvtui.scenario_rules import FINAL_FIELDS, OP_KEYS, TOP_KEYS
-from hvtui.schema import scenario_schema
-from hvtui.yamlpos import load as load_yaml
+from hvtui.scenario.load import parse
+from hvtui.scenario.rules import FINAL_FIELDS, OP_KEYS, TOP_KEYS
+from hvtui.scenario.schema import scenario_schema
+from hvtui.scenario.yamlpos import load as load_yaml
 
 SCHEMA = scenario_schema()
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)

@@ -266,7 +266,7 @@ def test_a_busy_port_is_one_line_and_exit_2():
 def test_each_browser_session_opens_the_workbench_as_the_command_line_asked():
     import argparse
 
-    from hvtui.commands import serve
+    from hvtui.cli import serve
 
     parser = argparse.ArgumentParser()
     serve.configure(parser)

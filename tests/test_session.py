@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis_programs import programs, variants
 
-from hvtui.engine import Engine
-from hvtui.model import Exit, SetInhibit
-from hvtui.session import CHECKPOINT, Session
-from hvtui.variants import POSTED, VARIANTS
+from hvtui.model.engine import Engine
+from hvtui.model.session import CHECKPOINT, Session
+from hvtui.model.state import Exit, SetInhibit
+from hvtui.model.variants import POSTED, VARIANTS
 
 
 def busy(n: int = 4, flushes: int = 8) -> Session:

@@ -14,10 +14,10 @@ import tracemalloc
 
 from engine_support import flush, program
 
-from hvtui.engine import Engine
-from hvtui.model import Exit, Run, SetInhibit
-from hvtui.session import Session
-from hvtui.variants import POSTED
+from hvtui.model.engine import Engine
+from hvtui.model.session import Session
+from hvtui.model.state import Exit, Run, SetInhibit
+from hvtui.model.variants import POSTED
 
 STEPS = (1500, 3000, 6000)
 

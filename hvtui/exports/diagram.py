@@ -22,10 +22,10 @@ from itertools import groupby
 from typing import NamedTuple
 
 from hvtui.exports.kernel import Line, kernel_lines
-from hvtui.model import actor_sort_key
-from hvtui.properties import DESCRIPTIONS
-from hvtui.scenario import Scenario
-from hvtui.session import Session
+from hvtui.model.properties import DESCRIPTIONS
+from hvtui.model.session import Session
+from hvtui.model.state import actor_sort_key
+from hvtui.scenario.load import Scenario
 
 WIDTH = 80  # what a plain-text mail keeps unwrapped
 OTHERS = "others"  # the shared column's header

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from hvtui.engine import format_targets
-from hvtui.model import USER, Flush, SetInhibit
-from hvtui.session import Session
+from hvtui.model.engine import format_targets
+from hvtui.model.session import Session
+from hvtui.model.state import USER, Flush, SetInhibit
 
 
 class Line(NamedTuple):

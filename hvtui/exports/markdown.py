@@ -6,12 +6,12 @@ the plain-text one, fenced, so it reads the same as in a mail.
 
 from __future__ import annotations
 
-from hvtui.expect import failures, vcpu_view
 from hvtui.exports import diagram
-from hvtui.properties import DESCRIPTIONS, PROPERTIES
-from hvtui.report import GRID_COLUMNS, shown_vcpus
-from hvtui.scenario import Scenario
-from hvtui.session import Session
+from hvtui.model.properties import DESCRIPTIONS, PROPERTIES
+from hvtui.model.session import Session
+from hvtui.runs.report import GRID_COLUMNS, shown_vcpus
+from hvtui.scenario.expect import failures, vcpu_view
+from hvtui.scenario.load import Scenario
 
 
 def render(scenario: Scenario, session: Session) -> str:

@@ -12,9 +12,9 @@ import re
 
 from hvtui.exports.diagram import Row, fold_quiet, order_actors
 from hvtui.exports.kernel import kernel_lines
-from hvtui.model import actor_sort_key
-from hvtui.scenario import Scenario
-from hvtui.session import Session
+from hvtui.model.session import Session
+from hvtui.model.state import actor_sort_key
+from hvtui.scenario.load import Scenario
 
 # Mermaid ends a statement at ';' and reads '#' as an entity; neither is needed.
 _UNSAFE = re.compile(r"[;#]")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-from hvtui.scenario import Scenario
+from hvtui.scenario.load import Scenario
 
 
 def render(scenario: Scenario, size: tuple[int, int] = (120, 40)) -> str:

@@ -21,10 +21,9 @@ from textual.message import Message
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from hvtui.checker import Options, Progress, Result, check
+from hvtui.check.search import Options, Progress, Result, check
 from hvtui.errors import InputError
-from hvtui.scenario import Scenario, load, save
-from hvtui.tui.bench import Bench
+from hvtui.scenario.load import Scenario, load, save
 from hvtui.tui.bindings import BINDINGS
 from hvtui.tui.commands import ScenarioProvider, action_commands
 from hvtui.tui.grid import VcpuGrid
@@ -38,6 +37,7 @@ from hvtui.tui.screens import (
     VariantScreen,
     VerdictScreen,
 )
+from hvtui.view.bench import Bench
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

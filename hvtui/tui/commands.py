@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 from textual.app import SystemCommand
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from hvtui.model.variants import VARIANTS
 from hvtui.tui.bindings import BINDINGS, palette_name
-from hvtui.tui.library import scenario_files
-from hvtui.variants import VARIANTS
+from hvtui.view.library import scenario_files
 
 if TYPE_CHECKING:
     from hvtui.tui.app import WorkbenchApp

@@ -20,9 +20,9 @@ from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from hvtui.engine import Engine
-from hvtui.model import State
-from hvtui.tui.glyphs import (
+from hvtui.model.engine import Engine
+from hvtui.model.state import State
+from hvtui.view.glyphs import (
     ID_RUN,
     NONE,
     RELATION_ROLES,

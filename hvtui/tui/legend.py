@@ -13,7 +13,7 @@ from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from hvtui.tui.glyphs import LEGEND, ROLE_CSS, LegendEntry, component_css
+from hvtui.view.glyphs import LEGEND, ROLE_CSS, LegendEntry, component_css
 
 PREFIX = "vcpulegend"
 SEPARATOR = "   "

@@ -19,10 +19,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Static
 
-from hvtui.engine import DONE, format_targets
-from hvtui.properties import DESCRIPTIONS, HOLDS, PROGRESS, PROPERTIES, VIOLATED
-from hvtui.report import event_line
-from hvtui.tui.bench import SUSPEND, WAKE, Bench
+from hvtui.model.engine import DONE, format_targets
+from hvtui.model.properties import DESCRIPTIONS, HOLDS, PROGRESS, PROPERTIES, VIOLATED
+from hvtui.runs.report import event_line
+from hvtui.view.bench import SUSPEND, WAKE, Bench
 
 Run = tuple[str, str]  # (text, role); role "" is the panel's own style
 

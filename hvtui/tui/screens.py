@@ -16,8 +16,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from hvtui.model.variants import VARIANTS
 from hvtui.tui.bindings import BINDINGS, shown_keys
-from hvtui.variants import VARIANTS
 
 DIALOG_CSS = """
 Dialog { align: center middle; }

@@ -22,7 +22,7 @@ from workbench_support import (
     widget_text,
 )
 
-from hvtui.scenario import load
+from hvtui.scenario.load import load
 from hvtui.tui.app import WorkbenchApp
 from hvtui.tui.bindings import BINDINGS, palette_name, shown_keys
 from hvtui.tui.grid import VcpuGrid

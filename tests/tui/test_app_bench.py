@@ -24,10 +24,10 @@ from workbench_support import (
 )
 
 from hvtui.errors import InputError
-from hvtui.model import GUEST, USER, Exit, Run, SetInhibit
-from hvtui.scenario import load
-from hvtui.tui.bench import Bench, describe_changes
-from hvtui.tui.library import scenario_files
+from hvtui.model.state import GUEST, USER, Exit, Run, SetInhibit
+from hvtui.scenario.load import load
+from hvtui.view.bench import Bench, describe_changes
+from hvtui.view.library import scenario_files
 
 
 def names(bench: Bench) -> list[str]:

@@ -17,7 +17,7 @@ from workbench_support import (
     widget_text,
 )
 
-from hvtui.checker import check
+from hvtui.check.search import check
 from hvtui.tui.app import WorkbenchApp
 from hvtui.tui.panels import PropertiesPanel, TitleBar
 from hvtui.tui.screens import VerdictScreen

@@ -14,10 +14,10 @@ import sys
 import pytest
 from workbench_support import DEMO, ROOT
 
-from hvtui.commands.workbench import configure, open_scenario
+from hvtui.cli.workbench import configure, open_scenario
 from hvtui.errors import InputError
 from hvtui.tui.app import WorkbenchApp
-from hvtui.tui.library import builtin_dir, demo_path
+from hvtui.view.library import builtin_dir, demo_path
 
 
 def args(*argv: str) -> argparse.Namespace:
@@ -81,7 +81,7 @@ def test_bad_input_is_one_line_and_exit_2_before_any_screen(cli, argv, message):
 
 def test_the_command_module_does_not_import_textual_until_it_runs():
     probe = (
-        "import sys, hvtui.commands.workbench, hvtui.tui.bench, hvtui.tui.library; "
+        "import sys, hvtui.cli.workbench, hvtui.view.bench, hvtui.view.library; "
         "print('textual' in sys.modules)"
     )
     out = subprocess.run(

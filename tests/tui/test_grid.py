@@ -12,11 +12,11 @@ from textual.filter import NoColor
 from textual.strip import Strip
 from workbench_support import ROOT, screen_lines
 
-from hvtui.engine import Engine
-from hvtui.scenario import Scenario, load, parse, replay, with_schedule
-from hvtui.tui.glyphs import LEGEND, cell_width
+from hvtui.model.engine import Engine
+from hvtui.scenario.load import Scenario, load, parse, replay, with_schedule
 from hvtui.tui.grid import VcpuGrid
 from hvtui.tui.legend import VcpuLegend
+from hvtui.view.glyphs import LEGEND, cell_width
 
 SCENARIOS = ROOT / "scenarios"
 

@@ -1,6 +1,6 @@
 """A vCPU cell read as text alone: what a monochrome terminal shows.
 
-No Textual here: the cell's glyphs and slots come from hvtui.tui.glyphs.
+No Textual here: the cell's glyphs and slots come from hvtui.view.glyphs.
 """
 
 from itertools import product
@@ -8,8 +8,8 @@ from itertools import product
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hvtui.model import BLOCKED, GUEST, KERNEL, MODES, USER
-from hvtui.tui.glyphs import (
+from hvtui.model.state import BLOCKED, GUEST, KERNEL, MODES, USER
+from hvtui.view.glyphs import (
     LEGEND,
     NONE,
     ROLE_CSS,

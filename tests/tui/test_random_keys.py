@@ -24,15 +24,15 @@ from textual import events
 from textual.keys import _get_unicode_name_from_key
 from workbench_support import DEMO, app_on, replayed_state, scenario, settle, widget_text
 
-from hvtui.engine import Engine
-from hvtui.scenario import load
-from hvtui.session import Session
+from hvtui.model.engine import Engine
+from hvtui.model.session import Session
+from hvtui.model.variants import VARIANTS
+from hvtui.scenario.load import load
 from hvtui.tui.app import WorkbenchApp
-from hvtui.tui.bench import Bench
 from hvtui.tui.bindings import BINDINGS
 from hvtui.tui.grid import VcpuGrid
 from hvtui.tui.panels import TitleBar
-from hvtui.variants import VARIANTS
+from hvtui.view.bench import Bench
 
 APP_KEYS = [b.key.split(",")[0] for b in BINDINGS if b.action != "quit"]
 # Keys that open a dialog cost a screen each (~5 keys' worth): pressed, but less often.

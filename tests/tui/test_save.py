@@ -13,12 +13,12 @@ import random
 
 from workbench_support import DEMO, demo, opened, random_session, toasts
 
-from hvtui.expect import vcpu_view
-from hvtui.scenario import load, replay, save
+from hvtui.scenario.expect import vcpu_view
+from hvtui.scenario.load import load, replay, save
 from hvtui.tui.app import WorkbenchApp
-from hvtui.tui.bench import Bench
-from hvtui.tui.library import scenario_files
 from hvtui.tui.screens import ConfirmScreen, SaveAsScreen
+from hvtui.view.bench import Bench
+from hvtui.view.library import scenario_files
 
 
 def final_views(bench: Bench) -> dict[str, dict]:

@@ -19,13 +19,13 @@ from textual.app import App
 from textual.geometry import Region
 from textual.widget import Widget
 
-from hvtui.engine import Engine
-from hvtui.model import State
-from hvtui.scenario import Scenario, load, parse
-from hvtui.session import Session
+from hvtui.model.engine import Engine
+from hvtui.model.session import Session
+from hvtui.model.state import State
+from hvtui.model.variants import VARIANTS
+from hvtui.scenario.load import Scenario, load, parse
 from hvtui.tui.app import WorkbenchApp
-from hvtui.tui.bench import Bench
-from hvtui.variants import VARIANTS
+from hvtui.view.bench import Bench
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "scenarios" / "reviewer-race.yaml"

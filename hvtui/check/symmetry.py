@@ -18,7 +18,7 @@ steps to steps, the initial state to itself, and every property to
 itself), so the checker may keep one canonical state per orbit: members
 sorted by local state. Verdicts and shortest counterexample lengths are
 both preserved. Counterexamples are rebuilt on real states by replaying
-(hvtui.checker), so a user never sees a canonical state.
+(hvtui.check.search), so a user never sees a canonical state.
 
 vCPUs with no ops that nothing names never change, so they are always
 alike: swapping them maps every state to itself and saves nothing.
@@ -26,8 +26,8 @@ alike: swapping them maps every state to itself and saves nothing.
 
 from __future__ import annotations
 
-from hvtui.engine import Engine
-from hvtui.model import Program, SetInhibit, State, Thread
+from hvtui.model.engine import Engine
+from hvtui.model.state import Program, SetInhibit, State, Thread
 
 
 def may_be_inhibited(program: Program) -> set[int]:

@@ -12,7 +12,8 @@ import difflib
 import re
 
 from hvtui.errors import InputError
-from hvtui.model import (
+from hvtui.model.properties import PROPERTIES
+from hvtui.model.state import (
     GUEST,
     KVM_RUN,
     MAX_VCPUS,
@@ -26,10 +27,9 @@ from hvtui.model import (
     SetInhibit,
     actor_sort_key,
 )
-from hvtui.properties import PROPERTIES
-from hvtui.scenario import Expect, Scenario
-from hvtui.variants import VARIANTS
-from hvtui.yamlpos import Pos, PosDict, PosList, join, short_path, show_value
+from hvtui.model.variants import VARIANTS
+from hvtui.scenario.load import Expect, Scenario
+from hvtui.scenario.yamlpos import Pos, PosDict, PosList, join, short_path, show_value
 
 TOP_KEYS = ("name", "description", "vcpus", "variant", "initial", "actors", "schedule", "expect")
 REQUIRED = ("name", "vcpus", "actors")

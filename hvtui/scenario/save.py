@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 import yaml
 
 from hvtui.atomic import write_file
-from hvtui.model import Flush, Op, SetInhibit
-from hvtui.yamlpos import plain_scalar
+from hvtui.model.state import Flush, Op, SetInhibit
+from hvtui.scenario.yamlpos import plain_scalar
 
 if TYPE_CHECKING:
-    from hvtui.scenario import Scenario
+    from hvtui.scenario.load import Scenario
 
 
 EXISTS = "the file exists (expected a new file name, or overwrite)"

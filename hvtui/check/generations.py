@@ -14,12 +14,12 @@ guard and every step then behaves the same on the rewritten state, and no
 property reads the counter: the rewrite is a bisimulation, and a
 breadth-first search over rewritten states finds the same verdicts at the
 same depths. It never changes what a user sees: counterexamples are
-replayed on real states (hvtui.checker).
+replayed on real states (hvtui.check.search).
 """
 
 from __future__ import annotations
 
-from hvtui.model import State
+from hvtui.model.state import State
 
 
 def forget(s: State, parent: State | None = None) -> State:

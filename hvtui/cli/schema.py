@@ -19,7 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hvtui.schema import scenario_schema
+    from hvtui.scenario.schema import scenario_schema
 
     text = json.dumps(scenario_schema(), indent=2) + "\n"
     if args.output:

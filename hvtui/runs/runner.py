@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hvtui import scenario as scenarios
-from hvtui.expect import failures, stuck, vcpu_view
-from hvtui.session import Session
+from hvtui.model.session import Session
+from hvtui.scenario import load as scenarios
+from hvtui.scenario.expect import failures, stuck, vcpu_view
 
 
 def load(path: str, variant: str | None = None, schedule: str | None = None) -> scenarios.Scenario:

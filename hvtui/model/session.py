@@ -8,9 +8,9 @@ step-back is exact and memory stays bounded at 100k steps and 4096 vCPUs.
 
 from __future__ import annotations
 
-from hvtui.engine import Engine, Event, Status
-from hvtui.model import State
-from hvtui.properties import PROPERTIES, Progress, progress, step_violations
+from hvtui.model.engine import Engine, Event, Status
+from hvtui.model.properties import PROPERTIES, Progress, progress, step_violations
+from hvtui.model.state import State
 
 CHECKPOINT = 64
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from hvtui.engine import Event
-from hvtui.expect import vcpu_view
-from hvtui.session import Session
+from hvtui.model.engine import Event
+from hvtui.model.session import Session
+from hvtui.scenario.expect import vcpu_view
 
 GRID_COLUMNS = ("inhibit", "suspended", "waiting_on", "mode", "pending_flush", "flushes", "mutex")
 

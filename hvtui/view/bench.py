@@ -13,15 +13,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import NamedTuple
 
-from hvtui.engine import Engine, Event, Status
-from hvtui.model import USER, Exit, Flush, Op, Program, Run, SetInhibit, actor_sort_key
-from hvtui.scenario import Expect, Scenario, load, replay, with_schedule
-from hvtui.session import Session
-from hvtui.variants import VARIANTS
+from hvtui.model.engine import Engine, Event, Status
+from hvtui.model.session import Session
+from hvtui.model.state import USER, Exit, Flush, Op, Program, Run, SetInhibit, actor_sort_key
+from hvtui.model.variants import VARIANTS
+from hvtui.scenario.load import Expect, Scenario, load, replay, with_schedule
 
 VMM = "vmm"  # the thread the workbench's own ioctls go to
 
-# The tracepoints of patch 6/7 that mark a suspend and a wake-up (SPEC.md,
+# The tracepoints of patch 6/7 that mark a suspend and a wake-up (docs/model.md,
 # "Trace events"); whichever step emits them under a variant, the text is the same.
 SUSPEND = "kvm_hv_vcpu_suspend_tlb_flush: suspending"
 WAKE = "kvm_hv_vcpu_unsuspend_tlb_flush: unsuspending"

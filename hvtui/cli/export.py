@@ -14,7 +14,7 @@ import re
 import sys
 
 from hvtui.errors import InputError
-from hvtui.variants import VARIANTS
+from hvtui.model.variants import VARIANTS
 
 # format -> the module that renders it (each exposes render(scenario, session))
 FORMATS = {
@@ -64,7 +64,7 @@ def parse_size(text: str | None) -> tuple[int, int]:
 def render(fmt: str, scenario, session, size: tuple[int, int] = DEFAULT_SIZE) -> str:
     """The export as text (svg is text too)."""
     if fmt == "json":
-        from hvtui.runner import document
+        from hvtui.runs.runner import document
 
         return json.dumps(document(scenario, session), indent=2) + "\n"
     module = importlib.import_module(FORMATS[fmt])
@@ -75,7 +75,7 @@ def render(fmt: str, scenario, session, size: tuple[int, int] = DEFAULT_SIZE) ->
 
 def main(args: argparse.Namespace) -> int:
     from hvtui.exports.output import write
-    from hvtui.runner import load, replay_to_end
+    from hvtui.runs.runner import load, replay_to_end
 
     size = parse_size(args.size)
     if args.size and args.format != "svg":

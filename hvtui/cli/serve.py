@@ -15,9 +15,9 @@ import os
 import shlex
 import sys
 
-from hvtui import scenario as scenarios
-from hvtui.commands import workbench
+from hvtui.cli import workbench
 from hvtui.errors import InputError
+from hvtui.scenario import load as scenarios
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000

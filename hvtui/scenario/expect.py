@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hvtui.scenario import Expect
-from hvtui.session import Session
+from hvtui.model.session import Session
+from hvtui.scenario.load import Expect
 
 
 def vcpu_view(session: Session, c: int, state=None) -> dict[str, object]:

@@ -13,12 +13,12 @@ import sys
 from hvtui.errors import InputError
 
 COMMANDS = {
-    "run": ("hvtui.commands.run", "replay scenarios headless and check their expect blocks"),
-    "check": ("hvtui.commands.check", "explore every interleaving and decide every property"),
-    "export": ("hvtui.commands.export", "render a scenario run as a diagram, markdown, ..."),
-    "serve": ("hvtui.commands.serve", "the workbench in a browser, on localhost"),
-    "variants": ("hvtui.commands.variants", "list the variants and the toggles each sets"),
-    "schema": ("hvtui.commands.schema", "print the JSON Schema of the scenario format"),
+    "run": ("hvtui.cli.run", "replay scenarios headless and check their expect blocks"),
+    "check": ("hvtui.cli.check", "explore every interleaving and decide every property"),
+    "export": ("hvtui.cli.export", "render a scenario run as a diagram, markdown, ..."),
+    "serve": ("hvtui.cli.serve", "the workbench in a browser, on localhost"),
+    "variants": ("hvtui.cli.variants", "list the variants and the toggles each sets"),
+    "schema": ("hvtui.cli.schema", "print the JSON Schema of the scenario format"),
 }
 
 EPILOG = "commands:\n" + "\n".join(f"  {name:<9} {doc}" for name, (_, doc) in COMMANDS.items())
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         module.configure(parser)
         args = parser.parse_args(argv[1:])
     else:
-        module = importlib.import_module("hvtui.commands.workbench")
+        module = importlib.import_module("hvtui.cli.workbench")
         parser = argparse.ArgumentParser(
             prog="hvtui",
             description="A workbench for KVM's proposed Hyper-V TLB-flush-inhibit protocol.",

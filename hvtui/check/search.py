@@ -8,11 +8,11 @@ each switchable off in `Options` and each tested to give the same verdicts:
 
 - dedup: a state seen before is not explored again (off: a tree search,
   which ends because the state graph is acyclic);
-- generations (hvtui.generations): SRCU generation numbers are forgotten
+- generations (hvtui.check.generations): SRCU generation numbers are forgotten
   where nothing will compare them; keeps shortest lengths;
-- symmetry (hvtui.symmetry): interchangeable vCPUs are sorted, one state
+- symmetry (hvtui.check.symmetry): interchangeable vCPUs are sorted, one state
   per orbit; keeps shortest lengths;
-- partial order (hvtui.por): only a persistent set of actors steps where
+- partial order (hvtui.check.por): only a persistent set of actors steps where
   that is sound; keeps every verdict but not lengths, so when it is on and
   something fails, a second breadth-first pass without it finds the
   shortest counterexamples (`Options.shortest`).
@@ -29,17 +29,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from hvtui import properties as props
-from hvtui.engine import DONE, Engine, Status
-from hvtui.generations import forget
-from hvtui.model import State
-from hvtui.por import PartialOrder
-from hvtui.properties import BLOCKED_BY_DESIGN, HOLDS, INCOMPLETE, PROPERTIES, VIOLATED
-from hvtui.symmetry import Symmetry, named_vcpus
-from hvtui.variants import VARIANTS
+from hvtui.check.generations import forget
+from hvtui.check.por import PartialOrder
+from hvtui.check.symmetry import Symmetry, named_vcpus
+from hvtui.model import properties as props
+from hvtui.model.engine import DONE, Engine, Status
+from hvtui.model.properties import BLOCKED_BY_DESIGN, HOLDS, INCOMPLETE, PROPERTIES, VIOLATED
+from hvtui.model.state import State
+from hvtui.model.variants import VARIANTS
 
 if TYPE_CHECKING:  # loading scenarios (YAML) is the caller's business
-    from hvtui.scenario import Scenario
+    from hvtui.scenario.load import Scenario
 
 _POLL = 512  # states and transitions between looks at the clock and at cancel()
 # About a minute of checking and a few hundred MB: past this a scenario is too

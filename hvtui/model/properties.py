@@ -1,4 +1,4 @@
-"""The properties SPEC.md names, decided one step at a time.
+"""The properties docs/model.md names, decided one step at a time.
 
 `step_violations` looks at one transition; it is exact for a whole trace
 because every property is either about the step itself or about a state,
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from hvtui.engine import DONE, Engine
-from hvtui.model import GUEST, SetInhibit, State
+from hvtui.model.engine import DONE, Engine
+from hvtui.model.state import GUEST, SetInhibit, State
 
 INHIBIT_HOLDS = "inhibit-holds"
 NO_REQUEST = "no-request-while-inhibited"

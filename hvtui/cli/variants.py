@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from hvtui.variants import POSTED, VARIANTS
+from hvtui.model.variants import POSTED, VARIANTS
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from hvtui.model import BLOCKED, GUEST, KERNEL, USER, Vcpu
+from hvtui.model.state import BLOCKED, GUEST, KERNEL, USER, Vcpu
 
 CLEAR = "·"  # a clear flag: a dot keeps the slot visible, so columns line up
 INHIBIT = "I"

@@ -2,8 +2,8 @@
 
 A scenario is a Program plus its prose, schedule and expectations. Every
 mistake becomes one InputError naming file, line, column and field: the
-YAML layer is hvtui.yamlpos, the format's rules are hvtui.scenario_rules,
-writing back is hvtui.scenario_save.
+YAML layer is hvtui.scenario.yamlpos, the format's rules are hvtui.scenario.rules,
+writing back is hvtui.scenario.save.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ import re
 import stat
 from dataclasses import dataclass, field, replace
 
-from hvtui.engine import DONE, Engine
 from hvtui.errors import InputError
-from hvtui.model import Program
-from hvtui.scenario_save import save, to_dict, to_yaml
-from hvtui.session import Session
-from hvtui.variants import VARIANTS
-from hvtui.yamlpos import load as load_yaml
-from hvtui.yamlpos import show_value
+from hvtui.model.engine import DONE, Engine
+from hvtui.model.session import Session
+from hvtui.model.state import Program
+from hvtui.model.variants import VARIANTS
+from hvtui.scenario.save import save, to_dict, to_yaml
+from hvtui.scenario.yamlpos import load as load_yaml
+from hvtui.scenario.yamlpos import show_value
 
 __all__ = [
     "Expect",
@@ -117,7 +117,7 @@ def _reason(exc: OSError) -> str:
 
 
 def parse(text: bytes | str, file: str) -> Scenario:
-    from hvtui.scenario_rules import check  # the rules build Scenarios: imported late
+    from hvtui.scenario.rules import check  # the rules build Scenarios: imported late
 
     return check(load_yaml(text, file), file)
 
@@ -203,7 +203,7 @@ def with_schedule(scenario: Scenario, schedule: tuple[str, ...]) -> Scenario:
     known = set(scenario.program.actor_names())
     for i, name in enumerate(schedule):
         if name not in known:
-            from hvtui.scenario_rules import actor_hint
+            from hvtui.scenario.rules import actor_hint
 
             line, col = positions[i] if i < len(positions) else (None, None)
             raise InputError(

@@ -1,6 +1,6 @@
 """The JSON Schema (draft 2020-12) of the scenario format, for editors.
 
-Built from the loader's own tables (hvtui.scenario_rules), so a key or an
+Built from the loader's own tables (hvtui.scenario.rules), so a key or an
 op added there shows up here. The schema says what one field may hold; the
 rules that relate fields (a vCPU id below `vcpus`, unique op ids, a schedule
 whose every step can be taken) only the loader checks.
@@ -8,9 +8,10 @@ whose every step can be taken) only the loader checks.
 
 from __future__ import annotations
 
-from hvtui.model import MAX_VCPUS, MODES
-from hvtui.properties import PROPERTIES
-from hvtui.scenario_rules import (
+from hvtui.model.properties import PROPERTIES
+from hvtui.model.state import MAX_VCPUS, MODES
+from hvtui.model.variants import VARIANTS
+from hvtui.scenario.rules import (
     ACTOR_PATTERN,
     BANKS,
     FINAL_FIELDS,
@@ -21,7 +22,6 @@ from hvtui.scenario_rules import (
     REQUIRED,
     VCPU_OPS,
 )
-from hvtui.variants import VARIANTS
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

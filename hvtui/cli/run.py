@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from hvtui.variants import VARIANTS
+from hvtui.model.variants import VARIANTS
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hvtui.runner import document, load, replay_to_end
+    from hvtui.runs.runner import document, load, replay_to_end
 
     results = []
     status = 0
@@ -45,7 +45,7 @@ def main(args: argparse.Namespace) -> int:
 def print_text(scenario, session, doc: dict, quiet: bool = False) -> None:
     from rich.console import Console
 
-    from hvtui.report import event_line, grid_table
+    from hvtui.runs.report import event_line, grid_table
 
     console = Console(highlight=False, soft_wrap=True)
     console.print(

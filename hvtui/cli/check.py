@@ -10,13 +10,13 @@ import textwrap
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from hvtui.checker import DEFAULT_MAX_STATES, Options, Progress, Result, check
+from hvtui.check.search import DEFAULT_MAX_STATES, Options, Progress, Result, check
 from hvtui.errors import InputError
-from hvtui.properties import INCOMPLETE, PROGRESS, PROPERTIES, VIOLATED
-from hvtui.variants import VARIANTS
+from hvtui.model.properties import INCOMPLETE, PROGRESS, PROPERTIES, VIOLATED
+from hvtui.model.variants import VARIANTS
 
 if TYPE_CHECKING:  # YAML and Rich load in main(), after argparse: --help stays quick
-    from hvtui import scenario as scenarios
+    from hvtui.scenario import load as scenarios
 
 WIDTH = 100  # the matrix is pasted into mail
 
@@ -92,7 +92,7 @@ def _positive(text: str) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hvtui import scenario as scenarios
+    from hvtui.scenario import load as scenarios
 
     if args.property and not args.save:
         raise InputError("", "--property picks what --save writes: give --save OUT.yaml too")
@@ -134,7 +134,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def document(result: Result) -> dict:
-    """One entry of `check --json`'s "results" (CONTRACT.md)."""
+    """One entry of `check --json`'s "results" (the documented JSON format)."""
     properties = {}
     for prop, verdict in result.properties.items():
         entry: dict = {"verdict": verdict.verdict}
@@ -247,8 +247,8 @@ def cell(verdict: str, schedule, shortest: bool = True) -> str:
 
 
 def counterexample(scenario, variant: str, prop: str, verdict, quiet: bool) -> list[str]:
-    from hvtui import scenario as scenarios
-    from hvtui.report import event_line
+    from hvtui.runs.report import event_line
+    from hvtui.scenario import load as scenarios
 
     schedule = verdict.schedule
     what = "shortest counterexample" if verdict.shortest else "counterexample (maybe not shortest)"
@@ -352,7 +352,7 @@ def _join(cells: list[str], widths: list[int], gap: int) -> str:
 
 
 def save_counterexample(runs, path: str, prop: str | None, force: bool) -> None:
-    from hvtui import scenario as scenarios
+    from hvtui.scenario import load as scenarios
 
     for scenario, result in runs:
         for name, verdict in result.properties.items():
@@ -370,7 +370,7 @@ def save_counterexample(runs, path: str, prop: str | None, force: bool) -> None:
 def counterexample_scenario(scenario, result: Result, prop: str) -> scenarios.Scenario:
     """The same program under the failing variant, its schedule the counterexample;
     `expect` names what `check` found, so check and run both pass on it."""
-    from hvtui import scenario as scenarios
+    from hvtui.scenario import load as scenarios
 
     verdict = result.properties[prop]
     note = (

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from hvtui import scenario as scenarios
-from hvtui.variants import VARIANTS
+from hvtui.model.variants import VARIANTS
+from hvtui.scenario import load as scenarios
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +32,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def open_scenario(args: argparse.Namespace) -> scenarios.Scenario:
     """The scenario the workbench opens; raises InputError for anything invalid."""
-    from hvtui.tui.library import demo_path
+    from hvtui.view.library import demo_path
 
     scenario = scenarios.load(args.file or demo_path())
     if args.variant:

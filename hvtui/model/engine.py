@@ -1,7 +1,7 @@
 """The atomic steps: who may step next, why the others wait, and what a step does.
 
 Every step is one line of the kernel code in the review thread
-(shared/seeds/000_ffe7fd73c7bc1307.txt) or one loop iteration; the comment
+of [PATCH 5/7] "KVM: x86: Implement KVM_HYPERV_SET_TLB_FLUSH_INHIBIT" or one loop iteration; the comment
 on each names the line it models. An actor's next step is a pure function
 of the state, so a schedule is just a list of actor names.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from hvtui.model import (
+from hvtui.model.state import (
     BLOCKED,
     GUEST,
     KERNEL,
@@ -25,7 +25,7 @@ from hvtui.model import (
     Vcpu,
     Vec,
 )
-from hvtui.variants import Variant
+from hvtui.model.variants import Variant
 
 DONE = "done"  # Status.why of an actor that has finished its ops and has nothing to do
 

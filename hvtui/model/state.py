@@ -15,7 +15,7 @@ from weakref import ref as _weakref
 
 MAX_VCPUS = 4096  # KVM_MAX_VCPUS on x86; also 64 sparse banks x 64 bits
 
-# vcpu modes (SPEC.md "State")
+# vcpu modes (docs/model.md "State")
 USER = "user"  # thread outside KVM_RUN, in the VMM
 GUEST = "guest"  # running guest code
 KERNEL = "kernel"  # inside the flush hypercall, an SRCU reader
@@ -70,23 +70,45 @@ class Exit:
     op: str = "exit"
 
 
-Op = Flush | SetInhibit | Run | Exit
-VMM_OPS = (SetInhibit, Run, Exit)
+@dataclass(frozen=True)
+class KernelWork:
+    """Other work inside KVM_RUN that holds kvm->srcu (an MMIO or page-fault
+    exit handled in the kernel): `vmexit`, then `vmentry`."""
+
+    id: str
+    op: str = "kernel_work"
+
+
+@dataclass(frozen=True)
+class HypervInit:
+    """KVM_SET_CPUID2 with the Hyper-V leaves on vcpu `vcpu`: kvm_hv_vcpu_init()
+    creates its Hyper-V context (a hot-plugged vCPU has none until then)."""
+
+    id: str
+    vcpu: int
+    op: str = "hyperv_init"
+
+
+Op = Flush | KernelWork | SetInhibit | Run | Exit | HypervInit
+VCPU_OPS = (Flush, KernelWork)
+VMM_OPS = (SetInhibit, Run, Exit, HypervInit)
 
 
 @dataclass(frozen=True)
 class Program:
     """What every actor will do: the scenario minus its prose and expectations.
 
-    `vcpu_ops[c]` is vcpu c's own list (flushes only); `threads` are the VMM
-    threads by name, in actor order.
+    `vcpu_ops[c]` is vcpu c's own list (flushes and kernel work); `threads`
+    are the VMM threads by name, in actor order. `initial_no_hyperv` are the
+    vCPUs created without a Hyper-V context (they start in `user` mode).
     """
 
     vcpus: int
-    vcpu_ops: tuple[tuple[Flush, ...], ...]
+    vcpu_ops: tuple[tuple[Flush | KernelWork, ...], ...]
     threads: tuple[tuple[str, tuple[Op, ...]], ...]
     initial_inhibit: frozenset[int] = frozenset()
     initial_mode: tuple[tuple[int, str], ...] = ()
+    initial_no_hyperv: frozenset[int] = frozenset()
 
     def actor_names(self) -> list[str]:
         return [f"vcpu{c}" for c in range(self.vcpus)] + [name for name, _ in self.threads]
@@ -245,5 +267,5 @@ class State(NamedTuple):
     vcpus: Vec
     threads: tuple[Thread, ...]
     # A history variable for the properties, not kernel state: bit x is set
-    # while x's inhibit window is open (SPEC.md "Properties").
+    # while x's inhibit window is open (docs/model.md "Properties").
     windows: int = 0

@@ -22,12 +22,12 @@ whole path and, being invisible, keeps the violation. Either way a
 reduced successor has a path to the violation, and the graph being a DAG
 the induction ends. Lengths are not kept (the second case adds a step),
 which is why the checker shortens counterexamples in a second, unreduced
-pass (hvtui.checker).
+pass (hvtui.check.search).
 
 Footprints are sets of *tokens*, one per (field, vCPU): a step's reads and
 writes, and for every actor the union over everything it may still do
 (static, per op and phase). Two steps are dependent when one writes what
-the other reads or writes. The footprints restate what hvtui.engine's steps
+the other reads or writes. The footprints restate what hvtui.model.engine's steps
 touch; test_checker_reductions checks, state by state, that the steps POR
 keeps commute with the ones it leaves out, so an engine change that a
 footprint misses fails there.
@@ -35,9 +35,9 @@ footprint misses fails there.
 
 from __future__ import annotations
 
-from hvtui.engine import Engine, Status
-from hvtui.model import KERNEL, Exit, Run, SetInhibit, State
-from hvtui.symmetry import may_be_inhibited
+from hvtui.check.symmetry import may_be_inhibited
+from hvtui.model.engine import Engine, Status
+from hvtui.model.state import KERNEL, Exit, Run, SetInhibit, State
 
 # token kinds: which field of which vCPU a step touches
 INH, SUSP, MODE, PEND, MUTEX, EXIT, SRCU = range(7)

@@ -1,0 +1,1 @@
+"""The exhaustive checker: the search and its reductions (POR, symmetry, SRCU generations)."""

@@ -1,1 +1,0 @@
-"""One module per `hvtui` subcommand: `configure(parser)` and `main(args) -> exit code`."""

@@ -1,0 +1,1 @@
+"""A headless run of a scenario and its plain-text report (shared by run, exports, the TUI)."""

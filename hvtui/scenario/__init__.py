@@ -1,0 +1,1 @@
+"""Scenario files: YAML with positions, the rules, the schema, expectations and saving."""

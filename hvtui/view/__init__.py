@@ -1,0 +1,1 @@
+"""Headless helpers of the workbench: its session, glyphs and scenario library (no Textual)."""
