@@ -176,7 +176,9 @@ class Engine:
             # vcpu_run(): after a VM exit a pending signal returns to userspace
             # before vcpu_enter_guest() processes requests, so an exit wins
             # over a pending flush (which then waits for the next KVM_RUN);
-            # requests are processed before the guest's next instruction.
+            # requests are processed before the guest's next instruction --
+            # the hypercall (`enter`) or the access that exits (`vmexit`), which
+            # rank alike.
             if v.exit_pending:
                 return _LEAVE
             if v.pending_flush:
