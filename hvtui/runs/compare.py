@@ -91,6 +91,11 @@ class Comparison:
         """Both sides' events at step `time` (None where a side has no such step)."""
         return _event(self.left, time), _event(self.right, time)
 
+    def differs(self, time: int) -> bool:
+        """Step `time` is not the same step on both sides (or one side has no such step)."""
+        x, y = self.event_pair(time)
+        return x is None or y is None or not _same(x, y)
+
     def to_dict(self) -> dict:
         """The JSON form `hvtui compare --json` prints."""
         return {
