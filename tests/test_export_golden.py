@@ -88,3 +88,10 @@ def test_golden_json_is_what_run_json_prints():
     code, out, _ = run_cli("run", "--json", DEMO)
     assert code == 0
     assert out == golden_path("json").read_text(encoding="utf-8")
+
+
+def test_the_readme_shows_the_diagram_the_export_prints():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = "`hvtui export scenarios/reviewer-race.yaml --format diagram --relevant`"
+    block = readme.split(command, 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    assert block == golden_path("diagram-relevant").read_text(encoding="utf-8")
