@@ -22,7 +22,7 @@ from hvtui.model.session import Session
 from hvtui.scenario.load import Scenario
 
 FRAME = 0.5  # seconds between frames: slow enough to read a kernel line
-MAX_FRAMES = 200  # a cap for long runs; at 4096 vCPUs a frame is ~100 kB
+MAX_FRAMES = 200  # a cap for long runs: at 4096 vCPUs and 120x40 a frame is ~30 kB
 _START = "\x1b[?25l\x1b[2J"  # hide the cursor and clear, before the first frame
 _END = "\x1b[?25h"  # and show the cursor again after the last
 
