@@ -1,23 +1,28 @@
 """The plain-text race diagram kernel developers paste into commit messages and replies.
 
-    CPU0                VMM                           CPU1
-    ================    ==========================    =============
-  3 kvm_hv_flush_tlb()
-      /* flush CPU1,
-      CPU2 */
-  4   READ_ONCE(vcpu1
+    CPU0                        VMM                              CPU1
+    ==========================  ===============================  ===============
+ 4    READ_ONCE(vcpu1
         ->arch.hyperv
         ->tlb_flush_inhibit)
         == 0
-  5                     ioctl(vcpu1_fd, ...
+ 5                              ioctl(vcpu1_fd,
+                                  KVM_HYPERV_SET_TLB_FLUSH_
+                                  INHIBIT, {.inhibit = 1})
+ ...
+15                              ioctl returns 0
+                                                                 .- inhibited
+16                              ioctl(vcpu1_fd, KVM_RUN)         |
+17*                                                              | kvm_hv_vcpu_
+                                                                 |   flush_tlb()
 
 One column per actor, headed as in Documentation/memory-barriers.txt
 (`CPU0`, `CPU1`, `VMM`), one row per step with its number in the left
 margin (the numbers `hvtui run` prints). A row stays inside its actor's
 column: long lines wrap within it, at `->`, `(`, `,` and spaces. The columns
 share at most WIDTH characters, sized so the fewest lines wrap; past
-MAX_COLUMNS actors, the ones that only react share a last column, each
-line prefixed with its actor. An inhibit window is a bar down the
+MAX_COLUMNS actors, those the first violation is least about share a last
+column, each line prefixed with its actor. An inhibit window is a bar down the
 target's column, from the step its ioctl returned to the `lock` of the
 ioctl that clears it. Under the diagram, what went wrong, in a sentence.
 
@@ -167,8 +172,8 @@ def order_actors(session: Session, rows: list[Row]) -> list[str]:
 _DIGITS = re.compile(r"[0-9]")
 
 # where a C line may break: after "(" (not "()") or ",", after a space (but not
-# the one in "== 0", "/* x" or "x */"), before "->" or ".field"
-_BREAKS = re.compile(r"(?<=\()(?![ )])|(?<=,)(?! )|(?<=[^=*] )(?! |\*/)|(?=->)|(?<=\w)(?=\.\w)")
+# the one in "== 0", "/* x" or "x */"), before "->"
+_BREAKS = re.compile(r"(?<=\()(?![ )])|(?<=,)(?! )|(?<=[^=*] )(?! |\*/)|(?=->)")
 
 
 @lru_cache(maxsize=65536)
