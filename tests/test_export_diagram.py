@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
-from hvtui.exports import diagram
+from hvtui.exports import diagram, perfetto
 from hvtui.exports.kernel import cpu_name
 from hvtui.runs.runner import replay_to_end
 from hvtui.scenario.load import load, parse
 from tests.conftest import SCENARIOS, run_cli
+from tests.hypothesis_programs import play, programs, schedules, variants
+from tests.test_export_perfetto import check_rules
 
 LIBRARY = sorted(SCENARIOS.glob("*.yaml"))
 
@@ -68,7 +72,9 @@ def squeeze(text: str) -> str:
 
 
 def _marker(line: str) -> bool:
-    return line.strip() in (diagram.OPENS, diagram.CLOSES) or set(line.strip()) <= {"|", " "}
+    """A line that only draws windows: their bars and the marks where they open or close."""
+    rest = " ".join(w for w in line.split() if w != "|")
+    return rest in ("", diagram.OPENS, diagram.CLOSES)
 
 
 def check_layout(scenario) -> Drawn:
@@ -296,3 +302,26 @@ def test_the_diagram_names_the_null_dereference():
     assert "kvm_hv_vcpu_init()" in squeeze(drawn.text_in(init))
     # the ioctl's write through the missing context set nothing: no window is drawn
     assert diagram.OPENS not in drawn.text
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(program=programs(), variant=variants, choices=schedules)
+def test_any_run_draws_within_80_columns_each_row_in_its_column_and_traces_by_the_rules(
+    program, variant, choices
+):
+    from hvtui.model.engine import Engine
+    from hvtui.model.variants import VARIANTS
+    from hvtui.scenario.load import Scenario
+
+    session, _ = play(Engine(program, VARIANTS[variant]), choices)
+    scenario = Scenario("random.yaml", "random", "", program.vcpus, variant, program)
+    text = diagram.render(scenario, session)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    if not session.pos:
+        return
+    drawn = Drawn(text)
+    for step, lines in drawn.rows.items():
+        actor = cpu_name(session.events[step - 1].actor)
+        assert all(drawn.column_of(line) in (actor, diagram.OTHERS) for line in lines), step
+    assert text == diagram.render(scenario, session)
+    check_rules(json.loads(perfetto.render(scenario, session)))  # and the trace keeps its rules
