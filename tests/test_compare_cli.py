@@ -108,3 +108,26 @@ def test_a_schedule_the_first_variant_cannot_take_is_bad_input():
 def test_a_missing_file_exits_2():
     code, _, err = run_cli("compare", "nope.yaml", "--variants", "posted,no-sync")
     assert code == 2 and err.startswith("nope.yaml: cannot read the file")
+
+
+def test_help_is_quick_it_loads_neither_yaml_nor_textual():
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    probe = (
+        "import contextlib, io, sys\n"
+        "from hvtui.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        "        main(['compare', '--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(sorted(m for m in ('yaml', 'textual', 'rich') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[]\n"

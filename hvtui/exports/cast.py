@@ -23,6 +23,7 @@ from hvtui.scenario.load import Scenario
 
 FRAME = 0.5  # seconds between frames: slow enough to read a kernel line
 MAX_FRAMES = 200  # a cap for long runs: at 4096 vCPUs and 120x40 a frame is ~30 kB
+SETTLE = 20  # at most this many extra passes of the message loop for a frame to settle
 _START = "\x1b[?25l\x1b[2J"  # hide the cursor and clear, before the first frame
 _END = "\x1b[?25h"  # and show the cursor again after the last
 
@@ -52,6 +53,33 @@ def render(
     width, height = size
     steps = frames(session, max_frames)
 
+    def screen(app) -> str:
+        console = Console(
+            width=width,
+            height=height,
+            file=io.StringIO(),
+            force_terminal=True,
+            color_system="truecolor",
+            legacy_windows=False,
+            safe_box=False,
+        )
+        console.print(app.screen._compositor.render_update(full=True), end="")
+        return console.file.getvalue()
+
+    async def settled(app, pilot) -> str:
+        # A step's redraw may take more than one pass of the message loop (a
+        # scroll to the current event, a resize); on a loaded machine a single
+        # pause can catch it half done. The frame is the screen once two looks
+        # in a row agree, so the bytes do not depend on how busy the machine is.
+        shot = screen(app)
+        for _ in range(SETTLE):
+            await pilot.pause()
+            again = screen(app)
+            if again == shot:
+                return shot
+            shot = again
+        return shot
+
     async def record() -> list[str]:
         app = WorkbenchApp(scenario, at_end=True)
         shots = []
@@ -60,17 +88,7 @@ def render(
                 app.bench.goto(pos)
                 app.refresh_views()
                 await pilot.pause()
-                console = Console(
-                    width=width,
-                    height=height,
-                    file=io.StringIO(),
-                    force_terminal=True,
-                    color_system="truecolor",
-                    legacy_windows=False,
-                    safe_box=False,
-                )
-                console.print(app.screen._compositor.render_update(full=True), end="")
-                shots.append(console.file.getvalue())
+                shots.append(await settled(app, pilot))
         return shots
 
     shots = asyncio.run(record())
