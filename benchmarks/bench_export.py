@@ -5,8 +5,10 @@
 The program is many-vcpus-4096's at N vCPUs: five bank leaders inhibited,
 every other vCPU flushes its bank's leader and itself. `replay` is the run
 every export starts from (`hvtui run`'s); each format column is the render
-alone; `lines` is the diagram's length, which folding keeps far below the
-step count.
+alone; `lines` is the diagram's length (wrapped rows make it longer than the
+step count, folding shorter); `compare` is `hvtui compare --variants
+posted,no-sync` without its printing. The cast export is left out: it drives
+the workbench, whose frame cost benchmarks/bench_workbench.py measures.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ import argparse
 import time
 
 from hvtui.cli.export import render
+from hvtui.model.engine import Engine
+from hvtui.model.variants import VARIANTS
+from hvtui.runs.compare import compare_variants
 from hvtui.runs.runner import replay_to_end
 from hvtui.scenario.load import parse
 
-FORMATS = ("diagram", "markdown", "mermaid", "json")
+FORMATS = ("diagram", "markdown", "mermaid", "json", "perfetto")
 
 
 def program(n: int) -> str:
@@ -48,7 +53,7 @@ def main() -> None:
     print(
         f"{'vcpus':>6} {'steps':>7} {'replay s':>9} "
         + " ".join(f"{f + ' s':>10}" for f in FORMATS)
-        + f" {'lines':>7}"
+        + f" {'lines':>7} {'compare s':>10}"
     )
     for n in sizes:
         scenario = parse(program(n), f"bench-{n}.yaml")
@@ -63,10 +68,14 @@ def main() -> None:
             cells.append(time.perf_counter() - t0)
             if fmt == "diagram":
                 lines = text.count("\n")
+        t0 = time.perf_counter()
+        engines = [Engine(scenario.program, VARIANTS[v]) for v in ("posted", "no-sync")]
+        compare_variants(*engines, scenario.schedule, ("posted", "no-sync"))
+        compared = time.perf_counter() - t0
         print(
             f"{n:>6} {session.pos:>7} {replay:>9.2f} "
             + " ".join(f"{c:>10.2f}" for c in cells)
-            + f" {lines:>7}"
+            + f" {lines:>7} {compared:>10.2f}"
         )
 
 

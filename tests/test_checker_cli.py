@@ -201,7 +201,7 @@ def test_save_writes_a_scenario_that_run_replays_and_check_accepts(cli, tmp_path
     assert code == 0, err
     assert "saved: " in err
     saved = scenarios.load(str(out))
-    assert saved.variant == "no-sync" and saved.name == "inhibit-window-inhibit-holds"
+    assert saved.variant == "no-sync" and saved.name == "inhibit-window-no-sync-inhibit-holds-at-10"
     expected = check(scenarios.load(WINDOW), "no-sync").properties["inhibit-holds"]
     assert saved.schedule == expected.schedule  # the first in PROPERTIES order
     code, run_out, _ = cli("run", "--json", str(out))
@@ -226,7 +226,7 @@ def test_save_writes_a_scenario_that_run_replays_and_check_accepts(cli, tmp_path
         "--force",
     )
     assert code == 0
-    assert scenarios.load(str(out)).name == "inhibit-window-no-lost-wakeup"
+    assert scenarios.load(str(out)).name == "inhibit-window-no-sync-no-lost-wakeup-at-19"
 
 
 def test_save_with_nothing_failing_writes_nothing(cli, tmp_path):

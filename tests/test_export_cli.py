@@ -19,7 +19,7 @@ def test_output_file_is_written_and_then_never_clobbered_without_force(tmp_path)
     code, stdout, err = run_cli("export", DEMO, "--format", "diagram", "-o", str(out))
     assert (code, stdout, err) == (0, "", "")
     first = out.read_text()
-    assert first.startswith("reviewer-race: variant posted, 17 steps")
+    assert first.startswith("reviewer-race: the series as posted (patches 2/7 and 5/7)\n")
 
     out.write_text("my notes\n")
     code, stdout, err = run_cli("export", DEMO, "--format", "markdown", "-o", str(out))
@@ -51,7 +51,7 @@ def test_json_flag_without_output_carries_the_export_itself():
     code, stdout, _ = run_cli("export", DEMO, "-f", "diagram", "--json")
     assert code == 0
     doc = json.loads(stdout)
-    assert doc["content"].startswith("reviewer-race: variant posted")
+    assert doc["content"].startswith("reviewer-race: the series as posted")
     code, stdout, _ = run_cli("export", DEMO, "-f", "json", "--json")
     assert json.loads(stdout)["content"]["violations"] == {"no-flush-while-inhibited": {"step": 17}}
 
@@ -61,9 +61,9 @@ def test_variant_override_exports_the_run_under_another_variant():
         "export", "scenarios/target-forms.yaml", "-f", "diagram", "--variant", "request-first"
     )
     assert code == 0
-    assert stdout.startswith("target-forms: variant request-first")
+    assert stdout.startswith("target-forms: the reviewer's proposal on 5/7")
     # the reviewer's order: the first request goes out before the first flag is read
-    assert stdout.index("kvm_make_vcpus_request_mask()") < stdout.index("READ_ONCE(")
+    assert stdout.index("kvm_make_request(") < stdout.index("READ_ONCE(")
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ def test_variant_override_exports_the_run_under_another_variant():
         ),
         (
             ["--format", "diagram", "--size", "80x24"],
-            "--size: only applies to --format svg, not diagram\n",
+            "--size: only applies to --format svg or cast, not diagram\n",
         ),
     ],
 )
@@ -93,7 +93,9 @@ def test_a_broken_scenario_is_reported_with_its_position(tmp_path):
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("fmt", ["diagram", "markdown", "mermaid", "json", "svg"])
+@pytest.mark.parametrize(
+    "fmt", ["diagram", "markdown", "mermaid", "json", "svg", "cast", "perfetto"]
+)
 def test_two_exports_of_the_same_run_are_byte_identical(fmt):
     first = run_cli("export", DEMO, "--format", fmt)
     second = run_cli("export", DEMO, "--format", fmt)
@@ -126,14 +128,15 @@ def test_a_saved_counterexample_exports_like_any_scenario(tmp_path):
     assert saved.exists(), err
     code, stdout, err = run_cli("export", str(saved), "-f", "diagram")
     assert (code, err) == (0, "")
-    assert "violates no-lost-wakeup" in stdout
+    assert stdout.startswith("lost-wakeup-no-sync-no-lost-wakeup-at-10: ")
+    assert "* after 10, CPU0 is suspended waiting on CPU1" in stdout
 
 
 def test_text_exports_never_import_textual():
-    """Textual costs ~150 ms at start-up; only --format svg may pay it."""
+    """Textual costs ~150 ms at start-up; only --format svg and cast may pay it."""
     probe = (
         "import sys; from hvtui.cli.main import main\n"
-        "for fmt in ('diagram', 'markdown', 'mermaid', 'json'):\n"
+        "for fmt in ('diagram', 'markdown', 'mermaid', 'json', 'perfetto'):\n"
         f"    assert main(['export', '{DEMO}', '-f', fmt, '-o', '/dev/null', '--force']) == 0\n"
         "print('textual' in sys.modules)\n"
     )

@@ -109,18 +109,23 @@ def test_requests_kicks_and_wakes_are_messages_between_actors():
     assert list(d.participants) == ["vcpu0", "vmm", "vcpu1", "vcpu2"]
     sent = [(a, b, text.split(" ", 1)[1]) for a, b, text in d.messages]
     assert sent == [
-        ("vmm", "vcpu1", "kvm_vcpu_kick(vcpu1) /* exit request */"),
-        ("vcpu0", "vcpu1", "kvm_make_vcpus_request_mask() /* vcpu1 */"),
-        ("vcpu0", "vcpu2", "kvm_make_vcpus_request_mask() /* vcpu2 */"),
-        ("vmm", "vcpu1", "ioctl(vcpu1, KVM_RUN)"),
+        ("vmm", "vcpu1", "pthread_kill(vcpu1 thread)"),
+        ("vcpu0", "vcpu1", "kvm_make_request(KVM_REQ_HV_TLB_FLUSH, vcpu1)"),
+        ("vcpu0", "vcpu2", "kvm_make_request(KVM_REQ_HV_TLB_FLUSH, vcpu2)"),
+        ("vmm", "vcpu1", "ioctl(vcpu1_fd, KVM_RUN)"),
     ]
-    assert ("vcpu1", "step 17 violates no-flush-while-inhibited") in d.notes
+    assert list(d.participants.values()) == ["CPU0", "VMM", "CPU1", "CPU2"]
+    assert (
+        "vcpu1",
+        "CPU1 services the flush request at 17, after the ioctl that set CPU1's flag returned "
+        "at 15",
+    ) in d.notes
 
 
 def test_a_named_vmm_thread_gets_a_mermaid_id_and_keeps_its_name_as_label():
     d = parse(sequence("scenarios/retry-second-target.yaml"))
-    assert d.participants["vmm_b"] == "vmm:b"
-    woken = [(a, b) for a, b, text in d.messages if "WRITE_ONCE(suspended, false)" in text]
+    assert d.participants["vmm_b"] == "VMM:b"
+    woken = [(a, b) for a, b, text in d.messages if "->suspended, false)" in text]
     assert woken == [("vmm", "vcpu0"), ("vmm_b", "vcpu0")]
 
 

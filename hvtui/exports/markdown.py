@@ -13,6 +13,8 @@ from hvtui.runs.report import GRID_COLUMNS, shown_vcpus
 from hvtui.scenario.expect import failures, vcpu_view
 from hvtui.scenario.load import Scenario
 
+DETAIL_MAX = 160  # a longer progress detail (hundreds of waiters) is left to the diagram
+
 
 def render(scenario: Scenario, session: Session) -> str:
     out = [f"# {scenario.name}", ""]
@@ -65,7 +67,7 @@ def _verdicts(scenario: Scenario, session: Session) -> list[str]:
         where = f"step {first[prop]}" if prop in first else ""
         if prop == "progress":
             done = session.progress()
-            where = done.detail if done and len(done.detail) <= diagram.DETAIL_MAX else where
+            where = done.detail if done and len(done.detail) <= DETAIL_MAX else where
         out.append(f"| `{prop}` | {verdicts[prop]} | {where} |")
     out += ["", "What each property says:", ""]
     out += [f"- `{prop}`: {DESCRIPTIONS[prop]}." for prop in PROPERTIES]

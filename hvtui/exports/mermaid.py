@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from hvtui.exports.diagram import Row, fold_quiet, order_actors
-from hvtui.exports.kernel import kernel_lines
+from hvtui.exports.kernel import cpu_name, ending, explain, kernel_lines
 from hvtui.model.session import Session
 from hvtui.model.state import actor_sort_key
 from hvtui.scenario.load import Scenario
@@ -24,11 +24,12 @@ def render(scenario: Scenario, session: Session) -> str:
     lines = kernel_lines(session)
     peers = {ln.time: ln.peer for ln in lines}
     rows = fold_quiet(lines)
+    first = session.first_violations()
     actors = order_actors(session, rows)
     # a vCPU that is only acted on (a request it never services) still gets a lifeline
     actors += sorted({p for p in peers.values() if p} - set(actors), key=actor_sort_key)
     out = ["sequenceDiagram", f"    %% {_text(scenario.name)}, variant {scenario.variant}"]
-    out += [f"    participant {participant_id(a)} as {a}" for a in actors]
+    out += [f"    participant {participant_id(a)} as {cpu_name(a)}" for a in actors]
     for row in rows:
         actor = participant_id(row.actors[0])
         text = _text(f"{row.time} {_call(row)}")
@@ -38,13 +39,13 @@ def render(scenario: Scenario, session: Session) -> str:
         else:
             out.append(f"    Note over {actor}: {text}")
         for prop in dict.fromkeys(row.violations):
-            out.append(f"    Note over {actor}: {_text(f'step {row.time} violates {prop}')}")
-    done = session.progress()
-    if done is not None and actors:
+            if first.get(prop) == row.time:
+                out.append(f"    Note over {actor}: {_text(explain(session, prop, row.time))}")
+    if actors:
         over = participant_id(actors[0])
         if len(actors) > 1:
             over += f",{participant_id(actors[-1])}"
-        out.append(f"    Note over {over}: progress {done.verdict}")
+        out.append(f"    Note over {over}: {_text(ending(session))}")
     return "\n".join(out) + "\n"
 
 
@@ -54,8 +55,7 @@ def participant_id(actor: str) -> str:
 
 
 def _call(row: Row) -> str:
-    note = f" /* {row.note} */" if row.note else ""
-    return f"{row.code}{note}" if row.code else note.strip()
+    return f"{row.head}: {row.text}" if row.head else row.text
 
 
 def _text(text: str) -> str:
