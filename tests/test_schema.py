@@ -40,7 +40,12 @@ CROSS_FIELD = {
     "range-mask-bit-beyond-vcpus",
     "range-op-vcpu-equals-vcpus",
     "range-sparse-bit-beyond-vcpus",
-    "range-targets-item-equals-vcpus",  # ids below vcpus
+    "range-targets-item-equals-vcpus",
+    "range-no-hyperv-equals-vcpus",
+    "range-hyperv_init-vcpu-equals-vcpus",  # ids below vcpus
+    "hyperv-flush-by-vcpu-without-context",
+    "hyperv-no-context-initial-guest",
+    "hyperv-no-context-initial-inhibit",  # what initial.no_hyperv rules out elsewhere
     "unknown-schedule-actor",
     "unknown-stuck-actor",  # actors the scenario has
     "schedule-actor-finished",
