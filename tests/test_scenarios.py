@@ -56,14 +56,6 @@ def test_every_file_tells_the_reader_what_to_notice_and_what_to_expect(path):
         assert scenario.expect.violations is not None or scenario.expect.by_variant
 
 
-def test_the_readme_table_lists_every_scenario_once():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    library = readme.split("<!-- scenario library -->", 1)[1]
-    rows = [line for line in library.splitlines() if line.startswith("| [`")]
-    named = [row.split("`")[1] for row in rows]
-    assert sorted(named) == sorted(p.stem for p in LIBRARY)
-
-
 def test_the_three_target_forms_resolve_to_the_same_set():
     doc = yaml.safe_load((SCENARIOS / "target-forms.yaml").read_text())
     forms = [op["targets"] for op in doc["actors"]["vcpu0"]]
