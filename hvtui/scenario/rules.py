@@ -70,6 +70,7 @@ FINAL_FIELDS = {
     "mutex": str,
     "exit_pending": bool,
     "srcu_reader": bool,
+    "hyperv": bool,
 }
 PROGRESS_VERDICTS = ("holds", "blocked-by-design", "violated")
 ACTOR_PATTERN = r"^(vcpu(0|[1-9][0-9]*)|vmm|vmm:[A-Za-z0-9_.-]+)$"
