@@ -52,7 +52,8 @@ CROSS_FIELD = {
     "schedule-actor-waits",
     "schedule-past-the-end",
     "schedule-suspended-vcpu",
-    "schedule-vcpu-without-ops",  # steps replay can take
+    "schedule-vcpu-without-ops",
+    "schedule-vcpu-without-context-not-running",  # steps replay can take
 }
 # JSON has one number type: 4.0 is an integer to a JSON Schema, a float to YAML.
 JSON_CANNOT_TELL = {"type-vcpus-float", "type-targets-mask-float"}
