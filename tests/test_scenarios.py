@@ -38,6 +38,26 @@ def test_check_under_every_variant_finds_exactly_the_expected_violations(path):
     assert code == 0, out + err
 
 
+@pytest.mark.parametrize("path", CHECKABLE, ids=lambda p: p.stem)
+def test_each_counterexample_replays_through_run_to_its_violation(path):
+    """What `check` prints as a schedule, `run --schedule` takes to the same step."""
+    code, out, err = run_cli("check", "--json", rel(path))
+    assert code == 0, err
+    (result,) = json.loads(out)["results"]
+    for prop, verdict in result["properties"].items():
+        if verdict["verdict"] != "violated":
+            continue
+        schedule = ",".join(verdict["schedule"])
+        code, out, err = run_cli("run", "--json", "-q", "--schedule", schedule, rel(path))
+        assert code in (0, 1), err  # the file's own `final` may not hold after another schedule
+        doc = json.loads(out)
+        if prop == "progress":
+            assert doc["steps"] == len(verdict["schedule"]), prop
+            assert doc["progress"]["verdict"] == "violated", prop
+        else:
+            assert doc["violations"][prop]["step"] == len(verdict["schedule"]), prop
+
+
 def test_check_on_4096_vcpus_stops_at_its_bound_and_says_incomplete():
     code, out, err = run_cli("check", "--json", "--max-states", "500", rel(BIG))
     assert code == 1, err  # not a pass: nothing was decided
