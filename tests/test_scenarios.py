@@ -27,8 +27,9 @@ def rel(path) -> str:
 
 @pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
 def test_run_meets_every_expectation(path):
-    code, out, err = run_cli("run", "-q", rel(path))
-    assert code == 0, out + err
+    # the grid and the log too, but at 4096 vCPUs they are 32,000 lines
+    code, out, err = run_cli("run", *(["-q"] if path == BIG else []), rel(path))
+    assert (code, err) == (0, ""), out + err
     assert out.rstrip().endswith("expect: met")
 
 
