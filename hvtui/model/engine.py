@@ -176,7 +176,9 @@ class Engine:
             # vcpu_run(): after a VM exit a pending signal returns to userspace
             # before vcpu_enter_guest() processes requests, so an exit wins
             # over a pending flush (which then waits for the next KVM_RUN);
-            # requests are processed before the guest's next instruction.
+            # requests are processed before the guest's next instruction --
+            # the hypercall (`enter`) or the access that exits (`vmexit`), which
+            # rank alike.
             if v.exit_pending:
                 return _LEAVE
             if v.pending_flush:
@@ -348,11 +350,7 @@ class Engine:
 
     def _complete(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
         # return HV_STATUS_SUCCESS: the instruction is skipped; srcu_read_unlock()
-        (inhibit, suspended, waiting_on, _, pending, flushes, mutex, exiting, _, gen,
-         hyperv, _, fgen, ran, op, _, _) = v
-        v = _new(Vcpu, (inhibit, suspended, waiting_on, GUEST, pending, flushes, mutex, exiting,
-                        False, gen, hyperv, False, fgen, ran, op + 1, "enter", 0))
-        return _put(s, c, v), self._lines.complete[c]
+        return _put(s, c, _returned(v, GUEST, v.op + 1)), self._lines.complete[c]
 
     def _s1(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
         # kvm_hv_vcpu_suspend_tlb_flush(): WRITE_ONCE(waiting_on, vcpu_id)
@@ -376,25 +374,17 @@ class Engine:
     def _s3(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
         # kvm_hv_hypercall_complete(): if (kvm_hv_vcpu_suspended(vcpu)) return 1;
         # the instruction is not skipped, so the op restarts at `enter`.
-        (inhibit, suspended, waiting_on, _, pending, flushes, mutex, exiting, _, gen,
-         hyperv, _, fgen, ran, op, _, _) = v
         if self.suspended(v):
-            v = _new(Vcpu, (inhibit, suspended, waiting_on, BLOCKED, pending, flushes, mutex,
-                            exiting, False, gen, hyperv, False, fgen, ran, op, "enter", 0))
-            return _put(s, c, v), self._lines.not_skipped[c]
+            return _put(s, c, _returned(v, BLOCKED, v.op)), self._lines.not_skipped[c]
         if self.variant.retry:
             # wake-all-retry: return 1 whatever happened; woken already, the
             # vCPU is runnable and re-executes the hypercall at once.
-            v = _new(Vcpu, (inhibit, suspended, waiting_on, GUEST, pending, flushes, mutex,
-                            exiting, False, gen, hyperv, False, fgen, ran, op, "enter", 0))
-            return _put(s, c, v), self._lines.retries[c]
+            return _put(s, c, _returned(v, GUEST, v.op)), self._lines.retries[c]
         # Unsuspended between s2 and here (only a scan that did not wait for
         # this reader can do that): the seed falls through to the normal
         # completion with result = -EBUSY, skipping the instruction. The guest
         # gets a bogus status and its flush is never done (no-bogus-status).
-        v = _new(Vcpu, (inhibit, suspended, waiting_on, GUEST, pending, flushes, mutex, exiting,
-                        False, gen, hyperv, False, fgen, ran, op + 1, "enter", 0))
-        return _put(s, c, v), self._lines.ebusy[c]
+        return _put(s, c, _returned(v, GUEST, v.op + 1)), self._lines.ebusy[c]
 
     def _vmexit(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
         # vcpu_enter_guest() after a VM exit handled in the kernel (MMIO, page
@@ -407,11 +397,7 @@ class Engine:
 
     def _vmentry(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
         # kvm_vcpu_srcu_read_unlock(), then back into the guest: the op is done
-        (inhibit, suspended, waiting_on, _, pending, flushes, mutex, exiting, _, gen,
-         hyperv, freader, fgen, ran, op, _, _) = v
-        v = _new(Vcpu, (inhibit, suspended, waiting_on, GUEST, pending, flushes, mutex, exiting,
-                        False, gen, hyperv, freader, fgen, ran, op + 1, "enter", 0))
-        return _put(s, c, v), self._lines.vmentry[c]
+        return _put(s, c, _returned(v, GUEST, v.op + 1)), self._lines.vmentry[c]
 
     # fmt: on
 
@@ -564,6 +550,17 @@ _FINISHED = Status("", False, DONE)
 def _vset(v: Vcpu, i: int, value: object) -> Vcpu:
     """v with field number i replaced (NamedTuple._replace without its cost)."""
     return _new(Vcpu, v[:i] + (value,) + v[i + 1 :])
+
+
+# fmt: off
+def _returned(v: Vcpu, mode: str, op: int) -> Vcpu:
+    """v back from the kernel: out of every SRCU read-side section (kernel work
+    holds none of the flush path's own), in `mode`, at the first step of `op`."""
+    (inhibit, suspended, waiting_on, _, pending, flushes, mutex, exiting, _, gen,
+     hyperv, _, fgen, ran, _, _, _) = v
+    return _new(Vcpu, (inhibit, suspended, waiting_on, mode, pending, flushes, mutex, exiting,
+                       False, gen, hyperv, False, fgen, ran, op, "enter", 0))
+# fmt: on
 
 
 def _advance(v: Vcpu, count: int, then: str) -> Vcpu:
