@@ -1,7 +1,8 @@
 """Hypothesis strategies for valid scenario documents (plain dicts), for the loader tests.
 
 A document is built the way a person writes one: a few vCPUs, flushes in
-every target form, VMM threads with ioctls, sometimes `initial`, `expect`
+every target form and kernel work, VMM threads with ioctls (hyperv_init
+too), sometimes vCPUs without a Hyper-V context, `initial`, `expect`
 and a schedule of actor names (not necessarily one that can be taken: the
 loader does not replay). `yaml_text` renders one as block YAML.
 """
@@ -43,18 +44,24 @@ def scenario_docs(draw, max_vcpus: int = 6) -> dict:
     vcpus = draw(st.integers(1, max_vcpus))
     ids = st.integers(0, vcpus - 1)
     op_ids = iter(f"op{i}" for i in range(100))
+    # vCPUs without a Hyper-V context: no flush of their own, no flag, user mode
+    no_hyperv = draw(st.lists(ids, max_size=2, unique=True)) if draw(st.booleans()) else []
     actors: dict = {}
     for c in draw(st.lists(ids, max_size=3, unique=True)):
-        actors[f"vcpu{c}"] = [
-            {"id": next(op_ids), "op": "flush", "targets": draw(targets(vcpus))}
-            for _ in range(draw(st.integers(0, 2)))
-        ]
+        kinds = ["kernel_work"] if c in no_hyperv else ["flush", "flush", "kernel_work"]
+        ops = []
+        for _ in range(draw(st.integers(0, 2))):
+            op = {"id": next(op_ids), "op": draw(st.sampled_from(kinds))}
+            if op["op"] == "flush":
+                op["targets"] = draw(targets(vcpus))
+            ops.append(op)
+        actors[f"vcpu{c}"] = ops
     for name in draw(
         st.lists(st.sampled_from(["vmm", "vmm:b", "vmm:io"]), max_size=2, unique=True)
     ):
         ops = []
         for _ in range(draw(st.integers(0, 3))):
-            kind = draw(st.sampled_from(["set_inhibit", "run", "exit"]))
+            kind = draw(st.sampled_from(["set_inhibit", "run", "exit", "hyperv_init"]))
             op = {"id": next(op_ids), "op": kind, "vcpu": draw(ids)}
             if kind == "set_inhibit":
                 op["value"] = draw(st.booleans())
@@ -65,11 +72,15 @@ def scenario_docs(draw, max_vcpus: int = 6) -> dict:
         doc["description"] = draw(st.sampled_from(["", "One line.", "Two\nlines.\n"]))
     if draw(st.booleans()):
         doc["variant"] = draw(VARIANT)
-    if draw(st.booleans()):
+    if no_hyperv or draw(st.booleans()):
+        with_context = ids.filter(lambda c: c not in no_hyperv)
+        modes = draw(st.dictionaries(ids, st.sampled_from(["guest", "user"]), max_size=2))
         doc["initial"] = {
-            "inhibit": draw(st.lists(ids, max_size=2, unique=True)),
-            "mode": draw(st.dictionaries(ids, st.sampled_from(["guest", "user"]), max_size=2)),
+            "inhibit": draw(st.lists(with_context, max_size=2, unique=True)),
+            "mode": {c: "user" if c in no_hyperv else m for c, m in modes.items()},
         }
+        if no_hyperv:
+            doc["initial"]["no_hyperv"] = no_hyperv
     doc["actors"] = actors
     names = [f"vcpu{c}" for c in range(vcpus)] + [n for n in actors if n.startswith("vmm")]
     if draw(st.booleans()):
@@ -84,7 +95,8 @@ def expectations(draw, vcpus: int, names: list[str]) -> dict:
     props = st.lists(st.sampled_from(PROPERTIES), max_size=2, unique=True)
     expect: dict = {}
     if draw(st.booleans()):
-        expect["violations"] = draw(st.one_of(props, st.dictionaries(VARIANT, props, max_size=2)))
+        per_variant = st.dictionaries(st.one_of(VARIANT, st.just("default")), props, max_size=3)
+        expect["violations"] = draw(st.one_of(props, per_variant))
     if draw(st.booleans()):
         fields = st.fixed_dictionaries(
             {},
@@ -95,6 +107,7 @@ def expectations(draw, vcpus: int, names: list[str]) -> dict:
                 "mode": st.sampled_from(["user", "guest", "kernel", "blocked"]),
                 "flushes": st.integers(0, 3),
                 "mutex": st.sampled_from(["", "KVM_RUN", "vmm"]),
+                "hyperv": st.booleans(),
             },
         )
         chosen = draw(st.lists(st.integers(0, vcpus - 1), max_size=2, unique=True))

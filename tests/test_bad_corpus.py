@@ -40,6 +40,7 @@ CATEGORIES = (
     "nest",
     "schedule",
     "oneline",
+    "hyperv",  # what a vCPU without a Hyper-V context cannot be or do
 )
 
 

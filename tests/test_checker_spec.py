@@ -165,17 +165,17 @@ def test_merged_state_and_wake_all_behave_like_posted_on_these_races(variant):
         other = verdicts_of(scenario, variant)
         if variant == "wake-all" and other[NO_BOGUS_STATUS] == VIOLATED:
             other[NO_BOGUS_STATUS] = HOLDS
-            assert path.stem in ("second-target", "wake-all-retry"), path.name
+            assert path.stem in ("second-target", "wake-all-resuspend"), path.name
         assert other == posted, path.name
 
 
 def test_wake_all_wakes_a_vcpu_waiting_on_another_flag_and_it_suspends_again():
     """wake-all: clearing vcpu1 also wakes vcpu3, which waits on vcpu2; its
     retry finds vcpu2 still inhibited and suspends on it again."""
-    result = check(load("wake-all-retry.yaml"), "wake-all")
+    result = check(load("wake-all-resuspend.yaml"), "wake-all")
     assert result.properties[NO_LOST_WAKEUP].verdict == HOLDS
     assert result.properties[PROGRESS].verdict == BLOCKED_BY_DESIGN
-    posted = check(load("wake-all-retry.yaml"), "posted")
+    posted = check(load("wake-all-resuspend.yaml"), "posted")
     assert result.states > posted.states, "the extra wake-ups are extra interleavings"
 
 

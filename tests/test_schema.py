@@ -40,14 +40,20 @@ CROSS_FIELD = {
     "range-mask-bit-beyond-vcpus",
     "range-op-vcpu-equals-vcpus",
     "range-sparse-bit-beyond-vcpus",
-    "range-targets-item-equals-vcpus",  # ids below vcpus
+    "range-targets-item-equals-vcpus",
+    "range-no-hyperv-equals-vcpus",
+    "range-hyperv_init-vcpu-equals-vcpus",  # ids below vcpus
+    "hyperv-flush-by-vcpu-without-context",
+    "hyperv-no-context-initial-guest",
+    "hyperv-no-context-initial-inhibit",  # what initial.no_hyperv rules out elsewhere
     "unknown-schedule-actor",
     "unknown-stuck-actor",  # actors the scenario has
     "schedule-actor-finished",
     "schedule-actor-waits",
     "schedule-past-the-end",
     "schedule-suspended-vcpu",
-    "schedule-vcpu-without-ops",  # steps replay can take
+    "schedule-vcpu-without-ops",
+    "schedule-vcpu-without-context-not-running",  # steps replay can take
 }
 # JSON has one number type: 4.0 is an integer to a JSON Schema, a float to YAML.
 JSON_CANNOT_TELL = {"type-vcpus-float", "type-targets-mask-float"}

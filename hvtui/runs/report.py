@@ -9,6 +9,7 @@ from rich.table import Table
 
 from hvtui.model.engine import Event
 from hvtui.model.session import Session
+from hvtui.model.state import Flush
 from hvtui.scenario.expect import vcpu_view
 
 GRID_COLUMNS = ("inhibit", "suspended", "waiting_on", "mode", "pending_flush", "flushes", "mutex")
@@ -25,7 +26,7 @@ def shown_vcpus(session: Session) -> list[int]:
         if ops:
             named.add(c)
             for op in ops:
-                if len(op.targets) <= 64:
+                if isinstance(op, Flush) and len(op.targets) <= 64:  # not kernel work
                     named.update(op.targets)
     for _, ops in engine.program.threads:
         named.update(op.vcpu for op in ops)

@@ -20,6 +20,7 @@ def vcpu_view(session: Session, c: int, state=None) -> dict[str, object]:
         "mutex": v.mutex,
         "exit_pending": v.exit_pending,
         "srcu_reader": v.srcu_reader,
+        "hyperv": v.hyperv,  # has a Hyper-V context
     }
 
 

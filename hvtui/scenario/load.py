@@ -41,12 +41,14 @@ __all__ = [
 # Past this the file is not a scenario, and reading it would only make the user wait.
 MAX_BYTES = 4 * 1024 * 1024
 SCHEDULE_ARG = "--schedule"  # the "file" named by errors in a command-line schedule
+DEFAULT = "default"  # in an `expect.violations` mapping: every variant it does not name
 
 
 @dataclass(frozen=True)
 class Expect:
     # For `check`: the properties expected to fail under the scenario's own
-    # variant, or per variant when written as a mapping {variant: [ids]}.
+    # variant (a list), or per variant (a mapping {variant: [ids]}, in which a
+    # `default` entry covers the variants it does not name).
     violations: tuple[str, ...] | None = None
     by_variant: tuple[tuple[str, tuple[str, ...]], ...] = ()
     final: tuple[tuple[int, tuple[tuple[str, object], ...]], ...] = ()  # vcpu -> fields
@@ -56,7 +58,8 @@ class Expect:
     def violations_under(self, variant: str, own_variant: str) -> tuple[str, ...]:
         """What `check` should find violated under `variant` (nothing, unless expected)."""
         if self.by_variant:
-            return dict(self.by_variant).get(variant, ())
+            named = dict(self.by_variant)
+            return named.get(variant, named.get(DEFAULT, ()))
         if variant == own_variant and self.violations is not None:
             return self.violations
         return ()

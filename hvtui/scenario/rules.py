@@ -21,6 +21,8 @@ from hvtui.model.state import (
     USER,
     Exit,
     Flush,
+    HypervInit,
+    KernelWork,
     Op,
     Program,
     Run,
@@ -28,20 +30,32 @@ from hvtui.model.state import (
     actor_sort_key,
 )
 from hvtui.model.variants import VARIANTS
-from hvtui.scenario.load import Expect, Scenario
+from hvtui.scenario.load import DEFAULT, Expect, Scenario
 from hvtui.scenario.yamlpos import Pos, PosDict, PosList, join, short_path, show_value
 
 TOP_KEYS = ("name", "description", "vcpus", "variant", "initial", "actors", "schedule", "expect")
 REQUIRED = ("name", "vcpus", "actors")
-INITIAL_KEYS = ("inhibit", "mode")
+INITIAL_KEYS = ("inhibit", "mode", "no_hyperv")
 INITIAL_MODES = (GUEST, USER)
 OP_KEYS = {
     "flush": ("id", "op", "targets"),
+    "kernel_work": ("id", "op"),
     "set_inhibit": ("id", "op", "vcpu", "value"),
     "run": ("id", "op", "vcpu"),
     "exit": ("id", "op", "vcpu"),
+    "hyperv_init": ("id", "op", "vcpu"),
 }
-VCPU_OPS = ("flush",)
+VCPU_OPS = ("flush", "kernel_work")
+# what each op is, for the message that refuses it under the wrong kind of actor
+OP_WHAT = {
+    "flush": "a guest hypercall",
+    "kernel_work": "the vCPU's own work inside KVM_RUN",
+    "set_inhibit": "a VMM ioctl",
+    "run": "a VMM ioctl",
+    "exit": "a VMM ioctl",
+    "hyperv_init": "a VMM ioctl",
+}
+OP_KINDS = " | ".join(OP_KEYS)
 TARGET_KEYS = ("mask", "sparse")
 MASK_MAX = 2**64 - 1
 BANKS = MAX_VCPUS // 64
@@ -56,11 +70,13 @@ FINAL_FIELDS = {
     "mutex": str,
     "exit_pending": bool,
     "srcu_reader": bool,
+    "hyperv": bool,
 }
 PROGRESS_VERDICTS = ("holds", "blocked-by-design", "violated")
 ACTOR_PATTERN = r"^(vcpu(0|[1-9][0-9]*)|vmm|vmm:[A-Za-z0-9_.-]+)$"
 _ACTOR = re.compile(ACTOR_PATTERN)
 _VMM = re.compile(r"^(vmm|vmm:[A-Za-z0-9_.-]+)$")
+_ON_ONE_VCPU = {"run": Run, "exit": Exit, "hyperv_init": HypervInit}
 ALL_OP_KEYS = tuple(dict.fromkeys(k for keys in OP_KEYS.values() for k in keys))
 _TARGETS_EXPECTED = "expected all, a list of vCPU ids, {mask: M} or {sparse: {bank: mask}}"
 
@@ -75,6 +91,7 @@ class _Rules:
         self.vcpus = 0
         self.names: list[str] = []  # every actor, in round-robin order
         self.known: set[str] = set()
+        self.no_hyperv: frozenset[int] = frozenset()  # initial.no_hyperv, once read
 
     # -- the building blocks ----------------------------------------------------
 
@@ -224,7 +241,7 @@ class _Rules:
             variant = self.choice(top["variant"], v["variant"], "variant", VARIANTS, "variant")
         inhibit, modes = self.initial(top.get("initial"), v.get("initial"))
         vcpu_ops, threads = self.actors(top["actors"], v["actors"])
-        program = Program(self.vcpus, vcpu_ops, threads, inhibit, modes)
+        program = Program(self.vcpus, vcpu_ops, threads, inhibit, modes, self.no_hyperv)
         self.names = program.actor_names()
         self.known = set(self.names)
         schedule, schedule_pos = self.schedule(top.get("schedule"), v.get("schedule"))
@@ -244,14 +261,20 @@ class _Rules:
     def initial(self, value: object, pos: Pos) -> tuple[frozenset[int], tuple]:
         if value is None:
             return frozenset(), ()
-        init = self.mapping(value, pos, "initial", "inhibit and/or mode")
+        init = self.mapping(value, pos, "initial", "inhibit, mode and/or no_hyperv")
         self.keys(init, INITIAL_KEYS, "initial")
-        inhibit: set[int] = set()
-        items = init.get("inhibit")
-        if items is not None:
-            items = self.seq(items, init.valpos["inhibit"], "initial.inhibit", "vCPU ids")
-            for i, item in enumerate(items):
-                inhibit.add(self.vcpu_id(item, items.itempos[i], f"initial.inhibit[{i}]"))
+        # first, so the other two can be held against it
+        self.no_hyperv = frozenset(c for c, _, _ in self.id_list(init, "no_hyperv"))
+        inhibit = set()
+        for c, where, path in self.id_list(init, "inhibit"):
+            if c in self.no_hyperv:
+                raise self.fail(
+                    where,
+                    path,
+                    f"vcpu{c} has no Hyper-V context (initial.no_hyperv), so it has no "
+                    "tlb_flush_inhibit flag to set (expected vCPUs with a context)",
+                )
+            inhibit.add(c)
         modes: dict[int, str] = {}
         m = init.get("mode")
         if m is not None:
@@ -260,11 +283,42 @@ class _Rules:
                 path = f"initial.mode.{key}"
                 c = self.vcpu_id(key, m.keypos[key], path)
                 modes[c] = self.choice(mode, m.valpos[key], path, INITIAL_MODES, "initial mode")
+                if c in self.no_hyperv and modes[c] != USER:
+                    raise self.fail(
+                        m.valpos[key],
+                        path,
+                        f"vcpu{c} has no Hyper-V context yet (initial.no_hyperv): it has never "
+                        f"been in KVM_RUN, so it cannot start in {modes[c]} mode "
+                        "(expected user, its default)",
+                    )
         return frozenset(inhibit), tuple(sorted(modes.items()))
+
+    def id_list(self, init: PosDict, key: str) -> list[tuple[int, Pos, str]]:
+        """`initial.<key>: [ids]`: each id in range and named once, with where it was."""
+        items = init.get(key)
+        if items is None:
+            return []
+        items = self.seq(items, init.valpos[key], f"initial.{key}", "vCPU ids")
+        out: list[tuple[int, Pos, str]] = []
+        first: dict[int, Pos] = {}
+        for i, item in enumerate(items):
+            path, where = f"initial.{key}[{i}]", items.itempos[i]
+            c = self.vcpu_id(item, where, path)
+            if c in first:
+                line, col = first[c]
+                raise self.fail(
+                    where,
+                    path,
+                    f"vcpu{c} is listed twice (expected each vCPU once; the first is at "
+                    f"{line}:{col})",
+                )
+            first[c] = where
+            out.append((c, where, path))
+        return out
 
     def actors(self, value: object, pos: Pos):
         actors = self.mapping(value, pos, "actors", "actor: [ops] pairs")
-        vcpu_ops: list[tuple[Flush, ...]] = [()] * self.vcpus
+        vcpu_ops: list[tuple[Flush | KernelWork, ...]] = [()] * self.vcpus
         threads: list[tuple[str, tuple[Op, ...]]] = []
         seen_ids: dict[str, str] = {}
         for name in actors:
@@ -295,25 +349,26 @@ class _Rules:
         return tuple(vcpu_ops), tuple(threads)
 
     def op(self, actor: str, value: object, pos: Pos, path: str, index: int, seen: dict) -> Op:
-        d = self.mapping(value, pos, path, "an op: {op: flush | set_inhibit | run | exit, ...}")
+        d = self.mapping(value, pos, path, f"an op: {{op: {OP_KINDS}, ...}}")
         if "op" not in d:
             self.keys(d, ALL_OP_KEYS, path)
-            raise self.fail(
-                d.pos, f"{path}.op", "missing (expected op: flush | set_inhibit | run | exit)"
-            )
+            raise self.fail(d.pos, f"{path}.op", f"missing (expected op: {OP_KINDS})")
         kind = self.choice(d["op"], d.valpos["op"], f"{path}.op", tuple(OP_KEYS), "op")
         on_vcpu = actor.startswith("vcpu")
-        if on_vcpu and kind not in VCPU_OPS:
+        if on_vcpu != (kind in VCPU_OPS):
+            where = "a vcpuN actor" if kind in VCPU_OPS else "vmm or vmm:<name>"
             raise self.fail(
                 d.valpos["op"],
                 f"{path}.op",
-                f"{kind} is a VMM ioctl (expected it under vmm or vmm:<name>, not {actor})",
+                f"{kind} is {OP_WHAT[kind]} (expected it under {where}, not {actor})",
             )
-        if not on_vcpu and kind in VCPU_OPS:
+        if kind == "flush" and int(actor[4:]) in self.no_hyperv:
             raise self.fail(
                 d.valpos["op"],
                 f"{path}.op",
-                f"{kind} is a guest hypercall (expected it under a vcpuN actor, not {actor})",
+                f"{actor} has no Hyper-V context (initial.no_hyperv), so its guest cannot "
+                f"make a flush hypercall (expected the flush under a vCPU with a context, "
+                f"or {actor} left out of initial.no_hyperv)",
             )
         self.keys(d, OP_KEYS[kind], path, f"a {kind} op")
         op_id = default_id = f"{actor}#{index}"
@@ -331,13 +386,15 @@ class _Rules:
             spec = d.get("targets", "all")
             targets = self.targets(spec, d.valpos.get("targets", d.pos), f"{path}.targets")
             return Flush(op_id, targets, plain(spec))
+        if kind == "kernel_work":
+            return KernelWork(op_id)
         self.required(d, OP_KEYS[kind][2:], path, f"a {kind} op")
         x = self.vcpu_id(d["vcpu"], d.valpos["vcpu"], f"{path}.vcpu")
         if kind == "set_inhibit":
             return SetInhibit(
                 op_id, x, self.boolean(d["value"], d.valpos["value"], f"{path}.value")
             )
-        return Run(op_id, x) if kind == "run" else Exit(op_id, x)
+        return _ON_ONE_VCPU[kind](op_id, x)
 
     def targets(self, spec: object, pos: Pos, path: str) -> tuple[int, ...]:
         if spec == "all":
@@ -419,8 +476,9 @@ class _Rules:
             m = d["violations"]
             for variant, ids in m.items():
                 path = f"expect.violations.{variant}"
-                self.choice(variant, m.keypos[variant], path, VARIANTS, "variant")
-                by_variant.append((variant, self.properties(ids, m.valpos[variant], path)))
+                self.choice(variant, m.keypos[variant], path, (*VARIANTS, DEFAULT), "variant")
+                ids = self.properties(ids, m.valpos[variant], path, "a list of property ids")
+                by_variant.append((variant, ids))
         elif "violations" in d:
             violations = self.properties(
                 d["violations"], d.valpos["violations"], "expect.violations"
@@ -446,8 +504,14 @@ class _Rules:
             )
         return Expect(violations, tuple(by_variant), final, progress, stuck)
 
-    def properties(self, value: object, pos: Pos, path: str) -> tuple[str, ...]:
-        items = self.seq(value, pos, path, "a list of property ids, or variant: [ids] pairs")
+    def properties(
+        self,
+        value: object,
+        pos: Pos,
+        path: str,
+        what: str = "a list of property ids, or variant: [ids] pairs",
+    ) -> tuple[str, ...]:
+        items = self.seq(value, pos, path, what)
         return tuple(
             self.choice(p, items.itempos[i], f"{path}[{i}]", PROPERTIES, "property")
             for i, p in enumerate(items)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from hvtui.atomic import write_file
-from hvtui.model.state import Flush, Op, SetInhibit
+from hvtui.model.state import Flush, KernelWork, Op, SetInhibit
 from hvtui.scenario.yamlpos import plain_scalar
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ def to_dict(scenario: Scenario) -> dict:
         initial["inhibit"] = sorted(program.initial_inhibit)
     if program.initial_mode:
         initial["mode"] = dict(program.initial_mode)
+    if program.initial_no_hyperv:
+        initial["no_hyperv"] = sorted(program.initial_no_hyperv)
     if initial:
         doc["initial"] = initial
     actors: dict = {}
@@ -65,6 +67,8 @@ def to_dict(scenario: Scenario) -> dict:
 def _op_dict(op: Op) -> dict:
     if isinstance(op, Flush):
         return {"id": op.id, "op": "flush", "targets": op.spec}
+    if isinstance(op, KernelWork):
+        return {"id": op.id, "op": op.op}
     if isinstance(op, SetInhibit):
         return {"id": op.id, "op": "set_inhibit", "vcpu": op.vcpu, "value": op.value}
     return {"id": op.id, "op": op.op, "vcpu": op.vcpu}

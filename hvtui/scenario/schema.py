@@ -11,6 +11,7 @@ from __future__ import annotations
 from hvtui.model.properties import PROPERTIES
 from hvtui.model.state import MAX_VCPUS, MODES
 from hvtui.model.variants import VARIANTS
+from hvtui.scenario.load import DEFAULT
 from hvtui.scenario.rules import (
     ACTOR_PATTERN,
     BANKS,
@@ -129,9 +130,19 @@ def scenario_schema() -> dict:
             },
             "KVM_HYPERV_SET_TLB_FLUSH_INHIBIT from a VMM thread",
         ),
+        "kernel_work": _op(
+            "kernel_work",
+            {},
+            "other work inside KVM_RUN that holds kvm->srcu (an MMIO or page-fault exit)",
+        ),
         "run": _op("run", {"vcpu": _vcpu_id("the vCPU to run")}, "KVM_RUN from a VMM thread"),
         "exit": _op(
             "exit", {"vcpu": _vcpu_id("the vCPU to kick")}, "the VMM kicks a vCPU out of KVM_RUN"
+        ),
+        "hyperv_init": _op(
+            "hyperv_init",
+            {"vcpu": _vcpu_id("the vCPU whose Hyper-V context kvm_hv_vcpu_init() creates")},
+            "KVM_SET_CPUID2 with the Hyper-V leaves from a VMM thread",
         ),
     }
     vmm_ops = [k for k in OP_KEYS if k not in VCPU_OPS]
@@ -149,11 +160,20 @@ def scenario_schema() -> dict:
             "type": ["object", "null"],
             "additionalProperties": False,
             "properties": {
-                "inhibit": {"type": ["array", "null"], "items": _vcpu_id("inhibited at start")},
+                "inhibit": {
+                    "type": ["array", "null"],
+                    "uniqueItems": True,
+                    "items": _vcpu_id("inhibited at start"),
+                },
                 "mode": {
                     "type": ["object", "null"],
                     "propertyNames": {"pattern": f"^{_VCPU_NUMBER}$"},
                     "additionalProperties": {"enum": list(INITIAL_MODES)},
+                },
+                "no_hyperv": {
+                    "type": ["array", "null"],
+                    "uniqueItems": True,
+                    "items": _vcpu_id("created without a Hyper-V context (starts in user mode)"),
                 },
             },
         },
@@ -180,7 +200,9 @@ def scenario_schema() -> dict:
                         property_ids,
                         {
                             "type": "object",
-                            "propertyNames": {"enum": list(VARIANTS)},
+                            "description": "per variant; `default` covers the variants not "
+                            "named (without it they expect nothing)",
+                            "propertyNames": {"enum": [*VARIANTS, DEFAULT]},
                             "additionalProperties": property_ids,
                         },
                     ]
@@ -207,6 +229,7 @@ def scenario_schema() -> dict:
         "title": "hvtui scenario",
         "description": "A scenario for hvtui, the workbench for KVM's Hyper-V "
         "TLB-flush-inhibit protocol. Cross-field rules (ids below `vcpus`, unique op ids, "
+        "no flush by and no guest mode for a `no_hyperv` vCPU, "
         "a schedule every step of which can be taken) are checked by the loader.",
         "type": "object",
         "required": list(REQUIRED),
