@@ -5,6 +5,8 @@ Shared by `hvtui run` and the exports; rich renders, nothing here is Textual.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 from rich.table import Table
 
 from hvtui.model.engine import Event
@@ -57,3 +59,28 @@ def _cell(value: object) -> str:
 def event_line(event: Event) -> str:
     """`  12 vmm     inh  sync       synchronize_srcu: waits for vcpu0`"""
     return f"{event.time:>4} {event.actor:<8} {event.op or '.':<6} {event.step:<12} {event.text}"
+
+
+def event_log(session: Session, keep: tuple[int, list[int]] | None, hint: str) -> Iterator[str]:
+    """The event log as lines, each violating step marked.
+
+    `keep` = (n, steps): past 2n steps only the first n, the last n and the
+    given steps are shown; each gap is one line saying how many steps it
+    stands for and `hint` (the flag that shows them all). None: every step.
+    """
+    events, violations = session.events, session.violations
+    total = len(events)
+    if keep is None or total <= 2 * keep[0]:
+        shown: Iterable[int] = range(total)
+    else:
+        n, steps = keep
+        middle = sorted({s - 1 for s in steps if n < s <= total - n})
+        shown = [*range(n), *middle, *range(total - n, total)]
+    after = 0  # the index one past the last line shown
+    for i in shown:
+        if i > after:
+            yield f"     ... {i - after:,} steps elided ({hint}) ..."
+        found = violations[i]
+        mark = f"   <-- violates {', '.join(found)}" if found else ""
+        yield event_line(events[i]) + mark
+        after = i + 1
