@@ -178,3 +178,17 @@ def test_all_events_prints_every_step(tmp_path):
 def test_a_short_log_is_printed_whole():
     code, out, _ = run_cli("run", str(SCENARIOS / "reviewer-race.yaml"))
     assert [int(line.split()[0]) for line in _event_lines(out)] == list(range(1, 18))
+
+
+def test_4096_vcpus_print_as_a_page_not_thousands_of_lines():
+    code, out, _ = run_cli("run", str(SCENARIOS / "many-vcpus-4096.yaml"))
+    lines = out.splitlines()
+    assert code == 0 and len(lines) < 2 * HEAD_TAIL + 40, len(lines)
+    # runs of vCPUs that end alike are one row, their ids whole
+    assert any(line.startswith("│    64-831 │ -") for line in lines)
+    assert any(line.startswith("│ 4033-4095 │ -       │ yes") for line in lines)
+    # 315 waiters: the progress line names 8 of them and counts the rest
+    (progress,) = [line for line in lines if line.startswith("progress: ")]
+    assert progress.count(" waits at resume") == 8
+    assert progress.endswith("; and 307 more (--json lists them all))")
+    assert "steps elided (--all-events prints them)" in out

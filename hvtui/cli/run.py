@@ -101,7 +101,7 @@ def _machine(args: argparse.Namespace) -> int:
 def print_text(scenario, session, expect: dict, quiet: bool = False, all_events=False) -> None:
     from rich.console import Console
 
-    from hvtui.runs.report import event_log, grid_table
+    from hvtui.runs.report import abridged, event_log, grid_table
 
     console = Console(highlight=False, soft_wrap=True)
     console.print(
@@ -119,7 +119,8 @@ def print_text(scenario, session, expect: dict, quiet: bool = False, all_events=
         console.print(f"violated: {prop} at step {step}", markup=False)
     done = session.progress()
     if done:
-        console.print(f"progress: {done.verdict} ({done.detail})", markup=False)
+        detail = done.detail if all_events else abridged(done.detail)
+        console.print(f"progress: {done.verdict} ({detail})", markup=False)
     if expect["failed"]:
         for line in expect["failed"]:
             console.print(f"FAILED {line}", markup=False)
