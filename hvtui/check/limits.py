@@ -3,7 +3,7 @@
 The default limit is memory, not a count of states: a state of 4 vCPUs and
 one of 4096 differ a thousandfold in size, so no fixed count suits both.
 The measure is the process's resident set (RSS, from /proc/self/statm),
-read every few hundred states: it is what the machine actually gives up,
+read many times a second: it is what the machine actually gives up,
 it counts the search's dedup table, its parent links and Python's own
 overhead without estimating any of them, and memory freed by an earlier
 check in the same process (`--variant all`) is reused before RSS grows.

@@ -49,7 +49,7 @@ from hvtui.model.variants import VARIANTS
 if TYPE_CHECKING:  # loading scenarios (YAML) is the caller's business
     from hvtui.scenario.load import Scenario
 
-_POLL = 512  # states and transitions between looks at the clock, memory and cancel()
+_POLL = 512  # units of work (a transition is one) between looks at clock, memory, cancel()
 _REPORT_EVERY = 0.2  # seconds between progress reports
 
 
@@ -323,13 +323,17 @@ class _Search:
         if self.dedup:
             hashes = [_vcpus_hash(root)]  # per stored state, for its successors' keys
             seen = {_Key(root, hashes[0]): 0}
+        # asking every live actor for its status is the cost of expanding a
+        # state: at 4096 vCPUs it is hundreds of transitions' worth, and the
+        # clock must be read as often in time as with 4 (Ctrl-C, --max-seconds)
+        expand_cost = 1 + len(space.live) // 32
         next_level = 0  # index of the first state one level deeper than state i
         i = 0
         while i < len(keys) and not self._done(p):
             if i == next_level:
                 p.depth = 0 if i == 0 else p.depth + 1
                 next_level = len(keys)
-            if self._tick(p):
+            if self._tick(p, expand_cost):
                 return p
             s = keys[i]
             statuses = space.statuses(s)
@@ -378,10 +382,10 @@ class _Search:
             i += 1
         return p
 
-    def _tick(self, p: _Pass) -> bool:
-        """Count one unit of work (a state or a transition); every _POLL units,
+    def _tick(self, p: _Pass, units: int = 1) -> bool:
+        """Count units of work (a transition is one); every _POLL units,
         report progress and ask whether to stop."""
-        self.work += 1
+        self.work += units
         if self.work < _POLL:
             return False
         self.work = 0
