@@ -55,7 +55,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-memory",
-        type=_size,
+        type=_positive(parse_size, "a size (expected e.g. 4G, 500M or 25%)"),
         metavar="SIZE",
         help="stop when this process's resident memory (RSS) reaches SIZE, e.g. 4G, "
         f"500M or 25%% of RAM (default {default.replace('%', '%%')}); "
@@ -63,13 +63,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-states",
-        type=_positive,
+        type=_positive(int, "a positive number of states"),
         metavar="N",
         help="also stop after storing N states (default: no count)",
     )
     parser.add_argument(
         "--max-seconds",
-        type=_seconds,
+        type=_positive(float, "a positive number of seconds"),
         metavar="S",
         help="also stop after S seconds of wall time per check (default: no time limit)",
     )
@@ -100,34 +100,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive number of states")
-    return value
+def _positive(parse, what: str):
+    """An argparse type: `parse(text)`, refused unless a positive finite number."""
 
+    def convert(text: str):
+        try:
+            value = parse(text)
+        except ValueError:
+            value = None
+        if value is None or not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
 
-def _size(text: str) -> int:
-    try:
-        value = parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is no memory at all")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
-    return value
+    return convert
 
 
 def main(args: argparse.Namespace) -> int:
