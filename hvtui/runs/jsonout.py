@@ -52,16 +52,13 @@ def write(value: object, out: Write, level: int = 0) -> None:
             _members(members, out, level, "{", "}", pairs=True)
         else:
             _members(members, out, level, "[", "]", pairs=False)
-    elif isinstance(value, dict) and any(_lazy(v) for v in value.values()):
+    elif type(value) is dict and any(type(v) is Items for v in value.values()):
+        # a dict holding Items is streamed member by member; one holding
+        # none (an event, a vCPU's fields) is one string, and dumps() refuses
+        # an Items nested deeper rather than print it wrong
         _members(value.items(), out, level, "{", "}", pairs=True)
     else:
         out(dumps(value, level))
-
-
-def _lazy(value: object) -> bool:
-    return isinstance(value, Items) or (
-        isinstance(value, dict) and any(_lazy(v) for v in value.values())
-    )
 
 
 def _members(members: Iterable, out: Write, level: int, open_: str, close: str, pairs: bool):
