@@ -3,6 +3,9 @@
     python benchmarks/bench_replay.py [--vcpus N] [--flushers N] [--inhibited N]
                                       [--only quiet,json,jsonl,text] [--keep FILE]
 
+(about five minutes of CPU at the default size; `--vcpus 256 --flushers 8
+--inhibited 2` for a quick look)
+
 The storm (see `storm`): 64 vCPUs each flush all 4096 while the last 8
 vCPUs are inhibited, and the VMM clears them one by one. Each flusher's
 check loop walks up to the first inhibited vCPU and suspends there; every
@@ -19,8 +22,8 @@ one at a time, so each figure is that process's own CPU time and peak RSS
   the figure issue 14 sets at 300k steps/s;
 - `run --json > /dev/null` and `run --jsonl > /dev/null`: the document
   streamed; its bytes counted, its memory should stay that of the replay;
-- `run > /dev/null`: the text report, whose event log is elided past
-  `--events` lines.
+- `run > /dev/null`: the text report, its event log elided past 200
+  steps and its grid folded.
 
 Also Session.run() in this process, timed as benchmarks/bench_engine.py
 times its workload (CPU time of the replay alone, no loading or output).
@@ -37,6 +40,7 @@ import time
 from pathlib import Path
 
 from hvtui.atomic import write_file
+from hvtui.runs.runner import load, start
 
 ROOT = Path(__file__).resolve().parent.parent
 MODES = {
@@ -89,15 +93,10 @@ def run_cli(path: str, flags: list[str]) -> tuple[float, int, int]:
 
 def session_steps_per_s(path: str) -> tuple[int, float]:
     """(steps, CPU s) of Session.run() on the storm, in this process."""
-    from hvtui.runs.runner import load
-
-    scenario = load(path)
-    from hvtui.scenario.load import replay
-
-    session = replay(scenario)
-    start = time.process_time()
+    session = start(load(path))
+    began = time.process_time()
     session.run()
-    return session.pos, time.process_time() - start
+    return session.pos, time.process_time() - began
 
 
 def main() -> None:
@@ -107,7 +106,6 @@ def main() -> None:
     parser.add_argument("--inhibited", type=int, default=8)
     parser.add_argument("--only", default=",".join(MODES), help="comma-separated modes")
     parser.add_argument("--keep", metavar="FILE", help="also write the scenario here")
-    parser.add_argument("--no-session", action="store_true", help="skip the in-process replay")
     args = parser.parse_args()
     text = storm(args.vcpus, args.flushers, args.inhibited)
     if args.keep:
@@ -119,21 +117,16 @@ def main() -> None:
             f"storm: {args.flushers} of {args.vcpus} vCPUs flush all, "
             f"{args.inhibited} inhibited and cleared one by one; pid {os.getpid()}"
         )
-        if not args.no_session:
-            steps, seconds = session_steps_per_s(path)
-            print(
-                f"Session.run():  {steps:,} steps, {seconds:.1f} s CPU, "
-                f"{steps / seconds:,.0f} steps/s"
-            )
-        else:
-            steps = 0
+        steps, seconds = session_steps_per_s(path)
+        print(
+            f"Session.run(): {steps:,} steps, {seconds:.1f} s CPU, {steps / seconds:,.0f} steps/s"
+        )
         print(f"{'hvtui run':<22} {'cpu s':>7} {'steps/s':>9} {'peak MB':>8} {'stdout':>12}")
         for mode in args.only.split(","):
             flags = MODES[mode]
             cpu, rss, size = run_cli(path, flags)
-            rate = f"{steps / cpu:,.0f}" if steps else "-"
-            label = " ".join(["run", *flags]) or "run"
-            print(f"{label:<22} {cpu:>7.1f} {rate:>9} {rss:>8,} {size:>12,}")
+            label = " ".join(["run", *flags])
+            print(f"{label:<22} {cpu:>7.1f} {steps / cpu:>9,.0f} {rss:>8,} {size:>12,}")
 
 
 if __name__ == "__main__":
