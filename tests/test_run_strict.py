@@ -141,3 +141,19 @@ def test_each_kind_of_unmet_run_expectation_exits_1(tmp_path, kind):
     code, out, err = run_cli("run", "-q", write(tmp_path, RACE, "expect:\n" + wrong), cwd=tmp_path)
     assert (code, err) == (1, "")
     assert f"FAILED expect.{kind}" in out
+
+
+@pytest.mark.parametrize("flag", ["--json", "--jsonl"])
+def test_strict_in_the_machine_formats_exits_1_and_says_why(tmp_path, flag):
+    code, out, err = run_cli("run", flag, "--strict", write(tmp_path, RACE), cwd=tmp_path)
+    expect = (
+        json.loads(out)["expect"]
+        if flag == "--json"
+        else json.loads(out.splitlines()[-1])["expect"]
+    )
+    assert (code, err) == (1, "")
+    assert expect["met"] is False
+    assert [line.split(" violated")[0] for line in expect["failed"]] == [
+        "no-lost-wakeup",
+        "progress",
+    ]
