@@ -192,3 +192,22 @@ def test_4096_vcpus_print_as_a_page_not_thousands_of_lines():
     assert progress.count(" waits at resume") == 8
     assert progress.endswith("; and 307 more (--json lists them all))")
     assert "steps elided (--all-events prints them)" in out
+
+
+def test_jsonl_writes_each_event_while_the_run_goes_on(tmp_path, monkeypatch):
+    from hvtui.runs import runner
+
+    monkeypatch.setattr(runner, "_CHUNK", 50)  # 313 steps: several chunks
+    (tmp_path / "long.yaml").write_text(LONG.replace("schedule: [", "# schedule: ["))
+    scenario = load(str(tmp_path / "long.yaml"))
+    session = runner.start(scenario)
+    seen: list[tuple[int, int]] = []  # (event time, steps taken when it was written)
+
+    def out(line: str) -> None:
+        if line.startswith('{"type": "event"'):
+            seen.append((json.loads(line)["time"], session.pos))
+
+    runner.write_lines(scenario, session, out, strict=False)
+    assert [t for t, _ in seen] == list(range(1, session.pos + 1))
+    # the first events went out before the last ones were taken
+    assert seen[0][1] < session.pos, (seen[0], session.pos)

@@ -73,19 +73,16 @@ def _machine(args: argparse.Namespace) -> int:
     out = sys.stdout.write
     met = []
 
-    def finished():
+    if args.jsonl:
         while started:
             scenario, session = started.pop(0)  # dropped once written
-            session.run()
-            yield scenario, session
-
-    if args.jsonl:
-        for scenario, session in finished():
             met.append(runner.write_lines(scenario, session, out, args.strict)["met"])
     else:
 
         def docs():
-            for scenario, session in finished():
+            while started:
+                scenario, session = started.pop(0)  # dropped once written
+                session.run()  # the schedule comes first in the document: all of it
                 doc = runner.parts(scenario, session, args.strict)
                 met.append(doc["expect"]["met"])
                 yield doc

@@ -23,6 +23,8 @@ from hvtui.scenario.expect import (
     vcpu_view,
 )
 
+_CHUNK = 4096  # steps taken between two writes of --jsonl
+
 
 def load(path: str, variant: str | None = None, schedule: str | None = None) -> scenarios.Scenario:
     """The scenario at `path`, with the command line's `--variant` / `--schedule` if given."""
@@ -105,15 +107,22 @@ def document(scenario: scenarios.Scenario, session: Session, strict: bool = Fals
 
 
 def write_lines(scenario: scenarios.Scenario, session: Session, out: Write, strict: bool) -> dict:
-    """`run --jsonl`: one JSON object a line (shapes in the README); returns the
-    expectation, as `parts` has it."""
-    doc = parts(scenario, session, strict)
-    head = {k: doc[k] for k in ("file", "name", "variant", "vcpus")}
-    out(json.dumps({"type": "run", **head}) + "\n")
-    for event, found in zip(session.events, session.violations, strict=True):
-        out(json.dumps({"type": "event", **event_dict(event, found)}) + "\n")
+    """`run --jsonl`: one JSON object a line (shapes in the README), each event
+    written as soon as it is taken: `session` (its schedule taken) is run to
+    its end here, a chunk at a time. Returns the expectation, as `parts` has it."""
+    head = {"file": scenario.file, "name": scenario.name, "variant": scenario.variant}
+    out(json.dumps({"type": "run", **head, "vcpus": scenario.vcpus}) + "\n")
+    written = 0
+    while True:
+        events, violations = session.events, session.violations
+        for i in range(written, len(events)):
+            out(json.dumps({"type": "event", **event_dict(events[i], violations[i])}) + "\n")
+        written = len(events)
+        if not session.run(limit=_CHUNK):
+            break
     for name, view in _final(session):
         out(json.dumps({"type": "final", "vcpu": name, **view}) + "\n")
+    doc = parts(scenario, session, strict)
     tail = {k: doc[k] for k in ("steps", "violations", "progress", "stuck", "expect")}
     out(json.dumps({"type": "end", **tail}) + "\n")
     return doc["expect"]
