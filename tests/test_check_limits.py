@@ -141,7 +141,9 @@ def test_ctrl_c_prints_the_verdicts_so_far_marked_incomplete_and_exits_130():
     assert "INCOMPLETE: stopped by Ctrl-C" in out
     assert out.count(" incomplete\n") == 6
     assert "Traceback" not in err
-    assert err.rstrip().endswith("hvtui check: interrupted (Ctrl-C); the verdicts above are so far")
+    assert err.rstrip().endswith(
+        "hvtui check: interrupted (Ctrl-C): the verdicts above are those found so far"
+    )
 
 
 def test_ctrl_c_with_json_still_prints_one_document():

@@ -258,7 +258,7 @@ class _Pass:
 
 
 class _Clock:
-    """Progress reports, limits and cancellation, polled every _POLL expansions."""
+    """Progress reports, limits and cancellation, polled every _POLL units of work."""
 
     def __init__(self, started: float, options: Options, progress, cancel, ctrl_c: Interrupt):
         self.started = started

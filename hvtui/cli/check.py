@@ -166,7 +166,10 @@ def main(args: argparse.Namespace) -> int:
     if args.save:
         save_counterexample(runs, args.save, args.property, args.force)
     if interrupted:
-        print("hvtui check: interrupted (Ctrl-C); the verdicts above are so far", file=sys.stderr)
+        print(
+            "hvtui check: interrupted (Ctrl-C): the verdicts above are those found so far",
+            file=sys.stderr,
+        )
         return 130
     return 0 if all(result.met for _, result in runs) else 1
 
