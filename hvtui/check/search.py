@@ -20,6 +20,12 @@ each switchable off in `Options` and each tested to give the same verdicts:
 Counterexamples are replayed on real states, so every schedule is one
 `hvtui run` accepts. Nothing here is global: `check` may run in a thread,
 and `cancel()` stops it within a few hundred states.
+
+A check ends by itself (hvtui.check.limits): by default when the process's
+resident memory reaches a share of the machine's RAM, or at `max_states`
+or `max_seconds` if given; `Result.bound` names the limit it hit, and what
+was not decided by then is `incomplete`. In the main thread a Ctrl-C does
+the same and then raises `Interrupted`, which carries that Result.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from hvtui.check.generations import forgetter
+from hvtui.check.limits import INTERRUPTED, Interrupt, default_max_memory, format_size
+from hvtui.check.limits import resident_memory as _resident
 from hvtui.check.por import PartialOrder
 from hvtui.check.symmetry import Symmetry, named_vcpus
 from hvtui.model import properties as props
@@ -41,10 +49,7 @@ from hvtui.model.variants import VARIANTS
 if TYPE_CHECKING:  # loading scenarios (YAML) is the caller's business
     from hvtui.scenario.load import Scenario
 
-_POLL = 512  # states and transitions between looks at the clock and at cancel()
-# About a minute of checking and a few hundred MB: past this a scenario is too
-# big to explore whole, and an "incomplete" verdict says so.
-DEFAULT_MAX_STATES = 200_000
+_POLL = 512  # units of work (a transition is one) between looks at clock, memory, cancel()
 _REPORT_EVERY = 0.2  # seconds between progress reports
 
 
@@ -54,7 +59,11 @@ class Options:
     generations: bool = True  # forget SRCU generation numbers nothing will compare
     symmetry: bool = True
     por: bool = True
-    max_states: int | None = DEFAULT_MAX_STATES  # stop after storing this many (None: never)
+    max_states: int | None = None  # stop after storing this many (None: no count)
+    max_seconds: float | None = None  # stop after this much wall time (None: none)
+    # stop when the process's resident memory reaches this many bytes
+    # (default: limits.MEMORY_SHARE of RAM; None: never)
+    max_memory: int | None = field(default_factory=default_max_memory)
     shortest: bool = True  # with por: a second pass makes every counterexample shortest
 
 
@@ -67,6 +76,7 @@ class Progress:
     transitions: int
     depth: int
     seconds: float
+    memory: int = 0  # bytes resident in the process
 
     @property
     def rate(self) -> float:
@@ -79,6 +89,15 @@ class Verdict:
     schedule: tuple[str, ...] | None = None  # from the initial state; its last step violates
     detail: str = ""
     shortest: bool = True  # the schedule is a shortest one
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during `check` in the main thread: the search stopped where it
+    stood; `result` holds its verdicts so far (bound INTERRUPTED)."""
+
+    def __init__(self, result: Result):
+        super().__init__()
+        self.result = result
 
 
 @dataclass
@@ -112,11 +131,24 @@ def check(
     progress: Callable[[Progress], None] | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> Result:
-    """Explore every interleaving of `scenario`'s ops (its schedule is ignored)."""
-    variant = variant or scenario.variant
+    """Explore every interleaving of `scenario`'s ops (its schedule is ignored).
+
+    Ends at the first limit of `options` it reaches; a Ctrl-C (in the main
+    thread) ends it the same way, then raises Interrupted with the Result.
+    """
+    with Interrupt() as ctrl_c:
+        result = _check(scenario, variant or scenario.variant, options, progress, cancel, ctrl_c)
+    if ctrl_c.hit:
+        raise Interrupted(result)
+    return result
+
+
+def _check(
+    scenario: Scenario, variant: str, options: Options, progress, cancel, ctrl_c: Interrupt
+) -> Result:
     engine = Engine(scenario.program, VARIANTS[variant])
     started = time.perf_counter()
-    clock = _Clock(started, progress, cancel)
+    clock = _Clock(started, options, progress, cancel, ctrl_c)
     space = _Space(engine, options.generations, options.symmetry)
     por = PartialOrder(engine, space.live) if options.por else None
     main = _Search(space, options.dedup, por, options.max_states, clock, "explore").run()
@@ -226,26 +258,34 @@ class _Pass:
 
 
 class _Clock:
-    """Progress reports and cancellation, polled every _POLL expansions."""
+    """Progress reports, limits and cancellation, polled every _POLL units of work."""
 
-    def __init__(self, started: float, progress, cancel):
+    def __init__(self, started: float, options: Options, progress, cancel, ctrl_c: Interrupt):
         self.started = started
+        self.max_seconds = options.max_seconds
+        self.max_memory = options.max_memory
         self.progress = progress
         self.cancel = cancel
+        self.ctrl_c = ctrl_c
         self.last = started
 
-    def poll(self, phase: str, p: _Pass) -> bool:
-        """True when the check must stop now."""
+    def poll(self, phase: str, p: _Pass) -> str | None:
+        """Why the check must stop now (a limit, as `Result.bound` names it), or None."""
+        if self.ctrl_c.hit:
+            return INTERRUPTED
         if self.cancel is not None and self.cancel():
-            return True
-        if self.progress is not None:
-            now = time.perf_counter()
-            if now - self.last >= _REPORT_EVERY:
-                self.last = now
-                self.progress(
-                    Progress(phase, len(p.keys), p.transitions, p.depth, now - self.started)
-                )
-        return False
+            return "cancelled"
+        now = time.perf_counter()
+        if self.max_seconds is not None and now - self.started >= self.max_seconds:
+            return f"--max-seconds {self.max_seconds:g}"
+        memory = _resident()
+        if self.max_memory is not None and memory >= self.max_memory:
+            return f"--max-memory {format_size(self.max_memory)}"
+        if self.progress is not None and now - self.last >= _REPORT_EVERY:
+            self.last = now
+            seconds = now - self.started
+            self.progress(Progress(phase, len(p.keys), p.transitions, p.depth, seconds, memory))
+        return None
 
 
 class _Search:
@@ -283,13 +323,17 @@ class _Search:
         if self.dedup:
             hashes = [_vcpus_hash(root)]  # per stored state, for its successors' keys
             seen = {_Key(root, hashes[0]): 0}
+        # asking every live actor for its status is the cost of expanding a
+        # state: at 4096 vCPUs it is hundreds of transitions' worth, and the
+        # clock must be read as often in time as with 4 (Ctrl-C, --max-seconds)
+        expand_cost = 1 + len(space.live) // 32
         next_level = 0  # index of the first state one level deeper than state i
         i = 0
         while i < len(keys) and not self._done(p):
             if i == next_level:
                 p.depth = 0 if i == 0 else p.depth + 1
                 next_level = len(keys)
-            if self._tick(p):
+            if self._tick(p, expand_cost):
                 return p
             s = keys[i]
             statuses = space.statuses(s)
@@ -338,17 +382,15 @@ class _Search:
             i += 1
         return p
 
-    def _tick(self, p: _Pass) -> bool:
-        """Count one unit of work (a state or a transition); every _POLL units,
+    def _tick(self, p: _Pass, units: int = 1) -> bool:
+        """Count units of work (a transition is one); every _POLL units,
         report progress and ask whether to stop."""
-        self.work += 1
+        self.work += units
         if self.work < _POLL:
             return False
         self.work = 0
-        if self.clock.poll(self.phase, p):
-            p.stop = "cancelled"
-            return True
-        return False
+        p.stop = self.clock.poll(self.phase, p)
+        return p.stop is not None
 
     def _done(self, p: _Pass) -> bool:
         return self.wanted is not None and self.wanted <= p.failing()

@@ -10,7 +10,8 @@ import textwrap
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from hvtui.check.search import DEFAULT_MAX_STATES, Options, Progress, Result, check
+from hvtui.check.limits import MEMORY_SHARE, format_size, parse_size, total_memory
+from hvtui.check.search import Interrupted, Options, Progress, Result, check
 from hvtui.errors import InputError
 from hvtui.model.properties import INCOMPLETE, PROGRESS, PROPERTIES, VIOLATED
 from hvtui.model.variants import VARIANTS
@@ -46,13 +47,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"with --save: the property whose counterexample to save: {', '.join(PROPERTIES)}",
     )
     parser.add_argument("--force", action="store_true", help="with --save: replace OUT.yaml")
+    total = total_memory()
+    default = (
+        f"{MEMORY_SHARE:.0%} of this machine's {format_size(total)} of RAM"
+        if total
+        else "none: this system does not say how much RAM it has"
+    )
+    parser.add_argument(
+        "--max-memory",
+        type=_positive(parse_size, "a size (expected e.g. 4G, 500M or 25%)"),
+        metavar="SIZE",
+        help="stop when this process's resident memory (RSS) reaches SIZE, e.g. 4G, "
+        f"500M or 25%% of RAM (default {default.replace('%', '%%')}); "
+        "a check ends by itself, and what it has not decided by then is 'incomplete'",
+    )
     parser.add_argument(
         "--max-states",
-        type=_positive,
+        type=_positive(int, "a positive number of states"),
         metavar="N",
-        default=DEFAULT_MAX_STATES,
-        help="stop after N states; undecided properties are 'incomplete' "
-        f"(default {DEFAULT_MAX_STATES:,})",
+        help="also stop after storing N states (default: no count)",
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=_positive(float, "a positive number of seconds"),
+        metavar="S",
+        help="also stop after S seconds of wall time per check (default: no time limit)",
     )
     parser.add_argument(
         "--no-dedup",
@@ -81,14 +100,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive number of states")
-    return value
+def _positive(parse, what: str):
+    """An argparse type: `parse(text)`, refused unless a positive finite number."""
+
+    def convert(text: str):
+        try:
+            value = parse(text)
+        except ValueError:
+            value = None
+        if value is None or not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+
+    return convert
 
 
 def main(args: argparse.Namespace) -> int:
@@ -109,17 +133,31 @@ def main(args: argparse.Namespace) -> int:
         symmetry=not args.no_symmetry,
         por=not args.no_por,
         max_states=args.max_states,
+        max_seconds=args.max_seconds,
         shortest=not args.no_shortest,
     )
+    if args.max_memory is not None:
+        options = replace(options, max_memory=args.max_memory)
     show = _ProgressLine() if args.progress or sys.stderr.isatty() else None
     runs: list[tuple[scenarios.Scenario, Result]] = []
-    for scenario in loaded:
-        names = list(VARIANTS) if args.variant == "all" else [args.variant or scenario.variant]
-        for variant in names:
-            callback = show.reporter(scenario.file, variant) if show else None
-            runs.append((scenario, check(scenario, variant, options, progress=callback)))
-            if show:
-                show.clear()
+    interrupted = False
+    try:
+        for scenario in loaded:
+            names = list(VARIANTS) if args.variant == "all" else [args.variant or scenario.variant]
+            for variant in names:
+                callback = (
+                    show.reporter(scenario.file, variant, options.max_memory) if show else None
+                )
+                try:
+                    runs.append((scenario, check(scenario, variant, options, progress=callback)))
+                finally:
+                    if show:
+                        show.clear()
+    except Interrupted as stop:  # Ctrl-C: the verdicts so far, this one incomplete
+        runs.append((scenario, stop.result))
+        interrupted = True
+    except KeyboardInterrupt:  # between two checks: the ones done
+        interrupted = True
     if args.json:
         json.dump({"results": [document(result) for _, result in runs]}, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -127,6 +165,12 @@ def main(args: argparse.Namespace) -> int:
         print_text(runs, all_variants=args.variant == "all", quiet=args.quiet)
     if args.save:
         save_counterexample(runs, args.save, args.property, args.force)
+    if interrupted:
+        print(
+            "hvtui check: interrupted (Ctrl-C): the verdicts above are those found so far",
+            file=sys.stderr,
+        )
+        return 130
     return 0 if all(result.met for _, result in runs) else 1
 
 
@@ -393,12 +437,14 @@ class _ProgressLine:
         self.tty = sys.stderr.isatty()
         self.shown = False
 
-    def reporter(self, file: str, variant: str):
+    def reporter(self, file: str, variant: str, max_memory: int | None):
+        of = f" of {format_size(max_memory)}" if max_memory else ""
+
         def report(p: Progress) -> None:
             phase = "" if p.phase == "explore" else ", shortening counterexamples"
             line = (
                 f"checking {file} ({variant}{phase}): {p.states:,} states, "
-                f"depth {p.depth}, {p.rate:,.0f} states/s"
+                f"depth {p.depth}, {p.rate:,.0f} states/s, memory {format_size(p.memory)}{of}"
             )
             sys.stderr.write(f"\r\033[K{line}" if self.tty else line + "\n")
             sys.stderr.flush()

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from hvtui.model.variants import VARIANTS
 
+# Event lines `run` prints before eliding: the first and last HEAD_TAIL, and
+# the step that first violated each property. A 2-million-step storm would
+# otherwise print 2 million lines that nobody reads in a terminal.
+HEAD_TAIL = 100
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="scenario files (YAML)")
-    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument(
+        "--json", action="store_true", help="one JSON document on stdout, written as it is made"
+    )
+    out.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="JSON lines on stdout: a `run` line, one `event` line a step, "
+        "a `final` line a vCPU, an `end` line, for each file",
+    )
     parser.add_argument("--variant", choices=sorted(VARIANTS), help="override the variant")
     parser.add_argument(
         "--schedule",
@@ -20,32 +33,72 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "counterexample from `hvtui check`: actor names split by commas or spaces",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no grid or event log")
+    parser.add_argument(
+        "--all-events",
+        action="store_true",
+        help=f"print the whole event log (by default a run past {2 * HEAD_TAIL} steps "
+        f"shows its first and last {HEAD_TAIL} and each property's first violation)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when the run violates a property that expect.violations does not "
+        "list (with or without an expect block)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
-    from hvtui.runs.runner import document, load, replay_to_end
+    from hvtui.runs import runner
 
-    results = []
+    if args.json or args.jsonl:
+        return _machine(args)
     status = 0
     for path in args.files:
-        scenario = load(path, args.variant, args.schedule)
-        session = replay_to_end(scenario)
-        doc = document(scenario, session)
-        results.append(doc)
-        if not doc["expect"]["met"]:
+        scenario = runner.load(path, args.variant, args.schedule)
+        session = runner.replay_to_end(scenario)
+        expect = runner.expectation(scenario, session, args.strict)
+        if expect["met"] is False:
             status = 1
-        if not args.json:
-            print_text(scenario, session, doc, quiet=args.quiet)
-    if args.json:
-        json.dump(results[0] if len(results) == 1 else {"results": results}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        print_text(scenario, session, expect, quiet=args.quiet, all_events=args.all_events)
     return status
 
 
-def print_text(scenario, session, doc: dict, quiet: bool = False) -> None:
+def _machine(args: argparse.Namespace) -> int:
+    """--json / --jsonl: every input error first (nothing on stdout then), then
+    each file replayed and written out as it goes, one at a time in memory."""
+    from hvtui.runs import jsonout, runner
+
+    pending = [runner.load(path, args.variant, args.schedule) for path in args.files]
+    started = [(scenario, runner.start(scenario)) for scenario in pending]
+    out = sys.stdout.write
+    met = []
+
+    if args.jsonl:
+        while started:
+            scenario, session = started.pop(0)  # dropped once written
+            met.append(runner.write_lines(scenario, session, out, args.strict)["met"])
+    else:
+
+        def docs():
+            while started:
+                scenario, session = started.pop(0)  # dropped once written
+                session.run()  # the schedule comes first in the document: all of it
+                doc = runner.parts(scenario, session, args.strict)
+                met.append(doc["expect"]["met"])
+                yield doc
+
+        if len(started) == 1:
+            jsonout.write(next(docs()), out)
+        else:
+            jsonout.write({"results": jsonout.Items(docs)}, out)
+        out("\n")
+    return 1 if False in met else 0
+
+
+def print_text(scenario, session, expect: dict, quiet: bool = False, all_events=False) -> None:
     from rich.console import Console
 
-    from hvtui.runs.report import event_line, grid_table
+    from hvtui.runs.report import abridged, event_log, grid_table
 
     console = Console(highlight=False, soft_wrap=True)
     console.print(
@@ -53,19 +106,28 @@ def print_text(scenario, session, doc: dict, quiet: bool = False) -> None:
         f"{session.pos} steps)",
         markup=True,
     )
+    first = session.first_violations()
     if not quiet:
         console.print(grid_table(session))
-        for event, found in zip(session.events, session.violations, strict=True):
-            mark = f"   <-- violates {', '.join(found)}" if found else ""
-            console.print(event_line(event) + mark, markup=False)
-    for prop, where in doc["violations"].items():
-        console.print(f"violated: {prop} at step {where['step']}", markup=False)
-    if doc["progress"]:
-        console.print(
-            f"progress: {doc['progress']['verdict']} ({doc['progress']['detail']})", markup=False
-        )
-    if doc["expect"]["failed"]:
-        for line in doc["expect"]["failed"]:
+        keep = None if all_events else (HEAD_TAIL, sorted(first.values()))
+        for line in event_log(session, keep, "--all-events prints them"):
+            console.file.write(line + "\n")
+    for prop, step in first.items():
+        console.print(f"violated: {prop} at step {step}", markup=False)
+    done = session.progress()
+    if done:
+        detail = done.detail if all_events else abridged(done.detail)
+        console.print(f"progress: {done.verdict} ({detail})", markup=False)
+    if expect["failed"]:
+        for line in expect["failed"]:
             console.print(f"FAILED {line}", markup=False)
+    elif expect["met"] is None:
+        console.print(_nothing_expected(scenario.expect), markup=False)
     else:
         console.print("expect: met", markup=False)
+
+
+def _nothing_expected(expect) -> str:
+    if expect.violations is not None or expect.by_variant:
+        return "no expectations for run (expect.violations is for check, and for run --strict)"
+    return "no expectations"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hvtui.model.properties import PROGRESS, VIOLATED
 from hvtui.model.session import Session
 from hvtui.scenario.load import Expect
 
@@ -28,6 +29,31 @@ def stuck(session: Session) -> list[str]:
     """Actors that have not finished their ops."""
     engine = session.engine
     return [n for a, n in enumerate(engine.names) if not engine.finished(session.state, a)]
+
+
+def has_run_expectations(expect: Expect) -> bool:
+    """The block says how the run ends (`final`, `progress` or `stuck`); `violations`
+    alone is a claim about every interleaving, which `check` decides."""
+    return bool(expect.final) or expect.progress is not None or expect.stuck is not None
+
+
+def unexpected_violations(session: Session, expect: Expect, own_variant: str) -> list[str]:
+    """`run --strict`: each property violated along the run (a deadlock at its end
+    included) that `expect.violations` does not list for the run's variant.
+
+    One run is one interleaving, so an expected violation it does not reach is
+    not a failure: `check` is what must find those.
+    """
+    allowed = set(expect.violations_under(session.engine.variant.name, own_variant))
+    found = dict(session.first_violations())
+    done = session.progress()
+    if done is not None and done.verdict == VIOLATED:
+        found[PROGRESS] = session.pos
+    return [
+        f"{prop} violated at step {step}, not listed in expect.violations (--strict)"
+        for prop, step in found.items()
+        if prop not in allowed
+    ]
 
 
 def failures(session: Session, expect: Expect) -> list[str]:
