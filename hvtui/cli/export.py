@@ -22,6 +22,7 @@ FORMATS = {
     "markdown": "hvtui.exports.markdown",
     "mermaid": "hvtui.exports.mermaid",
     "svg": "hvtui.exports.svg",  # the only one that imports Textual
+    "ftrace": "hvtui.exports.ftrace",  # the run as tracefs prints it; `hvtui trace` reads it
     "json": None,  # `run --json`'s document
 }
 DEFAULT_SIZE = (120, 40)
