@@ -177,7 +177,7 @@ def build(s: Scan, skeleton: Program | None = None) -> Built:
             )
         owner.append(src.vcpu)
     n = _vcpu_count(s, owner, skeleton)
-    events = sorted(zip(s.events, owner, strict=True), key=lambda eo: (eo[0].ts, eo[0].line))
+    events = sorted(zip(s.events, owner, strict=True), key=_when(s.events, owner))
     obs: dict[str, list[Obs]] = {}
     flush_ops: list[list[Flush]] = [[] for _ in range(n)]
     userexits: dict[int, list[int]] = {}
@@ -241,7 +241,7 @@ def build(s: Scan, skeleton: Program | None = None) -> Built:
             continue
         obs.setdefault(f"vcpu{c}", []).append(Obs(e.line, e.ts, key, e.text))
     if orphans:
-        obs[_NOBODY] = orphans
+        obs[NOBODY] = orphans
     enabled = frozenset(KIND[e.name] for e in s.events)
     user = {x for x in set(periods) | set(clears) if x not in own}
     built = Built(s, n, mapping, enabled, [], notes)
@@ -282,7 +282,27 @@ def build(s: Scan, skeleton: Program | None = None) -> Built:
     return built
 
 
-_NOBODY = "(no ioctl)"  # unsuspensions of vCPUs that never suspended: nothing can print them
+NOBODY = "(no ioctl)"  # unsuspensions of vCPUs that never suspended: nothing can print them
+
+
+def _when(events: list[Raw], owner: list[int]):
+    """The order the builder reads events in: by time, except that the k-th
+    unsuspension of w comes after w's k-th suspension even when another CPU's
+    clock stamped it earlier (the search, not the builder, judges the times)."""
+    suspensions: dict[int, list[tuple[int, int]]] = {}
+    for e in sorted(events, key=lambda e: (e.ts, e.line)):
+        if e.name == formats.SUSPEND:
+            suspensions.setdefault(e.fields.vcpu, []).append((e.ts, e.line))
+    answered: dict[int, int] = {}
+    late: dict[int, tuple[int, int]] = {}
+    for e in sorted(events, key=lambda e: (e.ts, e.line)):
+        if e.name == formats.UNSUSPEND:
+            w = e.fields.vcpu
+            k = answered.get(w, 0)
+            answered[w] = k + 1
+            if k < len(suspensions.get(w, ())):
+                late[e.line] = max((e.ts, e.line), suspensions[w][k])
+    return lambda eo: late.get(eo[0].line, (eo[0].ts, eo[0].line))
 
 
 def _clear_thread(x: int, skeleton: Program | None) -> str:
@@ -291,7 +311,7 @@ def _clear_thread(x: int, skeleton: Program | None) -> str:
         for name, ops in skeleton.threads:
             if any(isinstance(op, SetInhibit) and op.vcpu == x and not op.value for op in ops):
                 return name
-        return _NOBODY
+        return NOBODY
     return f"vmm:cpu{x}"
 
 

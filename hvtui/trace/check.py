@@ -16,7 +16,7 @@ from hvtui.model.properties import PROPERTIES
 from hvtui.model.variants import POSTED, VARIANTS
 from hvtui.scenario import load as scenarios
 from hvtui.scenario.save import to_dict
-from hvtui.trace.build import Built, Candidate, build, scan
+from hvtui.trace.build import NOBODY, Built, Candidate, build, scan
 from hvtui.trace.mapping import parse_pid_map
 from hvtui.trace.search import Result, search
 
@@ -87,9 +87,13 @@ class Report:
         else:
             where = f"line {r.failed.line}" if r.failed else "the end"
             out.append(f"inconsistent at {where}: {r.failed.text.strip() if r.failed else ''}")
+            if r.failed_actor == NOBODY:
+                why = "no suspension of that vCPU is left for it to end, so no ioctl prints it"
+            else:
+                why = f"no run then prints this on {r.failed_actor}"
             out.append(
                 f"  the model explains the first {r.explained} of {r.total} events "
-                f"(the schedule below); no run then prints this on {r.failed_actor}"
+                f"(the schedule below); {why}"
             )
             if r.bounded:
                 out.append(f"  (the search stopped after {r.states} states)")
