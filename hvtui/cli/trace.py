@@ -85,14 +85,16 @@ def main(args: argparse.Namespace) -> int:
         for warning in report.warnings:
             print(f"hvtui trace: warning: {warning}", file=sys.stderr)
     if args.open:
-        from dataclasses import replace
-
-        from hvtui.tui.app import WorkbenchApp
-
-        scenario = report.scenario
-        if not args.save:  # nothing on disk to reload from
-            scenario = replace(scenario, file=f"{args.file} (trace)")
-        else:
-            scenario = replace(scenario, file=os.path.abspath(args.save))
-        WorkbenchApp(scenario).run()
+        workbench_app(report, args.save).run()
     return 0 if report.result.consistent else 1
+
+
+def workbench_app(report, saved: str | None):
+    """The workbench on the trace's scenario, the found run as its recorded future
+    (how `hvtui FILE --schedule` opens one); reload reads the saved file, if any."""
+    from dataclasses import replace
+
+    from hvtui.tui.app import WorkbenchApp  # Textual only once the input is known good
+
+    where = os.path.abspath(saved) if saved else f"{report.scenario.file} (trace)"
+    return WorkbenchApp(replace(report.scenario, file=where))
