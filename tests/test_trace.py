@@ -114,6 +114,21 @@ def test_what_the_model_could_have_printed_instead(capsys):
     assert all(line.split(":")[1].strip().startswith("kvm_") for line in doc["instead"])
 
 
+def test_an_ebusy_result_after_a_suspension_needs_a_scan_that_did_not_wait(capsys):
+    """5/7's fall-through: unsuspended between s2 and s3, the hypercall completes with
+    -EBUSY. posted's synchronize_srcu waits for the suspending reader, so only a variant
+    without it explains the trace; the run shows the guest got a bogus status."""
+    path = TRACES / "ebusy-fall-through.report"
+    code, out, _ = trace(capsys, str(path))
+    assert code == 1 and "inconsistent at line 4" in out  # the unsuspension fits, after s3
+    # ... but then vcpu0 is blocked, not between s2 and s3: it retries the flush
+    assert "could have printed instead:\n    vcpu0: kvm_hv_flush_tlb: processor_mask 0x2" in out
+    code, doc = trace_json(capsys, str(path), "--variant", "no-sync")
+    assert code == 0 and doc["result"] == "consistent"
+    done = next(s for s in doc["steps"] if s["line"] == 4)
+    assert done["actor"] == "vcpu0"
+
+
 # -- clocks and jitter -------------------------------------------------------------------
 
 
