@@ -377,12 +377,21 @@ class _Layout:
         ("window", ts of x's userspace exit) | ("alone", before) | None."""
         if x in self.user:
             return ("alone", before)
-        exits = [u for u in self.userexits.get(x, ()) if after <= u < before]
+        lo = after
+        if after >= 0:  # the window the clear before it ran in may hold it too
+            lo = self._window_before(x, after)
+            lo = after if lo is None else lo
+        exits = [u for u in self.userexits.get(x, ()) if lo <= u < before]
         if exits:
             return ("window", exits[-1])
         if not self.exits_traced:
             return ("kick", before)
         return None
+
+    def _window_before(self, x: int, t: int) -> int | None:
+        """The time of x's latest userspace exit before t."""
+        exits = [u for u in self.userexits.get(x, ()) if u < t]
+        return exits[-1] if exits else None
 
     def threads(self, choice: dict[int, str]) -> dict[int, list[Op]]:
         out = {}
