@@ -30,6 +30,7 @@ class Report:
     verdicts: dict[str, str]
     first: dict[str, int]
     warnings: list[str]
+    texts: list[str]  # the model's event text of each step of the run
 
     def document(self) -> dict:
         s, r = self.built.scan, self.result
@@ -54,8 +55,10 @@ class Report:
             "states": r.states,
             "schedule": r.schedule,
             "steps": [
-                {"step": i + 1, "actor": a, "line": line}
-                for i, (a, line) in enumerate(zip(r.schedule, r.lines, strict=True))
+                {"step": i + 1, "actor": a, "text": text, "line": line}
+                for i, (a, line, text) in enumerate(
+                    zip(r.schedule, r.lines, self.texts, strict=True)
+                )
             ],
             "verdicts": self.verdicts,
             "violations": {p: {"step": step} for p, step in self.first.items()},
@@ -105,7 +108,7 @@ class Report:
         out.append("schedule: [" + ", ".join(r.schedule) + "]")
         for i, (actor, line) in enumerate(zip(r.schedule, r.lines, strict=True)):
             if line is not None:
-                out.append(f"  step {i + 1:>4} {actor:<10} line {line}")
+                out.append(f"  step {i + 1:>4} {actor:<9} {self.texts[i]}  <- line {line}")
         verdicts = ", ".join(f"{p} {self.verdicts[p]}" for p in PROPERTIES)
         out.append(f"verdicts along the run: {verdicts}")
         for prop, step in self.first.items():
@@ -152,6 +155,7 @@ def check(
         session.verdicts(),
         session.first_violations(),
         _clock_warnings(built),
+        [e.text for e in session.events],
     )
 
 
