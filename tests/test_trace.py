@@ -316,3 +316,47 @@ async def test_open_shows_the_found_run_in_the_workbench():
         assert session.pos == 3
         assert session.events[2].text.startswith("kvm_hv_flush_tlb: vcpu 0 targets 0x6")
         assert [session.engine.names[a] for a in session.actors] == report.result.schedule
+
+
+# -- kernel work (model v2) --------------------------------------------------------------
+
+
+def test_an_in_kernel_exit_pair_is_kernel_work_with_the_flag(capsys, tmp_path):
+    """vcpu2's EPT_MISCONFIG exit comes back to the guest without leaving the kernel: a
+    kernel_work op (it holds kvm->srcu, which the clear's synchronize_srcu waits for). Its
+    IO exit goes to QEMU (kvm_userspace_exit): not kernel work. The flush's own VMCALL
+    exit is the flush."""
+    path = str(TRACES / "kernel-work.report")
+    code, doc = trace_json(capsys, path)
+    assert code == 0 and "vcpu2" not in doc["scenario"]["actors"]
+    code, doc = trace_json(capsys, path, "--kernel-work")
+    assert code == 0 and doc["result"] == "consistent"
+    assert doc["scenario"]["actors"]["vcpu2"] == [{"id": "K6", "op": "kernel_work"}]
+    assert [op["op"] for op in doc["scenario"]["actors"]["vcpu0"]] == ["flush"]
+    by_line = {s["line"]: s["text"] for s in doc["steps"] if s["line"]}
+    assert "VM exit handled in the kernel" in by_line[6] and "VM entry" in by_line[7]
+    assert "sync-waits-for-flushes-only" in doc["verdicts"]
+    code, _, err = trace(capsys, path, "--kernel-work", "--save", str(tmp_path / "k.yaml"))
+    assert code == 2 and "kernel_work" in err and not (tmp_path / "k.yaml").exists()
+
+
+def test_a_run_with_kernel_work_exported_and_traced_is_the_same_run(capsys, tmp_path):
+    from hvtui.exports.ftrace import render
+    from hvtui.model.state import Flush, KernelWork, Program, SetInhibit
+    from hvtui.runs.runner import replay_to_end
+    from hvtui.scenario.load import Scenario
+
+    program = Program(
+        3,
+        ((Flush("f", (1,), [1]),), (), (KernelWork("mmio"), KernelWork("pf"))),
+        (("vmm", (SetInhibit("clr", 1, False),)),),
+        frozenset({1}),
+        ((1, "user"),),
+    )
+    scenario = Scenario("k.yaml", "k", "", 3, "posted", program)
+    session = replay_to_end(scenario)
+    out = tmp_path / "k.trace"
+    out.write_text(render(scenario, session))
+    code, doc = trace_json(capsys, str(out), "--kernel-work")
+    assert code == 0 and doc["explained"] == doc["events"]
+    assert [op["op"] for op in doc["scenario"]["actors"]["vcpu2"]] == ["kernel_work"] * 2

@@ -30,7 +30,7 @@ def test_every_library_scenario_traced_is_explained_by_the_model(path, tmp_path,
     out = tmp_path / f"{path.stem}.trace"
     export(path, out, capsys)
     variant = load(str(path)).variant
-    code = main(["trace", str(out), "--variant", variant, "--json"])
+    code = main(["trace", str(out), "--variant", variant, "--kernel-work", "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert code == 0, (doc.get("line"), doc.get("expected"), doc.get("instead"))
     assert doc["result"] == "consistent"

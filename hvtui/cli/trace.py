@@ -58,6 +58,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pid-map", metavar="PID=VCPU,...", help="which thread is which vCPU, by hand"
     )
+    parser.add_argument(
+        "--kernel-work",
+        action="store_true",
+        help="read each kvm_exit..kvm_entry pair of a vCPU thread that holds no flush and no "
+        "userspace exit as a kernel_work op (an in-kernel exit holding kvm->srcu, which the "
+        "ioctl's synchronize_srcu waits for); one op per pair, so a long trace gets long",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
 
@@ -69,12 +76,21 @@ def parse_tolerance(text: str) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hvtui.trace.check import check
+    from hvtui.trace.check import check, has_kernel_work
 
     tolerance = parse_tolerance(args.tolerance)
-    report = check(args.file, args.skeleton, args.variant, tolerance, args.pid_map)
+    report = check(
+        args.file, args.skeleton, args.variant, tolerance, args.pid_map, args.kernel_work
+    )
     if args.save:
         from hvtui.scenario.save import save
+
+        if has_kernel_work(report.scenario):
+            raise InputError(
+                args.save,
+                "the scenario has kernel_work ops, which this build's scenario files cannot "
+                "hold yet (expected --save without --kernel-work)",
+            )
 
         save(report.scenario, args.save, overwrite=args.force)
     if args.json:

@@ -33,8 +33,18 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from hvtui.errors import InputError
-from hvtui.model.state import USER, Exit, Flush, Op, Program, Run, SetInhibit, vmm_sort_key
-from hvtui.trace import formats
+from hvtui.model.state import (
+    USER,
+    Exit,
+    Flush,
+    KernelWork,
+    Op,
+    Program,
+    Run,
+    SetInhibit,
+    vmm_sort_key,
+)
+from hvtui.trace import formats, lines
 from hvtui.trace.lines import Reader
 from hvtui.trace.mapping import Mapper, Source
 
@@ -47,8 +57,14 @@ _MODEL_EVENTS = (
     formats.UNSUSPEND,
     formats.USEREXIT,
 )
+# a kvm_exit..kvm_entry pair of one thread with no flush and no userspace exit
+# inside: a kernel_work op (model v2), read only with `--kernel-work`
+VMEXIT = "kernel_work vmexit"
+VMENTRY = "kernel_work vmentry"
 # what kind of model key each tracepoint gives (tracepoints.Emit.key[0])
 KIND = {
+    VMEXIT: "vmexit",
+    VMENTRY: "vmentry",
     formats.FLUSH: "flush",
     formats.FLUSH_EX: "flush",
     formats.DONE: "done",
@@ -64,16 +80,15 @@ class Raw(NamedTuple):
     pid: int
     name: str
     fields: formats.Fields
-    text: str
 
 
 class Obs(NamedTuple):
-    """One trace event the model must produce: its line, time, and what it says."""
+    """One trace event the model must produce: its line, time, and what it says.
+    (Its text stays in the file: line_texts() reads back the few a report shows.)"""
 
     line: int
     ts: int
     key: tuple
-    text: str
 
 
 @dataclass
@@ -89,8 +104,10 @@ class Scan:
     l2: int  # flushes a nested guest issued (the model has no L2: read as L1)
 
 
-def scan(path: str, manual: dict[int, int]) -> Scan:
+def scan(path: str, manual: dict[int, int], kernel_work: bool = False) -> Scan:
     reader = Reader(path)
+    open_exit: dict[int, lines.Record] = {}  # pid -> its kvm_exit with no kvm_entry yet
+    clean: dict[int, bool] = {}  # pid -> nothing since that kvm_exit makes it a flush
     mapper = Mapper(manual)
     events: list[Raw] = []
     cpus: set[int] = set()
@@ -100,6 +117,19 @@ def scan(path: str, manual: dict[int, int]) -> Scan:
         cpus.add(r.cpu)
         f = r.fields
         mapper.saw(r.pid, r.comm, f.vcpu if r.name in _VCPU_FIELD else -1, r.name)
+        if kernel_work:
+            if r.name == formats.EXIT:
+                open_exit[r.pid] = r
+                clean[r.pid] = True
+                continue
+            if r.name == formats.ENTRY:
+                ex = open_exit.pop(r.pid, None)
+                if ex is not None and clean[r.pid]:
+                    events.append(Raw(ex.line, ex.ts, r.pid, VMEXIT, ex.fields))
+                    events.append(Raw(r.line, r.ts, r.pid, VMENTRY, f))
+                continue
+            if r.name != formats.HYPERCALL or f.other in formats.FLUSH_CODES:
+                clean[r.pid] = False
         if r.name == formats.HYPERCALL:
             in_flush[r.pid] = f.other in formats.FLUSH_CODES
             continue
@@ -112,7 +142,7 @@ def scan(path: str, manual: dict[int, int]) -> Scan:
             in_flush[r.pid] = True
             l2 += f.l2
         if r.name in _MODEL_EVENTS:
-            events.append(Raw(r.line, r.ts, r.pid, r.name, f, r.text))
+            events.append(Raw(r.line, r.ts, r.pid, r.name, f))
     return Scan(
         path,
         reader.lines,
@@ -179,7 +209,7 @@ def build(s: Scan, skeleton: Program | None = None) -> Built:
     n = _vcpu_count(s, owner, skeleton)
     events = sorted(zip(s.events, owner, strict=True), key=_when(s.events, owner))
     obs: dict[str, list[Obs]] = {}
-    flush_ops: list[list[Flush]] = [[] for _ in range(n)]
+    flush_ops: list[list[Flush | KernelWork]] = [[] for _ in range(n)]
     userexits: dict[int, list[int]] = {}
     periods: dict[int, list[_Period]] = {}
     clears: dict[int, list[tuple[int, int]]] = {}  # x -> [(ts, line)]
@@ -190,6 +220,7 @@ def build(s: Scan, skeleton: Program | None = None) -> Built:
     inhibited: set[int] = set()
     last_clear: dict[int, int] = {}
     current: dict[int, tuple[Flush, tuple, bool]] = {}  # c -> (op, targets, suspended since)
+    skipped_work: set[int] = set()  # vCPUs whose kernel work pair is being left out
     scans: dict[int, tuple[int, int]] = {}  # pid -> (x, last w) of the scan it is printing
     orphans: list[Obs] = []
     for e, c in events:
@@ -220,10 +251,25 @@ def build(s: Scan, skeleton: Program | None = None) -> Built:
         elif e.name == formats.USEREXIT:
             userexits.setdefault(c, []).append(e.ts)
             key = ("userexit",)
+        elif e.name in (VMEXIT, VMENTRY):
+            if e.name == VMEXIT and c in current and current[c][2]:
+                # the model retries a suspended flush before the vCPU's next op
+                notes.append(
+                    f"line {e.line}: kernel work between a suspension and its retry "
+                    "is left out (the model retries first)"
+                )
+                skipped_work.add(c)
+            if c in skipped_work:
+                if e.name == VMENTRY:
+                    skipped_work.discard(c)
+                continue
+            if e.name == VMEXIT:
+                flush_ops[c].append(KernelWork(f"K{e.line}"))
+            key = (KIND[e.name],)
         else:  # an unsuspension: it belongs to the ioctl clearing the flag w waited on
             w = c
             key = ("unsuspend", w)
-            item = Obs(e.line, e.ts, key, e.text)
+            item = Obs(e.line, e.ts, key)
             prev = scans.get(e.pid)
             if not waiting.get(w):
                 orphans.append(item)
@@ -239,7 +285,7 @@ def build(s: Scan, skeleton: Program | None = None) -> Built:
             scans[e.pid] = (x, w)
             obs.setdefault(_clear_thread(x, skeleton), []).append(item)
             continue
-        obs.setdefault(f"vcpu{c}", []).append(Obs(e.line, e.ts, key, e.text))
+        obs.setdefault(f"vcpu{c}", []).append(Obs(e.line, e.ts, key))
     if orphans:
         obs[NOBODY] = orphans
     enabled = frozenset(KIND[e.name] for e in s.events)
@@ -426,3 +472,17 @@ class _Layout:
             items.append((u, 0, ops))
         items.sort(key=lambda t: (t[0], t[1]))
         return [op for _, _, ops in items for op in ops]
+
+
+def line_texts(path: str, wanted: set[int]) -> dict[int, str]:
+    """The text of the lines numbered `wanted` (one more pass, keeping only those)."""
+    out: dict[int, str] = {}
+    if not wanted:
+        return out
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, 1):
+            if number in wanted:
+                out[number] = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if len(out) == len(wanted):
+                    break
+    return out

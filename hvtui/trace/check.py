@@ -9,14 +9,15 @@ Session, it gives the property verdicts along it, as for any run.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hvtui.model.engine import Engine
 from hvtui.model.properties import PROPERTIES
+from hvtui.model.state import KernelWork
 from hvtui.model.variants import POSTED, VARIANTS
 from hvtui.scenario import load as scenarios
 from hvtui.scenario.save import to_dict
-from hvtui.trace.build import NOBODY, Built, Candidate, build, scan
+from hvtui.trace.build import NOBODY, Built, Candidate, build, line_texts, scan
 from hvtui.trace.mapping import parse_pid_map
 from hvtui.trace.search import Result, search
 
@@ -31,6 +32,7 @@ class Report:
     first: dict[str, int]
     warnings: list[str]
     texts: list[str]  # the model's event text of each step of the run
+    failed_text: str  # the trace line of the first event no run explains ("" if none)
 
     def document(self) -> dict:
         s, r = self.built.scan, self.result
@@ -48,7 +50,7 @@ class Report:
             "warnings": self.warnings,
             "notes": self.built.notes,
             "variant": self.scenario.variant,
-            "scenario": to_dict(self.scenario),
+            "scenario": scenario_dict(self.scenario),
             "inferred_ioctls": self.candidate.ioctls,
             "result": "consistent" if r.consistent else "inconsistent",
             "explained": r.explained,
@@ -65,7 +67,7 @@ class Report:
         }
         if not r.consistent:
             doc["line"] = r.failed.line if r.failed else None
-            doc["expected"] = r.failed.text if r.failed else None
+            doc["expected"] = self.failed_text or None
             doc["actor"] = r.failed_actor
             doc["instead"] = r.instead
             doc["bounded"] = r.bounded
@@ -89,7 +91,7 @@ class Report:
             )
         else:
             where = f"line {r.failed.line}" if r.failed else "the end"
-            out.append(f"inconsistent at {where}: {r.failed.text.strip() if r.failed else ''}")
+            out.append(f"inconsistent at {where}: {self.failed_text.strip()}")
             if r.failed_actor == NOBODY:
                 why = "no suspension of that vCPU is left for it to end, so no ioctl prints it"
             else:
@@ -122,9 +124,11 @@ def check(
     variant: str | None,
     tolerance: int,
     pid_map: str | None,
+    kernel_work: bool = False,
 ) -> Report:
     skeleton = scenarios.load(skeleton_path) if skeleton_path else None
-    built = build(scan(path, parse_pid_map(pid_map)), skeleton.program if skeleton else None)
+    found = scan(path, parse_pid_map(pid_map), kernel_work)
+    built = build(found, skeleton.program if skeleton else None)
     name = variant or (skeleton.variant if skeleton else POSTED.name)
     best: tuple[Candidate, Result] | None = None
     for cand in built.candidates:
@@ -156,6 +160,7 @@ def check(
         session.first_violations(),
         _clock_warnings(built),
         [e.text for e in session.events],
+        line_texts(path, {result.failed.line}).get(result.failed.line, "") if result.failed else "",
     )
 
 
@@ -176,7 +181,7 @@ def _program(cand: Candidate) -> str:
     parts = []
     for c, ops in enumerate(p.vcpu_ops):
         if ops:
-            parts.append(f"vcpu{c}: " + ", ".join(f"flush {op.spec}" for op in ops))
+            parts.append(f"vcpu{c}: " + ", ".join(_op(op) for op in ops))
     for name, ops in p.threads:
         parts.append(f"{name}: " + ", ".join(_op(op) for op in ops))
     if cand.initial_inhibit:
@@ -186,6 +191,40 @@ def _program(cand: Candidate) -> str:
 
 
 def _op(op) -> str:
+    if op.op == "flush":
+        return f"flush {op.spec}"
+    if op.op == "kernel_work":
+        return "kernel_work"
     if op.op == "set_inhibit":
         return f"set_inhibit {op.vcpu} {str(op.value).lower()}"
     return f"{op.op} {op.vcpu}"
+
+
+def scenario_dict(scenario: scenarios.Scenario) -> dict:
+    """to_dict(), with kernel_work ops written as scenario format v2 writes them."""
+    work = {
+        c: [i for i, op in enumerate(ops) if isinstance(op, KernelWork)]
+        for c, ops in enumerate(scenario.program.vcpu_ops)
+    }
+    if not any(work.values()):
+        return to_dict(scenario)
+    program = scenario.program
+    flushes = tuple(
+        tuple(op for op in ops if not isinstance(op, KernelWork)) for ops in program.vcpu_ops
+    )
+    doc = to_dict(replace(scenario, program=replace(program, vcpu_ops=flushes)))
+    actors = {}
+    for c, ops in enumerate(program.vcpu_ops):
+        if ops:
+            done = iter(doc["actors"].get(f"vcpu{c}", []))
+            actors[f"vcpu{c}"] = [
+                {"id": op.id, "op": "kernel_work"} if isinstance(op, KernelWork) else next(done)
+                for op in ops
+            ]
+    actors.update((k, v) for k, v in doc["actors"].items() if not k.startswith("vcpu"))
+    doc["actors"] = actors
+    return doc
+
+
+def has_kernel_work(scenario: scenarios.Scenario) -> bool:
+    return any(isinstance(op, KernelWork) for ops in scenario.program.vcpu_ops for op in ops)

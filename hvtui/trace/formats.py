@@ -192,9 +192,9 @@ def print_entry(vcpu: int) -> str:
     return f"vcpu {vcpu}, rip 0x0"
 
 
-def print_exit(vcpu: int) -> str:
+def print_exit(vcpu: int, reason: str) -> str:
     return (
-        f"vcpu {vcpu} reason VMCALL rip 0x0 info1 0x{0:016x} info2 0x{0:016x} "
+        f"vcpu {vcpu} reason {reason} rip 0x0 info1 0x{0:016x} info2 0x{0:016x} "
         f"intr_info 0x{0:08x} error_code 0x{0:08x}"
     )
 

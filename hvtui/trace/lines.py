@@ -55,7 +55,6 @@ class Record(NamedTuple):
     ts: int  # nanoseconds (or counter ticks)
     name: str
     fields: formats.Fields
-    text: str  # the line as written, without its line break
 
 
 class Reader:
@@ -115,7 +114,6 @@ class Reader:
             _nanoseconds(m.group("ts")),
             name,
             fields,
-            text,
         )
 
     def _header(self, number: int, text: str) -> None:

@@ -14,7 +14,10 @@ A step prints what the kernel line it models is next to:
 - `wake` (`unsuspend` in merged-state): kvm_hv_vcpu_unsuspend_tlb_flush (6/7: after
   both writes, in the ioctl's scan; so under unsuspend-swapped too, at `wake`);
 - `leave`: kvm_userspace_exit (KVM_RUN returns -EINTR to userspace);
-- `resume`, and a `run` that enters the guest: kvm_entry.
+- `resume`, and a `run` that enters the guest: kvm_entry;
+- `vmexit` / `vmentry` (kernel_work, model v2): kvm_exit / kvm_entry; with
+  `hvtui trace --kernel-work` a trace's kvm_exit..kvm_entry pair that holds no
+  flush and no userspace exit is such an op.
 
 Only some of these say something the model decides (`Emit.key` is not
 None): the flush with its targets, its result, a suspension, an
@@ -50,7 +53,7 @@ def _enter(engine: Engine, c: int, before: State, after: State, event: Event) ->
     op = engine.ops[c][before.vcpus[c].op]
     name, fields, code = formats.print_flush(op.targets, op.spec)
     return (
-        Emit(formats.EXIT, formats.print_exit(c), c),
+        Emit(formats.EXIT, formats.print_exit(c, "VMCALL"), c),
         Emit(formats.HYPERCALL, formats.print_hypercall(code), c),
         Emit(name, fields, c, flush_key(op.targets, op.spec)),
     )
@@ -75,8 +78,8 @@ def _complete(engine: Engine, c: int, before: State, after: State, event: Event)
 
 
 def _s3(engine: Engine, c: int, before: State, after: State, event: Event) -> tuple:
-    if after.vcpus[c].mode != GUEST:
-        return ()  # still suspended: kvm_hv_hypercall_complete() returned 1
+    if after.vcpus[c].op == before.vcpus[c].op:
+        return ()  # returned 1 (suspended, or wake-all-retry): the op restarts, no result
     return (
         Emit(formats.DONE, formats.print_done("ebusy"), c, _done("ebusy")),
         Emit(formats.ENTRY, formats.print_entry(c), c),
@@ -103,6 +106,14 @@ def _resume(engine: Engine, c: int, before: State, after: State, event: Event) -
     return (Emit(formats.ENTRY, formats.print_entry(c), c),)
 
 
+def _vmexit(engine: Engine, c: int, before: State, after: State, event: Event) -> tuple:
+    return (Emit(formats.EXIT, formats.print_exit(c, "EPT_MISCONFIG"), c, ("vmexit",)),)
+
+
+def _vmentry(engine: Engine, c: int, before: State, after: State, event: Event) -> tuple:
+    return (Emit(formats.ENTRY, formats.print_entry(c), c, ("vmentry",)),)
+
+
 def _run(engine: Engine, a: int, before: State, after: State, event: Event) -> tuple:
     op = engine.current_op(before, a)
     if after.vcpus[op.vcpu].mode != GUEST:
@@ -122,6 +133,8 @@ TRACEPOINTS = {
     "leave": _leave,
     "resume": _resume,
     "run": _run,
+    "vmexit": _vmexit,
+    "vmentry": _vmentry,
 }
 
 
