@@ -202,6 +202,17 @@ def test_a_hand_map_wins_over_the_thread_name(capsys):
     assert "vcpu2" in doc["scenario"]["actors"]
 
 
+def test_vp_indexes_map_to_vcpu_ids_by_hand_where_they_differ(capsys):
+    """processor_mask names VP indexes; QEMU makes them the vcpu_ids unless told otherwise."""
+    path = str(TRACES / "qemu-kvm-old-kernel.report")
+    _, doc = trace_json(capsys, path)
+    assert doc["scenario"]["actors"]["vcpu0"][0]["targets"] == [1]
+    code, doc = trace_json(capsys, path, "--vp-map", "0=1,1=0")
+    assert code == 0 and doc["scenario"]["actors"]["vcpu0"][0]["targets"] == [0]
+    code, _, err = trace(capsys, path, "--vp-map", "one=0")
+    assert code == 2 and err.startswith("--vp-map:1:1: 'one=0' is not VP=VCPU")
+
+
 # -- the skeleton ------------------------------------------------------------------------
 
 

@@ -59,6 +59,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--pid-map", metavar="PID=VCPU,...", help="which thread is which vCPU, by hand"
     )
     parser.add_argument(
+        "--vp-map",
+        metavar="VP=VCPU,...",
+        help="which vcpu_id each VP index of a flush's processor mask is, where they differ "
+        "(QEMU's default: the same number)",
+    )
+    parser.add_argument(
         "--kernel-work",
         action="store_true",
         help="read each kvm_exit..kvm_entry pair of a vCPU thread that holds no flush and no "
@@ -80,7 +86,13 @@ def main(args: argparse.Namespace) -> int:
 
     tolerance = parse_tolerance(args.tolerance)
     report = check(
-        args.file, args.skeleton, args.variant, tolerance, args.pid_map, args.kernel_work
+        args.file,
+        args.skeleton,
+        args.variant,
+        tolerance,
+        args.pid_map,
+        args.kernel_work,
+        args.vp_map,
     )
     if args.save:
         from hvtui.scenario.save import save

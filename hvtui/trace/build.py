@@ -184,7 +184,8 @@ class _Period:
     line: int
 
 
-def build(s: Scan, skeleton: Program | None = None) -> Built:
+def build(s: Scan, skeleton: Program | None = None, vp: dict[int, int] | None = None) -> Built:
+    vp = vp or {}
     mapping = s.mapper.table()
     notes = list(s.mapper.conflicts)
     if s.l2:
@@ -206,7 +207,7 @@ def build(s: Scan, skeleton: Program | None = None) -> Built:
                 1,
             )
         owner.append(src.vcpu)
-    n = _vcpu_count(s, owner, skeleton)
+    n = _vcpu_count(s, owner, skeleton, vp)
     events = sorted(zip(s.events, owner, strict=True), key=_when(s.events, owner))
     obs: dict[str, list[Obs]] = {}
     flush_ops: list[list[Flush | KernelWork]] = [[] for _ in range(n)]
@@ -228,7 +229,7 @@ def build(s: Scan, skeleton: Program | None = None) -> Built:
             scans.pop(e.pid, None)
             own.add(c)
         if e.name in (formats.FLUSH, formats.FLUSH_EX):
-            td = formats.flush_targets(e.name, e.fields)
+            td = _by_vcpu(formats.flush_targets(e.name, e.fields), vp)
             cur = current.get(c)
             if cur is None or cur[1] != td or not cur[2]:
                 op = _flush_op(f"L{e.line}", td, n, e, notes)
@@ -361,13 +362,21 @@ def _clear_thread(x: int, skeleton: Program | None) -> str:
     return f"vmm:cpu{x}"
 
 
-def _vcpu_count(s: Scan, owner: list[int], skeleton: Program | None) -> int:
-    top = max(owner, default=0)
+def _by_vcpu(td: tuple, vp: dict[int, int]) -> tuple:
+    """A flush's targets by vcpu_id rather than VP index."""
+    if td[0] != "set" or not vp:
+        return td
+    return ("set", tuple(sorted({vp.get(i, i) for i in td[1]})))
+
+
+def _vcpu_count(s: Scan, owner: list[int], skeleton: Program | None, vp: dict[int, int]) -> int:
+    top = max([*owner, *vp.values()], default=0)
     for e in s.events:
         if e.name == formats.SUSPEND:
             top = max(top, e.fields.other)
         elif e.name == formats.FLUSH and not e.fields.flags & formats.HV_FLUSH_ALL_PROCESSORS:
-            top = max(top, e.fields.mask.bit_length() - 1)
+            td = _by_vcpu(formats.flush_targets(e.name, e.fields), vp)
+            top = max(top, *td[1]) if td[0] == "set" else top
         elif e.name == formats.FLUSH_EX and e.fields.flags == formats.HV_GENERIC_SET_SPARSE_4K:
             top = max(top, 64 * (e.fields.mask.bit_length() - 1))
     n = top + 1

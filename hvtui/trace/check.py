@@ -18,7 +18,7 @@ from hvtui.model.variants import POSTED, VARIANTS
 from hvtui.scenario import load as scenarios
 from hvtui.scenario.save import to_dict
 from hvtui.trace.build import NOBODY, Built, Candidate, build, line_texts, scan
-from hvtui.trace.mapping import parse_pid_map
+from hvtui.trace.mapping import VP_MAP, parse_id_map
 from hvtui.trace.search import Result, search
 
 
@@ -125,10 +125,12 @@ def check(
     tolerance: int,
     pid_map: str | None,
     kernel_work: bool = False,
+    vp_map: str | None = None,
 ) -> Report:
     skeleton = scenarios.load(skeleton_path) if skeleton_path else None
-    found = scan(path, parse_pid_map(pid_map), kernel_work)
-    built = build(found, skeleton.program if skeleton else None)
+    vp = parse_id_map(vp_map, VP_MAP)
+    found = scan(path, parse_id_map(pid_map), kernel_work)
+    built = build(found, skeleton.program if skeleton else None, vp)
     name = variant or (skeleton.variant if skeleton else POSTED.name)
     best: tuple[Candidate, Result] | None = None
     for cand in built.candidates:

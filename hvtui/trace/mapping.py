@@ -7,6 +7,9 @@ vCPU: the issuing vCPU is the thread's. In order of authority:
    6/7's `kvm_hv_vcpu_suspend_tlb_flush`, which runs on the suspending vCPU);
 3. QEMU's thread name `CPU N/KVM` (QEMU's default makes vcpu_id, VP index and
    `CPU N` the same number).
+
+A flush names its targets by VP index (the guest's numbering); `--vp-map
+VP=VCPU,...` says which vcpu_id each is where they differ.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from hvtui.errors import InputError
 
 _QEMU_THREAD = re.compile(r"^CPU (\d+)/KVM$")
 PID_MAP = "--pid-map"
+VP_MAP = "--vp-map"
 
 
 class Source(NamedTuple):
@@ -25,8 +29,8 @@ class Source(NamedTuple):
     how: str  # "--pid-map", "kvm_entry vcpu field", "thread name"
 
 
-def parse_pid_map(text: str | None) -> dict[int, int]:
-    """`1234=0,1235=1` (commas or spaces) -> {1234: 0, 1235: 1}."""
+def parse_id_map(text: str | None, option: str = PID_MAP) -> dict[int, int]:
+    """`1234=0,1235=1` (commas or spaces) -> {1234: 0, 1235: 1}; for --pid-map and --vp-map."""
     out: dict[int, int] = {}
     if not text:
         return out
@@ -34,8 +38,9 @@ def parse_pid_map(text: str | None) -> dict[int, int]:
     for item in re.split(r"[,\s]+", text.strip()):
         m = re.fullmatch(r"(\d+)[=:](\d+)", item)
         if m is None:
+            what = "PID=VCPU" if option == PID_MAP else "VP=VCPU"
             raise InputError(
-                PID_MAP, f"{item!r} is not PID=VCPU (expected e.g. 4001=0,4002=1)", 1, col
+                option, f"{item!r} is not {what} (expected e.g. 4001=0,4002=1)", 1, col
             )
         out[int(m.group(1))] = int(m.group(2))
         col += len(item) + 1
