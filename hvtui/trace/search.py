@@ -84,21 +84,24 @@ class _Search:
         s0 = engine.initial()
         vfp0 = sum(_h(c, v) for c, v in enumerate(s0.vcpus)) & _MASK
         seen = {_key(s0, vfp0, 0)}
-        # a frame: state, its vCPU fingerprint, consumed-digest, frontier, children, link
-        # link = (parent link, actor, line) builds the path without copying it
-        stack = [[s0, vfp0, 0, 0, self._children(s0, 0, consumed), None, -1]]
+        # a frame: state, its vCPU fingerprint, consumed-digest, frontier, link, the
+        # list whose event its step printed (-1: none), how many candidates it tried.
+        # link = (parent link, actor, line) builds the path without copying it; the
+        # candidates are recomputed from (frontier, consumed), which a pop restores,
+        # so a frame holds no iterator: memory per step of a long run stays small.
+        stack = [[s0, vfp0, 0, 0, None, -1, 0]]
         best = (0, None, s0, 0)  # (explained, link, state, frontier)
         explained = 0
         bounded = False
         while stack:
             frame = stack[-1]
-            s, vfp, digest, frontier, children, link, _ = frame
+            s, vfp, digest, frontier, link, _, tried = frame
             if frontier == total:
                 return self._result(True, link, explained, total, len(seen))
-            child = next(children, None)
+            child, frame[6] = self._next_child(s, frontier, consumed, tried)
             if child is None:
                 stack.pop()
-                li = frame[6]
+                li = frame[5]
                 if li >= 0:  # undo the event this frame's step printed
                     consumed[li] -= 1
                     explained -= 1
@@ -135,9 +138,7 @@ class _Search:
             clink = (link, a, line)
             if explained > best[0]:
                 best = (explained, clink, after, cfront)
-            stack.append(
-                [after, cvfp, cdigest, cfront, self._children(after, cfront, consumed), clink, li]
-            )
+            stack.append([after, cvfp, cdigest, cfront, clink, li, 0])
         result = self._result(False, best[1], best[0], total, len(seen))
         result.bounded = bounded
         if best[3] < total:
@@ -158,27 +159,40 @@ class _Search:
             return earliest >= items[i].ts - self.tol
         return True
 
-    def _children(self, s: State, frontier: int, consumed: list[int]):
-        """(actor, state after, the key it prints or None), most promising first."""
-        engine, order = self.engine, self.order
-        tried = set()
+    def _window(self, frontier: int, consumed: list[int]) -> list[int]:
+        """The actors owning the earliest events not yet printed (those within the
+        tolerance of the first, at most 9): the most promising to step."""
+        order, names = self.order, self.engine.names
+        owners: list[int] = []
         first_ts = order[frontier][0] if frontier < len(order) else 0
         k = frontier
-        while k < len(order) and order[k][0] <= first_ts + self.tol:
+        while k < len(order) and order[k][0] <= first_ts + self.tol and len(owners) < 9:
             li = order[k][2]
-            if li < len(engine.names) and li not in tried and consumed[li] <= order[k][3]:
-                tried.add(li)
-                child = self._step(s, li)
-                if child is not None:
-                    yield child
+            if li < len(names) and li not in owners and consumed[li] <= order[k][3]:
+                owners.append(li)
             k += 1
-            if len(tried) > 8:
-                break
-        for a in self.movers:
-            if a not in tried:
-                child = self._step(s, a)
-                if child is not None:
-                    yield child
+        return owners
+
+    def _next_child(self, s: State, frontier: int, consumed: list[int], tried: int):
+        """(the next child after `tried` candidates, the count tried then): the window's
+        actors first, then every actor that can move; a child is (actor, state after,
+        the key it prints or None)."""
+        window = self._window(frontier, consumed)
+        movers = self.movers
+        while True:
+            if tried < len(window):
+                a = window[tried]
+            elif tried - len(window) < len(movers):
+                a = movers[tried - len(window)]
+                if a in window:
+                    tried += 1
+                    continue
+            else:
+                return None, tried
+            tried += 1
+            child = self._step(s, a)
+            if child is not None:
+                return child, tried
 
     def _step(self, s: State, a: int):
         engine = self.engine
