@@ -184,7 +184,14 @@ class _Period:
     line: int
 
 
-def build(s: Scan, skeleton: Program | None = None, vp: dict[int, int] | None = None) -> Built:
+def build(
+    s: Scan,
+    skeleton: Program | None = None,
+    vp: dict[int, int] | None = None,
+    wake_all: bool = False,
+) -> Built:
+    """The candidate scenarios; `wake_all`: the variant's scan wakes every waiter,
+    so one scan's unsuspensions need not all wait on the same vCPU."""
     vp = vp or {}
     mapping = s.mapper.table()
     notes = list(s.mapper.conflicts)
@@ -275,7 +282,7 @@ def build(s: Scan, skeleton: Program | None = None, vp: dict[int, int] | None = 
             if not waiting.get(w):
                 orphans.append(item)
                 continue
-            if prev is not None and w > prev[1]:
+            if prev is not None and w > prev[1] and (wake_all or waiting[w][0] == prev[0]):
                 x = prev[0]  # the same scan goes on
             else:
                 x = waiting[w][0]
@@ -310,9 +317,10 @@ def build(s: Scan, skeleton: Program | None = None, vp: dict[int, int] | None = 
         return built
     layout = _Layout(periods, clears, userexits, user, "userexit" in enabled)
     for choice in layout.choices():
+        per_vcpu, outside = layout.threads(choice)
         threads = tuple(
             sorted(
-                ((f"vmm:cpu{x}", ops) for x, ops in layout.threads(choice).items() if ops),
+                ((f"vmm:cpu{x}", ops) for x, ops in per_vcpu.items() if ops),
                 key=lambda t: vmm_sort_key(t[0]),
             )
         )
@@ -322,7 +330,7 @@ def build(s: Scan, skeleton: Program | None = None, vp: dict[int, int] | None = 
             tuple(vcpu_ops),
             threads,
             frozenset(initial),
-            tuple(sorted((x, USER) for x in user)),
+            tuple(sorted((x, USER) for x in user | outside)),
         )
         ioctls = sum(1 for how in choice.values() if how == "ioctl")
         built.candidates.append(Candidate(program, obs, ioctls, initial))
@@ -406,8 +414,16 @@ def _flush_op(op_id: str, td: tuple, n: int, e: Raw, notes: list[str]) -> Flush:
     return Flush(op_id, tuple(targets), {"sparse": banks})
 
 
+START = -1  # the window before a vCPU's first KVM_RUN: it may start outside
+
+
 class _Layout:
-    """Where the VMM's ioctls go, for each choice of how each x was first inhibited."""
+    """Where the VMM's ioctls go, for each choice of how each x was first inhibited.
+
+    The windows an ioctl on x can run in are x's userspace exits, and the time
+    before x first enters KVM_RUN (START): a vCPU whose ioctl goes there starts
+    outside KVM_RUN, and the VMM runs it after the ioctl.
+    """
 
     def __init__(self, periods, clears, userexits, user, exits_traced: bool):
         self.periods = periods
@@ -436,7 +452,7 @@ class _Layout:
         if after >= 0:  # the window the clear before it ran in may hold it too
             lo = self._window_before(x, after)
             lo = after if lo is None else lo
-        exits = [u for u in self.userexits.get(x, ()) if lo <= u < before]
+        exits = [u for u in (START, *self.userexits.get(x, ())) if lo <= u < before]
         if exits:
             return ("window", exits[-1])
         if not self.exits_traced:
@@ -448,8 +464,10 @@ class _Layout:
         exits = [u for u in self.userexits.get(x, ()) if u < t]
         return exits[-1] if exits else None
 
-    def threads(self, choice: dict[int, str]) -> dict[int, list[Op]]:
+    def threads(self, choice: dict[int, str]) -> tuple[dict[int, list[Op]], set[int]]:
+        """Each x's VMM ops, and the vCPUs that start outside KVM_RUN for an ioctl."""
         out = {}
+        outside = set()
         for x in sorted(set(self.periods) | set(self.clears) | set(self.userexits)):
             # (time, order, op) for ioctls; windows hold the ioctls anchored to them
             ioctls: list[tuple[tuple, int, SetInhibit]] = []
@@ -461,8 +479,10 @@ class _Layout:
             for ts, line in self.clears.get(x, ()):
                 where = self._anchor(x, -1, ts + 1) or ("kick", ts)
                 ioctls.append((where, ts, SetInhibit(f"clr{x}_L{line}", x, False)))
+            if any(where == ("window", START) for where, _, _ in ioctls):
+                outside.add(x)
             out[x] = self._ops(x, ioctls)
-        return out
+        return out, outside
 
     def _ops(self, x: int, ioctls) -> list[Op]:
         items: list[tuple[int, int, list[Op]]] = []  # (time, tiebreak, ops)
@@ -474,8 +494,9 @@ class _Layout:
                 items.append((ts, 1, [op]))
             else:
                 items.append((ts, 1, [Exit(f"kick{x}_{op.id}", x), op, Run(f"run{x}_{op.id}", x)]))
-        for k, u in enumerate(self.userexits.get(x, ())):
-            ops: list[Op] = [Exit(f"kick{x}_{k}", x)]
+        starts = [START] if START in inside else []
+        for k, u in enumerate((*starts, *self.userexits.get(x, ()))):
+            ops: list[Op] = [] if u == START else [Exit(f"kick{x}_{k}", x)]
             ops += [op for _, op in sorted(inside.get(u, ()), key=lambda t: t[0])]
             ops.append(Run(f"run{x}_{k}", x))
             items.append((u, 0, ops))

@@ -157,9 +157,10 @@ def done_outcome(result: int) -> str:
 # -- printing, as a kernel of today would -----------------------------------------
 
 
-def print_flush(targets: tuple[int, ...], spec: object) -> tuple[str, str, int]:
-    """(event name, fields, hypercall code) of the flush a guest issues for these targets."""
-    if spec == "all":
+def print_flush(targets: tuple[int, ...], spec: object, n: int) -> tuple[str, str, int]:
+    """(event name, fields, hypercall code) of the flush a guest of n vCPUs issues for
+    these targets: HV_FLUSH_ALL_PROCESSORS only when they are all of them."""
+    if spec == "all" and targets == tuple(range(n)):
         return FLUSH, _flush_fields(0, HV_FLUSH_ALL_PROCESSORS), HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE
     sparse = isinstance(spec, dict) and "sparse" in spec
     if not sparse and (not targets or targets[-1] < 64):

@@ -41,9 +41,9 @@ class Emit(NamedTuple):
     key: tuple | None = None  # what a trace event must equal to be this step; None: matches nothing
 
 
-def flush_key(targets: tuple[int, ...], spec: object) -> tuple:
+def flush_key(targets: tuple[int, ...], spec: object, n: int) -> tuple:
     """The key of the flush line a guest prints for these targets (see formats.flush_targets)."""
-    name, fields, _ = formats.print_flush(targets, spec)
+    name, fields, _ = formats.print_flush(targets, spec, n)
     parsed = formats.parse(name, fields)
     assert parsed is not None
     return ("flush", formats.flush_targets(name, parsed))
@@ -51,11 +51,11 @@ def flush_key(targets: tuple[int, ...], spec: object) -> tuple:
 
 def _enter(engine: Engine, c: int, before: State, after: State, event: Event) -> tuple:
     op = engine.ops[c][before.vcpus[c].op]
-    name, fields, code = formats.print_flush(op.targets, op.spec)
+    name, fields, code = formats.print_flush(op.targets, op.spec, engine.n)
     return (
         Emit(formats.EXIT, formats.print_exit(c, "VMCALL"), c),
         Emit(formats.HYPERCALL, formats.print_hypercall(code), c),
-        Emit(name, fields, c, flush_key(op.targets, op.spec)),
+        Emit(name, fields, c, flush_key(op.targets, op.spec, engine.n)),
     )
 
 
