@@ -104,7 +104,22 @@ def test_a_second_flush_by_a_vcpu_nobody_woke_is_inconsistent(capsys):
     assert "inconsistent at line 15: " in out
     assert "explains the first 2 of 4 events" in out
     assert "no run then prints this on vcpu0" in out
-    assert "the model could print nothing more there" in out  # vcpu0 sits suspended
+    # vcpu1 flushed successfully, so its flag was cleared; the clear's scan would have
+    # woken vcpu0, and said so
+    assert "instead:\n    vmm:cpu1: kvm_hv_vcpu_unsuspend_tlb_flush: unsuspending vcpu 0" in out
+
+
+def test_a_lost_wakeup_shows_as_a_trace_only_no_sync_explains(capsys):
+    """vcpu0 suspends waiting on vcpu1; later vcpu1 flushes itself successfully, so its
+    flag was cleared, yet nobody unsuspended vcpu0: the clear's scan ran before vcpu0's
+    suspension was complete, which the posted synchronize_srcu() forbids."""
+    path = str(TRACES / "lost-wakeup.trace")
+    code, out, _ = trace(capsys, path)
+    assert code == 1 and "inconsistent at line 22" in out
+    code, doc = trace_json(capsys, path, "--variant", "no-sync")
+    assert code == 0 and doc["result"] == "consistent"
+    assert doc["verdicts"]["no-lost-wakeup"] == "violated"
+    assert doc["warnings"] == []  # the file names its clock: mono
 
 
 def test_what_the_model_could_have_printed_instead(capsys):
@@ -371,3 +386,14 @@ def test_a_run_with_kernel_work_exported_and_traced_is_the_same_run(capsys, tmp_
     code, doc = trace_json(capsys, str(out), "--kernel-work")
     assert code == 0 and doc["explained"] == doc["events"]
     assert [op["op"] for op in doc["scenario"]["actors"]["vcpu2"]] == ["kernel_work"] * 2
+
+
+def test_a_tracepoint_that_was_not_recorded_is_declared_so(capsys):
+    """Without kvm_hv_vcpu_unsuspend_tlb_flush recorded, the clear that woke vcpu0 leaves
+    no line: the same trace is then explained."""
+    path = str(TRACES / "flush-never-woken.trace")
+    assert trace(capsys, path)[0] == 1
+    code, doc = trace_json(capsys, path, "--untraced", "kvm_hv_vcpu_unsuspend_tlb_flush")
+    assert code == 0 and doc["result"] == "consistent"
+    code, _, err = trace(capsys, path, "--untraced", "kvm_pio")
+    assert code == 2 and err.startswith("--untraced:1:1: 'kvm_pio' is not one of")

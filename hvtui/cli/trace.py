@@ -65,6 +65,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "(QEMU's default: the same number)",
     )
     parser.add_argument(
+        "--untraced",
+        metavar="EVENT,...",
+        help="tracepoints that were not recorded, so the steps that print them are free "
+        "(e.g. kvm_hv_hypercall_done on a kernel before it existed); by default the "
+        "series' four (kvm_hv_flush_tlb[_ex], kvm_hv_hypercall_done, "
+        "kvm_hv_vcpu_[un]suspend_tlb_flush) count as recorded once one of them is seen",
+    )
+    parser.add_argument(
         "--kernel-work",
         action="store_true",
         help="read each kvm_exit..kvm_entry pair of a vCPU thread that holds no flush and no "
@@ -81,6 +89,17 @@ def parse_tolerance(text: str) -> int:
     return int(float(m.group(1)) * _UNITS[m.group(2) or "us"])
 
 
+def parse_untraced(text: str | None) -> frozenset[str]:
+    from hvtui.trace.build import KIND
+
+    names = frozenset(n for n in re.split(r"[,\s]+", text or "") if n)
+    for name in sorted(names):
+        if name not in KIND or " " in name:
+            known = ", ".join(sorted(n for n in KIND if " " not in n))
+            raise InputError("--untraced", f"{name!r} is not one of {known}", 1, 1)
+    return names
+
+
 def main(args: argparse.Namespace) -> int:
     from hvtui.trace.check import check, has_kernel_work
 
@@ -93,6 +112,7 @@ def main(args: argparse.Namespace) -> int:
         args.pid_map,
         args.kernel_work,
         args.vp_map,
+        parse_untraced(args.untraced),
     )
     if args.save:
         from hvtui.scenario.save import save

@@ -126,12 +126,15 @@ def check(
     pid_map: str | None,
     kernel_work: bool = False,
     vp_map: str | None = None,
+    untraced: frozenset[str] = frozenset(),
 ) -> Report:
     skeleton = scenarios.load(skeleton_path) if skeleton_path else None
     vp = parse_id_map(vp_map, VP_MAP)
     found = scan(path, parse_id_map(pid_map), kernel_work)
     name = variant or (skeleton.variant if skeleton else POSTED.name)
-    built = build(found, skeleton.program if skeleton else None, vp, VARIANTS[name].wake_all)
+    built = build(
+        found, skeleton.program if skeleton else None, vp, VARIANTS[name].wake_all, untraced
+    )
     best: tuple[Candidate, Result] | None = None
     for cand in built.candidates:
         result = search(Engine(cand.program, VARIANTS[name]), cand.obs, built.enabled, tolerance)
