@@ -22,6 +22,7 @@ FORMATS = {
     "markdown": "hvtui.exports.markdown",
     "mermaid": "hvtui.exports.mermaid",
     "svg": "hvtui.exports.svg",  # svg and cast import Textual, inside their render()
+    "ftrace": "hvtui.exports.ftrace",  # the run as tracefs prints it; `hvtui trace` reads it
     "json": None,  # `run --json`'s document
     "cast": "hvtui.exports.cast",
     "perfetto": "hvtui.exports.perfetto",

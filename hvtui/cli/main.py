@@ -20,6 +20,7 @@ COMMANDS = {
     "serve": ("hvtui.cli.serve", "the workbench in a browser, on localhost"),
     "variants": ("hvtui.cli.variants", "list the variants and the toggles each sets"),
     "schema": ("hvtui.cli.schema", "print the JSON Schema of the scenario format"),
+    "trace": ("hvtui.cli.trace", "check an ftrace / trace-cmd log against the model"),
 }
 
 EPILOG = "commands:\n" + "\n".join(f"  {name:<9} {doc}" for name, (_, doc) in COMMANDS.items())

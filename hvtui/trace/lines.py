@@ -1,0 +1,147 @@
+"""Reading a trace's text one line at a time: `trace-cmd report` and tracefs.
+
+Both print the same context before the event (kernel/trace/trace_output.c,
+and trace-cmd's tep_print_event):
+
+    TASK-PID [CPU] [FLAGS] TIMESTAMP: EVENT: FIELDS
+         CPU 0/KVM-4048  [001] d..1.  1234.567890: kvm_entry: vcpu 0, rip 0x...
+    qemu-system-x86-23579 [005] 22018.775584: kvm_exit:             reason ...
+
+TASK may hold spaces and dashes (QEMU's `CPU 0/KVM`, `qemu-system-x86`), the
+irq-flags column (4 or 5 characters) is there only with the irq-info option or
+`trace-cmd report -l`, an optional `(TGID)` column with record-tgid, and the
+timestamp is seconds.fraction (or a bare counter for counter clocks).
+trace-cmd pads the event name; tracefs does not. Headers (`# tracer: nop`,
+`cpus=4`, `version = 6`, `CPU 2 is empty`, `CPU:2 [LOST 12 EVENTS]`) are
+skipped, and whichever of them names the trace_clock is remembered.
+
+`read(path)` is a generator: a million-line trace is never held in memory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from hvtui.errors import InputError
+from hvtui.trace import formats
+
+TRACE_DAT_MAGIC = b"\x17\x08\x44tracing"
+
+_RECORD = re.compile(
+    r"\s*(?P<comm>.*?)-(?P<pid>\d+)\s+"
+    r"(?:\(\s*(?:\d+|-+)\)\s+)?"
+    r"\[(?P<cpu>\d+)\]\s+"
+    r"(?:[^\s\d][^\s]{3,4}\s+)?"
+    r"(?P<ts>\d+(?:\.\d+)?):\s+"
+    r"(?P<name>[A-Za-z_]\w*):(?P<body>.*)$"
+)
+_HEADER = re.compile(r"(#|cpus=|version\s*=|CPU\s*\d+ is empty|CPU:\d+ \[LOST)")
+CLOCKS = ("local", "global", "counter", "uptime", "perf", "mono", "mono_raw", "boot", "tai")
+# `cat trace_clock` shows the clocks with the current one in brackets;
+# a header may also say "trace_clock: mono" (hvtui's own export does).
+_CLOCK_FILE = re.compile(r"\[(" + "|".join(CLOCKS + ("x86-tsc",)) + r")\]")
+_CLOCK_NAMED = re.compile(r"trace_clock\W+([\w-]+)")
+
+
+class Record(NamedTuple):
+    """One event line of a known tracepoint."""
+
+    line: int  # 1-based line number in the file
+    comm: str
+    pid: int
+    cpu: int
+    ts: int  # nanoseconds (or counter ticks)
+    name: str
+    fields: formats.Fields
+
+
+class Reader:
+    """Iterate `records()`; afterwards `skipped` counts the lines of unknown events,
+    `clock` is the trace_clock a header named ("" if none did), `lines` the total."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.skipped: dict[str, int] = {}
+        self.clock = ""
+        self.lines = 0
+
+    def records(self) -> Iterator[Record]:
+        try:
+            f = open(self.path, "rb")  # noqa: SIM115 -- closed by the with below
+        except OSError as exc:
+            raise InputError(
+                self.path, f"cannot read the trace: {(exc.strerror or str(exc)).lower()}"
+            ) from None
+        with f:
+            if f.read(len(TRACE_DAT_MAGIC)) == TRACE_DAT_MAGIC:
+                raise InputError(
+                    self.path,
+                    "is a binary trace.dat "
+                    "(expected its text: trace-cmd report -i FILE > FILE.txt)",
+                )
+            f.seek(0)
+            for number, raw in enumerate(f, 1):
+                self.lines = number
+                record = self._record(number, raw.decode("utf-8", "replace").rstrip("\r\n"))
+                if record is not None:
+                    yield record
+
+    def _record(self, number: int, text: str) -> Record | None:
+        m = _RECORD.match(text)
+        if m is None:
+            self._header(number, text)
+            return None
+        name = m.group("name")
+        if name not in formats.KNOWN:
+            self.skipped[name] = self.skipped.get(name, 0) + 1
+            return None
+        fields = formats.parse(name, m.group("body"))
+        if fields is None:
+            raise InputError(
+                self.path,
+                f"{name}: {m.group('body').strip()!r} is not in its format "
+                f"(expected {formats.EXPECTED[name]})",
+                number,
+                m.start("body") + 1,
+            )
+        return Record(
+            number,
+            m.group("comm").strip(),
+            int(m.group("pid")),
+            int(m.group("cpu")),
+            _nanoseconds(m.group("ts")),
+            name,
+            fields,
+        )
+
+    def _header(self, number: int, text: str) -> None:
+        """A line that is not an event: a header, or a malformed event line."""
+        stripped = text.strip()
+        if not stripped:
+            return
+        clock = _CLOCK_NAMED.search(stripped) or _CLOCK_FILE.search(stripped)
+        if clock and (stripped.startswith("#") or _CLOCK_FILE.search(stripped)):
+            self.clock = clock.group(1)
+            return
+        if _HEADER.match(stripped):
+            return
+        for name in formats.KNOWN:
+            at = stripped.find(name + ":")
+            if at >= 0:
+                raise InputError(
+                    self.path,
+                    f"a {name} line without the TASK-PID [CPU] TIMESTAMP: context before it "
+                    "(expected a line of trace-cmd report or of tracefs trace)",
+                    number,
+                    1,
+                )
+        self.skipped["(not an event line)"] = self.skipped.get("(not an event line)", 0) + 1
+
+
+def _nanoseconds(ts: str) -> int:
+    secs, _, frac = ts.partition(".")
+    if not frac:
+        return int(secs)
+    return int(secs) * 1_000_000_000 + int((frac + "000000000")[:9])
