@@ -34,7 +34,11 @@ def test_every_library_scenario_traced_is_explained_by_the_model(path, tmp_path,
     doc = json.loads(capsys.readouterr().out)
     assert code == 0, (doc.get("line"), doc.get("expected"), doc.get("instead"))
     assert doc["result"] == "consistent"
-    assert doc["events"] > 0 and doc["explained"] == doc["events"]
+    # every event line of the export is read and explained (ioctl-without-context
+    # traces nothing: its ioctls and NULL dereference have no tracepoint)
+    lines = [line for line in out.read_text().splitlines() if not line.startswith("#")]
+    assert doc["explained"] == doc["events"]
+    assert doc["events"] > 0 or not lines
     assert doc["warnings"] == []  # the export names its clock (mono)
 
 
