@@ -21,7 +21,8 @@ from textual.widgets import Static
 
 from hvtui.model.engine import DONE, format_targets
 from hvtui.model.properties import DESCRIPTIONS, HOLDS, PROGRESS, PROPERTIES, VIOLATED
-from hvtui.runs.report import event_line
+from hvtui.view.actors import ActorRow, group_text, ranges
+from hvtui.view.actors import rows as actor_rows
 from hvtui.view.bench import SUSPEND, WAKE, Bench
 
 Run = tuple[str, str]  # (text, role); role "" is the panel's own style
@@ -71,16 +72,18 @@ class LineList(ScrollView, can_focus=False):
         self._follow()
 
     def _follow(self) -> None:
-        """Scroll so the current row is in view, with up to a third of the view after it;
-        then widen the view to the widest row now in view."""
+        """Scroll so the current row is in view with context on both sides: up to half
+        the view above it (the steps that led here) and a quarter below (what comes
+        next); then widen the view to the widest row now in view."""
         i = self._current
         height = self.scrollable_content_region.height
         top = self.scroll_offset.y
-        if height > 0 and i < top:
-            self.scroll_to(y=i, animate=False, immediate=True, force=True)
-        elif height > 0 and i >= top + height:
-            ahead = min(height // 3, self._count - 1 - i)
-            self.scroll_to(y=i - height + 1 + ahead, animate=False, immediate=True, force=True)
+        above = min(height // 2, i)
+        below = min(height // 4, max(self._count - 1 - i, 0))
+        if height > 0 and i - above < top:
+            self.scroll_to(y=i - above, animate=False, immediate=True, force=True)
+        elif height > 0 and i + below >= top + height:
+            self.scroll_to(y=i + below - height + 1, animate=False, immediate=True, force=True)
         top = self.scroll_offset.y
         for row in range(top, min(self._count, top + max(height, 1))):
             self._width = max(self._width, sum(len(text) for text, _ in self.row(row).runs))
@@ -116,17 +119,20 @@ class LineList(ScrollView, can_focus=False):
 
 
 class EventLog(LineList):
-    """Row 0 is the initial state, row i the event of step i; the current step is lit (▶),
-    a step that violated a property is marked ✗.
+    """Row 0 is the initial state, row i the event of step i; the current step is lit
+    (▶, reverse video), a step that violated a property is marked ✗.
 
     Steps after the current one (a recorded future: a schedule, or steps
-    undone with step-back) are dimmed: stepping forward walks them.
+    undone with step-back) are dimmed and marked ┊: stepping forward walks them.
+    Columns are as wide as the program's longest actor name and op id, so a long
+    id never pushes the kernel lines; a step of no op (service, resume,
+    leave) shows `-`.
     """
 
     PREFIX = "eventlog"
     ROLES = {
-        "current": "background: $accent 40%; text-style: bold;",
-        "future": "color: $foreground-muted;",
+        "current": "text-style: bold reverse;",
+        "future": "color: $foreground-muted; text-style: dim;",
         "interest": "color: $warning; text-style: bold;",
         "violation": "color: $error; text-style: bold;",
     }
@@ -134,43 +140,84 @@ class EventLog(LineList):
     def __init__(self, *, id: str | None = None):
         super().__init__(id=id)
         self._bench: Bench | None = None
+        self.columns = Columns(4, 5, 2)
 
     def show(self, bench: Bench) -> None:
         self._bench = bench
         session = bench.session
+        self.columns = columns_for(bench.engine, len(session.events))
         self.show_rows(len(session.events) + 1, session.pos)
 
     def row(self, i: int) -> Row:
         session = self._bench.session
         pos = session.pos
         role = "current" if i == pos else "future" if i > pos else ""
-        mark = "▶" if i == pos else " "
+        mark = "▶" if i == pos else "┊" if i > pos else " "
         if i == 0:
-            return Row(((mark + "  ", ""), ("   0 initial state", "")), role)
+            return Row(((mark + "  ", ""), (f"{0:>{self.columns.time}} initial state", "")), role)
         event = session.events[i - 1]
         found = session.violations[i - 1]
-        text = event_line(event)
         runs: list[Run] = [
             (mark, ""),
             ("✗ " if found else "  ", "violation"),  # at the left edge: seen even when cut
-            (text, "interest" if event.text.startswith((SUSPEND, WAKE)) else ""),
+            (
+                self.columns.line(event),
+                "interest" if event.text.startswith((SUSPEND, WAKE)) else "",
+            ),
         ]
         if found:
             runs.append((f"  ✗ violates {', '.join(found)}", "violation"))
         return Row(tuple(runs), role)
 
 
+class Columns(NamedTuple):
+    """The event log's column widths: step number, actor, op id."""
+
+    time: int
+    actor: int
+    op: int
+
+    def header(self) -> str:
+        return (
+            f"   {'step':>{self.time}} {'actor':<{self.actor}} {'op':<{self.op}} "
+            f"{'line':<{STEP_WIDTH}} kernel function or tracepoint"
+        )
+
+    def line(self, event) -> str:
+        op = event.op or "-"
+        if len(op) > self.op:
+            op = op[: self.op - 1] + "…"
+        return (
+            f"{event.time:>{self.time}} {event.actor:<{self.actor}} {op:<{self.op}} "
+            f"{event.step:<{STEP_WIDTH}} {event.text}"
+        )
+
+
+STEP_WIDTH = 12  # "unsuspend 63", "request 4095"
+MAX_OP = 12  # a longer op id is cut with …: the kernel lines stay where they are
+
+
+def columns_for(engine, steps: int) -> Columns:
+    ids = [op.id for ops in engine.ops for op in ops]
+    return Columns(
+        max(4, len(str(steps))),
+        max(len(name) for name in engine.names),
+        min(MAX_OP, max([2, *map(len, ids)])),
+    )
+
+
 class ActorsPanel(LineList):
     """Every actor with something to do: its next step, or why it waits.
 
-    Actors that have finished and have nothing to do are counted on the
-    last row, so 4096 idle vCPUs do not bury the three that matter. A click
-    on an actor that can step chooses it for the next step.
+    vCPUs that wait at the same step for the same kind of reason are one row
+    (hvtui.view.actors), and actors that have finished are counted on the
+    last row, so 4096 vCPUs do not bury the three that matter. A click on an
+    actor that can step chooses it for the next step.
     """
 
     PREFIX = "actors"
     ROLES = {
-        "next": "background: $accent 40%; text-style: bold;",
+        "next": "text-style: bold reverse;",
         "waits": "color: $foreground-muted;",
         "idle": "color: $foreground-muted; text-style: italic;",
     }
@@ -184,7 +231,7 @@ class ActorsPanel(LineList):
 
     def __init__(self, *, id: str | None = None):
         super().__init__(id=id)
-        self._rows: list[tuple[int, str, bool, str]] = []  # (actor, step, enabled, why)
+        self._rows: list[ActorRow] = []
         self._idle = 0
         self._next: int | None = None
         self._names: list[str] = []
@@ -193,31 +240,28 @@ class ActorsPanel(LineList):
     def show(self, bench: Bench) -> None:
         self._next, how = bench.next_actor()
         self._names = bench.engine.names
-        self._rows = []
-        self._idle = 0
-        for a, st in enumerate(bench.statuses()):
-            if st.why == DONE and a != self._next:
-                self._idle += 1
-            else:
-                self._rows.append((a, st.step, st.enabled, st.why))
+        self._rows, self._idle = actor_rows(bench.statuses(), bench.engine.n, self._next)
         self._name_width = max(map(len, self._names))  # stable columns as actors come and go
         who = "nobody" if self._next is None else self._names[self._next]
         self.border_title = f"actors · next: {who} ({how})"
-        index = next((i for i, r in enumerate(self._rows) if r[0] == self._next), 0)
+        index = next((i for i, r in enumerate(self._rows) if r.actors[0] == self._next), 0)
         self.show_rows(len(self._rows) + (1 if self._idle else 0), index)
 
     def row(self, i: int) -> Row:
         if i >= len(self._rows):
             return Row((("  ", ""), (f"+{self._idle} finished, nothing to do", "idle")))
-        actor, step, enabled, why = self._rows[i]
+        r = self._rows[i]
+        if len(r.actors) > 1:
+            return Row((("  ", ""), (group_text(r), "waits")))
+        actor = r.actors[0]
         name = self._names[actor].ljust(self._name_width)
         mark = "▶ " if actor == self._next else "  "
-        if enabled:
-            runs: tuple[Run, ...] = ((mark, ""), (f"{name}  {step}", ""))
-        elif why == DONE:
+        if r.enabled:
+            runs: tuple[Run, ...] = ((mark, ""), (f"{name}  {r.step}", ""))
+        elif r.why == DONE:
             runs = ((mark, ""), (f"{name}  done", "idle"))
         else:
-            runs = ((mark, ""), (f"{name}  {step}", ""), (f"  waits: {why}", "waits"))
+            runs = ((mark, ""), (f"{name}  {r.step}", ""), (f"  waits: {r.why}", "waits"))
         return Row(runs, "next" if actor == self._next else "", {"actor": actor})
 
     def on_click(self, event: events.Click) -> None:
@@ -231,10 +275,11 @@ class TextPanel(Static):
 
     _shown: Text | None = None
 
-    def show_text(self, text: Text) -> None:
+    def show_text(self, text: Text, layout: bool = False) -> None:
+        """`layout`: the panel's height follows its text (a fixed size needs no relayout)."""
         if text != self._shown:
             self._shown = text
-            self.update(text, layout=False)  # a fixed size: no relayout of the screen
+            self.update(text, layout=layout)
 
 
 class TitleBar(TextPanel):
@@ -259,7 +304,8 @@ class TitleBar(TextPanel):
 class DetailPanel(TextPanel):
     """The selected vCPU: every field, its program, and what its thread does next."""
 
-    def show(self, bench: Bench, c: int) -> None:
+    def show(self, bench: Bench, c: int, waiters: set[int] = frozenset()) -> None:
+        """`waiters`: who waits on c (the grid keeps that index; a scan would cost 4096)."""
         engine, state = bench.engine, bench.session.state
         v = state.vcpus[c]
         self.border_title = f"vcpu{c}" + ("  * marked" if c in bench.marked else "")
@@ -298,10 +344,11 @@ class DetailPanel(TextPanel):
             text.append("nothing: done")
         else:
             text.append(st.step, "bold").append(f" waits: {st.why}")
-        waiters = [f"vcpu{w}" for w, o in enumerate(state.vcpus) if o.waiting_on == c]
         if waiters:
-            more = f" +{len(waiters) - 8}" if len(waiters) > 8 else ""
-            text.append("\nwaited on by ", "dim").append(", ".join(waiters[:8]) + more)
+            named = sorted(waiters)
+            text.append("\nwaited on by ", "dim").append(
+                f"{len(named)}: vcpu{ranges(tuple(named))}"
+            )
         self.show_text(text)
 
 
@@ -352,3 +399,52 @@ class PropertiesPanel(TextPanel):
             text.append(check_line, "italic")
         text.rstrip()
         self.show_text(text)
+
+
+class GridCounts(TextPanel):
+    """One line under the grid: how many vCPUs are in each state; the filtered one in brackets."""
+
+    DEFAULT_CSS = "GridCounts { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }"
+
+    def show(self, counts: dict[str, int], only: str | None) -> None:
+        text = Text()
+        for i, (name, count) in enumerate(counts.items()):
+            if i:
+                text.append("  ")
+            part = f"{name} {count}"
+            if name == only:
+                text.append(f"[{part}]", "bold reverse")
+            else:
+                text.append(part, "bold" if count else "dim")
+        if only is not None and only not in counts:
+            text.append(f"  [only {only}]", "bold reverse")
+        self.show_text(text)
+
+
+SEVERITY_MARKS = {"information": "ℹ", "warning": "!", "error": "✗"}
+
+
+class MessageBar(TextPanel):
+    """The workbench's messages, on their own line above the keys: they never cover a row.
+
+    Textual's toasts float over the bottom right, which is where the event
+    log's current row and its kernel line are.
+    """
+
+    DEFAULT_CSS = """
+    MessageBar { height: auto; max-height: 3; width: 100%; padding: 0 1; }
+    MessageBar.-error { text-style: bold; }
+    """
+
+    def say(self, message: str, title: str = "", severity: str = "information") -> None:
+        mark = SEVERITY_MARKS.get(severity, "ℹ")
+        text = Text(f"{mark} ")
+        if title:
+            text.append(f"{title}: ", "bold")
+        text.append(message)
+        self.set_class(severity == "error", "-error")
+        self.show_text(text, layout=True)
+
+    @property
+    def said(self) -> str:
+        return self._shown.plain if self._shown is not None else ""

@@ -45,17 +45,49 @@ class Replayed(NamedTuple):
         return text
 
 
+class Branch(NamedTuple):
+    """A line of work the session is not on: a future another choice replaced."""
+
+    name: str
+    program: Program
+    variant: str
+    trace: tuple[str, ...]  # every recorded actor, by name
+    pos: int  # where it was left
+    why: str  # how it became a branch
+    chosen: tuple[str, ...] = ()  # the trace without its round-robin tail
+
+    def fingerprint(self) -> tuple:
+        return (self.program, self.variant, self.chosen)
+
+
+def _chosen(trace: Sequence[str], default: Sequence[bool]) -> tuple[str, ...]:
+    """The trace without its tail of round-robin steps: what a saved file must record.
+
+    `hvtui run` takes the same round-robin steps after a file's schedule, so two
+    traces that differ only there are the same work.
+    """
+    k = len(trace)
+    while k and k <= len(default) and default[k - 1]:
+        k -= 1
+    return tuple(trace[:k])
+
+
 class Bench:
     """The open scenario, what the user added to it, and the session stepping it."""
 
-    def __init__(self, scenario: Scenario, session: Session):
+    def __init__(self, scenario: Scenario, session: Session, default: list[bool] | None = None):
         self.origin = scenario  # as loaded: its file, prose, schedule and expect
         self.program = scenario.program
         self.variant = scenario.variant
         self.session = session
         self.chosen: int | None = None  # the actor picked for the next step, if any
         self.marked: frozenset[int] = frozenset()  # targets for the next flush
-        self._statuses: tuple[object, list[Status]] = (None, [])  # (state, statuses) cache
+        # Per recorded step: was it the round-robin choice? (see _chosen)
+        self.default: list[bool] = default if default is not None else _defaults(session)
+        self.branches: list[Branch] = []
+        self._made = 0  # branches made so far: names are b1, b2, ...
+        self._saved = {self.fingerprint()}  # what a file on disk holds
+        self._statuses: tuple[object, object, list[Status]] = (None, None, [])
 
     @classmethod
     def open(cls, scenario: Scenario, *, at_end: bool = False) -> Bench:
@@ -64,11 +96,12 @@ class Bench:
         Raises InputError when the schedule cannot be replayed.
         """
         session = replay(scenario)
+        default = _defaults(session)
         if at_end:
-            session.run()
+            default += [True] * session.run()
         else:
             session.goto(0)
-        return cls(scenario, session)
+        return cls(scenario, session, default)
 
     # -- views -------------------------------------------------------------------
 
@@ -84,10 +117,25 @@ class Bench:
         is made once per state.
         """
         state = self.session.state
-        if self._statuses[0] is not state:
-            engine = self.engine
-            self._statuses = (state, [engine.status(state, a) for a in range(len(engine.names))])
-        return self._statuses[1]
+        engine = self.engine
+        known_state, known_engine, known = self._statuses
+        if known_state is state and known_engine is engine:
+            return known
+        if known_engine is engine and known_state is not None:
+            # A vCPU's status reads its own fields only: recompute the vCPUs
+            # that changed, and the VMM threads (which read anyone's).
+            touched = state.vcpus.touched(known_state.vcpus)
+            if touched is None:
+                touched = [c for c, _, _ in state.vcpus.diff(known_state.vcpus)]
+            fresh = list(known)
+            for c in touched:
+                fresh[c] = engine.status(state, c)
+            for a in range(engine.n, len(engine.names)):
+                fresh[a] = engine.status(state, a)
+        else:
+            fresh = [engine.status(state, a) for a in range(len(engine.names))]
+        self._statuses = (state, engine, fresh)
+        return fresh
 
     def trace(self) -> list[str]:
         """Every recorded actor, by name, including a recorded future."""
@@ -113,6 +161,50 @@ class Bench:
         """Ops were added or the variant switched: the program is no longer the file's."""
         return (self.program, self.variant) != (self.origin.program, self.origin.variant)
 
+    def fingerprint(self) -> tuple:
+        """What saving would write: the program, the variant and the chosen steps."""
+        return (self.program, self.variant, _chosen(self.trace(), self.default))
+
+    def unsaved(self) -> list[str]:
+        """The work no file holds: "this session", "branch b2", ...; empty when all is saved.
+
+        Stepping along the file's schedule or on round robin is not work: `hvtui
+        run` takes the same steps. An added op, another variant or another
+        actor's step is.
+        """
+        out = ["this session"] if self.fingerprint() not in self._saved else []
+        out += [f"branch {b.name}" for b in self.branches if b.fingerprint() not in self._saved]
+        return out
+
+    def mark_saved(self) -> None:
+        self._saved.add(self.fingerprint())
+
+    def queued(self) -> frozenset[int]:
+        """vCPUs a VMM op names that waits behind another op of its thread."""
+        engine, state = self.engine, self.session.state
+        out: set[int] = set()
+        for i, th in enumerate(state.threads):
+            for op in engine.ops[engine.n + i][th.op + 1 :]:
+                vcpu = getattr(op, "vcpu", None)
+                if vcpu is not None:
+                    out.add(vcpu)
+        return frozenset(out)
+
+    def violators(self) -> frozenset[int]:
+        """The vCPUs whose own step first violated a property, up to the current step."""
+        s = self.session
+        n = self.engine.n
+        return frozenset(
+            a for a in (s.actors[step - 1] for step in s.first_violations().values()) if a < n
+        )
+
+    def run_known(self) -> int | None:
+        """The length of the whole run when it is known without stepping: at its end."""
+        s = self.session
+        if s.pos == len(s.actors) and self.next_actor()[0] is None:
+            return len(s.actors)
+        return None
+
     # -- moving --------------------------------------------------------------------
 
     def step(self) -> Event | None:
@@ -121,7 +213,51 @@ class Bench:
         if actor is None:
             return None
         self.chosen = None
-        return self.session.step(actor)
+        s = self.session
+        if s.pos < len(s.actors):
+            if s.actors[s.pos] == actor:
+                return s.forward()
+            self._keep_branch(f"another actor ({self.engine.names[actor]}) at step {s.pos + 1}")
+            del self.default[s.pos :]
+        default = s.next_default() == actor
+        event = s.step(actor)
+        self.default.append(default)
+        return event
+
+    # -- branches ------------------------------------------------------------------
+
+    def _keep_branch(self, why: str) -> None:
+        """The current line, recorded future included, becomes a branch (once)."""
+        if not self.session.actors:
+            return
+        trace = tuple(self.trace())
+        for b in self.branches:
+            if (b.program, b.variant, b.trace) == (self.program, self.variant, trace):
+                return
+        self._made += 1
+        chosen = _chosen(trace, self.default)
+        self.branches.append(
+            Branch(
+                f"b{self._made}", self.program, self.variant, trace, self.session.pos, why, chosen
+            )
+        )
+
+    def switch_branch(self, name: str) -> Replayed:
+        """Go to branch `name`; the current line becomes a branch in its place."""
+        branch = next(b for b in self.branches if b.name == name)
+        self.branches.remove(branch)
+        self._keep_branch(f"left for {name}")
+        return self._rebuild(branch.program, branch.variant, branch.trace, branch.pos)
+
+    def line(self, name: str | None = None) -> Branch:
+        """The current line (name None) or a branch, as a Branch."""
+        if name is None:
+            trace = tuple(self.trace())
+            pos = self.session.pos
+            return Branch(
+                "current", self.program, self.variant, trace, pos, "", self.fingerprint()[2]
+            )
+        return next(b for b in self.branches if b.name == name)
 
     def back(self) -> bool:
         if self.session.pos == 0:
@@ -249,7 +385,9 @@ class Bench:
         return self._rebuild(self.program, variant, self.trace())
 
     def load_trace(self, program: Program, variant: str, schedule: Sequence[str]) -> Replayed:
-        """A given interleaving (a counterexample) as the recorded future, at step 0."""
+        """A given interleaving (a counterexample) as the recorded future, at step 0;
+        the line it replaces is kept as a branch."""
+        self._keep_branch("replaced by a counterexample")
         return self._rebuild(program, variant, schedule, pos=0)
 
     def reload(self) -> str:
@@ -288,6 +426,7 @@ class Bench:
         session = Session(Engine(program, VARIANTS[variant]))
         engine = session.engine
         why = ""
+        default: list[bool] = []
         for i, name in enumerate(trace):
             actor = engine.index.get(name)
             if actor is None:
@@ -302,13 +441,17 @@ class Bench:
                 )
                 why = f"step {i + 1}: {name} {what}"
                 break
+            default.append(session.next_default() == actor)
             session.step(actor)
         first_diff = next(
             (i + 1 for i, (a, b) in enumerate(zip(before, session.events, strict=False)) if a != b),
             None,
         )
+        if why:  # the steps that no longer replay are not lost: they stay a branch
+            self._keep_branch(f"did not replay ({why})")
         session.goto(min(pos, session.pos))
         self.session, self.program, self.variant, self.chosen = session, program, variant, None
+        self.default = default
         return Replayed(len(session.actors), len(trace), why, first_diff)
 
     # -- saving --------------------------------------------------------------------
@@ -325,6 +468,27 @@ class Bench:
         if not self.edited() and _run_to_end(scenario) == _run_to_end(self.origin):
             return scenario
         return replace(scenario, expect=Expect())
+
+
+def _defaults(session: Session) -> list[bool]:
+    """For each recorded step of `session`, whether round robin would have taken it."""
+    fresh = Session(session.engine)
+    out = []
+    for actor in session.actors:
+        out.append(fresh.next_default() == actor)
+        fresh.step(actor)
+    return out
+
+
+def run_length(program: Program, variant: str, trace: Sequence[str], limit: int) -> int | None:
+    """Steps in the whole run: `trace`, then round robin until nothing steps (None past
+    `limit` steps). For the title's counter; the workbench runs it in a thread."""
+    session = Session(Engine(program, VARIANTS[variant]))
+    index = session.engine.index
+    for name in trace:
+        session.step(index[name])
+    taken = session.run(limit)
+    return None if taken >= limit else len(session.actors)
 
 
 def _run_to_end(scenario: Scenario) -> list[int]:

@@ -129,7 +129,8 @@ async def random_keys(app: WorkbenchApp, presses: int, seed: int, keys: list[str
             if not app._run_active() and app.screen is app.screen_stack[0]:
                 # what the screen says agrees with the session
                 shown = widget_text(app.query_one(TitleBar))
-                assert f"step {session.pos}/{len(session.actors)}" in shown
+                assert f"step {session.pos}/" in shown
+                assert ("unsaved" in shown) == bool(app.bench.unsaved())
         if app._check is not None:
             app._check.cancel()
         await settle(pilot)

@@ -47,7 +47,8 @@ async def test_a_saved_session_replays_with_hvtui_run_to_the_identical_state(
         await pilot.press("a", "right_square_bracket", "l", "i", "f")
         await pilot.press(*["right_square_bracket"] * 6)
         await save_as(pilot, "session.yaml")
-        assert "saved session.yaml: 7 steps; `hvtui run session.yaml` replays it" in toasts(app)
+        full = tmp_path / "session.yaml"
+        assert f"saved {full}: 7 steps; `hvtui run {full}` replays it" in toasts(app)
         saved = load(str(tmp_path / "session.yaml"))
         bench = app.bench
         assert saved.schedule == tuple(bench.trace())
@@ -75,7 +76,7 @@ async def test_an_existing_file_is_replaced_only_after_a_yes(tmp_path, monkeypat
         await pilot.press("n")  # no
         await pilot.pause()
         assert keep.read_text() == "precious\n"
-        assert "not saved: keep.yaml exists" in toasts(app)
+        assert f"not saved: {tmp_path / 'keep.yaml'} exists" in toasts(app)
         await save_as(pilot, "keep.yaml")
         await pilot.press("escape")  # escape is no, too
         await pilot.pause()
@@ -98,7 +99,7 @@ async def test_the_confirm_dialog_says_which_file_it_would_replace(tmp_path, mon
     async with opened(app, (120, 40)) as pilot:
         await save_as(pilot, "keep.yaml")
         labels = [str(label.render()) for label in app.screen.query("Label")]
-        assert "keep.yaml exists. Overwrite it?" in labels
+        assert f"{tmp_path / 'keep.yaml'} exists. Overwrite it?" in labels
 
 
 async def test_a_failed_save_says_why_and_leaves_nothing_behind(tmp_path, monkeypatch):
@@ -106,18 +107,18 @@ async def test_a_failed_save_says_why_and_leaves_nothing_behind(tmp_path, monkey
     app = WorkbenchApp(demo())
     async with opened(app, (120, 40)) as pilot:
         await save_as(pilot, "no/such/dir/s.yaml")
-        assert "not saved no/such/dir/s.yaml: cannot write here" in toasts(app)
+        assert f"not saved: {tmp_path}/no/such/dir/s.yaml: cannot write here" in toasts(app)
         assert list(tmp_path.iterdir()) == []
 
 
 async def test_the_suggested_name_never_names_an_existing_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "reviewer-race-session.yaml").write_text("x\n")
+    (tmp_path / "reviewer-race.yaml").write_text("x\n")
     app = WorkbenchApp(demo())
     async with opened(app, (120, 40)) as pilot:
         await pilot.press("s")
         await pilot.pause()
-        assert app.screen.query_one("#path").value == "reviewer-race-session-2.yaml"
+        assert app.screen.query_one("#path").value == str(tmp_path / "reviewer-race-2.yaml")
 
 
 def test_the_files_expect_block_is_kept_only_when_the_saved_run_ends_the_same():

@@ -118,11 +118,11 @@ def widget_text(widget: Widget) -> str:
 
 
 def toasts(app: App) -> str:
-    """The notifications on screen, their wrapped lines joined back into one text."""
-    words = []
-    for toast in app.screen.query("Toast"):
-        words += " ".join(widget_lines(toast)).replace("▌", " ").split()
-    return " ".join(words)
+    """The message line (the workbench's notifications), its wrapped lines joined."""
+    from hvtui.tui.panels import MessageBar
+
+    bar = app.screen_stack[0].query_one(MessageBar)
+    return " ".join(" ".join(widget_lines(bar)).split())
 
 
 def random_session(rng: random.Random, path: str, after=lambda bench: None) -> Bench:
