@@ -11,7 +11,10 @@ so is every property violation:
   property's outcome (`visible` below: the steps that write an inhibit
   flag, a window, the in-ioctl condition or `suspended`/`waiting_on` --
   except a suspension on a flag set for good -- and the steps a property
-  judges that could fail from here);
+  judges that could fail from here). What a judged step's verdict reads
+  besides windows -- a target's Hyper-V context, `suspended` at `s3`, who
+  is an SRCU reader at `sync` -- is in its footprint, so a step left out
+  cannot change it either;
 - no ignoring: the state graph is acyclic and finite (test_checker_graph
   checks it), so an actor left out now is not left out forever.
 
@@ -35,12 +38,15 @@ footprint misses fails there.
 
 from __future__ import annotations
 
-from hvtui.check.symmetry import may_be_inhibited
+from hvtui.check.symmetry import flush_targets, may_be_inhibited
 from hvtui.model.engine import Engine, Status
-from hvtui.model.state import KERNEL, Exit, Run, SetInhibit, State
+from hvtui.model.state import KERNEL, Exit, Flush, HypervInit, Run, SetInhibit, State
 
-# token kinds: which field of which vCPU a step touches
-INH, SUSP, MODE, PEND, MUTEX, EXIT, SRCU = range(7)
+# token kinds: which field of which vCPU a step touches. SRCU is the reader
+# record of the domain the ioctl's synchronize_srcu() waits on; CTX is
+# `hyperv` and `ran`, which change only for the vCPUs created without a
+# Hyper-V context (for the others they are constants and need no token).
+INH, SUSP, MODE, PEND, MUTEX, EXIT, SRCU, CTX = range(8)
 
 # a set_inhibit's steps in order; the scan is one phase
 _PHASE = {
@@ -67,28 +73,35 @@ class PartialOrder:
         program = engine.program
         inhibitable = may_be_inhibited(program)
         self.suspendable = {
+            c for c, ops in enumerate(program.vcpu_ops) if flush_targets(ops) & inhibitable
+        }
+        self.no_hyperv = program.initial_no_hyperv
+        # kernel work reads kvm->srcu: a reader of the synced domain unless own-srcu
+        self.work_reads = not engine.variant.own_srcu
+        readers = [
             c
             for c, ops in enumerate(program.vcpu_ops)
-            if any(set(op.targets) & inhibitable for op in ops)
-        }
-        flushers = [c for c, ops in enumerate(program.vcpu_ops) if ops]
-        self.srcu_all = self.bits(SRCU, flushers)  # only flushers ever enter SRCU
+            if any(isinstance(op, Flush) or self.work_reads for op in ops)
+        ]
+        self.srcu_all = self.bits(SRCU, readers)  # only these ever enter the synced domain
         self.susp_all = self.bits(SUSP, sorted(self.suspendable))
 
         # vcpu_future[c][j]: (reads, writes) of everything vcpu c may do from op j on
         self.vcpu_future = []
         for c, ops in enumerate(program.vcpu_ops):
-            steady = sum(self.tok(k, c) for k in _STEADY)
             acc = (
-                steady,
+                self.steady(c),
                 self.tok(PEND, c) | self.tok(MODE, c) | self.tok(EXIT, c) | self.tok(MUTEX, c),
             )
             table = [acc]
             for op in reversed(ops):
-                r = self.bits(INH, op.targets) | self.tok(MODE, c)
-                w = self.bits(PEND, op.targets) | self.tok(MODE, c) | self.tok(SRCU, c)
-                if c in self.suspendable:
-                    w |= self.tok(SUSP, c)
+                r = self.tok(MODE, c)
+                w = self.tok(MODE, c) | self.srcu(c, op)
+                if isinstance(op, Flush):
+                    r |= self.bits(INH, op.targets) | self.ctx(*op.targets)
+                    w |= self.bits(PEND, op.targets)
+                    if c in self.suspendable:
+                        w |= self.tok(SUSP, c)
                 acc = (acc[0] | r, acc[1] | w)
                 table.append(acc)
             self.vcpu_future.append(table[::-1])
@@ -137,28 +150,46 @@ class PartialOrder:
             out |= 1 << (base + c)
         return out
 
+    def ctx(self, *ids: int) -> int:
+        """The CTX tokens of those of `ids` that may lack a Hyper-V context."""
+        return self.bits(CTX, [c for c in ids if c in self.no_hyperv])
+
+    def steady(self, c: int) -> int:
+        """What vcpu c outside a hypercall reads to pick its step (a flush's
+        `enter` also needs a Hyper-V context)."""
+        return sum(self.tok(k, c) for k in _STEADY) | self.ctx(c)
+
+    def srcu(self, c: int, op) -> int:
+        """The SRCU token op's read-side section writes: kernel work holds kvm->srcu only."""
+        return self.tok(SRCU, c) if isinstance(op, Flush) or self.work_reads else 0
+
     def _op_phases(self, op) -> list[tuple[int, int]]:
         """(reads, writes) of each phase of a VMM op."""
         x = op.vcpu
+        ctx = self.ctx(x)  # run records that x has been in KVM_RUN
         if isinstance(op, Run):
             return [
                 (
                     self.tok(MODE, x) | self.tok(MUTEX, x) | self.tok(SUSP, x),
-                    self.tok(MODE, x) | self.tok(MUTEX, x),
+                    self.tok(MODE, x) | self.tok(MUTEX, x) | ctx,
                 )
             ]
         if isinstance(op, Exit):
             return [(self.tok(MODE, x), self.tok(EXIT, x))]
+        if isinstance(op, HypervInit):
+            # A vCPU without a context has inhibit 0, suspended false and
+            # waiting_on -1 already: creating it writes only `hyperv`.
+            return [(self.tok(MODE, x) | self.tok(MUTEX, x) | ctx, ctx)]
         sync = self.srcu_all if self.engine.variant.sync else 0
         scan = 0 if op.value else self.susp_all
         return [
             (self.tok(MODE, x) | self.tok(MUTEX, x), self.tok(MUTEX, x)),  # lock
-            (self.tok(INH, x), 0),  # compare
-            (0, self.tok(INH, x)),  # write
+            (self.tok(INH, x) | ctx, 0),  # compare
+            (ctx, self.tok(INH, x)),  # write
             (sync, 0),  # sync
             (sync, 0),  # synced
             (scan, scan),  # unsuspend / wake
-            (0, self.tok(MUTEX, x)),  # return
+            (ctx, self.tok(MUTEX, x)),  # return: a window opens only with a context
         ]
 
     # -- per state -----------------------------------------------------------
@@ -196,10 +227,12 @@ class PartialOrder:
         tok = self.tok
         if a < self.n:
             c = a
-            if s.vcpus[c].mode == KERNEL:
+            v = s.vcpus[c]
+            if v.mode == KERNEL:
                 reads = tok(MODE, c)
                 if kind == "check":
-                    return reads | tok(INH, int(arg)), 0
+                    t = int(arg)
+                    return reads | tok(INH, t) | self.ctx(t), 0
                 if kind == "request":
                     return reads, tok(PEND, int(arg))
                 if kind in ("s1", "s2"):
@@ -207,15 +240,16 @@ class PartialOrder:
                 if kind == "s3":
                     # kvm_hv_hypercall_complete() asks kvm_hv_vcpu_suspended()
                     reads |= tok(SUSP, c)
-                return reads, tok(MODE, c) | tok(SRCU, c)  # complete, s3
-            reads = sum(tok(k, c) for k in _STEADY)
+                op = self.engine.ops[c][v.op]
+                return reads, tok(MODE, c) | self.srcu(c, op)  # complete, s3, vmentry
+            reads = self.steady(c)
             if kind == "service":
                 return reads, tok(PEND, c)
             if kind == "resume":
                 return reads, tok(MODE, c)
             if kind == "leave":
                 return reads, tok(MODE, c) | tok(EXIT, c) | tok(MUTEX, c)
-            return reads, tok(MODE, c) | tok(SRCU, c)  # enter
+            return reads, tok(MODE, c) | self.srcu(c, self.engine.ops[c][v.op])  # enter, vmexit
         i = a - self.n
         if kind in ("synced", "sync"):
             return self._readers(s, i) if kind == "synced" else self.srcu_all, 0
@@ -231,10 +265,10 @@ class PartialOrder:
     def guard(self, s: State, a: int, status: Status) -> int:
         """What a disabled actor's enabling condition reads."""
         if a < self.n:
-            return sum(self.tok(k, a) for k in _STEADY)
+            return self.steady(a)
         if status.step == "synced":
             return self._readers(s, a - self.n)
-        if status.step in ("lock", "run"):
+        if status.step in ("lock", "run", "hyperv_init"):
             i = a - self.n
             x = self.engine.program.threads[i][1][s.threads[i].op].vcpu
             return self.tok(MODE, x) | self.tok(MUTEX, x)
@@ -247,6 +281,10 @@ class PartialOrder:
         engine = self.engine
         if a < self.n:
             v = s.vcpus[a]
+            if kind == "check":  # no-null-deref: a target without a context
+                return not s.vcpus[int(arg)].hyperv
+            if kind == "s3":  # no-bogus-status: the -EBUSY fall-through
+                return not engine.variant.retry and not engine.suspended(v)
             if kind in ("s1", "s2"):
                 # Suspending on a vCPU whose flag is set for good can never be
                 # a lost wake-up; any other suspension might be.
@@ -259,19 +297,23 @@ class PartialOrder:
                 return bool(opens >> a & 1)
             if kind == "complete":
                 return bool(engine.ops[a][v.op].mask & opens) or engine.suspended(v)
-            if kind in ("enter", "leave"):
+            if kind in ("enter", "leave", "vmexit", "vmentry"):
                 # guest <-> not guest matters to suspended-stays-put only for a
                 # suspended vCPU, and only the vCPU itself can become suspended.
                 return engine.suspended(v)
-            return False  # check, s3, resume
+            return False  # resume
         if kind in ("lock", "write", "wake", "return"):
             return True
+        i = a - self.n
+        if kind == "compare":  # no-null-deref
+            return not s.vcpus[engine.program.threads[i][1][s.threads[i].op].vcpu].hyperv
+        if kind == "sync":  # sync-waits-for-flushes-only: a reader in kernel work
+            return self.work_reads and any(v.srcu_reader and v.pc == "vmentry" for v in s.vcpus)
         if kind == "unsuspend":
-            i = a - self.n
             x = engine.program.threads[i][1][s.threads[i].op].vcpu
             w = s.vcpus[int(arg)]
             return engine.suspended(w) and (engine.variant.wake_all or w.waiting_on == x)
-        return False  # compare, sync, synced, run, exit
+        return False  # synced, run, exit, hyperv_init
 
     def ample(self, s: State, statuses: list[Status], enabled: list[int]) -> list[int]:
         """The smallest persistent set found, as the enabled actors to take; all of

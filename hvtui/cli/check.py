@@ -368,21 +368,17 @@ def save_counterexample(runs, path: str, prop: str | None, force: bool) -> None:
 
 
 def counterexample_scenario(scenario, result: Result, prop: str) -> scenarios.Scenario:
-    """The same program under the failing variant, its schedule the counterexample;
-    `expect` names what `check` found, so check and run both pass on it."""
-    from hvtui.scenario import load as scenarios
+    """The same program under the failing variant, its schedule the counterexample,
+    named and described by what it violates; `expect` names what `check` found, so
+    check and run both pass on it."""
+    from hvtui.scenario.describe import describe
 
-    verdict = result.properties[prop]
-    note = (
-        f"hvtui check: {prop} fails under {result.variant} after "
-        f"{len(verdict.schedule)} steps ({verdict.detail}).\n"
-    )
-    return replace(
-        scenarios.with_schedule(scenario, verdict.schedule),
-        name=f"{scenario.name}-{prop}",
-        description=note + scenario.description,
+    return describe(
+        scenario,
+        result.properties[prop].schedule,
         variant=result.variant,
-        expect=scenarios.Expect(violations=result.violated if result.complete else None),
+        violations=result.violated if result.complete else None,
+        focus=prop,
     )
 
 

@@ -16,6 +16,7 @@ COMMANDS = {
     "run": ("hvtui.cli.run", "replay scenarios headless and check their expect blocks"),
     "check": ("hvtui.cli.check", "explore every interleaving and decide every property"),
     "export": ("hvtui.cli.export", "render a scenario run as a diagram, markdown, ..."),
+    "compare": ("hvtui.cli.compare", "the same schedule under two variants, side by side"),
     "serve": ("hvtui.cli.serve", "the workbench in a browser, on localhost"),
     "variants": ("hvtui.cli.variants", "list the variants and the toggles each sets"),
     "schema": ("hvtui.cli.schema", "print the JSON Schema of the scenario format"),

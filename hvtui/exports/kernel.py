@@ -202,3 +202,92 @@ _VMM = {
     "wake": _wake,
     "return": _return,
 }
+
+
+# -- what a violation means, in plain English ---------------------------------
+
+
+def vcpu_name(actor: str) -> str:
+    """How a diagram names an actor: vcpu1 -> CPU1, vmm -> VMM, vmm:b -> VMM:b."""
+    if actor.startswith("vcpu"):
+        return "CPU" + actor[4:]
+    return "VMM" + actor[3:]
+
+
+def explain(session: Session, prop: str, step: int, name=vcpu_name) -> str:
+    """One sentence saying what step `step` did that violates `prop`.
+
+    `name` turns an actor into the word a reader uses (`CPU1` in a diagram,
+    `vcpu1` in a scenario's description). A property this module has no
+    sentence for is stated with its description from the model.
+    """
+    from hvtui.model.properties import DESCRIPTIONS, lost_wakeup
+
+    engine = session.engine
+    event = session.events[step - 1]
+    kind, _, arg = event.step.partition(" ")
+    who = name(event.actor)
+    if kind == "service":
+        window = _window(session, event.actor, step, name)
+        return f"{who} services the flush request at {step}, {window}"
+    if kind == "request":
+        target = f"vcpu{arg}"
+        return (
+            f"{who} raises a flush request for {name(target)} at {step}, "
+            f"{_window(session, target, step, name)}"
+        )
+    if kind == "complete":
+        op = _ops(engine)[event.op]
+        inside = [f"vcpu{t}" for t in op.targets if _window_start(session, f"vcpu{t}", step)]
+        if inside:
+            return (
+                f"{who}'s flush hypercall returns success at {step}, "
+                f"{_window(session, inside[0], step, name)}"
+            )
+    if kind == "s3" and "-EBUSY" in event.text:
+        return (
+            f"{who}'s flush hypercall completes at {step} with -EBUSY as its status: "
+            "it was woken before kvm_hv_hypercall_complete(), so the instruction is "
+            "skipped and nothing was flushed"
+        )
+    state = session.state_at(step)
+    if prop == "no-lost-wakeup":
+        for c, v in enumerate(state.vcpus):
+            if lost_wakeup(engine, state, c):
+                on = "nobody" if v.waiting_on == -1 else name(f"vcpu{v.waiting_on}")
+                return (
+                    f"after {step}, {name(f'vcpu{c}')} is suspended waiting on {on}, "
+                    "whose flag is clear: nothing will ever wake it"
+                )
+    if prop == "suspended-stays-put":
+        return f"{who} runs guest code at {step} while it is suspended"
+    return f"step {step} ({who}) breaks {prop}: {DESCRIPTIONS.get(prop, prop)}"
+
+
+def _ops(engine) -> dict:
+    return {op.id: op for a in range(len(engine.names)) for op in engine.ops[a]}
+
+
+def _window_start(session: Session, target: str, step: int) -> int | None:
+    """The step whose ioctl opened `target`'s inhibit window, open at `step`:
+    0 when the flag was set from the start, None when it is closed."""
+    c = int(target[4:])
+    ops = _ops(session.engine)
+    opened = 0 if c in session.engine.program.initial_inhibit else None
+    for event in session.events[: step - 1]:
+        op = ops.get(event.op)
+        if isinstance(op, SetInhibit) and op.vcpu == c:
+            if event.step == "return" and op.value:
+                opened = event.time
+            elif event.step == "lock" and not op.value:
+                opened = None
+    return opened
+
+
+def _window(session: Session, target: str, step: int, name) -> str:
+    opened = _window_start(session, target, step)
+    if opened is None:
+        return f"while {name(target)}'s flag is clear"
+    if opened == 0:
+        return f"while {name(target)}'s flag has been set since the start"
+    return f"after the ioctl that set {name(target)}'s flag returned at {opened}"

@@ -17,9 +17,22 @@ NO_REQUEST = "no-request-while-inhibited"
 NO_FLUSH = "no-flush-while-inhibited"
 NO_LOST_WAKEUP = "no-lost-wakeup"
 STAYS_PUT = "suspended-stays-put"
+NO_BOGUS_STATUS = "no-bogus-status"
+NO_NULL_DEREF = "no-null-deref"
+SYNC_FLUSHES_ONLY = "sync-waits-for-flushes-only"
 PROGRESS = "progress"
 
-PROPERTIES = (INHIBIT_HOLDS, NO_REQUEST, NO_FLUSH, NO_LOST_WAKEUP, STAYS_PUT, PROGRESS)
+PROPERTIES = (
+    INHIBIT_HOLDS,
+    NO_REQUEST,
+    NO_FLUSH,
+    NO_LOST_WAKEUP,
+    STAYS_PUT,
+    NO_BOGUS_STATUS,
+    NO_NULL_DEREF,
+    SYNC_FLUSHES_ONLY,
+    PROGRESS,
+)
 
 DESCRIPTIONS = {
     INHIBIT_HOLDS: "no flush completes while a target's inhibit window is open",
@@ -27,6 +40,10 @@ DESCRIPTIONS = {
     NO_FLUSH: "no vCPU services a flush request while its window is open",
     NO_LOST_WAKEUP: "outside the ioctl, no suspended vCPU waits on a vCPU whose flag is clear",
     STAYS_PUT: "no suspended vCPU runs guest code or completes its hypercall",
+    NO_BOGUS_STATUS: "no flush hypercall completes with s3's -EBUSY, a status the TLFS "
+    "does not define",
+    NO_NULL_DEREF: "no step reads or writes the flag of a vCPU without a Hyper-V context",
+    SYNC_FLUSHES_ONLY: "the ioctl's synchronize_srcu() waits for flush hypercalls only",
     PROGRESS: "when nothing can step, every actor has finished its ops",
 }
 
@@ -86,6 +103,12 @@ def step_violations(
             found.append(NO_REQUEST)
         elif kind == "service" and before.windows >> c & 1:
             found.append(NO_FLUSH)
+        elif kind == "check" and not before.vcpus[int(arg)].hyperv:
+            found.append(NO_NULL_DEREF)  # 5/7's loops read v->arch.hyperv unchecked
+        elif kind == "s3" and not engine.variant.retry and not engine.suspended(before.vcpus[c]):
+            found.append(NO_BOGUS_STATUS)  # the -EBUSY fall-through
+    elif kind in _IOCTL_JUDGED:
+        found += _ioctl_violations(engine, before, actor - engine.n, kind, after)
     changed = [c for c, _, _ in before.vcpus.diff(after.vcpus)]
     if STAYS_PUT not in found and any(runs_suspended(engine, after, c) for c in changed):
         found.append(STAYS_PUT)
@@ -96,6 +119,22 @@ def step_violations(
         if any(lost_wakeup(engine, after, c) for c in scan):
             found.append(NO_LOST_WAKEUP)
     return tuple(found)
+
+
+_IOCTL_JUDGED = ("compare", "write", "sync")
+
+
+def _ioctl_violations(engine: Engine, before: State, i: int, kind: str, after: State) -> list:
+    """What a set_inhibit's compare, write or sync violates."""
+    if kind == "sync":
+        # a reader in kernel work (pc `vmentry`) is not inside a flush hypercall
+        readers = after.threads[i].readers
+        if any(before.vcpus[c].pc == "vmentry" for c, _ in readers):
+            return [SYNC_FLUSHES_ONLY]
+        return []
+    op = engine.program.threads[i][1][before.threads[i].op]
+    # vcpu->arch.hyperv->tlb_flush_inhibit, no NULL check in the ioctl
+    return [] if before.vcpus[op.vcpu].hyperv else [NO_NULL_DEREF]
 
 
 class Progress(NamedTuple):

@@ -24,6 +24,12 @@ class Variant:
     merged_state: bool = False
     # The unsuspend scan wakes every suspended vCPU, whatever it waits on.
     wake_all: bool = False
+    # kvm_hv_hypercall_complete() returns 1 after every suspension, even if
+    # the vCPU was woken meanwhile: no -EBUSY fall-through, the guest retries.
+    retry: bool = False
+    # The flush hypercall is a reader of an SRCU domain of its own, and the
+    # ioctl synchronizes that one instead of kvm->srcu.
+    own_srcu: bool = False
 
     def toggles(self) -> dict[str, bool]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.type == "bool"}
@@ -64,6 +70,21 @@ VARIANTS: dict[str, Variant] = {
             name="wake-all",
             source="Sean Christopherson on 2/7: wake every suspended vCPU and let it retry",
             wake_all=True,
+        ),
+        replace(
+            POSTED,
+            name="wake-all-retry",
+            source="Sean Christopherson on 2/7: wake every suspended vCPU; "
+            "kvm_hv_hypercall_complete() always returns 1, the guest retries",
+            wake_all=True,
+            retry=True,
+        ),
+        replace(
+            POSTED,
+            name="own-srcu",
+            source="not posted: the flush path has an SRCU domain of its own, so the ioctl's "
+            "synchronize_srcu() waits for flush hypercalls only (Sean's kvm->srcu remark)",
+            own_srcu=True,
         ),
     )
 }
