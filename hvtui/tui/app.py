@@ -54,7 +54,7 @@ from hvtui.tui.screens import (
 )
 from hvtui.view import recovery
 from hvtui.view.bankmap import CELLS, ZOOM_NAMES, ZOOMS, fitting_zoom, layout
-from hvtui.view.bench import Bench, run_length
+from hvtui.view.bench import Bench, Refused, run_length
 from hvtui.view.glyphs import LEGEND, STATES
 
 if TYPE_CHECKING:
@@ -450,8 +450,24 @@ class WorkbenchApp(App):
 
     def action_fire_flush(self) -> None:
         self._stop()
-        op = self.bench.fire_flush(self.selected)
+        try:
+            op = self.bench.fire_flush(self.selected)
+        except Refused as refused:
+            self.notify(str(refused), title="not added", severity="warning")
+            return
         self.notify(f"vcpu{self.selected}: added {op.id}: flush {op.spec}")
+        self.changed()
+
+    def action_hyperv_init(self) -> None:
+        self._stop()
+        ops = self.bench.add_hyperv_init(self.selected)
+        self.notify(f"vmm: added {', '.join(f'{op.op}({op.vcpu})' for op in ops)}")
+        self.changed()
+
+    def action_kernel_work(self) -> None:
+        self._stop()
+        op = self.bench.add_kernel_work(self.selected)
+        self.notify(f"vcpu{self.selected}: added {op.id}: kernel_work (vmexit, vmentry)")
         self.changed()
 
     def action_mark(self) -> None:
@@ -510,9 +526,19 @@ class WorkbenchApp(App):
 
     # -- saving and screenshots ------------------------------------------------------
 
+    def _to_scenario(self) -> Scenario:
+        """The session as a described scenario; with the last check's violations when that
+        check was of this very program and variant (then `hvtui check` verifies them too)."""
+        violations = None
+        if self.checked is not None:
+            checked, result = self.checked
+            if (checked.program, checked.variant) == (self.bench.program, self.bench.variant):
+                violations = result.violated if result.complete else None
+        return self.bench.to_scenario(violations)
+
     def action_save(self, then=None) -> None:
         """Ask where, then save; `then` runs once the file is written."""
-        scenario = self.bench.to_scenario()
+        scenario = self._to_scenario()
         suggestion = _unused(Path.cwd() / f"{scenario.name}.yaml")
         steps = len(self.bench.session.actors)
         self.push_screen(
@@ -534,7 +560,7 @@ class WorkbenchApp(App):
                 ),
             )
             return
-        scenario = self.bench.to_scenario()
+        scenario = self._to_scenario()
         try:
             save(scenario, path, overwrite=overwrite)
         except (InputError, OSError) as exc:  # lost a race with another writer, disk full, ...
@@ -589,7 +615,7 @@ class WorkbenchApp(App):
         if self._discarded or not self.bench.unsaved():
             return
         try:
-            path = recovery.write(self.bench.origin.file, self.bench.to_scenario())
+            path = recovery.write(self.bench.origin.file, self.bench.plain_scenario())
         except (InputError, OSError):
             return  # nowhere to write: nothing more can be done on the way out
         self._discarded = True  # written once
@@ -685,7 +711,7 @@ class WorkbenchApp(App):
             self._check = None
             self.changed()
             return
-        scenario = self.bench.to_scenario()
+        scenario = self.bench.plain_scenario()
         self.check_line = "check: starting"
         self._check = self._run_check(scenario)
         self.changed()

@@ -41,6 +41,12 @@ _TABLE = (
     ("f", "fire_flush", "flush", "edit.fire-flush", 11,
      "Append a flush hypercall to the selected vCPU's program, targeting the marked vCPUs "
      "(all when none is marked)"),
+    ("H", "hyperv_init", "hv init", "edit.hyperv-init", None,
+     "Append hyperv_init(vcpu) to the `vmm` thread: KVM_SET_CPUID2 creates the selected "
+     "vCPU's Hyper-V context (kvm_hv_vcpu_init()), wrapped in exit + run when it is in KVM_RUN"),
+    ("w", "kernel_work", "work", "edit.kernel-work", None,
+     "Append kernel work to the selected vCPU's program: a VM exit handled in the kernel "
+     "that holds kvm->srcu (vmexit, then vmentry)"),
     ("m", "mark", "mark", "edit.mark-target", 14,
      "Mark or unmark the selected vCPU as a flush target"),
     ("u", "clear_marks", "unmark all", "edit.clear-marks", None, "Unmark every flush target"),

@@ -378,17 +378,30 @@ class PropertiesPanel(TextPanel):
         self.tooltip = "\n".join(f"{p}: {DESCRIPTIONS[p]}" for p in PROPERTIES)
 
     def show(self, bench: Bench, check_line: str = "") -> None:
+        """One line per property; on a short panel the ones that hold share one line, so
+        a violation is never cut off."""
         session = bench.session
-        first = bench.session.first_violations()
+        first = session.first_violations()
         done = session.progress()
         width = max(map(len, PROPERTIES))
         violated = self.get_component_rich_style("properties--violated", partial=True)
-        text = Text()
+        verdicts = []
         for prop in PROPERTIES:
             if prop == PROGRESS:
                 verdict = done.verdict if done else "pending"
             else:
                 verdict = VIOLATED if prop in first else HOLDS
+            verdicts.append((prop, verdict))
+        extra = (done is not None and done.verdict != HOLDS) + bool(check_line)
+        rows = self.size.height or len(PROPERTIES) + extra
+        fold = len(PROPERTIES) + extra > rows
+        text = Text()
+        if fold:
+            holding = [p for p, v in verdicts if v == HOLDS]
+            text.append(f"{VERDICT_GLYPHS[HOLDS]} {len(holding)} hold: ")
+            text.append(", ".join(holding), "dim").append("\n")
+            verdicts = [(p, v) for p, v in verdicts if v != HOLDS]
+        for prop, verdict in verdicts:
             where = f" at {first[prop]}" if prop in first else ""  # the step it first broke
             style = violated if verdict == "violated" else ""
             text.append(f"{VERDICT_GLYPHS.get(verdict, ' ')} ", style)
@@ -399,6 +412,9 @@ class PropertiesPanel(TextPanel):
             text.append(check_line, "italic")
         text.rstrip()
         self.show_text(text)
+
+    def on_resize(self) -> None:
+        self.app.changed()  # the fold depends on the height
 
 
 class GridCounts(TextPanel):

@@ -15,9 +15,21 @@ from typing import NamedTuple
 
 from hvtui.model.engine import Engine, Event, Status
 from hvtui.model.session import Session
-from hvtui.model.state import USER, Exit, Flush, Op, Program, Run, SetInhibit, actor_sort_key
+from hvtui.model.state import (
+    USER,
+    Exit,
+    Flush,
+    HypervInit,
+    KernelWork,
+    Op,
+    Program,
+    Run,
+    SetInhibit,
+    actor_sort_key,
+)
 from hvtui.model.variants import VARIANTS
-from hvtui.scenario.load import Expect, Scenario, load, replay, with_schedule
+from hvtui.scenario.describe import describe
+from hvtui.scenario.load import Scenario, load, replay, with_schedule
 
 VMM = "vmm"  # the thread the workbench's own ioctls go to
 
@@ -25,6 +37,10 @@ VMM = "vmm"  # the thread the workbench's own ioctls go to
 # "Trace events"); whichever step emits them under a variant, the text is the same.
 SUSPEND = "kvm_hv_vcpu_suspend_tlb_flush: suspending"
 WAKE = "kvm_hv_vcpu_unsuspend_tlb_flush: unsuspending"
+
+
+class Refused(Exception):
+    """An edit the model does not allow; the message says why."""
 
 
 class Replayed(NamedTuple):
@@ -88,6 +104,7 @@ class Bench:
         self._made = 0  # branches made so far: names are b1, b2, ...
         self._saved = {self.fingerprint()}  # what a file on disk holds
         self._statuses: tuple[object, object, list[Status]] = (None, None, [])
+        self._described: tuple[tuple, Scenario] | None = None  # to_scenario's last answer
 
     @classmethod
     def open(cls, scenario: Scenario, *, at_end: bool = False) -> Bench:
@@ -328,14 +345,20 @@ class Bench:
         ops.append(SetInhibit(fresh(f"{'clr' if flag else 'inh'}{c}"), c, not flag))
         if in_run:
             ops.append(Run(fresh(f"run{c}"), c))
-        threads = dict(self.program.threads)
-        threads[VMM] = threads.get(VMM, ()) + tuple(ops)
-        ordered = tuple(sorted(threads.items(), key=lambda t: actor_sort_key(t[0])))
-        self._rebuild(replace(self.program, threads=ordered), self.variant, self.trace())
+        self._append_vmm(ops)
         return tuple(ops)
 
     def fire_flush(self, c: int) -> Flush:
-        """Append a flush hypercall to vcpu c's program: the marked targets, else all."""
+        """Append a flush hypercall to vcpu c's program: the marked targets, else all.
+
+        Raises Refused for a vCPU created without a Hyper-V context: it cannot
+        issue the hypercall (the loader refuses such a flush op too).
+        """
+        if c in self.program.initial_no_hyperv:
+            raise Refused(
+                f"vcpu{c} was created without a Hyper-V context (initial.no_hyperv): "
+                "it cannot issue a flush hypercall"
+            )
         if self.marked:
             targets = tuple(sorted(self.marked))
             spec: object = list(targets)
@@ -346,6 +369,31 @@ class Bench:
         vcpu_ops[c] += (op,)
         self._rebuild(replace(self.program, vcpu_ops=tuple(vcpu_ops)), self.variant, self.trace())
         return op
+
+    def add_hyperv_init(self, c: int) -> tuple[Op, ...]:
+        """Append to `vmm`: hyperv_init(c) (KVM_SET_CPUID2), between exit and run if c is
+        in KVM_RUN (the ioctl takes its vcpu->mutex)."""
+        _, in_run = self._planned(c)
+        fresh = self._id_maker()
+        ops: list[Op] = [HypervInit(fresh(f"hvinit{c}"), c)]
+        if in_run:
+            ops = [Exit(fresh(f"kick{c}"), c), *ops, Run(fresh(f"run{c}"), c)]
+        self._append_vmm(ops)
+        return tuple(ops)
+
+    def add_kernel_work(self, c: int) -> KernelWork:
+        """Append kernel work (vmexit, vmentry: an SRCU reader) to vcpu c's program."""
+        op = KernelWork(self._id_maker()(f"work{c}"))
+        vcpu_ops = list(self.program.vcpu_ops)
+        vcpu_ops[c] += (op,)
+        self._rebuild(replace(self.program, vcpu_ops=tuple(vcpu_ops)), self.variant, self.trace())
+        return op
+
+    def _append_vmm(self, ops: list[Op]) -> None:
+        threads = dict(self.program.threads)
+        threads[VMM] = threads.get(VMM, ()) + tuple(ops)
+        ordered = tuple(sorted(threads.items(), key=lambda t: actor_sort_key(t[0])))
+        self._rebuild(replace(self.program, threads=ordered), self.variant, self.trace())
 
     def _planned(self, c: int) -> tuple[bool, bool]:
         """vcpu c's flag, and whether it is in KVM_RUN, after `vmm`'s remaining ops."""
@@ -456,18 +504,38 @@ class Bench:
 
     # -- saving --------------------------------------------------------------------
 
-    def to_scenario(self) -> Scenario:
-        """The session as a scenario that replays it exactly: program + trace.
-
-        The file's `expect` block is kept only when the saved file runs to
-        the same end as the file did, since an added op or another
-        interleaving can make it false.
-        """
+    def plain_scenario(self) -> Scenario:
+        """Program, variant and trace, with the file's prose: for the checker and the
+        recovery file, which need no description (and, on a signal, no delay)."""
         scenario = replace(self.origin, variant=self.variant, program=self.program)
-        scenario = with_schedule(scenario, tuple(self.trace()))
-        if not self.edited() and _run_to_end(scenario) == _run_to_end(self.origin):
-            return scenario
-        return replace(scenario, expect=Expect())
+        return with_schedule(scenario, tuple(self.trace()))
+
+    def to_scenario(self, violations: Sequence[str] | None = None) -> Scenario:
+        """The session as a scenario that replays it exactly: program + trace, described.
+
+        hvtui.scenario.describe names it after its first violation and step,
+        adds what the run shows under the file's own description, and writes
+        the `expect` block `hvtui run` verifies (how the replay ends) and, when
+        `violations` (what `hvtui check` found for this program and variant)
+        is given, the one `hvtui check` verifies. Cached: a save asks twice.
+        """
+        key = (
+            self.fingerprint(),
+            tuple(self.trace()),
+            None if violations is None else tuple(violations),
+        )
+        if self._described is not None and self._described[0] == key:
+            return self._described[1]
+        base = replace(self.origin, program=self.program)
+        scenario = describe(
+            base,
+            tuple(self.trace()),
+            self.variant,
+            violations,
+            source="saved by the hvtui workbench",
+        )
+        self._described = (key, scenario)
+        return scenario
 
 
 def _defaults(session: Session) -> list[bool]:
@@ -489,13 +557,6 @@ def run_length(program: Program, variant: str, trace: Sequence[str], limit: int)
         session.step(index[name])
     taken = session.run(limit)
     return None if taken >= limit else len(session.actors)
-
-
-def _run_to_end(scenario: Scenario) -> list[int]:
-    """Who steps in `hvtui run`: the schedule, then round robin until nothing can step."""
-    session = replay(scenario)
-    session.run()
-    return session.actors
 
 
 def count_ops(program: Program) -> int:

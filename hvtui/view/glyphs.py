@@ -30,6 +30,7 @@ from hvtui.model.state import BLOCKED, GUEST, KERNEL, USER, Vcpu
 
 CLEAR = "·"  # a clear flag: a dot keeps the slot visible, so columns line up
 INHIBIT = "I"
+NO_HYPERV = "∅"  # in the inhibit slot: no Hyper-V context, so no flag at all
 FLUSH = "F"
 EXIT = "x"
 QUEUED = "q"
@@ -66,6 +67,7 @@ ROLE_CSS = {
     "lost": "color: $error; text-style: bold reverse;",
     "mark": "color: $secondary; text-style: bold;",
     "violator": "color: $error; text-style: bold;",
+    "nohv": "color: $secondary; text-style: bold;",
     "cursor": "text-style: bold reverse;",
     "target": "text-style: bold underline;",
     "waiter": "text-style: underline;",
@@ -91,6 +93,7 @@ class CellView(NamedTuple):
     exit_pending: bool = False
     queued: bool = False  # a VMM op naming this vCPU waits behind another op
     violator: bool = False  # one of its own steps violated a property
+    hyperv: bool = True  # has a Hyper-V context (model v2: a hot-plugged vCPU may not)
 
 
 def cell_view(v: Vcpu, suspended: bool, queued: bool = False, violator: bool = False) -> CellView:
@@ -104,6 +107,7 @@ def cell_view(v: Vcpu, suspended: bool, queued: bool = False, violator: bool = F
         v.exit_pending,
         queued,
         violator,
+        v.hyperv,
     )
 
 
@@ -140,6 +144,12 @@ def _mark_run(view: CellView, marked: bool) -> Run:
     return (MARK, "mark") if marked else (" ", "id")
 
 
+def _flag_run(view: CellView) -> Run:
+    if not view.hyperv:
+        return NO_HYPERV, "nohv"
+    return (INHIBIT, "inhibit") if view.inhibit else (CLEAR, "clear")
+
+
 def _exit_run(view: CellView) -> Run:
     if view.exit_pending:
         return EXIT, "exit"
@@ -157,7 +167,7 @@ def cell_runs(vcpu: int, view: CellView, w: int, rel: int, marked: bool) -> tupl
         _mark_run(view, marked),
         (str(vcpu).rjust(w), "id"),
         (" ", "id"),
-        (INHIBIT, "inhibit") if view.inhibit else (CLEAR, "clear"),
+        _flag_run(view),
         (MODE_GLYPHS[view.mode], MODE_ROLES[view.mode]),
         (FLUSH, "flush") if view.pending_flush else (CLEAR, "clear"),
         _exit_run(view),
@@ -181,6 +191,7 @@ class Condition(NamedTuple):
 
 
 _PREDICATES = {
+    "no Hyper-V context": lambda v: not v.hyperv,
     "lost wake-up": lambda v: v.suspended and v.waiting_on == -1,
     "suspended": lambda v: v.suspended,
     "in hypercall": lambda v: v.mode == KERNEL,
@@ -193,6 +204,7 @@ _PREDICATES = {
 
 # Most telling first: a vCPU's one-character glyph is the first state that holds.
 STATES = (
+    Condition("no Hyper-V context", NO_HYPERV, "nohv"),
     Condition("lost wake-up", LOST, "lost"),
     Condition("suspended", SUSPENDED, "suspended"),
     Condition("in hypercall", MODE_GLYPHS[KERNEL], "kernel"),
@@ -204,7 +216,15 @@ STATES = (
 )
 STATE_BY_NAME = {s.name: s for s in STATES}
 # What the counts line shows, in reading order (the list first).
-COUNTED = ("inhibited", "suspended", "blocked", "in hypercall", "flush pending", "exit pending")
+COUNTED = (
+    "inhibited",
+    "suspended",
+    "blocked",
+    "in hypercall",
+    "flush pending",
+    "exit pending",
+    "no Hyper-V context",
+)
 IDLE_GLYPH = (CLEAR, "clear")  # in guest mode with nothing pending
 
 
@@ -243,6 +263,7 @@ LEGEND = (
     LegendEntry(MARK, "mark", "marked"),
     LegendEntry(VIOLATOR, "violator", "violated"),
     LegendEntry(INHIBIT, "inhibit", "inhibited"),
+    LegendEntry(NO_HYPERV, "nohv", "no Hyper-V context"),
     LegendEntry(MODE_GLYPHS[GUEST], "guest", "guest"),
     LegendEntry(MODE_GLYPHS[KERNEL], "kernel", "in hypercall"),
     LegendEntry(MODE_GLYPHS[BLOCKED], "blocked", "blocked"),
