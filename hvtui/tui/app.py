@@ -177,8 +177,12 @@ class WorkbenchApp(App):
         room_w = max(20, width - DETAIL_MIN - 1)
         middle = 10 if height >= LEGEND_MIN_HEIGHT else 7
         message = 1 + (height >= COUNTS_MIN_HEIGHT)  # and the counts line
-        legend_lines = len(pack(LEGEND, room_w)) if shown else 0
-        room_h = max(3, height - 1 - 1 - message - middle - 4 - 2 - legend_lines)
+        free = height - 1 - 1 - message - middle - 4 - 1  # title, keys, panels, log, rule
+
+        def room_h(grid_width: int) -> int:
+            legend_lines = len(pack(LEGEND, grid_width)) if shown else 0
+            return max(3, free - legend_lines)
+
         zoom = self.zoom if self.zoom is not None else fitting_zoom(n, room_w, room_h)
         grid.set_zoom(zoom)
         top = self.main.query_one("#top")
@@ -191,9 +195,10 @@ class WorkbenchApp(App):
             return
         detail.styles.width = "1fr"
         lay = layout(n, zoom, room_w)
-        lines = min(lay.lines, room_h)
+        lines = min(lay.lines, room_h(lay.width))
         scrollbar = 0 if lines >= lay.lines else grid.styles.scrollbar_size_vertical
         box.styles.width = lay.width + scrollbar
+        legend_lines = len(pack(LEGEND, lay.width + scrollbar)) if shown else 0
         top.styles.height = max(lines + 1 + legend_lines, 9)
 
     @property

@@ -21,6 +21,7 @@ from textual.widgets import Static
 
 from hvtui.model.engine import DONE, format_targets
 from hvtui.model.properties import DESCRIPTIONS, HOLDS, PROGRESS, PROPERTIES, VIOLATED
+from hvtui.model.state import KERNEL, Flush
 from hvtui.view.actors import ActorRow, group_text, ranges
 from hvtui.view.actors import rows as actor_rows
 from hvtui.view.bench import SUSPEND, WAKE, Bench
@@ -329,10 +330,12 @@ class DetailPanel(TextPanel):
         ops = engine.ops[c]
         if v.op < len(ops):
             op = ops[v.op]
-            at = f"{v.pc} {op.targets[v.k]}" if v.pc in ("check", "request") else v.pc
-            program = (
-                f"op {v.op + 1}/{len(ops)} {op.id}: flush {format_targets(op.targets)}, at {at}"
-            )
+            if isinstance(op, Flush):
+                at = f"{v.pc} {op.targets[v.k]}" if v.pc in ("check", "request") else v.pc
+                what = f"flush {format_targets(op.targets)}, at {at}"
+            else:  # kernel work: vmexit, then vmentry
+                what = f"{op.op}, at {'vmentry' if v.mode == KERNEL else 'vmexit'}"
+            program = f"op {v.op + 1}/{len(ops)} {op.id}: {what}"
         else:
             program = f"all {len(ops)} ops done" if ops else "no ops"
         text.append("program ", "dim").append(f"{program}\n")

@@ -16,6 +16,7 @@ Three zooms:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 from hvtui.view.glyphs import cell_width
@@ -114,9 +115,14 @@ def layout(vcpus: int, zoom: int, width: int) -> Layout:
     return Layout(zoom, vcpus, per_row, cell, label_width(vcpus, zoom, per_row))
 
 
-def fitting_zoom(vcpus: int, width: int, height: int) -> int:
-    """The most detailed zoom that shows every vCPU at once, else the densest."""
+def fitting_zoom(vcpus: int, width: int, lines_for: Callable[[int], int]) -> int:
+    """The most detailed zoom that shows every vCPU at once, else the densest.
+
+    `lines_for(w)`: the lines the grid has when its rows are w columns wide
+    (the legend under it wraps to the grid's width).
+    """
     for zoom in ZOOMS:
-        if layout(vcpus, zoom, width).lines <= height:
+        lay = layout(vcpus, zoom, width)
+        if lay.lines <= lines_for(lay.width):
             return zoom
     return HALVES
