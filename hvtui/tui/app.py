@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
 SLICE = 0.03  # seconds of stepping between two frames during a long run
 LEGEND_MIN_HEIGHT = 40  # below this the legend starts hidden (L shows it)
 RUN_LIMIT = 1_000_000  # steps the title's run length is measured up to
+QUICK_RUN = 256  # steps past the recorded ones measured at once, in the UI's own thread
 COUNTS_MIN_HEIGHT = 30  # below this the state counts share the grid's title line
 DETAIL_MIN = 44  # columns of the selected-vCPU panel beside a dense grid
 
@@ -117,6 +119,7 @@ class WorkbenchApp(App):
         self._can_step = False
         self._enabled = 0
         self._keys: tuple[bool | None, ...] = ()  # check_action per footer key, as last shown
+        self._header = ""  # the event log's column header, as last shown
 
     # -- layout --------------------------------------------------------------------
 
@@ -167,10 +170,6 @@ class WorkbenchApp(App):
         below their minimum) and the width of its rows."""
         grid = self.main.query_one(VcpuGrid)
         legend = self.main.query_one(VcpuLegend)
-        shown = self.legend_shown
-        if shown is None:
-            shown = self.size.height >= LEGEND_MIN_HEIGHT
-        legend.display = shown
         width, height = self.size
         self.main.query_one(GridCounts).display = height >= COUNTS_MIN_HEIGHT
         n = self.bench.engine.n
@@ -178,12 +177,18 @@ class WorkbenchApp(App):
         middle = 10 if height >= LEGEND_MIN_HEIGHT else 7
         message = 1 + (height >= COUNTS_MIN_HEIGHT)  # and the counts line
         free = height - 1 - 1 - message - middle - 4 - 1  # title, keys, panels, log, rule
+        shown = self.legend_shown
+        if shown is None:
+            shown = height >= LEGEND_MIN_HEIGHT
 
         def room_h(grid_width: int) -> int:
             legend_lines = len(pack(LEGEND, grid_width)) if shown else 0
             return max(3, free - legend_lines)
 
         zoom = self.zoom if self.zoom is not None else fitting_zoom(n, room_w, room_h)
+        if self.legend_shown is None and zoom != CELLS:
+            shown = False  # a dense map needs the lines more than the cells' legend
+        legend.display = shown
         grid.set_zoom(zoom)
         top = self.main.query_one("#top")
         box = self.main.query_one("#gridbox")
@@ -240,7 +245,10 @@ class WorkbenchApp(App):
         self.main.query_one(PropertiesPanel).show(bench, self.check_line)
         log = self.main.query_one(EventLog)
         log.show(bench)
-        self.main.query_one("#loghead", Static).update(log.columns.header())
+        header = log.columns.header()
+        if header != self._header:  # an update relayouts the screen: only when it changes
+            self._header = header
+            self.main.query_one("#loghead", Static).update(Text(header), layout=False)
         self._can_step = bench.next_actor()[0] is not None
         statuses = bench.statuses()
         self._enabled = sum(st.enabled for st in statuses)
@@ -271,7 +279,9 @@ class WorkbenchApp(App):
         if not counts.display:  # a short terminal: the non-zero counts go in the title
             parts += [f"{name} {k}" for name, k in grid.counts.items() if k]
         box = self.main.query_one("#gridbox")
-        box.border_title = " · ".join(parts)
+        title = " · ".join(parts)
+        if box.border_title != title:
+            box.border_title = title
         counts.show(grid.counts, only.name if only else None)
 
     def _counter(self) -> str:
@@ -285,8 +295,11 @@ class WorkbenchApp(App):
         if known is not None:
             self._lengths[key] = known
         if key not in self._lengths:
-            self._lengths[key] = None
-            self._measure = self._measure_run(key, bench.program, bench.variant, bench.trace())
+            # A short run is measured now (the screen is then the same every time);
+            # a long one in a thread, the counter saying "+" meanwhile.
+            self._lengths[key] = run_length(bench.program, bench.variant, bench.trace(), QUICK_RUN)
+            if self._lengths[key] is None:
+                self._measure = self._measure_run(key, bench.program, bench.variant, bench.trace())
         length = self._lengths[key]
         if length is None:
             return f"step {pos}/{len(bench.session.actors)}+"

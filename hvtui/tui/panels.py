@@ -8,6 +8,7 @@ are Line-API lists: only the rows in view are ever built.
 from __future__ import annotations
 
 from typing import NamedTuple
+from weakref import WeakKeyDictionary
 
 from rich.segment import Segment
 from rich.style import Style
@@ -65,8 +66,26 @@ class LineList(ScrollView, can_focus=False):
         """`count` rows, with row `current` kept in view (now, and after a resize)."""
         self._count = count
         self._current = current
-        self.virtual_size = Size(self._width, count)  # the height first: scrolling clamps to it
+        self._set_virtual(Size(self._width, count))  # the height first: scrolling clamps to it
         self._follow()
+        self.refresh()
+
+    def _set_virtual(self, size: Size) -> None:
+        """virtual_size, without a relayout of the whole screen when the scrollbars stay as
+        they are: the log grows by a row every step, and a layout costs a full-screen
+        reflow (what Textual does for a change of `virtual_size`, a layout reactive)."""
+        old = self.virtual_size
+        if size == old:
+            return
+        view = self.scrollable_content_region.size
+        same_bars = (old.height > view.height) == (size.height > view.height) and (
+            old.width > view.width
+        ) == (size.width > view.width)
+        if not (same_bars and view.height and self.is_mounted):
+            self.virtual_size = size
+            return
+        self.set_reactive(ScrollView.virtual_size, size)
+        self._scroll_update(size)  # the scrollbars' ranges and the scroll clamp
         self.refresh()
 
     def on_resize(self) -> None:
@@ -88,7 +107,7 @@ class LineList(ScrollView, can_focus=False):
         top = self.scroll_offset.y
         for row in range(top, min(self._count, top + max(height, 1))):
             self._width = max(self._width, sum(len(text) for text, _ in self.row(row).runs))
-        self.virtual_size = Size(self._width, self._count)
+        self._set_virtual(Size(self._width, self._count))
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -199,12 +218,16 @@ MAX_OP = 12  # a longer op id is cut with …: the kernel lines stay where they 
 
 
 def columns_for(engine, steps: int) -> Columns:
-    ids = [op.id for ops in engine.ops for op in ops]
-    return Columns(
-        max(4, len(str(steps))),
-        max(len(name) for name in engine.names),
-        min(MAX_OP, max([2, *map(len, ids)])),
-    )
+    """Widths for this engine's actors and ops (read once per engine: 4096 actors' ops)."""
+    widths = _WIDTHS.get(engine)
+    if widths is None:
+        ids = [op.id for ops in engine.ops for op in ops]
+        widths = (max(len(name) for name in engine.names), min(MAX_OP, max([2, *map(len, ids)])))
+        _WIDTHS[engine] = widths
+    return Columns(max(4, len(str(steps))), *widths)
+
+
+_WIDTHS: WeakKeyDictionary = WeakKeyDictionary()  # engine -> (actor width, op width)
 
 
 class ActorsPanel(LineList):
