@@ -11,8 +11,8 @@ from dataclasses import replace
 
 from workbench_support import (
     DEMO,
-    ROOT,
     IDLE,
+    ROOT,
     app_on,
     demo,
     opened,
