@@ -67,6 +67,7 @@ if TYPE_CHECKING:
 SLICE = 0.03  # seconds of stepping between two frames during a long run
 LEGEND_MIN_HEIGHT = 40  # below this the legend starts hidden (L shows it)
 RUN_LIMIT = 1_000_000  # steps the title's run length is measured up to
+GC_YOUNG = 5000  # allocations between two young collections (CPython's default: 700)
 QUICK_RUN = 256  # steps past the recorded ones measured at once, in the UI's own thread
 COUNTS_MIN_HEIGHT = 30  # below this the state counts share the grid's title line
 DETAIL_MIN = 44  # columns of the selected-vCPU panel beside a dense grid
@@ -120,6 +121,7 @@ class WorkbenchApp(App):
         self._enabled = 0
         self._keys: tuple[bool | None, ...] = ()  # check_action per footer key, as last shown
         self._header = ""  # the event log's column header, as last shown
+        self._frozen = None  # the engine whose session was last moved out of the collector's walk
 
     # -- layout --------------------------------------------------------------------
 
@@ -157,7 +159,11 @@ class WorkbenchApp(App):
                 asyncio.get_running_loop().add_signal_handler(sig, self._signalled)
             except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
                 pass
-        gc.freeze()  # the loaded scenario and session: the collector need not walk them again
+        # A full collection walks every object: at 4096 vCPUs with a long trace that is
+        # the tail of a step's time. The loaded session is moved out of its reach
+        # (refresh_views does it again after every rebuild), and the oldest generation
+        # is collected less often; reference counting still frees what a step drops.
+        gc.set_threshold(GC_YOUNG, 50, 100)
         if self._recover:
             self._offer_recovery()
 
@@ -221,6 +227,8 @@ class WorkbenchApp(App):
         markup: bool = True,
     ) -> None:
         """On the message line, not a toast: a toast would cover the log's current row."""
+        if not self.screen_stack:
+            return
         self.main.query_one(MessageBar).say(str(message), title, severity)
 
     # -- redrawing -----------------------------------------------------------------
@@ -229,11 +237,15 @@ class WorkbenchApp(App):
         self.post_message(self.Changed())
 
     def on_workbench_app_changed(self, _: Changed) -> None:
-        self.refresh_views()
+        if self.screen_stack:  # not while shutting down (a thread's last word may come late)
+            self.refresh_views()
 
     def refresh_views(self) -> None:
         bench = self.bench
         session = bench.session
+        if bench.engine is not self._frozen:
+            self._frozen = bench.engine
+            gc.freeze()  # a new session (opened, edited, replayed): out of the collector's walk
         self.selected = min(self.selected, bench.engine.n - 1)
         grid = self.main.query_one(VcpuGrid)
         grid.show(bench.engine, session.state, bench.marked, bench.queued(), bench.violators())

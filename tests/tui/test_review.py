@@ -331,3 +331,14 @@ async def test_a_vcpu_without_hyperv_context_is_marked_counted_and_refuses_a_flu
         props = widget_text(app.query_one("#properties"))
         assert "no-null-deref" in props and "sync-waits-for-flushes-only" in props
         await pilot.press("q", "d")  # discard: leave no recovery file
+
+
+async def test_the_palette_offers_the_comparisons_branches_and_filters():
+    app = WorkbenchApp(demo())
+    async with opened(app, (120, 40)) as pilot:
+        await pilot.press("right_square_bracket", "a", "right_square_bracket")
+        await settle(pilot)
+        names = [c.title for c in app.get_system_commands(app.screen)]
+        assert "compare: this schedule under request-first" in names
+        assert "branch: switch to b1" in names and "branch: compare b1 with this line" in names
+        assert "view: show only suspended" in names
