@@ -180,7 +180,7 @@ class WorkbenchApp(App):
         self.main.query_one(GridCounts).display = height >= COUNTS_MIN_HEIGHT
         n = self.bench.engine.n
         room_w = max(20, width - DETAIL_MIN - 1)
-        middle = 10 if height >= LEGEND_MIN_HEIGHT else 7
+        middle = 10 if height >= LEGEND_MIN_HEIGHT else 6  # workbench.tcss's #middle
         message = 1 + (height >= COUNTS_MIN_HEIGHT)  # and the counts line
         free = height - 1 - 1 - message - middle - 4 - 1  # title, keys, panels, log, rule
         shown = self.legend_shown

@@ -84,7 +84,7 @@ async def test_check_shows_the_verdicts_and_loads_a_counterexample_to_step_throu
         await pilot.pause()
         assert app.bench.session.first_violations()["no-flush-while-inhibited"] == n
         props = widget_text(app.query_one(PropertiesPanel))
-        assert f"✗ no-flush-while-inhibited   violated at {n}" in props
+        assert f"✗ no-flush-while-inhibited    violated at {n}" in props
         assert "check: 1 violated (t: verdicts)" in props
         assert app.bench.session.state == replayed_state(app.bench)
 
