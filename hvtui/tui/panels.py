@@ -23,7 +23,7 @@ from textual.widgets import Static
 from hvtui.model.engine import DONE, format_targets
 from hvtui.model.properties import DESCRIPTIONS, HOLDS, PROGRESS, PROPERTIES, VIOLATED
 from hvtui.model.state import KERNEL, Flush
-from hvtui.view.actors import ActorRow, group_text, ranges
+from hvtui.view.actors import ActorRow, group_text
 from hvtui.view.actors import rows as actor_rows
 from hvtui.view.bench import SUSPEND, WAKE, Bench
 
@@ -373,7 +373,7 @@ class DetailPanel(TextPanel):
         if waiters:
             named = sorted(waiters)
             text.append("\nwaited on by ", "dim").append(
-                f"{len(named)}: vcpu{ranges(tuple(named))}"
+                f"{len(named)}: {format_targets(tuple(named))}"
             )
         self.show_text(text)
 

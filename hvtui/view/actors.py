@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from hvtui.model.engine import DONE, Status
+from hvtui.model.engine import DONE, Status, format_targets
 
 _VCPU = re.compile(r"vcpu(\d+)")
 
@@ -57,17 +57,8 @@ def _group(step: str, actors: list[int], whys: list[str]) -> ActorRow:
 
 
 def group_text(row: ActorRow) -> str:
-    """`315 vCPUs wait at resume: suspended on vcpu0, vcpu832, ... (vcpu1-63,833-895,...)`."""
-    return f"{len(row.actors)} vCPUs wait at {row.step}: {row.why} (vcpu{ranges(row.actors)})"
+    """`315 vCPUs wait at resume: suspended on vcpu0, vcpu832, ... (1-63,833-895,...)`.
 
-
-def ranges(ids: tuple[int, ...]) -> str:
-    """Ascending ids as runs: 1-63,833-895."""
-    runs: list[str] = []
-    start = prev = ids[0]
-    for c in ids[1:] + (-2,):
-        if c != prev + 1:
-            runs.append(str(start) if start == prev else f"{start}-{prev}")
-            start = c
-        prev = c
-    return ",".join(runs)
+    The ids as the event log writes a target set: a mask below 64, else ranges.
+    """
+    return f"{len(row.actors)} vCPUs wait at {row.step}: {row.why} ({format_targets(row.actors)})"

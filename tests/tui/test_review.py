@@ -102,7 +102,7 @@ async def test_go_to_vcpu_n_selects_it_and_shows_its_relations_in_the_map():
         await pilot.pause()
         assert app.query_one(VcpuGrid).cursor == 832
         detail = widget_text(app.query_one(DetailPanel))
-        assert "vcpu832" in detail and "waited on by 63: vcpu833-895" in detail
+        assert "vcpu832" in detail and "waited on by 63: 833-895" in detail
         # its waiters are underlined in the map, itself in reverse video
         grid = app.query_one(VcpuGrid)
         strip = grid.render_line(grid.grid_layout.line(832) - grid.scroll_offset.y)
