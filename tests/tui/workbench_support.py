@@ -118,11 +118,10 @@ def widget_text(widget: Widget) -> str:
 
 
 def toasts(app: App) -> str:
-    """The message line (the workbench's notifications), its wrapped lines joined."""
+    """The message line (the workbench's notifications) as one text, however it wraps."""
     from hvtui.tui.panels import MessageBar
 
-    bar = app.screen_stack[0].query_one(MessageBar)
-    return " ".join(" ".join(widget_lines(bar)).split())
+    return " ".join(app.screen_stack[0].query_one(MessageBar).said.split())
 
 
 def random_session(rng: random.Random, path: str, after=lambda bench: None) -> Bench:
