@@ -9,35 +9,54 @@ and the checker runs in a thread that posts its progress.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
+import signal
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Footer
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from hvtui.check.search import Options, Progress, Result, check
 from hvtui.errors import InputError
 from hvtui.scenario.load import Scenario, load, save
-from hvtui.tui.bindings import BINDINGS
+from hvtui.tui.bindings import BINDINGS, FOOTER
 from hvtui.tui.commands import ScenarioProvider, action_commands
 from hvtui.tui.grid import VcpuGrid
-from hvtui.tui.legend import VcpuLegend
-from hvtui.tui.panels import ActorsPanel, DetailPanel, EventLog, PropertiesPanel, TitleBar
+from hvtui.tui.keybar import KeyBar
+from hvtui.tui.legend import VcpuLegend, pack
+from hvtui.tui.panels import (
+    ActorsPanel,
+    DetailPanel,
+    EventLog,
+    GridCounts,
+    MessageBar,
+    PropertiesPanel,
+    TitleBar,
+)
 from hvtui.tui.screens import (
+    BranchScreen,
     ConfirmScreen,
     HelpScreen,
-    JumpScreen,
     SaveAsScreen,
     VariantScreen,
     VerdictScreen,
+    jump_screen,
+    recover_screen,
+    unsaved_screen,
+    vcpu_screen,
 )
-from hvtui.view.bench import Bench
+from hvtui.view import recovery
+from hvtui.view.bankmap import CELLS, ZOOM_NAMES, ZOOMS, fitting_zoom, layout
+from hvtui.view.bench import Bench, Refused, run_length
+from hvtui.view.glyphs import LEGEND, STATES
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -47,6 +66,11 @@ if TYPE_CHECKING:
 
 SLICE = 0.03  # seconds of stepping between two frames during a long run
 LEGEND_MIN_HEIGHT = 40  # below this the legend starts hidden (L shows it)
+RUN_LIMIT = 1_000_000  # steps the title's run length is measured up to
+GC_YOUNG = 5000  # allocations between two young collections (CPython's default: 700)
+QUICK_RUN = 256  # steps past the recorded ones measured at once, in the UI's own thread
+COUNTS_MIN_HEIGHT = 30  # below this the state counts share the grid's title line
+DETAIL_MIN = 44  # columns of the selected-vCPU panel beside a dense grid
 
 
 class WorkbenchApp(App):
@@ -74,50 +98,138 @@ class WorkbenchApp(App):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, WorkbenchApp.CheckProgress)
 
-    def __init__(self, scenario: Scenario, *, at_end: bool = False):
-        """Raises InputError when the scenario's schedule cannot be replayed."""
+    def __init__(self, scenario: Scenario, *, at_end: bool = False, recover: bool = True):
+        """Raises InputError when the scenario's schedule cannot be replayed.
+
+        `recover`: offer a recovery file left by an earlier session of this scenario.
+        """
         super().__init__()
         self.bench = Bench.open(scenario, at_end=at_end)
         self.selected = 0
         self.legend_shown: bool | None = None  # None: by the terminal's height
+        self.zoom: int | None = None  # None: the most detailed zoom that shows every vCPU
+        self.filter_index = -1  # into STATES; -1: every state
         self.check_line = ""
         self.checked: tuple[Scenario, Result] | None = None  # what was checked, the result
+        self._recover = recover
+        self._discarded = False  # the user chose to drop the unsaved work: no recovery file
         self._run: Worker | None = None
         self._check: Worker | None = None
+        self._measure: Worker | None = None
+        self._lengths: dict[tuple, int | None] = {}  # fingerprint -> length of the whole run
         self._can_step = False
         self._enabled = 0
-        self._keys: tuple[bool | None, ...] = ()  # check_action per binding, as last shown
+        self._keys: tuple[bool | None, ...] = ()  # check_action per footer key, as last shown
+        self._header = ""  # the event log's column header, as last shown
+        self._frozen = None  # the engine whose session was last moved out of the collector's walk
 
     # -- layout --------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield TitleBar(id="title")
+        with Vertical(id="bottom"):
+            yield MessageBar(id="message")
+            yield KeyBar(id="keys")
         with Horizontal(id="top"):
             with Vertical(id="gridbox"):
                 yield VcpuGrid(id="grid")
                 yield VcpuLegend(id="legend")
             yield DetailPanel(id="detail")
+        yield GridCounts(id="counts")
         with Horizontal(id="middle"):
             yield ActorsPanel(id="actors")
             yield PropertiesPanel(id="properties")
-        yield EventLog(id="log")
-        yield Footer()
+        with Vertical(id="logbox"):
+            yield Static(id="loghead")
+            yield EventLog(id="log")
 
     def on_mount(self) -> None:
-        self.query_one("#gridbox").border_title = "vCPUs"
-        self.query_one("#properties").border_title = "properties"
-        self.query_one("#log").border_title = "events"
-        self.query_one(VcpuGrid).focus()
+        if _sixteen_colours(self.is_headless):
+            # 16 colours: theme colours and their blends land on whichever ANSI
+            # colour is nearest, often the text's own; the terminal's palette is legible.
+            self.theme = "ansi-dark"
+        self.main.query_one("#properties").border_title = "properties"
+        self.main.query_one("#logbox").border_title = "events"
+        self.main.query_one("#message", MessageBar).say("? shows every key; ctrl+p the palette")
+        self.main.query_one(VcpuGrid).focus()
+        self._place()
         self.refresh_views()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                asyncio.get_running_loop().add_signal_handler(sig, self._signalled)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+                pass
+        # A full collection walks every object: at 4096 vCPUs with a long trace that is
+        # the tail of a step's time. The loaded session is moved out of its reach
+        # (refresh_views does it again after every rebuild), and the oldest generation
+        # is collected less often; reference counting still frees what a step drops.
+        gc.set_threshold(GC_YOUNG, 50, 100)
+        if self._recover:
+            self._offer_recovery()
 
     def on_resize(self) -> None:
-        self._place_legend()
+        self._place()
 
-    def _place_legend(self) -> None:
+    def _place(self) -> None:
+        """The legend by the terminal's height; the zoom, and the grid's share of the
+        screen: a dense zoom takes the lines it needs (up to what leaves the panels
+        below their minimum) and the width of its rows."""
+        grid = self.main.query_one(VcpuGrid)
+        legend = self.main.query_one(VcpuLegend)
+        width, height = self.size
+        self.main.query_one(GridCounts).display = height >= COUNTS_MIN_HEIGHT
+        n = self.bench.engine.n
+        room_w = max(20, width - DETAIL_MIN - 1)
+        middle = 10 if height >= LEGEND_MIN_HEIGHT else 6  # workbench.tcss's #middle
+        message = 1 + (height >= COUNTS_MIN_HEIGHT)  # and the counts line
+        free = height - 1 - 1 - message - middle - 4 - 1  # title, keys, panels, log, rule
         shown = self.legend_shown
         if shown is None:
-            shown = self.size.height >= LEGEND_MIN_HEIGHT
-        self.query_one(VcpuLegend).display = shown
+            shown = height >= LEGEND_MIN_HEIGHT
+
+        def room_h(grid_width: int) -> int:
+            legend_lines = len(pack(LEGEND, grid_width)) if shown else 0
+            return max(3, free - legend_lines)
+
+        zoom = self.zoom if self.zoom is not None else fitting_zoom(n, room_w, room_h)
+        if self.legend_shown is None and zoom != CELLS:
+            shown = False  # a dense map needs the lines more than the cells' legend
+        legend.display = shown
+        grid.set_zoom(zoom)
+        top = self.main.query_one("#top")
+        box = self.main.query_one("#gridbox")
+        detail = self.main.query_one(DetailPanel)
+        if zoom == CELLS:
+            top.styles.height = None
+            box.styles.width = None
+            detail.styles.width = None
+            return
+        detail.styles.width = "1fr"
+        lay = layout(n, zoom, room_w)
+        lines = min(lay.lines, room_h(lay.width))
+        scrollbar = 0 if lines >= lay.lines else grid.styles.scrollbar_size_vertical
+        box.styles.width = lay.width + scrollbar
+        legend_lines = len(pack(LEGEND, lay.width + scrollbar)) if shown else 0
+        top.styles.height = max(lines + 1 + legend_lines, 9)
+
+    @property
+    def main(self) -> Screen:
+        """The workbench's own screen, whatever dialog is on top of it."""
+        return self.screen_stack[0]
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: str = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """On the message line, not a toast: a toast would cover the log's current row."""
+        if not self.screen_stack:
+            return
+        self.main.query_one(MessageBar).say(str(message), title, severity)
 
     # -- redrawing -----------------------------------------------------------------
 
@@ -125,43 +237,102 @@ class WorkbenchApp(App):
         self.post_message(self.Changed())
 
     def on_workbench_app_changed(self, _: Changed) -> None:
-        self.refresh_views()
+        if self.screen_stack:  # not while shutting down (a thread's last word may come late)
+            self.refresh_views()
 
     def refresh_views(self) -> None:
         bench = self.bench
         session = bench.session
+        if bench.engine is not self._frozen:
+            self._frozen = bench.engine
+            gc.freeze()  # a new session (opened, edited, replayed): out of the collector's walk
         self.selected = min(self.selected, bench.engine.n - 1)
-        grid = self.query_one(VcpuGrid)
-        grid.show(bench.engine, session.state, bench.marked)
+        grid = self.main.query_one(VcpuGrid)
+        grid.show(bench.engine, session.state, bench.marked, bench.queued(), bench.violators())
         if grid.cursor != self.selected:
             grid.move_cursor(self.selected)
-        self.query_one(DetailPanel).show(bench, self.selected)
-        self.query_one(ActorsPanel).show(bench)
-        self.query_one(PropertiesPanel).show(bench, self.check_line)
-        self.query_one(EventLog).show(bench)
+        self._show_grid_box()
+        self.main.query_one(DetailPanel).show(bench, self.selected, grid.waiters(self.selected))
+        self.main.query_one(ActorsPanel).show(bench)
+        self.main.query_one(PropertiesPanel).show(bench, self.check_line)
+        log = self.main.query_one(EventLog)
+        log.show(bench)
+        header = log.columns.header()
+        if header != self._header:  # an update relayouts the screen: only when it changes
+            self._header = header
+            self.main.query_one("#loghead", Static).update(Text(header), layout=False)
         self._can_step = bench.next_actor()[0] is not None
-        self._enabled = sum(st.enabled for st in bench.statuses())
+        statuses = bench.statuses()
+        self._enabled = sum(st.enabled for st in statuses)
         self.title = bench.origin.name  # the terminal's title, and screenshots' names
-        flags = [bench.variant, f"step {session.pos}/{len(session.actors)}"]
+        flags = [bench.variant, self._counter()]
         if not self._can_step and session.pos == len(session.actors):
             flags.append("end")
-        if bench.edited():
-            flags.append("edited")
+        unsaved = bench.unsaved()
+        if unsaved:
+            flags.append("unsaved")
+        if bench.branches:
+            flags.append(f"{len(bench.branches)} branch{'es' * (len(bench.branches) > 1)}")
         if self._run_active():
             flags.append("running")
-        self.query_one(TitleBar).show(bench.origin.name, flags)
-        self._place_legend()
-        # The footer rebuilds all its keys on every refresh_bindings: only when one it
-        # shows changed (the palette and the help ask check_action when they open).
-        keys = tuple(self.check_action(b.action, ()) for b in BINDINGS if b.show)
+        self.main.query_one(TitleBar).show(bench.origin.name, flags)
+        keys = tuple(self.check_action(b.action, ()) is True for b, _ in FOOTER)
         if keys != self._keys:
             self._keys = keys
-            self.refresh_bindings()
+            self.main.query_one(KeyBar).show_keys(keys)
+
+    def _show_grid_box(self) -> None:
+        grid = self.main.query_one(VcpuGrid)
+        only = grid.only
+        parts = [f"vCPUs {grid.vcpus}", ZOOM_NAMES[grid.zoom]]
+        if only is not None:
+            parts.append(f"only {only.name}")
+        counts = self.main.query_one(GridCounts)
+        if not counts.display:  # a short terminal: the non-zero counts go in the title
+            parts += [f"{name} {k}" for name, k in grid.counts.items() if k]
+        box = self.main.query_one("#gridbox")
+        title = " · ".join(parts)
+        if box.border_title != title:
+            box.border_title = title
+        counts.show(grid.counts, only.name if only else None)
+
+    def _counter(self) -> str:
+        """`step 4/17`: the position and the length of the whole run (the recorded
+        steps, then round robin until nothing can step), measured in a thread;
+        `step 4/10+` until it is known."""
+        bench = self.bench
+        pos = bench.session.pos
+        known = bench.run_known()
+        key = bench.fingerprint()
+        if known is not None:
+            self._lengths[key] = known
+        if key not in self._lengths:
+            # A short run is measured now (the screen is then the same every time);
+            # a long one in a thread, the counter saying "+" meanwhile.
+            self._lengths[key] = run_length(bench.program, bench.variant, bench.trace(), QUICK_RUN)
+            if self._lengths[key] is None:
+                self._measure = self._measure_run(key, bench.program, bench.variant, bench.trace())
+        length = self._lengths[key]
+        if length is None:
+            return f"step {pos}/{len(bench.session.actors)}+"
+        return f"step {pos}/{length}"
+
+    @work(thread=True, group="measure", exclusive=True, exit_on_error=False)
+    def _measure_run(self, key: tuple, program, variant: str, trace: list[str]) -> None:
+        length = run_length(program, variant, trace, RUN_LIMIT)
+        self.call_from_thread(self._measured, key, length)
+
+    def _measured(self, key: tuple, length: int | None) -> None:
+        self._lengths[key] = length
+        self.changed()
 
     def on_vcpu_grid_selected(self, message: VcpuGrid.Selected) -> None:
         if message.vcpu != self.selected:
             self.selected = message.vcpu
-            self.query_one(DetailPanel).show(self.bench, self.selected)
+            grid = self.main.query_one(VcpuGrid)
+            self.main.query_one(DetailPanel).show(
+                self.bench, self.selected, grid.waiters(self.selected)
+            )
 
     def on_actors_panel_chosen(self, message: ActorsPanel.Chosen) -> None:
         if self.bench.engine.can_step(self.bench.session.state, message.actor):
@@ -183,6 +354,7 @@ class WorkbenchApp(App):
         "clear_marks": lambda app: bool(app.bench.marked),
         "verdicts": lambda app: app.checked is not None,
         "reload": lambda app: os.path.isfile(app.bench.origin.file),
+        "branches": lambda app: bool(app.bench.branches),
     }
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -228,7 +400,7 @@ class WorkbenchApp(App):
 
     def action_jump(self) -> None:
         session = self.bench.session
-        self.push_screen(JumpScreen(session.pos, len(session.actors)), self._jump_to)
+        self.push_screen(jump_screen(session.pos, len(session.actors)), self._jump_to)
 
     def _jump_to(self, step: int | None) -> None:
         if step is None:
@@ -308,8 +480,24 @@ class WorkbenchApp(App):
 
     def action_fire_flush(self) -> None:
         self._stop()
-        op = self.bench.fire_flush(self.selected)
+        try:
+            op = self.bench.fire_flush(self.selected)
+        except Refused as refused:
+            self.notify(str(refused), title="not added", severity="warning")
+            return
         self.notify(f"vcpu{self.selected}: added {op.id}: flush {op.spec}")
+        self.changed()
+
+    def action_hyperv_init(self) -> None:
+        self._stop()
+        ops = self.bench.add_hyperv_init(self.selected)
+        self.notify(f"vmm: added {', '.join(f'{op.op}({op.vcpu})' for op in ops)}")
+        self.changed()
+
+    def action_kernel_work(self) -> None:
+        self._stop()
+        op = self.bench.add_kernel_work(self.selected)
+        self.notify(f"vcpu{self.selected}: added {op.id}: kernel_work (vmexit, vmentry)")
         self.changed()
 
     def action_mark(self) -> None:
@@ -344,6 +532,10 @@ class WorkbenchApp(App):
         self.changed()
 
     def open_file(self, path: str) -> None:
+        """Open another scenario; asks first when the work here is not saved."""
+        self.unless_unsaved(f"open {path}", lambda: self._open_file(path))
+
+    def _open_file(self, path: str) -> None:
         try:
             bench = Bench.open(load(path))
         except InputError as exc:
@@ -356,44 +548,189 @@ class WorkbenchApp(App):
         self.checked, self.check_line = None, ""
         self.bench = bench
         self.selected = 0
+        self._lengths.clear()
+        self._place()
         self.notify(f"opened {path}")
         self.changed()
+        self._offer_recovery()
 
     # -- saving and screenshots ------------------------------------------------------
 
-    def action_save(self) -> None:
-        name = self.bench.origin.name
-        suggestion = _unused(Path(f"{name}-session.yaml"))
-        steps = len(self.bench.session.actors)
-        self.push_screen(SaveAsScreen(str(suggestion), steps), self.save_to)
+    def _to_scenario(self) -> Scenario:
+        """The session as a described scenario; with the last check's violations when that
+        check was of this very program and variant (then `hvtui check` verifies them too)."""
+        violations = None
+        if self.checked is not None:
+            checked, result = self.checked
+            if (checked.program, checked.variant) == (self.bench.program, self.bench.variant):
+                violations = result.violated if result.complete else None
+        return self.bench.to_scenario(violations)
 
-    def save_to(self, path: str | None, overwrite: bool = False) -> None:
+    def action_save(self, then=None) -> None:
+        """Ask where, then save; `then` runs once the file is written."""
+        scenario = self._to_scenario()
+        suggestion = _unused(Path.cwd() / f"{scenario.name}.yaml")
+        steps = len(self.bench.session.actors)
+        self.push_screen(
+            SaveAsScreen(str(suggestion), steps), lambda path: self.save_to(path, then=then)
+        )
+
+    def save_to(self, path: str | None, overwrite: bool = False, then=None) -> None:
         """Save atomically; an existing file is replaced only after a yes in a dialog."""
         if not path:
             return
+        path = os.path.abspath(os.path.expanduser(path))
         if not overwrite and os.path.lexists(path):
             self.push_screen(
                 ConfirmScreen(f"{path} exists. Overwrite it?", "Overwrite"),
                 lambda yes: (
-                    self.save_to(path, overwrite=True)
+                    self.save_to(path, overwrite=True, then=then)
                     if yes
                     else self.notify(f"not saved: {path} exists")
                 ),
             )
             return
-        scenario = self.bench.to_scenario()
+        scenario = self._to_scenario()
         try:
             save(scenario, path, overwrite=overwrite)
         except (InputError, OSError) as exc:  # lost a race with another writer, disk full, ...
             self.notify(str(exc), title="not saved", severity="error")
             return
+        self.bench.mark_saved()
+        if not self.bench.unsaved():
+            recovery.discard(self.bench.origin.file)
         self.notify(f"saved {path}: {len(scenario.schedule)} steps; `hvtui run {path}` replays it")
+        self.changed()
+        if then is not None:
+            then()
 
     def action_screenshot(self) -> None:
         step = self.bench.session.pos
-        path = _unused(Path(f"{self.bench.origin.name}-step{step}.svg"))
-        saved = self.save_screenshot(filename=str(path))
-        self.notify(f"screenshot saved: {saved}")
+        path = _unused(Path.cwd() / f"{self.bench.origin.name}-step{step}.svg")
+        saved = self.save_screenshot(filename=path.name, path=str(path.parent))
+        self.notify(f"screenshot saved: {os.path.abspath(saved)}")
+
+    # -- unsaved work ------------------------------------------------------------------
+
+    def unless_unsaved(self, doing: str, go) -> None:
+        """`go()` now if nothing is unsaved; else ask: save (then go), discard (go), cancel."""
+        what = self.bench.unsaved()
+        if not what:
+            go()
+            return
+
+        def answer(choice: str | None) -> None:
+            if choice == "save":
+                self.action_save(then=go)
+            elif choice == "discard":
+                self._discarded = True
+                recovery.discard(self.bench.origin.file)
+                go()
+
+        self.push_screen(unsaved_screen(what, doing), answer)
+
+    async def action_quit(self) -> None:
+        self.unless_unsaved("quit", self.exit)
+
+    def _signalled(self) -> None:
+        """SIGTERM or SIGHUP (a closed terminal, a closed tab under serve): leave the
+        unsaved work in the recovery file and end."""
+        self._leave_recovery()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self._leave_recovery()
+
+    def _leave_recovery(self) -> None:
+        if self._discarded or not self.bench.unsaved():
+            return
+        try:
+            path = recovery.write(self.bench.origin.file, self.bench.plain_scenario())
+        except (InputError, OSError):
+            return  # nowhere to write: nothing more can be done on the way out
+        self._discarded = True  # written once
+        self.recovered_to = str(path)
+
+    def _offer_recovery(self) -> None:
+        found = recovery.find(self.bench.origin.file)
+        if found is None:
+            return
+        path = str(recovery.recovery_path(self.bench.origin.file))
+
+        def answer(choice: str | None) -> None:
+            if choice == "recover":
+                scenario = found
+                replayed = self.bench.load_trace(
+                    scenario.program, scenario.variant, scenario.schedule
+                )
+                self.bench.goto(replayed.steps)
+                recovery.discard(self.bench.origin.file)
+                self.notify(f"recovered from {path}: {replayed.describe()}")
+                self.changed()
+            elif choice == "discard":
+                recovery.discard(self.bench.origin.file)
+                self.notify(f"deleted {path}")
+
+        self.push_screen(recover_screen(path, len(found.schedule)), answer)
+
+    # -- the grid's view ---------------------------------------------------------------
+
+    def action_zoom(self) -> None:
+        grid = self.main.query_one(VcpuGrid)
+        self.zoom = ZOOMS[(ZOOMS.index(grid.zoom) + 1) % len(ZOOMS)]
+        self._place()
+        self.notify(f"zoom: {ZOOM_NAMES[self.zoom]} (z for the next)")
+        self.changed()
+
+    def action_cycle_filter(self) -> None:
+        self.filter_index = self.filter_index + 1 if self.filter_index + 1 < len(STATES) else -1
+        self.use_filter(self.filter_index)
+
+    def use_filter(self, index: int) -> None:
+        self.filter_index = index
+        only = STATES[index] if index >= 0 else None
+        self.main.query_one(VcpuGrid).set_filter(only)
+        self.notify(f"showing only {only.name}" if only else "showing every state")
+        self.changed()
+
+    def action_goto_vcpu(self) -> None:
+        self.push_screen(vcpu_screen(self.bench.engine.n), self.select_vcpu)
+
+    def select_vcpu(self, vcpu: int | None) -> None:
+        if vcpu is None:
+            return
+        self.selected = vcpu
+        self.main.query_one(VcpuGrid).move_cursor(vcpu)
+        self.changed()
+
+    # -- branches ------------------------------------------------------------------------
+
+    def action_branches(self) -> None:
+        rows = [
+            (b.name, f"{b.variant}, {len(b.trace)} steps, left at {b.pos}: {b.why}")
+            for b in self.bench.branches
+        ]
+        self.push_screen(BranchScreen(rows), self._branch_chosen)
+
+    def _branch_chosen(self, choice: tuple[str, str] | None) -> None:
+        if choice is None:
+            return
+        what, name = choice
+        if what == "switch":
+            self._stop()
+            replayed = self.bench.switch_branch(name)
+            self.notify(
+                f"on branch {name}: {replayed.describe()}", severity=_severity(replayed.why)
+            )
+            self.changed()
+        else:
+            self.compare_with(name)
+
+    def compare_with(self, name: str | None = None, variant: str | None = None) -> None:
+        """Branch `name` beside the current line, or the current line under `variant`."""
+        from hvtui.tui.compare_view import CompareScreen, comparison
+
+        self.push_screen(CompareScreen(comparison(self.bench, name, variant)))
 
     # -- the checker -----------------------------------------------------------------
 
@@ -404,7 +741,7 @@ class WorkbenchApp(App):
             self._check = None
             self.changed()
             return
-        scenario = self.bench.to_scenario()
+        scenario = self.bench.plain_scenario()
         self.check_line = "check: starting"
         self._check = self._run_check(scenario)
         self.changed()
@@ -423,7 +760,7 @@ class WorkbenchApp(App):
     def on_workbench_app_check_progress(self, message: CheckProgress) -> None:
         if self._check is not None:
             self.check_line = message.text
-            self.query_one(PropertiesPanel).show(self.bench, self.check_line)
+            self.main.query_one(PropertiesPanel).show(self.bench, self.check_line)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -472,6 +809,11 @@ class WorkbenchApp(App):
     def load_counterexample(self, prop: str | None) -> None:
         if prop is None or self.checked is None:
             return
+        self.unless_unsaved(
+            f"load the counterexample for {prop}", lambda: self._load_counterexample(prop)
+        )
+
+    def _load_counterexample(self, prop: str) -> None:
         scenario, result = self.checked
         schedule = result.properties[prop].schedule
         self._stop()
@@ -488,8 +830,18 @@ class WorkbenchApp(App):
         self.push_screen(HelpScreen(VcpuGrid.BINDINGS))
 
     def action_toggle_legend(self) -> None:
-        self.legend_shown = not self.query_one(VcpuLegend).display
-        self._place_legend()
+        self.legend_shown = not self.main.query_one(VcpuLegend).display
+        self._place()
+
+
+def _sixteen_colours(headless: bool) -> bool:
+    """A terminal of 16 colours: said by TEXTUAL_COLOR_SYSTEM, or by TERM without COLORTERM."""
+    system = os.environ.get("TEXTUAL_COLOR_SYSTEM", "auto")
+    if system != "auto":
+        return system in ("standard", "windows")
+    term = os.environ.get("TERM", "")
+    rich = "256" in term or "truecolor" in term or os.environ.get("COLORTERM")
+    return not headless and bool(term) and not rich
 
 
 def _severity(why: str) -> str:

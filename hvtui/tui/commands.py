@@ -17,6 +17,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from hvtui.model.variants import VARIANTS
 from hvtui.tui.bindings import BINDINGS, palette_name
+from hvtui.view.glyphs import STATES
 from hvtui.view.library import scenario_files
 
 if TYPE_CHECKING:
@@ -34,6 +35,30 @@ def action_commands(app: WorkbenchApp) -> Iterable[SystemCommand]:
                 yield SystemCommand(
                     f"variant: switch to {name}", variant.source, partial(app.use_variant, name)
                 )
+    for name in VARIANTS:
+        if name != app.bench.variant:
+            yield SystemCommand(
+                f"compare: this schedule under {name}",
+                f"the current line under {app.bench.variant} and under {name}, side by side",
+                partial(app.compare_with, None, name),
+            )
+    for branch in app.bench.branches:
+        yield SystemCommand(
+            f"branch: switch to {branch.name}",
+            f"{len(branch.trace)} steps under {branch.variant}, left at {branch.pos}: {branch.why}",
+            partial(app._branch_chosen, ("switch", branch.name)),
+        )
+        yield SystemCommand(
+            f"branch: compare {branch.name} with this line",
+            "the two side by side, the first divergent step marked",
+            partial(app.compare_with, branch.name),
+        )
+    for index, state in enumerate(STATES):
+        yield SystemCommand(
+            f"view: show only {state.name}",
+            f"the grid shows the vCPUs in that state ({state.glyph}) and no other",
+            partial(app.use_filter, index),
+        )
     for prop, steps in app.counterexamples():
         yield SystemCommand(
             f"check: load the counterexample for {prop}",

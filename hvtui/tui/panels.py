@@ -8,6 +8,7 @@ are Line-API lists: only the rows in view are ever built.
 from __future__ import annotations
 
 from typing import NamedTuple
+from weakref import WeakKeyDictionary
 
 from rich.segment import Segment
 from rich.style import Style
@@ -21,7 +22,9 @@ from textual.widgets import Static
 
 from hvtui.model.engine import DONE, format_targets
 from hvtui.model.properties import DESCRIPTIONS, HOLDS, PROGRESS, PROPERTIES, VIOLATED
-from hvtui.runs.report import event_line
+from hvtui.model.state import KERNEL, Flush
+from hvtui.view.actors import ActorRow, group_text
+from hvtui.view.actors import rows as actor_rows
 from hvtui.view.bench import SUSPEND, WAKE, Bench
 
 Run = tuple[str, str]  # (text, role); role "" is the panel's own style
@@ -63,28 +66,48 @@ class LineList(ScrollView, can_focus=False):
         """`count` rows, with row `current` kept in view (now, and after a resize)."""
         self._count = count
         self._current = current
-        self.virtual_size = Size(self._width, count)  # the height first: scrolling clamps to it
+        self._set_virtual(Size(self._width, count))  # the height first: scrolling clamps to it
         self._follow()
+        self.refresh()
+
+    def _set_virtual(self, size: Size) -> None:
+        """virtual_size, without a relayout of the whole screen when the scrollbars stay as
+        they are: the log grows by a row every step, and a layout costs a full-screen
+        reflow (what Textual does for a change of `virtual_size`, a layout reactive)."""
+        old = self.virtual_size
+        if size == old:
+            return
+        view = self.scrollable_content_region.size
+        same_bars = (old.height > view.height) == (size.height > view.height) and (
+            old.width > view.width
+        ) == (size.width > view.width)
+        if not (same_bars and view.height and self.is_mounted):
+            self.virtual_size = size
+            return
+        self.set_reactive(ScrollView.virtual_size, size)
+        self._scroll_update(size)  # the scrollbars' ranges and the scroll clamp
         self.refresh()
 
     def on_resize(self) -> None:
         self._follow()
 
     def _follow(self) -> None:
-        """Scroll so the current row is in view, with up to a third of the view after it;
-        then widen the view to the widest row now in view."""
+        """Scroll so the current row is in view with context on both sides: up to half
+        the view above it (the steps that led here) and a quarter below (what comes
+        next); then widen the view to the widest row now in view."""
         i = self._current
         height = self.scrollable_content_region.height
         top = self.scroll_offset.y
-        if height > 0 and i < top:
-            self.scroll_to(y=i, animate=False, immediate=True, force=True)
-        elif height > 0 and i >= top + height:
-            ahead = min(height // 3, self._count - 1 - i)
-            self.scroll_to(y=i - height + 1 + ahead, animate=False, immediate=True, force=True)
+        above = min(height // 2, i)
+        below = min(height // 4, max(self._count - 1 - i, 0))
+        if height > 0 and i - above < top:
+            self.scroll_to(y=i - above, animate=False, immediate=True, force=True)
+        elif height > 0 and i + below >= top + height:
+            self.scroll_to(y=i + below - height + 1, animate=False, immediate=True, force=True)
         top = self.scroll_offset.y
         for row in range(top, min(self._count, top + max(height, 1))):
             self._width = max(self._width, sum(len(text) for text, _ in self.row(row).runs))
-        self.virtual_size = Size(self._width, self._count)
+        self._set_virtual(Size(self._width, self._count))
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -116,17 +139,20 @@ class LineList(ScrollView, can_focus=False):
 
 
 class EventLog(LineList):
-    """Row 0 is the initial state, row i the event of step i; the current step is lit (▶),
-    a step that violated a property is marked ✗.
+    """Row 0 is the initial state, row i the event of step i; the current step is lit
+    (▶, reverse video), a step that violated a property is marked ✗.
 
     Steps after the current one (a recorded future: a schedule, or steps
-    undone with step-back) are dimmed: stepping forward walks them.
+    undone with step-back) are dimmed and marked ┊: stepping forward walks them.
+    Columns are as wide as the program's longest actor name and op id, so a long
+    id never pushes the kernel lines; a step of no op (service, resume,
+    leave) shows `-`.
     """
 
     PREFIX = "eventlog"
     ROLES = {
-        "current": "background: $accent 40%; text-style: bold;",
-        "future": "color: $foreground-muted;",
+        "current": "text-style: bold reverse;",
+        "future": "color: $foreground-muted; text-style: dim;",
         "interest": "color: $warning; text-style: bold;",
         "violation": "color: $error; text-style: bold;",
     }
@@ -134,43 +160,88 @@ class EventLog(LineList):
     def __init__(self, *, id: str | None = None):
         super().__init__(id=id)
         self._bench: Bench | None = None
+        self.columns = Columns(4, 5, 2)
 
     def show(self, bench: Bench) -> None:
         self._bench = bench
         session = bench.session
+        self.columns = columns_for(bench.engine, len(session.events))
         self.show_rows(len(session.events) + 1, session.pos)
 
     def row(self, i: int) -> Row:
         session = self._bench.session
         pos = session.pos
         role = "current" if i == pos else "future" if i > pos else ""
-        mark = "▶" if i == pos else " "
+        mark = "▶" if i == pos else "┊" if i > pos else " "
         if i == 0:
-            return Row(((mark + "  ", ""), ("   0 initial state", "")), role)
+            return Row(((mark + "  ", ""), (f"{0:>{self.columns.time}} initial state", "")), role)
         event = session.events[i - 1]
         found = session.violations[i - 1]
-        text = event_line(event)
         runs: list[Run] = [
             (mark, ""),
             ("✗ " if found else "  ", "violation"),  # at the left edge: seen even when cut
-            (text, "interest" if event.text.startswith((SUSPEND, WAKE)) else ""),
+            (
+                self.columns.line(event),
+                "interest" if event.text.startswith((SUSPEND, WAKE)) else "",
+            ),
         ]
         if found:
             runs.append((f"  ✗ violates {', '.join(found)}", "violation"))
         return Row(tuple(runs), role)
 
 
+class Columns(NamedTuple):
+    """The event log's column widths: step number, actor, op id."""
+
+    time: int
+    actor: int
+    op: int
+
+    def header(self) -> str:
+        return (
+            f"   {'step':>{self.time}} {'actor':<{self.actor}} {'op':<{self.op}} "
+            f"{'line':<{STEP_WIDTH}} kernel function or tracepoint"
+        )
+
+    def line(self, event) -> str:
+        op = event.op or "-"
+        if len(op) > self.op:
+            op = op[: self.op - 1] + "…"
+        return (
+            f"{event.time:>{self.time}} {event.actor:<{self.actor}} {op:<{self.op}} "
+            f"{event.step:<{STEP_WIDTH}} {event.text}"
+        )
+
+
+STEP_WIDTH = 12  # "unsuspend 63", "request 4095"
+MAX_OP = 12  # a longer op id is cut with …: the kernel lines stay where they are
+
+
+def columns_for(engine, steps: int) -> Columns:
+    """Widths for this engine's actors and ops (read once per engine: 4096 actors' ops)."""
+    widths = _WIDTHS.get(engine)
+    if widths is None:
+        ids = [op.id for ops in engine.ops for op in ops]
+        widths = (max(len(name) for name in engine.names), min(MAX_OP, max([2, *map(len, ids)])))
+        _WIDTHS[engine] = widths
+    return Columns(max(4, len(str(steps))), *widths)
+
+
+_WIDTHS: WeakKeyDictionary = WeakKeyDictionary()  # engine -> (actor width, op width)
+
+
 class ActorsPanel(LineList):
     """Every actor with something to do: its next step, or why it waits.
 
-    Actors that have finished and have nothing to do are counted on the
-    last row, so 4096 idle vCPUs do not bury the three that matter. A click
-    on an actor that can step chooses it for the next step.
+    vCPUs that wait at the same step for the same kind of reason are one row
+    (hvtui.view.actors), and actors that have finished are counted on the
+    last row, so 4096 vCPUs do not bury the three that matter. A click on an
+    actor that can step chooses it for the next step.
     """
 
     PREFIX = "actors"
     ROLES = {
-        "next": "background: $accent 40%; text-style: bold;",
+        "next": "text-style: bold reverse;",
         "waits": "color: $foreground-muted;",
         "idle": "color: $foreground-muted; text-style: italic;",
     }
@@ -184,7 +255,7 @@ class ActorsPanel(LineList):
 
     def __init__(self, *, id: str | None = None):
         super().__init__(id=id)
-        self._rows: list[tuple[int, str, bool, str]] = []  # (actor, step, enabled, why)
+        self._rows: list[ActorRow] = []
         self._idle = 0
         self._next: int | None = None
         self._names: list[str] = []
@@ -193,31 +264,28 @@ class ActorsPanel(LineList):
     def show(self, bench: Bench) -> None:
         self._next, how = bench.next_actor()
         self._names = bench.engine.names
-        self._rows = []
-        self._idle = 0
-        for a, st in enumerate(bench.statuses()):
-            if st.why == DONE and a != self._next:
-                self._idle += 1
-            else:
-                self._rows.append((a, st.step, st.enabled, st.why))
+        self._rows, self._idle = actor_rows(bench.statuses(), bench.engine.n, self._next)
         self._name_width = max(map(len, self._names))  # stable columns as actors come and go
         who = "nobody" if self._next is None else self._names[self._next]
         self.border_title = f"actors · next: {who} ({how})"
-        index = next((i for i, r in enumerate(self._rows) if r[0] == self._next), 0)
+        index = next((i for i, r in enumerate(self._rows) if r.actors[0] == self._next), 0)
         self.show_rows(len(self._rows) + (1 if self._idle else 0), index)
 
     def row(self, i: int) -> Row:
         if i >= len(self._rows):
             return Row((("  ", ""), (f"+{self._idle} finished, nothing to do", "idle")))
-        actor, step, enabled, why = self._rows[i]
+        r = self._rows[i]
+        if len(r.actors) > 1:
+            return Row((("  ", ""), (group_text(r), "waits")))
+        actor = r.actors[0]
         name = self._names[actor].ljust(self._name_width)
         mark = "▶ " if actor == self._next else "  "
-        if enabled:
-            runs: tuple[Run, ...] = ((mark, ""), (f"{name}  {step}", ""))
-        elif why == DONE:
+        if r.enabled:
+            runs: tuple[Run, ...] = ((mark, ""), (f"{name}  {r.step}", ""))
+        elif r.why == DONE:
             runs = ((mark, ""), (f"{name}  done", "idle"))
         else:
-            runs = ((mark, ""), (f"{name}  {step}", ""), (f"  waits: {why}", "waits"))
+            runs = ((mark, ""), (f"{name}  {r.step}", ""), (f"  waits: {r.why}", "waits"))
         return Row(runs, "next" if actor == self._next else "", {"actor": actor})
 
     def on_click(self, event: events.Click) -> None:
@@ -231,10 +299,11 @@ class TextPanel(Static):
 
     _shown: Text | None = None
 
-    def show_text(self, text: Text) -> None:
+    def show_text(self, text: Text, layout: bool = False) -> None:
+        """`layout`: the panel's height follows its text (a fixed size needs no relayout)."""
         if text != self._shown:
             self._shown = text
-            self.update(text, layout=False)  # a fixed size: no relayout of the screen
+            self.update(text, layout=layout)
 
 
 class TitleBar(TextPanel):
@@ -259,7 +328,8 @@ class TitleBar(TextPanel):
 class DetailPanel(TextPanel):
     """The selected vCPU: every field, its program, and what its thread does next."""
 
-    def show(self, bench: Bench, c: int) -> None:
+    def show(self, bench: Bench, c: int, waiters: set[int] = frozenset()) -> None:
+        """`waiters`: who waits on c (the grid keeps that index; a scan would cost 4096)."""
         engine, state = bench.engine, bench.session.state
         v = state.vcpus[c]
         self.border_title = f"vcpu{c}" + ("  * marked" if c in bench.marked else "")
@@ -283,10 +353,12 @@ class DetailPanel(TextPanel):
         ops = engine.ops[c]
         if v.op < len(ops):
             op = ops[v.op]
-            at = f"{v.pc} {op.targets[v.k]}" if v.pc in ("check", "request") else v.pc
-            program = (
-                f"op {v.op + 1}/{len(ops)} {op.id}: flush {format_targets(op.targets)}, at {at}"
-            )
+            if isinstance(op, Flush):
+                at = f"{v.pc} {op.targets[v.k]}" if v.pc in ("check", "request") else v.pc
+                what = f"flush {format_targets(op.targets)}, at {at}"
+            else:  # kernel work: vmexit, then vmentry
+                what = f"{op.op}, at {'vmentry' if v.mode == KERNEL else 'vmexit'}"
+            program = f"op {v.op + 1}/{len(ops)} {op.id}: {what}"
         else:
             program = f"all {len(ops)} ops done" if ops else "no ops"
         text.append("program ", "dim").append(f"{program}\n")
@@ -298,10 +370,11 @@ class DetailPanel(TextPanel):
             text.append("nothing: done")
         else:
             text.append(st.step, "bold").append(f" waits: {st.why}")
-        waiters = [f"vcpu{w}" for w, o in enumerate(state.vcpus) if o.waiting_on == c]
         if waiters:
-            more = f" +{len(waiters) - 8}" if len(waiters) > 8 else ""
-            text.append("\nwaited on by ", "dim").append(", ".join(waiters[:8]) + more)
+            named = sorted(waiters)
+            text.append("\nwaited on by ", "dim").append(
+                f"{len(named)}: {format_targets(tuple(named))}"
+            )
         self.show_text(text)
 
 
@@ -331,17 +404,30 @@ class PropertiesPanel(TextPanel):
         self.tooltip = "\n".join(f"{p}: {DESCRIPTIONS[p]}" for p in PROPERTIES)
 
     def show(self, bench: Bench, check_line: str = "") -> None:
+        """One line per property; on a short panel the ones that hold share one line, so
+        a violation is never cut off."""
         session = bench.session
-        first = bench.session.first_violations()
+        first = session.first_violations()
         done = session.progress()
         width = max(map(len, PROPERTIES))
         violated = self.get_component_rich_style("properties--violated", partial=True)
-        text = Text()
+        verdicts = []
         for prop in PROPERTIES:
             if prop == PROGRESS:
                 verdict = done.verdict if done else "pending"
             else:
                 verdict = VIOLATED if prop in first else HOLDS
+            verdicts.append((prop, verdict))
+        extra = (done is not None and done.verdict != HOLDS) + bool(check_line)
+        rows = self.size.height or len(PROPERTIES) + extra
+        fold = len(PROPERTIES) + extra > rows
+        text = Text()
+        if fold:
+            holding = [p for p, v in verdicts if v == HOLDS]
+            text.append(f"{VERDICT_GLYPHS[HOLDS]} {len(holding)} hold: ")
+            text.append(", ".join(holding), "dim").append("\n")
+            verdicts = [(p, v) for p, v in verdicts if v != HOLDS]
+        for prop, verdict in verdicts:
             where = f" at {first[prop]}" if prop in first else ""  # the step it first broke
             style = violated if verdict == "violated" else ""
             text.append(f"{VERDICT_GLYPHS.get(verdict, ' ')} ", style)
@@ -352,3 +438,55 @@ class PropertiesPanel(TextPanel):
             text.append(check_line, "italic")
         text.rstrip()
         self.show_text(text)
+
+    def on_resize(self) -> None:
+        self.app.changed()  # the fold depends on the height
+
+
+class GridCounts(TextPanel):
+    """One line under the grid: how many vCPUs are in each state; the filtered one in brackets."""
+
+    DEFAULT_CSS = "GridCounts { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }"
+
+    def show(self, counts: dict[str, int], only: str | None) -> None:
+        text = Text()
+        for i, (name, count) in enumerate(counts.items()):
+            if i:
+                text.append("  ")
+            part = f"{name} {count}"
+            if name == only:
+                text.append(f"[{part}]", "bold reverse")
+            else:
+                text.append(part, "bold" if count else "dim")
+        if only is not None and only not in counts:
+            text.append(f"  [only {only}]", "bold reverse")
+        self.show_text(text)
+
+
+SEVERITY_MARKS = {"information": "ℹ", "warning": "!", "error": "✗"}
+
+
+class MessageBar(TextPanel):
+    """The workbench's messages, on their own line above the keys: they never cover a row.
+
+    Textual's toasts float over the bottom right, which is where the event
+    log's current row and its kernel line are.
+    """
+
+    DEFAULT_CSS = """
+    MessageBar { height: auto; max-height: 3; width: 100%; padding: 0 1; }
+    MessageBar.-error { text-style: bold; }
+    """
+
+    def say(self, message: str, title: str = "", severity: str = "information") -> None:
+        mark = SEVERITY_MARKS.get(severity, "ℹ")
+        text = Text(f"{mark} ")
+        if title:
+            text.append(f"{title}: ", "bold")
+        text.append(message)
+        self.set_class(severity == "error", "-error")
+        self.show_text(text, layout=True)
+
+    @property
+    def said(self) -> str:
+        return self._shown.plain if self._shown is not None else ""

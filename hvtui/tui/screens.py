@@ -75,22 +75,153 @@ class HelpScreen(Dialog):
                 yield Static(table)
 
 
-class JumpScreen(Dialog):
-    """Ask for a step number; steps past the recorded ones are taken round robin."""
+class NumberScreen(Dialog):
+    """Ask for a number: a step to jump to, a vCPU to go to."""
 
-    def __init__(self, pos: int, recorded: int):
+    def __init__(self, prompt: str, hint: str, maximum: int | None = None):
         super().__init__()
-        self._hint = f"step 0..{recorded} is recorded (now at {pos}); further ones are stepped"
+        self._prompt = prompt
+        self._hint = hint
+        self._maximum = maximum
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Jump to step")
-            yield Input(placeholder="step number", type="integer", id="step")
+            yield Label(self._prompt)
+            yield Input(placeholder="a number", type="integer", id="number")
             yield Label(self._hint)
+            yield Label("", classes="error", id="problem")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.value.strip():
-            self.dismiss(max(0, int(event.value)))
+        if not event.value.strip():
+            return
+        value = max(0, int(event.value))
+        if self._maximum is not None and value > self._maximum:
+            self.query_one("#problem", Label).update(f"at most {self._maximum}")
+            return
+        self.dismiss(value)
+
+
+def jump_screen(pos: int, recorded: int) -> NumberScreen:
+    """Steps past the recorded ones are taken round robin."""
+    hint = f"step 0..{recorded} is recorded (now at {pos}); further ones are stepped"
+    return NumberScreen("Jump to step", hint)
+
+
+def vcpu_screen(vcpus: int) -> NumberScreen:
+    return NumberScreen("Go to vCPU", f"0..{vcpus - 1}", vcpus - 1)
+
+
+class ChoiceScreen(Dialog):
+    """A question with a few answers, one key each; escape is the last (safe) answer."""
+
+    DEFAULT_CSS = "ChoiceScreen Label { width: 100%; }"
+
+    def __init__(self, question: str, answers: list[tuple[str, str, str]]):
+        """`answers`: (key, button label, answer id); the first button has the focus."""
+        super().__init__()
+        self._question = question
+        self._answers = answers
+        self._keys = {key: answer for key, _, answer in answers}
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self._question)
+            with Horizontal():
+                for i, (key, label, answer) in enumerate(self._answers):
+                    yield Button(
+                        f"{label} ({key})", id=answer, variant="primary" if i == 0 else "default"
+                    )
+
+    def on_mount(self) -> None:
+        self.query(Button).first().focus()
+
+    def on_key(self, event) -> None:
+        answer = self._keys.get(event.key)
+        if answer is not None:
+            event.stop()
+            self.dismiss(answer)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(self._answers[-1][2])
+
+
+def unsaved_screen(what: list[str], doing: str) -> ChoiceScreen:
+    """Save / discard / cancel, before `doing` ("quit", "open FILE", ...) drops `what`."""
+    verb = "is" if len(what) == 1 else "are"
+    question = f"{' and '.join(what).capitalize()} {verb} not saved. Save before you {doing}?"
+    return ChoiceScreen(
+        question,
+        [("s", "Save", "save"), ("d", "Discard", "discard"), ("escape", "Cancel", "cancel")],
+    )
+
+
+def recover_screen(path: str, steps: int) -> ChoiceScreen:
+    question = (
+        f"A session of this scenario ended without a save ({steps} steps recorded); "
+        f"it was kept in {path}. Recover it?"
+    )
+    return ChoiceScreen(
+        question,
+        [
+            ("r", "Recover", "recover"),
+            ("d", "Discard it", "discard"),
+            ("escape", "Not now", "later"),
+        ],
+    )
+
+
+class BranchScreen(Dialog):
+    """The branches: enter switches to one, `c` compares it with the current line."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Close", id="branches.close"),
+        Binding("c", "compare", "Compare", id="branches.compare"),
+    ]
+    DEFAULT_CSS = "BranchScreen > Vertical { width: 100; }"
+
+    def __init__(self, rows: list[tuple[str, str]]):
+        """`rows`: (branch name, what it is)."""
+        super().__init__()
+        self._rows = rows
+
+    def compose(self) -> ComposeResult:
+        options = [
+            Option(Text.assemble((name, "bold"), f"  {what}"), id=name) for name, what in self._rows
+        ]
+        with Vertical():
+            yield Label(
+                "Branches: enter switches to one (the current line becomes a branch), "
+                "c compares it with the current line side by side"
+            )
+            if options:
+                yield OptionList(*options, id="branches")
+            else:
+                yield Label(
+                    "No branches yet: stepping another actor than the recorded one "
+                    "(a, then ]) keeps the recorded future as one."
+                )
+
+    def on_mount(self) -> None:
+        for options in self.query(OptionList):
+            options.highlighted = 0
+            options.focus()
+
+    def _highlighted(self) -> str | None:
+        for options in self.query(OptionList):
+            if options.highlighted is not None:
+                return options.get_option_at_index(options.highlighted).id
+        return None
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(("switch", event.option.id))
+
+    def action_compare(self) -> None:
+        name = self._highlighted()
+        if name is not None:
+            self.dismiss(("compare", name))
 
 
 class SaveAsScreen(Dialog):

@@ -15,9 +15,21 @@ from typing import NamedTuple
 
 from hvtui.model.engine import Engine, Event, Status
 from hvtui.model.session import Session
-from hvtui.model.state import USER, Exit, Flush, Op, Program, Run, SetInhibit, actor_sort_key
+from hvtui.model.state import (
+    USER,
+    Exit,
+    Flush,
+    HypervInit,
+    KernelWork,
+    Op,
+    Program,
+    Run,
+    SetInhibit,
+    actor_sort_key,
+)
 from hvtui.model.variants import VARIANTS
-from hvtui.scenario.load import Expect, Scenario, load, replay, with_schedule
+from hvtui.scenario.describe import describe
+from hvtui.scenario.load import Scenario, load, replay, with_schedule
 
 VMM = "vmm"  # the thread the workbench's own ioctls go to
 
@@ -25,6 +37,10 @@ VMM = "vmm"  # the thread the workbench's own ioctls go to
 # "Trace events"); whichever step emits them under a variant, the text is the same.
 SUSPEND = "kvm_hv_vcpu_suspend_tlb_flush: suspending"
 WAKE = "kvm_hv_vcpu_unsuspend_tlb_flush: unsuspending"
+
+
+class Refused(Exception):
+    """An edit the model does not allow; the message says why."""
 
 
 class Replayed(NamedTuple):
@@ -45,17 +61,50 @@ class Replayed(NamedTuple):
         return text
 
 
+class Branch(NamedTuple):
+    """A line of work the session is not on: a future another choice replaced."""
+
+    name: str
+    program: Program
+    variant: str
+    trace: tuple[str, ...]  # every recorded actor, by name
+    pos: int  # where it was left
+    why: str  # how it became a branch
+    chosen: tuple[str, ...] = ()  # the trace without its round-robin tail
+
+    def fingerprint(self) -> tuple:
+        return (self.program, self.variant, self.chosen)
+
+
+def _chosen(trace: Sequence[str], default: Sequence[bool]) -> tuple[str, ...]:
+    """The trace without its tail of round-robin steps: what a saved file must record.
+
+    `hvtui run` takes the same round-robin steps after a file's schedule, so two
+    traces that differ only there are the same work.
+    """
+    k = len(trace)
+    while k and k <= len(default) and default[k - 1]:
+        k -= 1
+    return tuple(trace[:k])
+
+
 class Bench:
     """The open scenario, what the user added to it, and the session stepping it."""
 
-    def __init__(self, scenario: Scenario, session: Session):
+    def __init__(self, scenario: Scenario, session: Session, default: list[bool] | None = None):
         self.origin = scenario  # as loaded: its file, prose, schedule and expect
         self.program = scenario.program
         self.variant = scenario.variant
         self.session = session
         self.chosen: int | None = None  # the actor picked for the next step, if any
         self.marked: frozenset[int] = frozenset()  # targets for the next flush
-        self._statuses: tuple[object, list[Status]] = (None, [])  # (state, statuses) cache
+        # Per recorded step: was it the round-robin choice? (see _chosen)
+        self.default: list[bool] = default if default is not None else _defaults(session)
+        self.branches: list[Branch] = []
+        self._made = 0  # branches made so far: names are b1, b2, ...
+        self._saved = {self.fingerprint()}  # what a file on disk holds
+        self._statuses: tuple[object, object, list[Status]] = (None, None, [])
+        self._described: tuple[tuple, Scenario] | None = None  # to_scenario's last answer
 
     @classmethod
     def open(cls, scenario: Scenario, *, at_end: bool = False) -> Bench:
@@ -64,11 +113,12 @@ class Bench:
         Raises InputError when the schedule cannot be replayed.
         """
         session = replay(scenario)
+        default = _defaults(session)
         if at_end:
-            session.run()
+            default += [True] * session.run()
         else:
             session.goto(0)
-        return cls(scenario, session)
+        return cls(scenario, session, default)
 
     # -- views -------------------------------------------------------------------
 
@@ -84,10 +134,25 @@ class Bench:
         is made once per state.
         """
         state = self.session.state
-        if self._statuses[0] is not state:
-            engine = self.engine
-            self._statuses = (state, [engine.status(state, a) for a in range(len(engine.names))])
-        return self._statuses[1]
+        engine = self.engine
+        known_state, known_engine, known = self._statuses
+        if known_state is state and known_engine is engine:
+            return known
+        if known_engine is engine and known_state is not None:
+            # A vCPU's status reads its own fields only: recompute the vCPUs
+            # that changed, and the VMM threads (which read anyone's).
+            touched = state.vcpus.touched(known_state.vcpus)
+            if touched is None:
+                touched = [c for c, _, _ in state.vcpus.diff(known_state.vcpus)]
+            fresh = list(known)
+            for c in touched:
+                fresh[c] = engine.status(state, c)
+            for a in range(engine.n, len(engine.names)):
+                fresh[a] = engine.status(state, a)
+        else:
+            fresh = [engine.status(state, a) for a in range(len(engine.names))]
+        self._statuses = (state, engine, fresh)
+        return fresh
 
     def trace(self) -> list[str]:
         """Every recorded actor, by name, including a recorded future."""
@@ -113,6 +178,50 @@ class Bench:
         """Ops were added or the variant switched: the program is no longer the file's."""
         return (self.program, self.variant) != (self.origin.program, self.origin.variant)
 
+    def fingerprint(self) -> tuple:
+        """What saving would write: the program, the variant and the chosen steps."""
+        return (self.program, self.variant, _chosen(self.trace(), self.default))
+
+    def unsaved(self) -> list[str]:
+        """The work no file holds: "this session", "branch b2", ...; empty when all is saved.
+
+        Stepping along the file's schedule or on round robin is not work: `hvtui
+        run` takes the same steps. An added op, another variant or another
+        actor's step is.
+        """
+        out = ["this session"] if self.fingerprint() not in self._saved else []
+        out += [f"branch {b.name}" for b in self.branches if b.fingerprint() not in self._saved]
+        return out
+
+    def mark_saved(self) -> None:
+        self._saved.add(self.fingerprint())
+
+    def queued(self) -> frozenset[int]:
+        """vCPUs a VMM op names that waits behind another op of its thread."""
+        engine, state = self.engine, self.session.state
+        out: set[int] = set()
+        for i, th in enumerate(state.threads):
+            for op in engine.ops[engine.n + i][th.op + 1 :]:
+                vcpu = getattr(op, "vcpu", None)
+                if vcpu is not None:
+                    out.add(vcpu)
+        return frozenset(out)
+
+    def violators(self) -> frozenset[int]:
+        """The vCPUs whose own step first violated a property, up to the current step."""
+        s = self.session
+        n = self.engine.n
+        return frozenset(
+            a for a in (s.actors[step - 1] for step in s.first_violations().values()) if a < n
+        )
+
+    def run_known(self) -> int | None:
+        """The length of the whole run when it is known without stepping: at its end."""
+        s = self.session
+        if s.pos == len(s.actors) and self.next_actor()[0] is None:
+            return len(s.actors)
+        return None
+
     # -- moving --------------------------------------------------------------------
 
     def step(self) -> Event | None:
@@ -121,7 +230,51 @@ class Bench:
         if actor is None:
             return None
         self.chosen = None
-        return self.session.step(actor)
+        s = self.session
+        if s.pos < len(s.actors):
+            if s.actors[s.pos] == actor:
+                return s.forward()
+            self._keep_branch(f"another actor ({self.engine.names[actor]}) at step {s.pos + 1}")
+            del self.default[s.pos :]
+        default = s.next_default() == actor
+        event = s.step(actor)
+        self.default.append(default)
+        return event
+
+    # -- branches ------------------------------------------------------------------
+
+    def _keep_branch(self, why: str) -> None:
+        """The current line, recorded future included, becomes a branch (once)."""
+        if not self.session.actors:
+            return
+        trace = tuple(self.trace())
+        for b in self.branches:
+            if (b.program, b.variant, b.trace) == (self.program, self.variant, trace):
+                return
+        self._made += 1
+        chosen = _chosen(trace, self.default)
+        self.branches.append(
+            Branch(
+                f"b{self._made}", self.program, self.variant, trace, self.session.pos, why, chosen
+            )
+        )
+
+    def switch_branch(self, name: str) -> Replayed:
+        """Go to branch `name`; the current line becomes a branch in its place."""
+        branch = next(b for b in self.branches if b.name == name)
+        self.branches.remove(branch)
+        self._keep_branch(f"left for {name}")
+        return self._rebuild(branch.program, branch.variant, branch.trace, branch.pos)
+
+    def line(self, name: str | None = None) -> Branch:
+        """The current line (name None) or a branch, as a Branch."""
+        if name is None:
+            trace = tuple(self.trace())
+            pos = self.session.pos
+            return Branch(
+                "current", self.program, self.variant, trace, pos, "", self.fingerprint()[2]
+            )
+        return next(b for b in self.branches if b.name == name)
 
     def back(self) -> bool:
         if self.session.pos == 0:
@@ -192,14 +345,20 @@ class Bench:
         ops.append(SetInhibit(fresh(f"{'clr' if flag else 'inh'}{c}"), c, not flag))
         if in_run:
             ops.append(Run(fresh(f"run{c}"), c))
-        threads = dict(self.program.threads)
-        threads[VMM] = threads.get(VMM, ()) + tuple(ops)
-        ordered = tuple(sorted(threads.items(), key=lambda t: actor_sort_key(t[0])))
-        self._rebuild(replace(self.program, threads=ordered), self.variant, self.trace())
+        self._append_vmm(ops)
         return tuple(ops)
 
     def fire_flush(self, c: int) -> Flush:
-        """Append a flush hypercall to vcpu c's program: the marked targets, else all."""
+        """Append a flush hypercall to vcpu c's program: the marked targets, else all.
+
+        Raises Refused for a vCPU created without a Hyper-V context: it cannot
+        issue the hypercall (the loader refuses such a flush op too).
+        """
+        if c in self.program.initial_no_hyperv:
+            raise Refused(
+                f"vcpu{c} was created without a Hyper-V context (initial.no_hyperv): "
+                "it cannot issue a flush hypercall"
+            )
         if self.marked:
             targets = tuple(sorted(self.marked))
             spec: object = list(targets)
@@ -210,6 +369,31 @@ class Bench:
         vcpu_ops[c] += (op,)
         self._rebuild(replace(self.program, vcpu_ops=tuple(vcpu_ops)), self.variant, self.trace())
         return op
+
+    def add_hyperv_init(self, c: int) -> tuple[Op, ...]:
+        """Append to `vmm`: hyperv_init(c) (KVM_SET_CPUID2), between exit and run if c is
+        in KVM_RUN (the ioctl takes its vcpu->mutex)."""
+        _, in_run = self._planned(c)
+        fresh = self._id_maker()
+        ops: list[Op] = [HypervInit(fresh(f"hvinit{c}"), c)]
+        if in_run:
+            ops = [Exit(fresh(f"kick{c}"), c), *ops, Run(fresh(f"run{c}"), c)]
+        self._append_vmm(ops)
+        return tuple(ops)
+
+    def add_kernel_work(self, c: int) -> KernelWork:
+        """Append kernel work (vmexit, vmentry: an SRCU reader) to vcpu c's program."""
+        op = KernelWork(self._id_maker()(f"work{c}"))
+        vcpu_ops = list(self.program.vcpu_ops)
+        vcpu_ops[c] += (op,)
+        self._rebuild(replace(self.program, vcpu_ops=tuple(vcpu_ops)), self.variant, self.trace())
+        return op
+
+    def _append_vmm(self, ops: list[Op]) -> None:
+        threads = dict(self.program.threads)
+        threads[VMM] = threads.get(VMM, ()) + tuple(ops)
+        ordered = tuple(sorted(threads.items(), key=lambda t: actor_sort_key(t[0])))
+        self._rebuild(replace(self.program, threads=ordered), self.variant, self.trace())
 
     def _planned(self, c: int) -> tuple[bool, bool]:
         """vcpu c's flag, and whether it is in KVM_RUN, after `vmm`'s remaining ops."""
@@ -249,7 +433,9 @@ class Bench:
         return self._rebuild(self.program, variant, self.trace())
 
     def load_trace(self, program: Program, variant: str, schedule: Sequence[str]) -> Replayed:
-        """A given interleaving (a counterexample) as the recorded future, at step 0."""
+        """A given interleaving (a counterexample) as the recorded future, at step 0;
+        the line it replaces is kept as a branch."""
+        self._keep_branch("replaced by a counterexample")
         return self._rebuild(program, variant, schedule, pos=0)
 
     def reload(self) -> str:
@@ -288,6 +474,7 @@ class Bench:
         session = Session(Engine(program, VARIANTS[variant]))
         engine = session.engine
         why = ""
+        default: list[bool] = []
         for i, name in enumerate(trace):
             actor = engine.index.get(name)
             if actor is None:
@@ -302,36 +489,74 @@ class Bench:
                 )
                 why = f"step {i + 1}: {name} {what}"
                 break
+            default.append(session.next_default() == actor)
             session.step(actor)
         first_diff = next(
             (i + 1 for i, (a, b) in enumerate(zip(before, session.events, strict=False)) if a != b),
             None,
         )
+        if why:  # the steps that no longer replay are not lost: they stay a branch
+            self._keep_branch(f"did not replay ({why})")
         session.goto(min(pos, session.pos))
         self.session, self.program, self.variant, self.chosen = session, program, variant, None
+        self.default = default
         return Replayed(len(session.actors), len(trace), why, first_diff)
 
     # -- saving --------------------------------------------------------------------
 
-    def to_scenario(self) -> Scenario:
-        """The session as a scenario that replays it exactly: program + trace.
-
-        The file's `expect` block is kept only when the saved file runs to
-        the same end as the file did, since an added op or another
-        interleaving can make it false.
-        """
+    def plain_scenario(self) -> Scenario:
+        """Program, variant and trace, with the file's prose: for the checker and the
+        recovery file, which need no description (and, on a signal, no delay)."""
         scenario = replace(self.origin, variant=self.variant, program=self.program)
-        scenario = with_schedule(scenario, tuple(self.trace()))
-        if not self.edited() and _run_to_end(scenario) == _run_to_end(self.origin):
-            return scenario
-        return replace(scenario, expect=Expect())
+        return with_schedule(scenario, tuple(self.trace()))
+
+    def to_scenario(self, violations: Sequence[str] | None = None) -> Scenario:
+        """The session as a scenario that replays it exactly: program + trace, described.
+
+        hvtui.scenario.describe names it after its first violation and step,
+        adds what the run shows under the file's own description, and writes
+        the `expect` block `hvtui run` verifies (how the replay ends) and, when
+        `violations` (what `hvtui check` found for this program and variant)
+        is given, the one `hvtui check` verifies. Cached: a save asks twice.
+        """
+        key = (
+            self.fingerprint(),
+            tuple(self.trace()),
+            None if violations is None else tuple(violations),
+        )
+        if self._described is not None and self._described[0] == key:
+            return self._described[1]
+        base = replace(self.origin, program=self.program)
+        scenario = describe(
+            base,
+            tuple(self.trace()),
+            self.variant,
+            violations,
+            source="saved by the hvtui workbench",
+        )
+        self._described = (key, scenario)
+        return scenario
 
 
-def _run_to_end(scenario: Scenario) -> list[int]:
-    """Who steps in `hvtui run`: the schedule, then round robin until nothing can step."""
-    session = replay(scenario)
-    session.run()
-    return session.actors
+def _defaults(session: Session) -> list[bool]:
+    """For each recorded step of `session`, whether round robin would have taken it."""
+    fresh = Session(session.engine)
+    out = []
+    for actor in session.actors:
+        out.append(fresh.next_default() == actor)
+        fresh.step(actor)
+    return out
+
+
+def run_length(program: Program, variant: str, trace: Sequence[str], limit: int) -> int | None:
+    """Steps in the whole run: `trace`, then round robin until nothing steps (None past
+    `limit` steps). For the title's counter; the workbench runs it in a thread."""
+    session = Session(Engine(program, VARIANTS[variant]))
+    index = session.engine.index
+    for name in trace:
+        session.step(index[name])
+    taken = session.run(limit)
+    return None if taken >= limit else len(session.actors)
 
 
 def count_ops(program: Program) -> int:

@@ -17,6 +17,7 @@ from workbench_support import (
     replayed_state,
     scenario,
     screen_lines,
+    settle,
     toasts,
     widget_lines,
     widget_text,
@@ -34,7 +35,7 @@ def title(app: WorkbenchApp) -> str:
 
 
 def cell(app: WorkbenchApp, vcpu: int) -> str:
-    """vcpu's cell as the grid shows it: `id flags wait`, e.g. `1 IuF S→0`."""
+    """vcpu's cell as the grid shows it: `id flags wait`, e.g. `1 IuF· S→0`."""
     grid = app.query_one(VcpuGrid)
     for line in widget_lines(grid):
         tokens = line.replace("▶", " ").replace("*", " ").split()
@@ -51,8 +52,8 @@ def flat(widget) -> str:
 
 def log_row(app: WorkbenchApp, step: int) -> str:
     """The event log's line for `step`, as shown (with its ▶ if it is the current one)."""
-    for line in widget_lines(app.query_one(EventLog))[1:]:
-        body = line.lstrip("▶✗ ")
+    for line in widget_lines(app.query_one(EventLog)):
+        body = line.lstrip("▶✗┊ ")
         if body.split(" ", 1)[0] == str(step):
             return line
     raise AssertionError(f"step {step} is not in view")
@@ -61,15 +62,20 @@ def log_row(app: WorkbenchApp, step: int) -> str:
 async def test_the_demo_opens_at_step_0_with_the_schedule_ahead():
     app = WorkbenchApp(demo())
     async with opened(app, (100, 30)):
-        assert title(app) == "reviewer-race — posted · step 0/10"
+        assert title(app) == "reviewer-race — posted · step 0/17"
         assert log_row(app, 0).startswith("▶     0 initial state")
-        assert "vmm      kick   exit" in log_row(app, 1)  # the recorded future, ahead
+        assert "vmm   kick exit" in log_row(app, 1)  # the recorded future, ahead
         actors = widget_text(app.query_one(ActorsPanel))
         assert "▶ vmm    exit" in actors
         assert "next: vmm (recorded)" in actors
-        assert [cell(app, c) for c in range(4)] == [f"{c} ·g· ·" for c in range(4)]
+        assert [cell(app, c) for c in range(4)] == [
+            "0 ·g·· ·",
+            "1 ·g·q ·",
+            "2 ·g·· ·",
+            "3 ·g·· ·",  # q: the VMM's ioctl queued for 1
+        ]
         props = widget_text(app.query_one(PropertiesPanel))
-        assert "✓ inhibit-holds" in props and "… progress                   pending" in props
+        assert "inhibit-holds" in props and "… progress                    pending" in props
 
 
 async def test_step_forward_then_back_shows_the_identical_screen_and_state():
@@ -78,9 +84,9 @@ async def test_step_forward_then_back_shows_the_identical_screen_and_state():
         before, state = screen_lines(app), app.bench.session.state
         await pilot.press("right_square_bracket", "right_square_bracket", "space")
         # vmm kicked vcpu1, vcpu1 left KVM_RUN, vcpu0 entered its hypercall
-        assert title(app) == "reviewer-race — posted · step 3/10"
-        assert cell(app, 0) == "0 ·K· ·" and cell(app, 1) == "1 ·u· ·"
-        assert log_row(app, 3).startswith("▶     3 vcpu0    f      enter")
+        assert title(app) == "reviewer-race — posted · step 3/17"
+        assert cell(app, 0) == "0 ·K·· ·" and cell(app, 1) == "1 ·u·q ·"
+        assert log_row(app, 3).startswith("▶     3 vcpu0 f    enter")
         detail = widget_text(app.query_one(DetailPanel))
         assert "mode         kernel" in detail and "srcu_reader   yes" in detail
         await pilot.press("left_square_bracket", "left_square_bracket", "backspace")
@@ -112,9 +118,11 @@ async def test_choosing_another_actor_steps_it_instead_of_the_recorded_one():
         actors = widget_text(app.query_one(ActorsPanel))
         assert "▶ vcpu0  enter" in actors and "next: vcpu0 (chosen)" in actors
         await pilot.press("right_square_bracket")
-        assert title(app) == "reviewer-race — posted · step 1/1"
-        assert log_row(app, 1).startswith("▶     1 vcpu0    f      enter")
-        assert cell(app, 0) == "0 ·K· ·"
+        await settle(pilot)
+        # the recorded future is kept as a branch; the session is now unsaved work
+        assert title(app) == "reviewer-race — posted · step 1/17 · unsaved · 1 branch"
+        assert log_row(app, 1).startswith("▶     1 vcpu0 f    enter")
+        assert cell(app, 0) == "0 ·K·· ·"
         assert "next: vmm (round robin)" in widget_text(app.query_one(ActorsPanel))
         assert app.bench.session.state == replayed_state(app.bench)
 
@@ -136,15 +144,15 @@ async def test_toggling_inhibit_adds_the_ioctl_and_the_grid_shows_the_flag_once_
         await pilot.pause()
         assert "vmm: added exit(1), set_inhibit(1, true), run(1)" in toasts(app)
         assert "▶ vmm    exit" in widget_text(app.query_one(ActorsPanel))
-        assert cell(app, 1) == "1 ·g· ·"  # nothing has run yet
-        assert title(app) == "idle — posted · step 0/0 · edited"
+        assert cell(app, 1) == "1 ·g·q ·"  # nothing has run yet: the ioctl is queued (q)
+        assert title(app) == "idle — posted · step 0/9 · unsaved"
         await pilot.press("e")
         await pilot.pause()
-        assert cell(app, 1) == "1 Ig· ·"
+        assert cell(app, 1) == "1 Ig·· ·"
         assert "inhibit       yes" in widget_text(app.query_one(DetailPanel))
         await pilot.press("i", "e")  # and clear it again
         await pilot.pause()
-        assert cell(app, 1) == "1 ·g· ·"
+        assert cell(app, 1) == "1 ·g·· ·"
         assert app.bench.session.state == replayed_state(app.bench)
 
 
@@ -161,8 +169,8 @@ async def test_firing_a_flush_at_marked_targets_reaches_only_them():
         detail = widget_text(app.query_one(DetailPanel))
         assert "program op 1/1 flush0: flush 0x6, at enter" in detail
         await pilot.press(*["right_square_bracket"] * 4)  # enter, check 1, check 2, request 1
-        assert cell(app, 1) == "1 ·gF ·" and cell(app, 2) == "2 ·u· ·"
-        assert cell(app, 0) == "0 ·K· ·"  # and none for vcpu0 itself, ever
+        assert cell(app, 1) == "1 ·gF· ·" and cell(app, 2) == "2 ·u·· ·"
+        assert cell(app, 0) == "0 ·K·· ·"  # and none for vcpu0 itself, ever
         await pilot.press("e", "l")
         await pilot.pause()
         assert "flushes      1" in widget_text(app.query_one(DetailPanel))
@@ -178,25 +186,26 @@ async def test_a_vcpu_suspends_on_an_inhibited_target_and_wakes_when_the_flag_cl
     async with opened(app, (100, 30)) as pilot:
         await pilot.press("right_curly_bracket")  # to the next event of interest
         await pilot.pause()
-        assert title(app).startswith("suspend-wake — posted · step 8/8")
+        await settle(pilot)
+        assert title(app).startswith("suspend-wake — posted · step 8/24")
         assert log_row(app, 8).endswith(
             "kvm_hv_vcpu_suspend_tlb_flush: suspending vcpu 0 waiting on 1"
         )
-        assert cell(app, 0) == "0 ·K· S→1"
+        assert cell(app, 0) == "0 ·K·· S→1"
         await pilot.press("right_square_bracket", "right_square_bracket")  # s3: blocked
         detail = flat(app.query_one(DetailPanel))
         assert "suspended yes" in detail and "mode blocked" in detail
         assert "next resume waits: suspended on vcpu1 (kvm_vcpu_block)" in detail
         await pilot.press("right_curly_bracket")
         await pilot.pause()
-        assert title(app).startswith("suspend-wake — posted · step 14/14")
+        assert title(app).startswith("suspend-wake — posted · step 14/24")
         assert "unsuspending vcpu 0" in log_row(app, 14)
-        assert cell(app, 0) == "0 ·b· ·"  # awake, still blocked until it resumes
+        assert cell(app, 0) == "0 ·b·· ·"  # awake, still blocked until it resumes
         await pilot.press("right_curly_bracket")
         await pilot.pause()
         assert "no suspend, wake-up or violation before the end" in toasts(app)
-        assert cell(app, 0) == "0 ·g· ·"
-        assert "✓ progress                   holds" in widget_text(app.query_one(PropertiesPanel))
+        assert cell(app, 0) == "0 ·g·· ·"
+        assert "✓ 9 hold: " in widget_text(app.query_one(PropertiesPanel))  # progress too
 
 
 async def test_a_violation_shows_in_the_log_and_the_verdicts_as_it_happens():
@@ -204,13 +213,13 @@ async def test_a_violation_shows_in_the_log_and_the_verdicts_as_it_happens():
     async with opened(app, (100, 30)) as pilot:
         await pilot.press("right_curly_bracket")
         await pilot.pause()
-        assert log_row(app, 17).startswith("▶✗   17 vcpu1    .      service")
+        assert log_row(app, 17).startswith("▶✗   17 vcpu1 -    service")
         props = widget_text(app.query_one(PropertiesPanel))
-        assert "✗ no-flush-while-inhibited   violated at 17" in props
+        assert "✗ no-flush-while-inhibited    violated at 17" in props
         assert "step 17: vcpu1 service: violates no-flush-while-inhibited" in toasts(app)
         await pilot.press("left_square_bracket")
         props = widget_text(app.query_one(PropertiesPanel))
-        assert "✓ no-flush-while-inhibited   holds" in props
+        assert "violated" not in props and "✓ 8 hold: " in props  # it holds again
 
 
 async def test_jump_to_a_step_past_the_recorded_ones():
@@ -218,10 +227,10 @@ async def test_jump_to_a_step_past_the_recorded_ones():
     async with opened(app, (100, 30)) as pilot:
         await pilot.press("g", "1", "4", "enter")
         await pilot.pause()
-        assert title(app) == "reviewer-race — posted · step 14/14"
+        assert title(app) == "reviewer-race — posted · step 14/17"
         await pilot.press("g", "3", "enter")
         await pilot.pause()
-        assert title(app) == "reviewer-race — posted · step 3/14"
+        assert title(app) == "reviewer-race — posted · step 3/17"
         assert app.bench.session.state == replayed_state(app.bench)
 
 
@@ -232,13 +241,14 @@ async def test_switching_the_variant_replays_the_same_choices_and_says_where_the
         await pilot.pause()
         await pilot.press("down", "enter")  # posted is highlighted; next is request-first
         await pilot.pause()
-        assert title(app) == "reviewer-race — request-first · step 13/13 · edited"
+        await settle(pilot)
+        assert title(app) == "reviewer-race — request-first · step 13/18 · unsaved · 1 branch"
         assert (
             "variant request-first: replayed 13 of 17 steps; diverged at step 14: vmm waits at "
             "synced (synchronize_srcu waits for reader vcpu0); the log reads differently from "
             "step 4" in toasts(app)
         )
-        assert log_row(app, 4).startswith("      4 vcpu0    f      request 1")
+        assert log_row(app, 4).startswith("      4 vcpu0 f    request 1")
         assert app.bench.session.state == replayed_state(app.bench)
 
 
@@ -252,7 +262,8 @@ async def test_reload_after_the_file_changed_keeps_the_position(tmp_path):
         await pilot.press("r")
         await pilot.pause()
         assert "vmm:second: +k2; replayed all 6 steps; at step 6" in toasts(app)
-        assert title(app) == "suspend-wake — posted · step 6/6"
+        await settle(pilot)
+        assert title(app) == "suspend-wake — posted · step 6/26 · unsaved"
         assert "vmm:second" in widget_text(app.query_one(ActorsPanel))
 
 
@@ -308,7 +319,7 @@ async def test_f8_saves_a_screenshot_named_after_the_scenario_and_step(tmp_path,
         await pilot.pause()
         saved = tmp_path / "reviewer-race-step1.svg"
         assert saved.read_text().startswith("<svg")
-        assert "screenshot saved: ./reviewer-race-step1.svg" in toasts(app)
+        assert f"screenshot saved: {saved}" in toasts(app)  # the full path: no guessing where
         await pilot.press("f8")  # the same step again: a new name, never an overwrite
         await pilot.pause()
         assert (tmp_path / "reviewer-race-step1-2.svg").exists()
@@ -363,8 +374,8 @@ async def test_a_click_on_a_grid_cell_shows_that_vcpu_in_the_detail_panel():
     app = WorkbenchApp(demo())
     async with opened(app, (100, 30)) as pilot:
         grid = app.query_one(VcpuGrid)
-        row = widget_lines(grid)[0]  # the first row of cells: "▶ 0 ·g· ·     1 ·g· ·  ..."
+        row = widget_lines(grid)[0]  # the first row of cells: "▶ 0 ·g·· ·     1 ·g·· ·  ..."
         await pilot.click(VcpuGrid, offset=(row.index(" 2 ") + 1, 0))
         await pilot.pause()
         assert widget_lines(app.query_one(DetailPanel))[0].startswith("─vcpu2")
-        assert cell(app, 2) == "2 ·g· ·"
+        assert cell(app, 2) == "2 ·g·· ·"

@@ -21,6 +21,7 @@ from hvtui.check.search import check
 from hvtui.tui.app import WorkbenchApp
 from hvtui.tui.panels import PropertiesPanel, TitleBar
 from hvtui.tui.screens import VerdictScreen
+from hvtui.view.bench import run_length
 
 # Seven vCPUs flush everyone while the VMM clears and sets vcpu7's flag: tens
 # of thousands of states, many seconds of checking, each one cheap to expand.
@@ -73,14 +74,17 @@ async def test_check_shows_the_verdicts_and_loads_a_counterexample_to_step_throu
         expected = check(demo()).properties["no-flush-while-inhibited"].schedule
         assert app.bench.trace() == list(expected)
         n = len(expected)
-        assert (
-            widget_text(app.query_one(TitleBar)).strip() == f"reviewer-race — posted · step 0/{n}"
+        await settle(pilot)
+        whole = run_length(app.bench.program, "posted", expected, 10_000)
+        assert whole >= n
+        assert widget_text(app.query_one(TitleBar)).strip() == (
+            f"reviewer-race — posted · step 0/{whole} · unsaved · 1 branch"
         )
         await pilot.press("e")
         await pilot.pause()
         assert app.bench.session.first_violations()["no-flush-while-inhibited"] == n
         props = widget_text(app.query_one(PropertiesPanel))
-        assert f"✗ no-flush-while-inhibited   violated at {n}" in props
+        assert f"✗ no-flush-while-inhibited    violated at {n}" in props
         assert "check: 1 violated (t: verdicts)" in props
         assert app.bench.session.state == replayed_state(app.bench)
 

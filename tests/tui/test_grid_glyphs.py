@@ -31,27 +31,27 @@ def text(vcpu, view, vcpus=8, rel=NONE, marked=False):
 
 
 def test_an_idle_guest_vcpu_shows_its_id_and_clear_slots():
-    assert text(5, IDLE) == "  5 ·g· ·  "
+    assert text(5, IDLE) == "  5 ·g·· ·  "
 
 
 def test_each_field_has_its_own_glyph_in_its_own_slot():
-    assert text(2, IDLE._replace(inhibit=True)) == "  2 Ig· ·  "
-    assert text(3, IDLE._replace(pending_flush=True)) == "  3 ·gF ·  "
-    assert text(1, IDLE._replace(mode=KERNEL)) == "  1 ·K· ·  "
-    assert text(1, IDLE._replace(mode=USER)) == "  1 ·u· ·  "
+    assert text(2, IDLE._replace(inhibit=True)) == "  2 Ig·· ·  "
+    assert text(3, IDLE._replace(pending_flush=True)) == "  3 ·gF· ·  "
+    assert text(1, IDLE._replace(mode=KERNEL)) == "  1 ·K·· ·  "
+    assert text(1, IDLE._replace(mode=USER)) == "  1 ·u·· ·  "
     suspended = IDLE._replace(mode=BLOCKED, suspended=True, waiting_on=2)
-    assert text(0, suspended) == "  0 ·b· S→2"
+    assert text(0, suspended) == "  0 ·b·· S→2"
 
 
 def test_waiting_on_without_suspended_is_the_gap_between_two_writes():
     # posted's suspend path writes waiting_on (s1) before suspended (s2)
     mid_suspend = IDLE._replace(mode=KERNEL, waiting_on=2)
-    assert text(6, mid_suspend) == "  6 ·K· ·→2"
+    assert text(6, mid_suspend) == "  6 ·K·· ·→2"
 
 
 def test_suspended_on_nobody_is_a_lost_wakeup_and_says_so():
     lost = IDLE._replace(mode=BLOCKED, suspended=True, waiting_on=-1)
-    assert text(0, lost) == "  0 ·b· S→?"
+    assert text(0, lost) == "  0 ·b·· S→?"
     roles = dict((t.strip(), role) for t, role in cell_runs(0, lost, 1, NONE, False))
     assert roles["S→?"] == "lost"
 
@@ -64,9 +64,9 @@ def test_the_selection_its_target_and_its_waiters_have_distinct_glyphs():
 
 
 def test_ids_are_right_aligned_to_the_widest_id():
-    assert text(7, IDLE, vcpus=4096) == "     7 ·g· ·     "
+    assert text(7, IDLE, vcpus=4096) == "     7 ·g·· ·     "
     view = IDLE._replace(suspended=True, mode=BLOCKED, waiting_on=4095)
-    assert text(4000, view, vcpus=4096) == "  4000 ·b· S→4095"
+    assert text(4000, view, vcpus=4096) == "  4000 ·b·· S→4095"
 
 
 views = st.builds(

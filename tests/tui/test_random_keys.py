@@ -34,7 +34,10 @@ from hvtui.tui.grid import VcpuGrid
 from hvtui.tui.panels import TitleBar
 from hvtui.view.bench import Bench
 
-APP_KEYS = [b.key.split(",")[0] for b in BINDINGS if b.action != "quit"]
+# Not `w` (kernel work) yet: scenario/save.py on this branch cannot write a kernel_work
+# op (the scenario-v2 branch adds it), so saving, or the recovery file left at the end
+# of the test, would fail; tests/tui/test_review.py presses `w` and discards.
+APP_KEYS = [b.key.split(",")[0] for b in BINDINGS if b.action not in ("quit", "kernel_work")]
 # Keys that open a dialog cost a screen each (~5 keys' worth): pressed, but less often.
 DIALOG_OPENERS = {"question_mark", "g", "v", "s", "t", "c"}
 WEIGHTED = [k for k in APP_KEYS for _ in range(1 if k in DIALOG_OPENERS else 3)]
@@ -129,7 +132,8 @@ async def random_keys(app: WorkbenchApp, presses: int, seed: int, keys: list[str
             if not app._run_active() and app.screen is app.screen_stack[0]:
                 # what the screen says agrees with the session
                 shown = widget_text(app.query_one(TitleBar))
-                assert f"step {session.pos}/{len(session.actors)}" in shown
+                assert f"step {session.pos}/" in shown
+                assert ("unsaved" in shown) == bool(app.bench.unsaved())
         if app._check is not None:
             app._check.cancel()
         await settle(pilot)

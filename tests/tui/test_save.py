@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import random
 
-from workbench_support import DEMO, demo, opened, random_session, toasts
+from workbench_support import DEMO, demo, opened, random_session, settle, toasts, widget_text
 
 from hvtui.scenario.expect import vcpu_view
 from hvtui.scenario.load import load, replay, save
 from hvtui.tui.app import WorkbenchApp
+from hvtui.tui.panels import TitleBar
 from hvtui.tui.screens import ConfirmScreen, SaveAsScreen
 from hvtui.view.bench import Bench
 from hvtui.view.library import scenario_files
@@ -47,7 +48,8 @@ async def test_a_saved_session_replays_with_hvtui_run_to_the_identical_state(
         await pilot.press("a", "right_square_bracket", "l", "i", "f")
         await pilot.press(*["right_square_bracket"] * 6)
         await save_as(pilot, "session.yaml")
-        assert "saved session.yaml: 7 steps; `hvtui run session.yaml` replays it" in toasts(app)
+        full = tmp_path / "session.yaml"
+        assert f"saved {full}: 7 steps; `hvtui run {full}` replays it" in toasts(app)
         saved = load(str(tmp_path / "session.yaml"))
         bench = app.bench
         assert saved.schedule == tuple(bench.trace())
@@ -75,7 +77,7 @@ async def test_an_existing_file_is_replaced_only_after_a_yes(tmp_path, monkeypat
         await pilot.press("n")  # no
         await pilot.pause()
         assert keep.read_text() == "precious\n"
-        assert "not saved: keep.yaml exists" in toasts(app)
+        assert f"not saved: {tmp_path / 'keep.yaml'} exists" in toasts(app)
         await save_as(pilot, "keep.yaml")
         await pilot.press("escape")  # escape is no, too
         await pilot.pause()
@@ -98,7 +100,7 @@ async def test_the_confirm_dialog_says_which_file_it_would_replace(tmp_path, mon
     async with opened(app, (120, 40)) as pilot:
         await save_as(pilot, "keep.yaml")
         labels = [str(label.render()) for label in app.screen.query("Label")]
-        assert "keep.yaml exists. Overwrite it?" in labels
+        assert f"{tmp_path / 'keep.yaml'} exists. Overwrite it?" in labels
 
 
 async def test_a_failed_save_says_why_and_leaves_nothing_behind(tmp_path, monkeypatch):
@@ -106,30 +108,49 @@ async def test_a_failed_save_says_why_and_leaves_nothing_behind(tmp_path, monkey
     app = WorkbenchApp(demo())
     async with opened(app, (120, 40)) as pilot:
         await save_as(pilot, "no/such/dir/s.yaml")
-        assert "not saved no/such/dir/s.yaml: cannot write here" in toasts(app)
+        assert f"not saved: {tmp_path}/no/such/dir/s.yaml: cannot write here" in toasts(app)
         assert list(tmp_path.iterdir()) == []
 
 
 async def test_the_suggested_name_never_names_an_existing_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "reviewer-race-session.yaml").write_text("x\n")
+    name = "reviewer-race-no-flush-while-inhibited-at-17"  # the run's own, generated name
+    (tmp_path / f"{name}.yaml").write_text("x\n")
     app = WorkbenchApp(demo())
     async with opened(app, (120, 40)) as pilot:
         await pilot.press("s")
         await pilot.pause()
-        assert app.screen.query_one("#path").value == "reviewer-race-session-2.yaml"
+        assert app.screen.query_one("#path").value == str(tmp_path / f"{name}-2.yaml")
 
 
-def test_the_files_expect_block_is_kept_only_when_the_saved_run_ends_the_same():
-    bench = Bench.open(demo())
-    bench.advance(4)
-    assert bench.to_scenario().expect == demo().expect  # the same run, just part-way
-    bench.cycle_actor()
-    bench.step()  # another interleaving: the file's `final` may no longer hold
-    assert bench.to_scenario().expect.final == ()
-    fresh = Bench.open(demo())
-    fresh.fire_flush(3)
-    assert fresh.to_scenario().expect.final == ()
+async def test_a_saved_session_names_and_describes_itself_and_run_and_check_verify_it(
+    tmp_path, monkeypatch, cli
+):
+    monkeypatch.chdir(tmp_path)
+    app = WorkbenchApp(demo())
+    async with opened(app, (120, 40)) as pilot:
+        await pilot.press("c")  # check first: the saved expect block then names what check finds
+        await settle(pilot)
+        await pilot.press("escape", "a", "right_square_bracket")  # another interleaving
+        await pilot.press("s")
+        await pilot.pause()
+        suggested = app.screen.query_one("#path").value
+        await pilot.press("enter")
+        await pilot.pause()
+        path = tmp_path / "reviewer-race-no-flush-while-inhibited-at-17.yaml"
+        assert suggested == str(path)  # a generated name, in a folder the dialog shows
+        assert f"saved {path}: 1 steps" in toasts(app)
+        assert "unsaved" not in widget_text(app.query_one(TitleBar))
+    saved = load(str(path))
+    # the author's description first, then what this run shows
+    assert saved.description.startswith(demo().description.rstrip())
+    assert "What this run shows" in saved.description
+    assert "Step 17 violates no-flush-while-inhibited" in saved.description.replace("\n", " ")
+    assert saved.expect.violations and saved.expect.final
+    code, _, err = cli("run", str(path))
+    assert (code, err) == (0, "")  # `run` verifies how the replay ends
+    code, out, err = cli("check", str(path))
+    assert (code, err) == (0, ""), out  # `check` verifies the violations it finds
 
 
 SAMPLE = 150

@@ -118,11 +118,10 @@ def widget_text(widget: Widget) -> str:
 
 
 def toasts(app: App) -> str:
-    """The notifications on screen, their wrapped lines joined back into one text."""
-    words = []
-    for toast in app.screen.query("Toast"):
-        words += " ".join(widget_lines(toast)).replace("▌", " ").split()
-    return " ".join(words)
+    """The message line (the workbench's notifications) as one text, however it wraps."""
+    from hvtui.tui.panels import MessageBar
+
+    return " ".join(app.screen_stack[0].query_one(MessageBar).said.split())
 
 
 def random_session(rng: random.Random, path: str, after=lambda bench: None) -> Bench:
