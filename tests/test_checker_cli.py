@@ -135,7 +135,9 @@ def test_variant_all_prints_one_matrix_that_fits_in_a_mail(cli):
     assert all(len(line) <= 100 for line in table)
     rows = {line.split()[0]: line for line in table if line.split()[0] in VARIANTS}
     assert list(rows) == list(VARIANTS)
-    posted = dict(zip(PROPERTIES, rows["posted"].replace("FAIL ", "FAIL:").split()[1:]))
+    posted = dict(
+        zip(PROPERTIES, rows["posted"].replace("FAIL ", "FAIL:").split()[1:], strict=True)
+    )
     assert posted == {p: "holds" for p in PROPERTIES} | {"no-flush-while-inhibited": "FAIL:14"}
     assert "FAIL 19" in rows["no-sync"]
 
