@@ -1,30 +1,17 @@
-"""The atomic steps: who may step next, why the others wait, and what a step does.
+"""The engine: runs the step table (hvtui.model.steps) on states.
 
-Every step is one line of the kernel code in the review thread
-of [PATCH 5/7] "KVM: x86: Implement KVM_HYPERV_SET_TLB_FLUSH_INHIBIT" or one loop iteration; the comment
-on each names the line it models. An actor's next step is a pure function
-of the state, so a schedule is just a list of actor names.
+Who may step next and why the others wait come from the declared guards;
+what a step does from its declared effect; the line it prints and the
+tracepoints it emits from its declared outcome. An actor's next step is a
+pure function of the state, so a schedule is just a list of actor names.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from hvtui.model.state import (
-    BLOCKED,
-    GUEST,
-    KERNEL,
-    KVM_RUN,
-    USER,
-    Exit,
-    Program,
-    Run,
-    SetInhibit,
-    State,
-    Thread,
-    Vcpu,
-    Vec,
-)
+from hvtui.model.state import KERNEL, KVM_RUN, USER, Program, State, Thread, Vcpu, Vec
+from hvtui.model.steps import ANYTIME, BY_KIND, NO_STEP, OP_PHASES, Step, StepDef
 from hvtui.model.variants import Variant
 
 DONE = "done"  # Status.why of an actor that has finished its ops and has nothing to do
@@ -33,24 +20,30 @@ DONE = "done"  # Status.why of an actor that has finished its ops and has nothin
 class Status(NamedTuple):
     """An actor's next step, and whether it may take it now."""
 
-    step: str  # e.g. "check 2", "synced"; "" when the actor is done
+    step: Step  # e.g. Step("check", 2), shown "check 2"; NO_STEP ("") when the actor is done
     enabled: bool
     why: str = ""  # why it waits (or DONE)
 
 
 class Event(NamedTuple):
-    """One atomic step, as the event log shows it."""
+    """One atomic step, as the event log shows it, with its typed fields."""
 
     time: int  # step number, from 1
     actor: str
     op: str  # the op's id; "" for a vCPU's always-available steps
-    step: str  # e.g. "check 2"
-    text: str  # tracepoint-style line
+    step: Step  # e.g. "check 2"; .kind "check", .arg 2
+    text: str  # the kernel line
     changes: tuple[tuple[str, object], ...]  # ("vcpu0.mode", "kernel"), ...
+    kind: str = ""  # step.kind
+    arg: int | None = None  # step.arg: the target, or the vCPU the scan is at
+    case: str = ""  # which outcome of the step's declaration (steps.STEPS) happened
+    tracepoints: tuple[str, ...] = ()  # what the kernel traces at this step, in order
+    readers: tuple[int, ...] = ()  # `sync`: the SRCU readers synchronize_srcu waits for
 
 
 # Fields a person sees change; the thread's position (op, pc, k) is not one.
 _SHOWN = tuple(f for f in Vcpu._fields if f not in ("op", "pc", "k"))
+assert _SHOWN == Vcpu._fields[: len(_SHOWN)], "Engine._changes zips the shown prefix"
 
 
 def format_targets(targets: tuple[int, ...]) -> str:
@@ -79,24 +72,23 @@ class Engine:
         self.names = program.actor_names()
         self.ops = [program.ops_of(a) for a in range(len(self.names))]
         self.index = {name: i for i, name in enumerate(self.names)}
-        # caches for the hot path (see "taking a step")
-        self._request_first = variant.request_first
-        self._ready = _Cache(_ready_status)  # Status(step, True) by step
-        self._kind = _Cache(lambda step: step.partition(" ")[0])  # "check 3" -> "check"
+        self._ready = _Cache(_ready_status)  # Status(step, True) by kind or (kind, arg)
         self._keys = _Cache(lambda c: tuple(f"vcpu{c}.{f}" for f in _SHOWN))
-        self._lines = _Lines(self)
-        self._vcpu_steps = {
-            "service": self._service,
-            "resume": self._resume,
-            "leave": self._leave,
-            "enter": self._enter,
-            "check": self._check,
-            "request": self._request,
-            "complete": self._complete,
-            "s1": self._s1,
-            "s2": self._s2,
-            "s3": self._s3,
+        # each outcome's kernel lines, built once per key and shared by every event
+        self._texts = {
+            (d.kind, name): _Cache(_formatter(case.text))
+            for d in BY_KIND.values()
+            for name, case in d.cases.items()
         }
+        self._targets_text = _Cache(lambda key: format_targets(self.ops[key[0]][key[1]].targets))
+        # the steps a vCPU outside a hypercall chooses from, by its op's first step
+        leave, resume, service = (BY_KIND[k] for k in ("leave", "resume", "service"))
+        self._choice = {None: (leave, resume, service)}
+        for phases in OP_PHASES.values():
+            first = BY_KIND[phases[0][0]]
+            if first.actor == "vcpu":
+                self._choice[first.kind] = (leave, resume, first, service)
+        assert {d.kind for d in self._choice[None]} == {d.kind for d in ANYTIME}
 
     # -- the initial state ---------------------------------------------------
 
@@ -104,7 +96,7 @@ class Engine:
         modes = dict(self.program.initial_mode)
         vcpus = []
         for c in range(self.n):
-            mode = modes.get(c, GUEST)
+            mode = modes.get(c, "guest")
             vcpus.append(
                 Vcpu(
                     inhibit=c in self.program.initial_inhibit,
@@ -131,6 +123,10 @@ class Engine:
         ops = self.ops[a]
         return ops[pos] if pos < len(ops) else None
 
+    def targets_text(self, c: int, op: int) -> str:
+        """format_targets of vcpu c's op number `op`, computed once."""
+        return self._targets_text[c, op]
+
     # -- who may step --------------------------------------------------------
 
     def status(self, s: State, a: int) -> Status:
@@ -144,36 +140,21 @@ class Engine:
 
     def _vcpu_status(self, s: State, c: int) -> Status:
         v = s.vcpus[c]
-        mode = v.mode
-        if mode == KERNEL:
+        if v.mode == KERNEL:  # inside an op: its next step is at pc, and has no guard
             pc = v.pc
-            if pc == "check" or pc == "request":
+            if BY_KIND[pc].arg:
                 return self._ready[pc, self.ops[c][v.op].targets[v.k]]
             return self._ready[pc]
-        has_op = v.op < len(self.ops[c])
-        if mode == GUEST:
-            # vcpu_run(): after a VM exit a pending signal returns to userspace
-            # before vcpu_enter_guest() processes requests, so an exit wins
-            # over a pending flush (which then waits for the next KVM_RUN);
-            # requests are processed before the guest's next instruction.
-            if v.exit_pending:
-                return _LEAVE
-            if v.pending_flush:
-                return _SERVICE
-            if has_op:
-                return _ENTER
-            return _FINISHED
-        if mode == BLOCKED:
-            if v.exit_pending:
-                return _LEAVE
-            if not self.suspended(v):
-                return _RESUME
-            on = f"vcpu{v.waiting_on}" if v.waiting_on != -1 else "nobody (waiting_on = -1)"
-            return Status("resume", False, f"suspended on {on} (kvm_vcpu_block)")
-        if has_op:
-            return Status("enter", False, "outside KVM_RUN: waits for a VMM `run`")
-        if v.pending_flush:
-            return Status("service", False, "outside KVM_RUN: the flush request waits for `run`")
+        ops = self.ops[c]
+        first = OP_PHASES[ops[v.op].op][0][0] if v.op < len(ops) else None
+        choice = self._choice[first]
+        for d in choice:  # the guards exclude each other: at most one holds
+            if d.when(self, v, first):
+                return self._ready[d.kind]
+        for d in choice:
+            why = d.waits(self, v, first) if d.waits else ""
+            if why:
+                return Status(Step(d.kind), False, why)
         return _FINISHED
 
     def _thread_status(self, s: State, i: int) -> Status:
@@ -182,40 +163,17 @@ class Engine:
         if th.op >= len(ops):
             return _FINISHED
         op = ops[th.op]
-        if isinstance(op, Exit):
-            return _EXIT
-        v = s.vcpus[op.vcpu]
-        if isinstance(op, Run):
-            return self._mutex_status("run", op.vcpu, v)
-        pc = th.pc or "lock"
-        if pc == "lock":
-            return self._mutex_status("lock", op.vcpu, v)
-        if pc == "synced":
-            for c, gen in th.readers:
-                r = s.vcpus[c]
-                if r.srcu_reader and r.srcu_gen == gen:
-                    return Status("synced", False, f"synchronize_srcu waits for reader vcpu{c}")
-            return self._ready["synced"]
-        if pc == "unsuspend" or pc == "wake":
-            return self._ready[pc, th.w]
-        return self._ready[pc]
-
-    def _mutex_status(self, step: str, x: int, v: Vcpu) -> Status:
-        if v.mode != USER:
-            return Status(step, False, f"vcpu{x} is in KVM_RUN ({v.mode}), which holds vcpu->mutex")
-        if v.mutex:
-            return Status(step, False, f"vcpu{x}->mutex is held by {v.mutex}")
-        return self._ready[step]
+        kind = th.pc or OP_PHASES[op.op][0][0]
+        d = BY_KIND[kind]
+        if d.blocked is not None:
+            why = d.blocked(self, s, th, op)
+            if why:
+                return Status(Step(kind), False, why)
+        if d.arg:
+            return self._ready[kind, th.w]
+        return self._ready[kind]
 
     # -- taking a step -------------------------------------------------------
-    #
-    # The hot path of every replay and of the checker, so it avoids
-    # NamedTuple._replace (keyword parsing, ~10x the cost of building the
-    # tuple): a vCPU is unpacked into its fields in Vcpu's order,
-    #   inhibit, suspended, waiting_on, mode, pending, flushes, mutex,
-    #   exiting, reader, gen, op, pc, k
-    # and rebuilt with the fields the kernel line writes. Event texts come
-    # from per-engine caches, so events share their strings.
 
     def step(self, s: State, a: int, time: int = 0) -> tuple[State, Event]:
         """Actor `a` takes its next step; raises ValueError if it cannot."""
@@ -223,20 +181,31 @@ class Engine:
 
     def step_with(self, s: State, a: int, st: Status, time: int = 0) -> tuple[State, Event]:
         """`step`, given `st` = status(s, a) already computed (a Session caches it)."""
+        after, d, case, key = self.take(s, a, st)
+        step = st.step
+        kind = d.kind
+        if a < self.n:
+            op = "" if not d.op else self.ops[a][s.vcpus[a].op].id
+        else:
+            op = self.ops[a][s.threads[a - self.n].op].id
+        text = self._texts[kind, case][key]
+        changes = self._changes(s.vcpus, after.vcpus)
+        readers = tuple(c for c, _ in after.threads[a - self.n].readers) if kind == "sync" else ()
+        event = (time, self.names[a], op, step, text, changes, kind, step.arg, case)
+        return after, _new(Event, event + (d.cases[case].tracepoints, readers))
+
+    def take(self, s: State, a: int, st: Status) -> tuple[State, StepDef, str, object]:
+        """(state after, the step's declaration, its outcome, the key of its line)."""
         if not st.enabled:
             raise ValueError(f"{self.names[a]} cannot step: {st.why}")
-        step = st.step
-        kind = self._kind[step]
+        d = BY_KIND[st.step.kind]
         if a < self.n:
-            v = s.vcpus[a]
-            op = "" if kind in _ANYTIME else self.ops[a][v.op].id
-            after, text = self._vcpu_steps[kind](s, a, v)
+            after, case, key = d.effect(self, s, a, s.vcpus[a])
         else:
             i = a - self.n
-            op = self.ops[a][s.threads[i].op].id
-            after, text = self._thread_step(s, i, kind)
-        changes = self._changes(s.vcpus, after.vcpus)
-        return after, _new(Event, (time, self.names[a], op, step, text, changes))
+            th = s.threads[i]
+            after, case, key = d.effect(self, s, i, th, self.ops[a][th.op])
+        return after, d, case, key
 
     def _changes(self, before: Vec, after: Vec) -> tuple[tuple[str, object], ...]:
         """The user-visible fields a step changed, in vCPU order."""
@@ -253,239 +222,9 @@ class Engine:
                         out.append((key, y))
         return tuple(out)
 
-    # vCPU steps: (state, c, vcpus[c]) -> (state after, kernel line).
-    # Each rebuilt Vcpu lists its 13 fields in order on two lines, so the
-    # fields a step writes stand out; ruff format would split them one a line.
-    # fmt: off
-
-    def _service(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
-        # vcpu_enter_guest(): KVM_REQ_HV_TLB_FLUSH -> kvm_hv_vcpu_flush_tlb()
-        inhibit, suspended, waiting_on, mode, _, flushes, mutex, exiting, reader, gen, op, pc, k = v
-        v = _new(Vcpu, (inhibit, suspended, waiting_on, mode, False, flushes + 1, mutex, exiting,
-                        reader, gen, op, pc, k))
-        return _put(s, c, v), self._lines.service[c]
-
-    def _resume(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
-        # kvm_vcpu_running() is true again: the hypercall instruction re-executes
-        return _put(s, c, _vset(v, _MODE, GUEST)), self._lines.resume[c]
-
-    def _leave(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
-        # signal pending: KVM_RUN returns to userspace and drops vcpu->mutex
-        inhibit, suspended, waiting_on, _, pending, flushes, _, _, reader, gen, op, pc, k = v
-        v = _new(Vcpu, (inhibit, suspended, waiting_on, USER, pending, flushes, "", False,
-                        reader, gen, op, pc, k))
-        return _put(s, c, v), self._lines.leave[c]
-
-    def _enter(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
-        # kvm_hv_hypercall() -> kvm_hv_flush_tlb(), under srcu_read_lock()
-        inhibit, suspended, waiting_on, _, pending, flushes, mutex, exiting, _, gen, op, _, _ = v
-        targets = self.ops[c][op].targets
-        first = "complete" if not targets else ("request" if self._request_first else "check")
-        v = _new(Vcpu, (inhibit, suspended, waiting_on, KERNEL, pending, flushes, mutex, exiting,
-                        True, gen + 1, op, first, 0))
-        return _put(s, c, v), self._lines.enter[c, op]
-
-    def _check(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
-        # if (READ_ONCE(v->arch.hyperv->tlb_flush_inhibit)) goto ret_suspend;
-        targets = self.ops[c][v.op].targets
-        t = targets[v.k]
-        if s.vcpus[t].inhibit:
-            return _put(s, c, _vset(v, _PC, "s1")), self._lines.inhibited[t]
-        v = _advance(v, len(targets), "complete" if self._request_first else "request")
-        return _put(s, c, v), self._lines.not_inhibited[t]
-
-    def _request(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
-        # kvm_make_vcpus_request_mask(kvm, KVM_REQ_HV_TLB_FLUSH, vcpu_mask)
-        targets = self.ops[c][v.op].targets
-        t = targets[v.k]
-        then = "check" if self._request_first else "complete"
-        vcpus = s.vcpus
-        if t == c:
-            vcpus = vcpus.set(c, _advance(_vset(v, _PENDING, True), len(targets), then))
-        else:
-            target = _vset(vcpus[t], _PENDING, True)
-            vcpus = vcpus.set_both(t, target, c, _advance(v, len(targets), then))
-        return _new(State, (vcpus, s.threads, s.windows)), self._lines.request[t]
-
-    def _complete(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
-        # return HV_STATUS_SUCCESS: the instruction is skipped; srcu_read_unlock()
-        inhibit, suspended, waiting_on, _, pending, flushes, mutex, exiting, _, gen, op, _, _ = v
-        v = _new(Vcpu, (inhibit, suspended, waiting_on, GUEST, pending, flushes, mutex, exiting,
-                        False, gen, op + 1, "enter", 0))
-        return _put(s, c, v), self._lines.complete[c]
-
-    def _s1(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
-        # kvm_hv_vcpu_suspend_tlb_flush(): WRITE_ONCE(waiting_on, vcpu_id)
-        t = self.ops[c][v.op].targets[v.k]
-        inhibit, suspended, _, mode, pending, flushes, mutex, exiting, reader, gen, op, _, k = v
-        merged = self.variant.merged_state
-        v = _new(Vcpu, (inhibit, suspended, t, mode, pending, flushes, mutex, exiting,
-                        reader, gen, op, "s3" if merged else "s2", k))
-        lines = self._lines.suspending if merged else self._lines.waiting_on
-        return _put(s, c, v), lines[c, t]
-
-    def _s2(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
-        # kvm_hv_vcpu_suspend_tlb_flush(): WRITE_ONCE(suspended, true)
-        inhibit, _, waiting_on, mode, pending, flushes, mutex, exiting, reader, gen, op, _, k = v
-        v = _new(Vcpu, (inhibit, True, waiting_on, mode, pending, flushes, mutex, exiting,
-                        reader, gen, op, "s3", k))
-        return _put(s, c, v), self._lines.suspending[c, waiting_on]
-
-    def _s3(self, s: State, c: int, v: Vcpu) -> tuple[State, str]:
-        # kvm_hv_hypercall_complete(): if (kvm_hv_vcpu_suspended(vcpu)) return 1;
-        # the instruction is not skipped, so the op restarts at `enter`.
-        inhibit, suspended, waiting_on, _, pending, flushes, mutex, exiting, _, gen, op, _, _ = v
-        if self.suspended(v):
-            v = _new(Vcpu, (inhibit, suspended, waiting_on, BLOCKED, pending, flushes, mutex,
-                            exiting, False, gen, op, "enter", 0))
-            return _put(s, c, v), self._lines.not_skipped[c]
-        # Unsuspended between s2 and here (only a scan that did not wait for
-        # this reader can do that): the seed falls through to the normal
-        # completion with result = -EBUSY, skipping the instruction. The guest
-        # gets a bogus status and its flush is never done.
-        v = _new(Vcpu, (inhibit, suspended, waiting_on, GUEST, pending, flushes, mutex, exiting,
-                        False, gen, op + 1, "enter", 0))
-        return _put(s, c, v), self._lines.ebusy[c]
-
-    # fmt: on
-
-    # VMM thread steps
-
-    def _thread_step(self, s: State, i: int, step: str) -> tuple[State, str]:
-        name, ops = self.program.threads[i]
-        th = s.threads[i]
-        op = ops[th.op]
-        vcpus = s.vcpus
-        lines = self._lines
-
-        if step == "exit":
-            # the VMM kicks the thread out of KVM_RUN (signal / immediate_exit)
-            x = op.vcpu
-            v = vcpus[x]
-            if v.mode == USER:
-                return _done(s, i, th, vcpus, s.windows), lines.kicked_outside[x]
-            vcpus = vcpus.set(x, _vset(v, _EXITING, True))
-            return _done(s, i, th, vcpus, s.windows), lines.kicked[x]
-        if step == "run":
-            # KVM_RUN: mutex_lock(&vcpu->mutex); a suspended vCPU blocks at once
-            x = op.vcpu
-            v = vcpus[x]
-            mode = BLOCKED if self.suspended(v) else GUEST
-            vcpus = vcpus.set(x, _vset(_vset(v, _MODE, mode), _MUTEX, KVM_RUN))
-            return _done(s, i, th, vcpus, s.windows), lines.enters[x, mode]
-
-        assert isinstance(op, SetInhibit)
-        x, b = op.vcpu, op.value
-        var = self.variant
-        windows = s.windows
-        after_write = "sync" if var.sync else ("return" if b else "unsuspend")
-        if step == "lock":
-            # kvm_vcpu_ioctl(): mutex_lock(&vcpu->mutex) -- vCPU ioctls are serialized
-            if not b:
-                windows &= ~(1 << x)
-            vcpus = vcpus.set(x, _vset(vcpus[x], _MUTEX, name))
-            return _goto(s, i, th._replace(pc="compare"), vcpus, windows), lines.lock[x]
-        if step == "compare":
-            # if (set->inhibit == READ_ONCE(vcpu->arch.hyperv->tlb_flush_inhibit)) return 0;
-            if vcpus[x].inhibit == b:
-                return _goto(s, i, th._replace(pc="return"), vcpus, windows), lines.already[
-                    x, int(b)
-                ]
-            return _goto(s, i, th._replace(pc="write"), vcpus, windows), lines.flag_is[
-                x, int(not b)
-            ]
-        if step == "write":
-            # WRITE_ONCE(vcpu->arch.hyperv->tlb_flush_inhibit, set->inhibit);
-            vcpus = vcpus.set(x, _vset(vcpus[x], _INHIBIT, b))
-            state = _goto(s, i, th._replace(pc=after_write, w=0), vcpus, windows)
-            return state, lines.write[x, int(b)]
-        if step == "sync":
-            # synchronize_srcu(&vcpu->kvm->srcu) begins: it waits for the readers inside now
-            readers = tuple((c, v.srcu_gen) for c, v in enumerate(vcpus) if v.srcu_reader)
-            who = " ".join(f"vcpu{c}" for c, _ in readers) or "nobody"
-            state = _goto(s, i, th._replace(pc="synced", readers=readers), vcpus, windows)
-            return state, f"synchronize_srcu: waits for {who}"
-        if step == "synced":
-            th = th._replace(pc="return" if b else "unsuspend", readers=(), w=0)
-            return _goto(s, i, th, vcpus, windows), "synchronize_srcu: returns"
-        w = th.w
-        nxt = "unsuspend" if w + 1 < self.n else "return"
-        if step == "unsuspend":
-            # kvm_hv_vcpu_unsuspend_tlb_flush(): one kvm_for_each_vcpu() iteration
-            v = vcpus[w]
-            if not (self.suspended(v) and (var.wake_all or v.waiting_on == x)):
-                state = _goto(s, i, _new(Thread, (th.op, nxt, w + 1, th.readers)), vcpus, windows)
-                return state, lines.stays[w]
-            if var.merged_state:
-                vcpus = vcpus.set(w, _vset(v, _WAITING_ON, -1))
-                state = _goto(s, i, _new(Thread, (th.op, nxt, w + 1, th.readers)), vcpus, windows)
-                return state, lines.unsuspending[w]
-            if var.unsuspend_swapped:
-                vcpus = vcpus.set(w, _vset(v, _SUSPENDED, False))
-                return _goto(s, i, th._replace(pc="wake"), vcpus, windows), lines.unsuspending[w]
-            # "waiting_on's store should happen before suspended's"
-            vcpus = vcpus.set(w, _vset(v, _WAITING_ON, -1))
-            return _goto(s, i, th._replace(pc="wake"), vcpus, windows), lines.reset_waiting_on[w]
-        if step == "wake":
-            v = vcpus[w]
-            if var.unsuspend_swapped:
-                vcpus = vcpus.set(w, _vset(v, _WAITING_ON, -1))
-                text = lines.reset_waiting_on[w]
-            else:
-                vcpus = vcpus.set(w, _vset(v, _SUSPENDED, False))
-                text = lines.unsuspending[w]
-            th = _new(Thread, (th.op, nxt, w + 1, th.readers))
-            return _goto(s, i, th, vcpus, windows), text
-        # return: the ioctl returns 0 and kvm_vcpu_ioctl() drops vcpu->mutex
-        if b:
-            windows |= 1 << x
-        vcpus = vcpus.set(x, _vset(vcpus[x], _MUTEX, ""))
-        return _done(s, i, th, vcpus, windows), lines.returns[x]
-
 
 _new = tuple.__new__  # builds a NamedTuple from a tuple, without keyword parsing
-
-_ANYTIME = ("service", "resume", "leave")
-
-# Vcpu field positions, for _vset
-_INHIBIT, _SUSPENDED, _WAITING_ON, _MODE, _PENDING, _FLUSHES, _MUTEX, _EXITING = range(8)
-_PC = Vcpu._fields.index("pc")
-assert _SHOWN == Vcpu._fields[: len(_SHOWN)], "Engine._changes zips the shown prefix"
-assert Vcpu._fields[_EXITING] == "exit_pending" and Vcpu._fields[_PC + 1] == "k"
-
-_LEAVE = Status("leave", True)
-_SERVICE = Status("service", True)
-_ENTER = Status("enter", True)
-_RESUME = Status("resume", True)
-_EXIT = Status("exit", True)
-_FINISHED = Status("", False, DONE)
-
-
-def _vset(v: Vcpu, i: int, value: object) -> Vcpu:
-    """v with field number i replaced (NamedTuple._replace without its cost)."""
-    return _new(Vcpu, v[:i] + (value,) + v[i + 1 :])
-
-
-def _advance(v: Vcpu, count: int, then: str) -> Vcpu:
-    """On to the next target, or to `then` after the last one."""
-    if v[-1] + 1 < count:
-        return _new(Vcpu, v[:-1] + (v[-1] + 1,))
-    return _new(Vcpu, v[:_PC] + (then, 0))
-
-
-def _put(s: State, c: int, v: Vcpu) -> State:
-    return _new(State, (s.vcpus.set(c, v), s.threads, s.windows))
-
-
-def _goto(s: State, i: int, th: Thread, vcpus: Vec, windows: int) -> State:
-    """Thread i moves on to th (same op)."""
-    threads = s.threads
-    return _new(State, (vcpus, threads[:i] + (th,) + threads[i + 1 :], windows))
-
-
-def _done(s: State, i: int, th: Thread, vcpus: Vec, windows: int) -> State:
-    """Thread i has finished its op: on to the next one, from its first step."""
-    return _goto(s, i, Thread(op=th.op + 1), vcpus, windows)
+_FINISHED = Status(NO_STEP, False, DONE)
 
 
 class _Cache(dict):
@@ -503,57 +242,10 @@ class _Cache(dict):
 
 
 def _ready_status(key) -> Status:
-    """Status("check 3", True) for ("check", 3); Status("s1", True) for "s1"."""
-    return Status(f"{key[0]} {key[1]}" if isinstance(key, tuple) else key, True)
-
-
-# The kernel lines of the event log, by cache name; "{}" are vCPU ids (and values).
-_LINE_TEMPLATES = {
-    "service": "kvm_hv_vcpu_flush_tlb: vcpu {}",
-    "resume": "kvm_vcpu_block: vcpu {} runnable again",
-    "leave": "kvm_arch_vcpu_ioctl_run: vcpu {} exits",
-    "inhibited": "READ_ONCE(tlb_flush_inhibit): vcpu {} is inhibited, goto ret_suspend",
-    "not_inhibited": "READ_ONCE(tlb_flush_inhibit): vcpu {} is not inhibited",
-    "request": "kvm_make_vcpus_request_mask: KVM_REQ_HV_TLB_FLUSH to vcpu {}",
-    "complete": "kvm_hv_hypercall_complete: vcpu {} HV_STATUS_SUCCESS",
-    "waiting_on": "WRITE_ONCE(waiting_on): vcpu {} waiting_on = {}",
-    "suspending": "kvm_hv_vcpu_suspend_tlb_flush: suspending vcpu {} waiting on {}",
-    "not_skipped": "kvm_hv_hypercall_complete: vcpu {} suspended, instruction not skipped",
-    "ebusy": "kvm_hv_hypercall_complete: vcpu {} no longer suspended: guest gets -EBUSY, "
-    "instruction skipped, nothing flushed",
-    "kicked_outside": "kvm_vcpu_kick: vcpu {} is outside KVM_RUN already",
-    "kicked": "kvm_vcpu_kick: vcpu {} exit requested",
-    "enters": "kvm_arch_vcpu_ioctl_run: vcpu {} enters ({})",
-    "lock": "mutex_lock: vcpu {}->mutex for SET_TLB_FLUSH_INHIBIT",
-    "already": "READ_ONCE(tlb_flush_inhibit): vcpu {} is {} already",
-    "flag_is": "READ_ONCE(tlb_flush_inhibit): vcpu {} is {}",
-    "write": "WRITE_ONCE(tlb_flush_inhibit): vcpu {} = {}",
-    "stays": "kvm_hv_vcpu_unsuspend_tlb_flush: vcpu {} stays",
-    "unsuspending": "kvm_hv_vcpu_unsuspend_tlb_flush: unsuspending vcpu {}",
-    "reset_waiting_on": "WRITE_ONCE(waiting_on): vcpu {} waiting_on = -1",
-    "returns": "KVM_HYPERV_SET_TLB_FLUSH_INHIBIT: vcpu {} returns 0",
-}
+    """Status(Step("check", 3), True) for ("check", 3); Status(Step("s1"), True) for "s1"."""
+    return Status(Step(*key) if isinstance(key, tuple) else Step(key), True)
 
 
 def _formatter(template: str):
-    """key -> line: an int key fills one "{}", a tuple key fills them in order."""
+    """key -> line: a tuple key fills the "{}" in order, anything else fills the one."""
     return lambda key: template.format(*key) if isinstance(key, tuple) else template.format(key)
-
-
-class _Lines:
-    """The kernel lines the event log prints, one cache per line, by vCPU id.
-
-    Building each string once keeps a 100k-step log from holding 100k
-    copies of "kvm_hv_flush_tlb: vcpu 0 ..." and saves the formatting.
-    Attributes: one _Cache per _LINE_TEMPLATES entry, plus `enter` by (vcpu, op).
-    """
-
-    def __init__(self, engine: Engine):
-        for name, template in _LINE_TEMPLATES.items():
-            setattr(self, name, _Cache(_formatter(template)))
-
-        def enter(key: tuple[int, int]) -> str:
-            c, op = key
-            return f"kvm_hv_flush_tlb: vcpu {c} targets {format_targets(engine.ops[c][op].targets)}"
-
-        self.enter = _Cache(enter)
