@@ -515,7 +515,7 @@ STEPS: tuple[StepDef, ...] = (
         op="flush",
         arg=T,
         guard="",
-        reads=locs("inhibit[t] pos[c]"),
+        reads=locs("mode[c] inhibit[t] pos[c]"),
         writes=locs("pos[c]"),
         cases={
             "inhibited": Case(
@@ -533,7 +533,7 @@ STEPS: tuple[StepDef, ...] = (
         op="flush",
         arg=T,
         guard="",
-        reads=locs("pos[c]"),
+        reads=locs("mode[c] pos[c]"),
         writes=locs("pending_flush[t] pos[c]"),
         cases={"request": Case("kvm_make_vcpus_request_mask: KVM_REQ_HV_TLB_FLUSH to vcpu {}")},
         series="3/7 arch/x86/kvm/hyperv.c kvm_hv_flush_tlb(): hv_tlb_flush_enqueue() + "
@@ -546,7 +546,7 @@ STEPS: tuple[StepDef, ...] = (
         op="flush",
         arg="",
         guard="",
-        reads=locs("pos[c]"),
+        reads=locs("mode[c] pos[c]"),
         writes=locs("mode[c] srcu_reader[c] pos[c]"),
         cases={
             "success": Case(
@@ -564,7 +564,7 @@ STEPS: tuple[StepDef, ...] = (
         op="flush",
         arg="",
         guard="",
-        reads=locs("pos[c]"),
+        reads=locs("mode[c] pos[c]"),
         writes=locs("waiting_on[c] pos[c]"),
         cases={
             "waiting_on": Case("WRITE_ONCE(waiting_on): vcpu {} waiting_on = {}"),
@@ -583,7 +583,7 @@ STEPS: tuple[StepDef, ...] = (
         op="flush",
         arg="",
         guard="",
-        reads=locs("waiting_on[c] pos[c]"),
+        reads=locs("mode[c] waiting_on[c] pos[c]"),
         writes=locs("suspended[c] pos[c]"),
         cases={
             "suspends": Case(
@@ -601,7 +601,7 @@ STEPS: tuple[StepDef, ...] = (
         op="flush",
         arg="",
         guard="",
-        reads=locs("pos[c]") + SUSPENSION,
+        reads=locs("mode[c] pos[c]") + SUSPENSION,
         writes=locs("mode[c] srcu_reader[c] pos[c]"),
         cases={
             "not_skipped": Case(
@@ -800,6 +800,34 @@ STEPS: tuple[StepDef, ...] = (
 )
 
 BY_KIND: dict[str, StepDef] = {d.kind: d for d in STEPS}
+
+
+def bind(engine, s: State, a: int, who: str) -> tuple[int, ...]:
+    """The ids `who` names when actor `a` takes its next step from `s` (vCPU ids;
+    the thread's index for THREAD)."""
+    n = engine.n
+    if who == C:
+        return (a,)
+    if who == ALL:
+        return tuple(range(n))
+    if a < n:
+        if who == T:
+            v = s.vcpus[a]
+            return (engine.ops[a][v.op].targets[v.k],)
+        raise ValueError(f"a vCPU step names {who}")
+    i = a - n
+    th = s.threads[i]
+    if who == THREAD:
+        return (i,)
+    if who == X:
+        return (engine.ops[a][th.op].vcpu,)
+    if who == W:
+        return (th.w,)
+    if who == RECORDED:
+        return tuple(c for c, _ in th.readers)
+    raise ValueError(f"a VMM step names {who}")
+
+
 ANYTIME = tuple(d for d in STEPS if d.actor == VCPU and not d.op)  # the status's order
 
 # Each op kind's steps in program order; steps in one tuple are one phase (a
