@@ -220,12 +220,14 @@ class PartialOrder:
         locations, every outcome's writes included."""
         d = BY_KIND[step.kind]
         reads = self._bound(s, a, d.reads) & self.writable
+        if a < self.n and s.vcpus[a].mode != KERNEL:
+            # its status chose this step by asking every guard of its choice
+            reads |= self.guard(s, a, Status(step, True))
         return reads, self._bound(s, a, d.all_writes())
 
     def guard(self, s, a: int, status: Status) -> int:
-        """What a disabled actor's enabling condition reads."""
-        if not status.step:
-            return 0  # finished: nothing enables it again
+        """What a disabled actor's enabling condition reads. A vCPU with nothing
+        to do can still be given something (a request, an exit)."""
         if a < self.n:
             v = s.vcpus[a]
             if v.mode == KERNEL:
@@ -234,6 +236,8 @@ class PartialOrder:
             first = OP_PHASES[ops[v.op].op][0][0] if v.op < len(ops) else None
             where = tuple(loc for d in self.engine._choice[first] for loc in d.reads)
             return self._bound(s, a, where) & self.writable
+        if not status.step:
+            return 0  # a thread that has finished its ops: nothing enables it again
         return self._bound(s, a, BY_KIND[status.step.kind].reads) & self.writable
 
     def visible(self, s, a: int, status: Status, opens: int, clears: int) -> bool:

@@ -361,9 +361,10 @@ def _wake(e, s, i, th, op):
 def _return(e, s, i, th, op):
     # the ioctl returns 0 and kvm_vcpu_ioctl() drops vcpu->mutex
     x = op.vcpu
-    windows = s.windows | (1 << x) if op.value else s.windows
     vcpus = s.vcpus.set(x, _set_mutex(s.vcpus[x], ""))
-    return _done(s, i, th, vcpus, windows), "returns", x
+    if op.value:  # set_inhibit(x, true) opens x's inhibit window as it returns
+        return _done(s, i, th, vcpus, s.windows | (1 << x)), "opens", x
+    return _done(s, i, th, vcpus), "returns", x
 
 
 # -- guards ------------------------------------------------------------------------------
@@ -789,9 +790,10 @@ STEPS: tuple[StepDef, ...] = (
         reads=locs("pos[thread]"),
         writes=locs("mutex[x] pos[thread] in_ioctl[thread]"),
         cases={
-            "returns": Case(
+            "opens": Case(
                 "KVM_HYPERV_SET_TLB_FLUSH_INHIBIT: vcpu {} returns 0", (), locs("windows[x]")
-            )
+            ),
+            "returns": Case("KVM_HYPERV_SET_TLB_FLUSH_INHIBIT: vcpu {} returns 0"),
         },
         series="5/7 arch/x86/kvm/x86.c kvm_vcpu_ioctl_set_tlb_flush_inhibit(): return 0; "
         "kvm_vcpu_ioctl(): mutex_unlock(&vcpu->mutex)",
