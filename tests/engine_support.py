@@ -11,7 +11,17 @@ from typing import NamedTuple
 
 from hvtui.model.engine import Engine, Event, Status
 from hvtui.model.session import Session
-from hvtui.model.state import Exit, Flush, Op, Program, Run, SetInhibit, Vcpu
+from hvtui.model.state import (
+    Exit,
+    Flush,
+    HypervInit,
+    KernelWork,
+    Op,
+    Program,
+    Run,
+    SetInhibit,
+    Vcpu,
+)
 from hvtui.model.variants import VARIANTS
 
 
@@ -19,15 +29,22 @@ def flush(*targets: int, id: str = "f") -> Flush:
     return Flush(id, tuple(sorted(set(targets))))
 
 
+def work(id: str = "w") -> KernelWork:
+    """An MMIO or page-fault exit handled in the kernel: vmexit, vmentry."""
+    return KernelWork(id)
+
+
 def program(
     n: int,
-    vcpus: dict[int, list[Flush]] | None = None,
+    vcpus: dict[int, list[Flush | KernelWork]] | None = None,
     vmm: list[Op] | None = None,
     threads: dict[str, list[Op]] | None = None,
     inhibit: tuple[int, ...] = (),
     user: tuple[int, ...] = (),
+    no_hyperv: tuple[int, ...] = (),
 ) -> Program:
-    """N vCPUs; `vmm` is the thread called vmm, `threads` any others (vmm:<name>)."""
+    """N vCPUs; `vmm` is the thread called vmm, `threads` any others (vmm:<name>);
+    `no_hyperv` vCPUs have no Hyper-V context yet (they start in user mode)."""
     named = dict(threads or {})
     if vmm is not None:
         named["vmm"] = vmm
@@ -38,6 +55,7 @@ def program(
         tuple((name, tuple(named[name])) for name in order),
         frozenset(inhibit),
         tuple((c, "user") for c in user),
+        frozenset(no_hyperv),
     )
 
 
@@ -158,5 +176,44 @@ RACES = {
         # first write lets vcpu0 resume and suspend on 2; then `wake 0`.
         ("vcpu0",) * 5 + ("vmm",) * 6 + ("vcpu0",) * 7 + ("vmm",) * 4,
         "no-lost-wakeup",
+    ),
+    # Without the sync the clear's scan wakes vcpu0 between s2 and s3: s3
+    # falls through to the normal completion with -EBUSY as the status.
+    "no-sync-bogus-status": Race(
+        program(2, {0: [flush(1)]}, vmm=[SetInhibit("clr", 1, False)], inhibit=(1,), user=(1,)),
+        "no-sync",
+        ("vcpu0",) * 4 + ("vmm",) * 7 + ("vcpu0",),
+        "no-bogus-status",
+    ),
+    # wake-all: clearing vcpu2 wakes vcpu0, which waits on vcpu1. It entered
+    # after the sync began, so nothing kept the scan out of its s2..s3.
+    "wake-all-bogus-status": Race(
+        program(3, {0: [flush(1)]}, vmm=[SetInhibit("clr", 2, False)], inhibit=(1, 2), user=(2,)),
+        "wake-all",
+        ("vmm",) * 5 + ("vcpu0",) * 4 + ("vmm",) * 2 + ("vcpu0",),
+        "no-bogus-status",
+    ),
+    # vCPU hot-plug: vcpu0 flushes every vCPU before vcpu2's KVM_SET_CPUID2.
+    "hot-plug-null-check": Race(
+        program(
+            3, {0: [flush(0, 1, 2)]}, vmm=[HypervInit("init", 2), Run("run", 2)], no_hyperv=(2,)
+        ),
+        "posted",
+        ("vcpu0",) * 4,
+        "no-null-deref",
+    ),
+    # The ioctl on a vCPU that has no Hyper-V context reads through NULL.
+    "ioctl-null-compare": Race(
+        program(2, vmm=[SetInhibit("inh", 1, True)], no_hyperv=(1,)),
+        "posted",
+        ("vmm", "vmm"),
+        "no-null-deref",
+    ),
+    # An MMIO exit holds kvm->srcu: the inhibit's synchronize_srcu waits for it.
+    "kernel-work-stalls-sync": Race(
+        program(2, {0: [work()]}, vmm=[Exit("x", 1), SetInhibit("inh", 1, True)]),
+        "posted",
+        ("vcpu0", "vmm", "vcpu1", "vmm", "vmm", "vmm", "vmm"),
+        "sync-waits-for-flushes-only",
     ),
 }

@@ -2,7 +2,9 @@
 
 Small on purpose (1-4 vCPUs, a few ops each): every step kind, variant
 branch and wait reason is reachable in a few dozen steps, and a failure
-shrinks to an interleaving a person can read.
+shrinks to an interleaving a person can read. Programs mix flushes with
+kernel work, and some vCPUs start without a Hyper-V context (no flushes of
+their own, as the loader requires) for a VMM thread to `hyperv_init`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,17 @@ from hypothesis import strategies as st
 
 from hvtui.model.engine import Engine, Event
 from hvtui.model.session import Session
-from hvtui.model.state import USER, Exit, Flush, Program, Run, SetInhibit, State
+from hvtui.model.state import (
+    USER,
+    Exit,
+    Flush,
+    HypervInit,
+    KernelWork,
+    Program,
+    Run,
+    SetInhibit,
+    State,
+)
 from hvtui.model.variants import VARIANTS
 
 MAX_STEPS = 160
@@ -23,14 +35,15 @@ def vmm_ops(draw, name: str, vcpu) -> tuple:
 
     A set_inhibit can only lock the vCPU's mutex once the vCPU is out of
     KVM_RUN, so a block kicks it out, flips the flag and runs it again; a
-    few bare ops are mixed in to reach the odd orders too.
+    few bare ops are mixed in to reach the odd orders too (a hot-plugged
+    vCPU's KVM_SET_CPUID2, `hyperv_init`, among them).
     """
     ops: list = []
     for kind in draw(st.lists(st.sampled_from(["set", "clear", "bare"]), min_size=1, max_size=4)):
         x = draw(vcpu)
         j = len(ops)
         if kind == "bare":
-            bare = draw(st.sampled_from([SetInhibit, SetInhibit, Run, Exit]))
+            bare = draw(st.sampled_from([SetInhibit, SetInhibit, Run, Exit, HypervInit]))
             ops.append(
                 bare(f"{name}.{j}", x, draw(st.booleans()))
                 if bare is SetInhibit
@@ -46,21 +59,31 @@ def vmm_ops(draw, name: str, vcpu) -> tuple:
 
 
 @st.composite
+def vcpu_op(draw, c: int, j: int, targets, flushes: bool):
+    """A flush of some targets (when the vCPU may flush) or kernel work."""
+    if flushes and draw(st.integers(0, 3)):
+        return Flush(f"f{c}.{j}", tuple(sorted(draw(targets))))
+    return KernelWork(f"k{c}.{j}")
+
+
+@st.composite
 def programs(draw) -> Program:
     n = draw(st.integers(1, 4))
     vcpu = st.integers(0, n - 1)
+    # at most one vCPU without a Hyper-V context, none when N = 1
+    no_hyperv = frozenset(draw(st.sets(st.integers(1, n - 1), max_size=1)) if n > 1 else ())
+    targets = st.sets(vcpu, min_size=1, max_size=n)
     vcpu_ops = tuple(
         tuple(
-            Flush(f"f{c}.{j}", tuple(sorted(draw(st.sets(vcpu, min_size=1, max_size=n)))))
-            for j in range(draw(st.integers(0, 2)))
+            draw(vcpu_op(c, j, targets, c not in no_hyperv)) for j in range(draw(st.integers(0, 2)))
         )
         for c in range(n)
     )
     names = draw(st.sampled_from([("vmm",), ("vmm", "vmm:b")]))
     threads = tuple((name, draw(vmm_ops(name, vcpu))) for name in names)
-    inhibit = frozenset(draw(st.sets(vcpu, max_size=n)))
+    inhibit = frozenset(draw(st.sets(vcpu, max_size=n))) - no_hyperv
     user = tuple((c, USER) for c in sorted(draw(st.sets(vcpu, max_size=n))))
-    return Program(n, vcpu_ops, threads, inhibit, user)
+    return Program(n, vcpu_ops, threads, inhibit, user, no_hyperv)
 
 
 variants = st.sampled_from(sorted(VARIANTS))

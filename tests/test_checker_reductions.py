@@ -14,15 +14,24 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from hypothesis_programs import vmm_ops
+from hypothesis_programs import vcpu_op, vmm_ops
 
-from hvtui.check.generations import forget
+from hvtui.check.generations import forget, forgetter
 from hvtui.check.por import PartialOrder
 from hvtui.check.search import Options, Result, check
 from hvtui.check.symmetry import Symmetry
 from hvtui.model.engine import Engine
 from hvtui.model.properties import VIOLATED, progress, state_violations, step_violations
-from hvtui.model.state import USER, Flush, Program
+from hvtui.model.state import (
+    USER,
+    Exit,
+    Flush,
+    HypervInit,
+    KernelWork,
+    Program,
+    Run,
+    SetInhibit,
+)
 from hvtui.model.variants import VARIANTS
 from hvtui.scenario import load as scenarios
 from hvtui.scenario.load import Scenario
@@ -98,29 +107,31 @@ def test_reductions_agree_on_the_small_scenarios(path, variant):
 
 @st.composite
 def programs(draw) -> Program:
-    """1-3 named vCPUs, sometimes followed by 2-3 twins: identical flushers that
-    nothing names, the case the symmetry reduction folds."""
+    """1-3 named vCPUs, sometimes followed by 2-3 twins: identical vCPUs (flushes
+    and kernel work) that nothing names, the case the symmetry reduction folds.
+    Among the named ones, maybe one without a Hyper-V context (kernel work
+    only) for the VMM to `hyperv_init` while others flush it."""
     named = draw(st.integers(1, 3))
     twins = draw(st.sampled_from([0, 0, 2, 3]))
     ids = list(range(named))
-    targets = st.sets(st.sampled_from(ids), min_size=1, max_size=named).map(
-        lambda s: tuple(sorted(s))
-    )
+    no_hyperv = frozenset(draw(st.sets(st.sampled_from(ids[1:]), max_size=1)) if named > 1 else ())
+    targets = st.sets(st.sampled_from(ids), min_size=1, max_size=named)
     vcpu_ops = [
-        tuple(Flush(f"f{c}.{j}", draw(targets)) for j in range(draw(st.integers(0, 1))))
+        tuple(
+            draw(vcpu_op(c, j, targets, c not in no_hyperv)) for j in range(draw(st.integers(0, 1)))
+        )
         for c in ids
     ]
     if twins:
-        twin = tuple(draw(targets) for _ in range(draw(st.integers(1, 2))))
-        vcpu_ops += [
-            tuple(Flush(f"f{named + k}.{j}", t) for j, t in enumerate(twin)) for k in range(twins)
-        ]
+        twin = [draw(vcpu_op(named, j, targets, True)) for j in range(draw(st.integers(1, 2)))]
+        # the same ops under each twin's own ids
+        vcpu_ops += [tuple(replace(op, id=f"{op.id}.{k}") for op in twin) for k in range(twins)]
     threads = [("vmm", draw(vmm_ops("vmm", st.sampled_from(ids))))]
     if draw(st.booleans()):
         threads.append(("vmm:b", draw(vmm_ops("vmm:b", st.sampled_from(ids)))))
-    inhibit = frozenset(draw(st.sets(st.sampled_from(ids), max_size=named)))
+    inhibit = frozenset(draw(st.sets(st.sampled_from(ids), max_size=named))) - no_hyperv
     user = tuple((c, USER) for c in sorted(draw(st.sets(st.sampled_from(ids), max_size=1))))
-    return Program(named + twins, tuple(vcpu_ops), tuple(threads), inhibit, user)
+    return Program(named + twins, tuple(vcpu_ops), tuple(threads), inhibit, user, no_hyperv)
 
 
 def as_scenario(program: Program, variant: str) -> Scenario:
@@ -219,6 +230,7 @@ def test_forgetting_generations_changes_no_guard_no_effect_and_no_verdict(progra
     """Along a random walk (with retries, so generations grow), the forgotten
     state lets the same actors step, the same way, with the same verdicts."""
     engine = Engine(program, VARIANTS[variant])
+    forget = forgetter(engine.variant)
     s = engine.initial()
     for choice in walk:
         f = forget(s)
@@ -293,11 +305,14 @@ def reachable(engine, limit: int = 30_000) -> list:
     return queue
 
 
-@pytest.mark.parametrize("variant", ["posted", "no-sync", "unsuspend-swapped", "wake-all"])
+@pytest.mark.parametrize(
+    "variant", ["posted", "no-sync", "unsuspend-swapped", "wake-all", "wake-all-retry", "own-srcu"]
+)
 @pytest.mark.parametrize("name", ["twin-flushers.yaml", "bystanders.yaml", "second-target.yaml"])
 def test_both_canonical_forms_commute_with_the_steps_of_every_reachable_state(name, variant):
     """The same two claims as above, on every state of whole scenarios."""
     engine = replace(scenarios.load(str(DATA / name)), variant=variant).engine()
+    forget = forgetter(engine.variant)
     symmetry = Symmetry(engine)
     swapped = rewritten = 0
     for s in reachable(engine):
@@ -370,3 +385,82 @@ def test_persistent_sets_hold_along_random_walks(program, variant, walk):
         if not enabled:
             break
         s, _ = engine.step(s, enabled[choice % len(enabled)])
+
+
+# -- the model v2 steps, on whole state graphs --------------------------------------------
+
+V2_PROGRAMS = {
+    # vcpu0 flushes every vCPU while vcpu2 (hot-plugged) waits for its
+    # KVM_SET_CPUID2; vcpu1 takes an MMIO exit while the other thread inhibits it.
+    "hot-plug": Program(
+        3,
+        ((Flush("f", (0, 1, 2)),), (KernelWork("mmio"),), (KernelWork("mmio2"),)),
+        (
+            ("vmm", (HypervInit("init", 2), Run("run", 2))),
+            ("vmm:b", (Exit("x", 1), SetInhibit("inh", 1, True), Run("r", 1))),
+        ),
+        initial_no_hyperv=frozenset({2}),
+    ),
+    # two interchangeable vCPUs doing kernel work beside the reviewer's race
+    "mmio-twins": Program(
+        4,
+        ((Flush("f", (1,)),), (), (KernelWork("w2"),), (KernelWork("w3"),)),
+        (
+            (
+                "vmm",
+                (
+                    Exit("x", 1),
+                    SetInhibit("inh", 1, True),
+                    Run("r", 1),
+                    Exit("x2", 1),
+                    SetInhibit("clr", 1, False),
+                    Run("r2", 1),
+                ),
+            ),
+        ),
+    ),
+    # the ioctl on a vCPU without a context, before and after hyperv_init,
+    # while vcpu0 flushes it and a second inhibited target
+    "ioctl-null": Program(
+        3,
+        ((Flush("f", (1, 2)),), (), ()),
+        (
+            (
+                "vmm",
+                (SetInhibit("inh", 1, True), HypervInit("init", 1), SetInhibit("inh2", 1, True)),
+            ),
+            ("vmm:b", (Exit("x", 2), SetInhibit("clr", 2, False), Run("r", 2))),
+        ),
+        initial_inhibit=frozenset({2}),
+        initial_no_hyperv=frozenset({1}),
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("name", sorted(V2_PROGRAMS))
+def test_reductions_agree_on_the_v2_programs(name, variant):
+    scenario = as_scenario(V2_PROGRAMS[name], variant)
+    base = check(scenario, variant, BASE)
+    assert base.complete
+    agree(scenario, variant, base)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("name", sorted(V2_PROGRAMS))
+def test_every_reachable_v2_state_keeps_both_canonical_forms_and_persistent_sets(name, variant):
+    engine = Engine(V2_PROGRAMS[name], VARIANTS[variant])
+    forget = forgetter(engine.variant)
+    symmetry = Symmetry(engine)
+    po = PartialOrder(engine, list(range(len(engine.names))))
+    reduced = 0
+    for s in reachable(engine):
+        f = forget(s)
+        if f is not s:
+            assert successors(engine, s, forget) == successors(engine, f, forget)
+        c = symmetry.canon(s)
+        if c is not s:
+            assert successors(engine, s, symmetry.canon) == successors(engine, c, symmetry.canon)
+        reduced += assert_persistent_where_reduced(engine, po, s)
+    assert reduced > 0
+    assert bool(symmetry.groups) == (name == "mmio-twins")

@@ -16,6 +16,7 @@ from hvtui.model.properties import (
     BLOCKED_BY_DESIGN,
     HOLDS,
     INHIBIT_HOLDS,
+    NO_BOGUS_STATUS,
     NO_FLUSH,
     NO_LOST_WAKEUP,
     NO_REQUEST,
@@ -145,19 +146,27 @@ def test_unsuspend_swapped_lets_the_second_write_clobber_a_new_suspension():
     assert check(scenario, "posted").properties[NO_LOST_WAKEUP].verdict == HOLDS
 
 
-@pytest.mark.parametrize("variant", ["merged-state", "wake-all"])
+def verdicts_of(scenario, variant) -> dict[str, str]:
+    return {p: v.verdict for p, v in check(scenario, variant).properties.items()}
+
+
+@pytest.mark.parametrize("variant", ["merged-state", "wake-all", "wake-all-retry", "own-srcu"])
 def test_merged_state_and_wake_all_behave_like_posted_on_these_races(variant):
     """merged-state has one write for both fields, so there is no moment
     between them to race with; wake-all wakes too many vCPUs, and the extra
-    ones simply retry and suspend again. Neither loses a wake-up, and both
-    keep posted's verdicts."""
+    ones simply retry and suspend again; own-srcu waits for the same flushes
+    (no kernel work here). None loses a wake-up, and all keep posted's
+    verdicts -- except that wake-all's scan for another vCPU can land
+    between a suspension's s2 and s3, whose -EBUSY fall-through breaks
+    no-bogus-status (wake-all-retry returns 1 there instead)."""
     for path in FILES:
         scenario = scenarios.load(str(path))
-        posted = check(scenario, "posted")
-        other = check(scenario, variant)
-        assert {p: v.verdict for p, v in other.properties.items()} == {
-            p: v.verdict for p, v in posted.properties.items()
-        }, path.name
+        posted = verdicts_of(scenario, "posted")
+        other = verdicts_of(scenario, variant)
+        if variant == "wake-all" and other[NO_BOGUS_STATUS] == VIOLATED:
+            other[NO_BOGUS_STATUS] = HOLDS
+            assert path.stem in ("second-target", "wake-all-retry"), path.name
+        assert other == posted, path.name
 
 
 def test_wake_all_wakes_a_vcpu_waiting_on_another_flag_and_it_suspends_again():

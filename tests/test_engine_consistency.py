@@ -26,8 +26,17 @@ def assert_consistent(engine: Engine, s: State) -> None:
         # KVM_RUN holds vcpu->mutex exactly while the thread is inside it
         assert (v.mode in (GUEST, KERNEL, BLOCKED)) == (v.mutex == KVM_RUN), (c, v)
         assert v.mode in (USER, GUEST, KERNEL, BLOCKED), (c, v)
-        # only the hypercall runs under srcu_read_lock()
+        # only the hypercall and kernel work run under srcu_read_lock(&kvm->srcu)
         assert v.srcu_reader == (v.mode == KERNEL), (c, v)
+        # own-srcu: the flush hypercall, and it alone, holds the flush path's domain
+        in_flush = v.mode == KERNEL and v.pc != "vmentry"
+        assert v.flush_srcu_reader == (in_flush and engine.variant.own_srcu), (c, v)
+        if not v.hyperv:
+            # no context: no flag, never suspended, never inside a flush hypercall
+            assert not v.inhibit and not v.suspended and v.waiting_on == -1, (c, v)
+            assert not in_flush and c in engine.program.initial_no_hyperv, (c, v)
+        if not v.ran:
+            assert v.mode == USER, (c, v)
         if engine.suspended(v):
             # suspended-stays-put, kept by construction: only the hypercall
             # suspends, and its next line (s3) blocks

@@ -16,13 +16,16 @@ from hypothesis_programs import play, programs, schedules, transitions, variants
 from hvtui.model.engine import Engine
 from hvtui.model.properties import (
     INHIBIT_HOLDS,
+    NO_BOGUS_STATUS,
     NO_FLUSH,
     NO_LOST_WAKEUP,
+    NO_NULL_DEREF,
     NO_REQUEST,
     STAYS_PUT,
+    SYNC_FLUSHES_ONLY,
     state_violations,
 )
-from hvtui.model.state import SetInhibit
+from hvtui.model.state import KernelWork, SetInhibit
 from hvtui.model.variants import VARIANTS
 
 STATE_PROPERTIES = (NO_LOST_WAKEUP, STAYS_PUT)
@@ -32,6 +35,7 @@ def brute_force(engine: Engine, session, states) -> list[set[str]]:
     """Per step, every property the definition says is violated at it."""
     ops = {op.id: op for _, thread_ops in engine.program.threads for op in thread_ops}
     windows = set(engine.program.initial_inhibit)  # whose inhibit window is open
+    dropped = set()  # set_inhibit ops whose write found no Hyper-V context
     found = []
     for before, actor, event, after in transitions(session, states):
         kind, _, arg = event.step.partition(" ")
@@ -47,10 +51,24 @@ def brute_force(engine: Engine, session, states) -> list[set[str]]:
                 now.add(NO_REQUEST)
             elif kind == "service" and actor in windows:
                 now.add(NO_FLUSH)
+            elif kind == "check" and not before.vcpus[int(arg)].hyperv:
+                now.add(NO_NULL_DEREF)
+            elif kind == "s3" and after.vcpus[actor].op > before.vcpus[actor].op:
+                now.add(NO_BOGUS_STATUS)  # the hypercall returned without flushing
+        elif kind == "sync":
+            i = actor - engine.n
+            for c, _ in after.threads[i].readers:
+                if isinstance(engine.ops[c][before.vcpus[c].op], KernelWork):
+                    now.add(SYNC_FLUSHES_ONLY)
         op = ops.get(event.op)
         if isinstance(op, SetInhibit):
-            # open at the return of set_inhibit(x, true), closed at the lock of a clear
-            if kind == "return" and op.value:
+            if kind in ("compare", "write") and not before.vcpus[op.vcpu].hyperv:
+                now.add(NO_NULL_DEREF)
+                if kind == "write":
+                    dropped.add(op.id)
+            # open at the return of set_inhibit(x, true) unless its write was
+            # dropped, closed at the lock of a clear
+            if kind == "return" and op.value and op.id not in dropped:
                 windows.add(op.vcpu)
             elif kind == "lock" and not op.value:
                 windows.discard(op.vcpu)

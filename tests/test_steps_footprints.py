@@ -102,8 +102,8 @@ def _status_reads(engine: Engine, s: State, a: int, st) -> tuple[Loc, ...]:
         v = s.vcpus[a]
         ops = engine.ops[a]
         first = OP_PHASES[ops[v.op].op][0][0] if v.op < len(ops) else None
-        return tuple(loc for d in engine._choice[first] for loc in d.reads)
-    return BY_KIND[st.step.kind].reads if st.step else ()
+        return tuple(loc for d in engine._choice[first] for loc in d.reads_under(engine.variant))
+    return BY_KIND[st.step.kind].reads_under(engine.variant) if st.step else ()
 
 
 def check_state(engine: Engine, s: State, seen: set | None = None) -> None:

@@ -39,7 +39,7 @@ commute with the ones it leaves out.
 
 from __future__ import annotations
 
-from hvtui.check.symmetry import may_be_inhibited
+from hvtui.check.symmetry import flush_targets, may_be_inhibited
 from hvtui.model import properties as props
 from hvtui.model.engine import Engine, Status
 from hvtui.model.state import KERNEL, State
@@ -58,18 +58,24 @@ from hvtui.model.steps import (
     X,
     bind,
 )
+from hvtui.model.variants import VARIANTS
 
 _OWN = (C, THREAD)
+# Every location the table names, under any variant.
+_NAMED = [
+    loc
+    for d in STEPS
+    for loc in d.all_writes() + tuple({r for v in VARIANTS.values() for r in d.reads_under(v)})
+]
 # Fields that only the stepping actor's own steps ever name: no other actor
 # can depend on them, so they get no token.
 OWNED = frozenset(
     f
-    for f in {loc.field for d in STEPS for loc in d.reads + d.all_writes()}
-    if all(loc.who in _OWN for d in STEPS for loc in d.reads + d.all_writes() if loc.field == f)
+    for f in {loc.field for loc in _NAMED}
+    if all(loc.who in _OWN for loc in _NAMED if loc.field == f)
 )
-TOKEN_FIELDS = tuple(sorted({loc.field for d in STEPS for loc in d.reads + d.all_writes()} - OWNED))
+TOKEN_FIELDS = tuple(sorted({loc.field for loc in _NAMED} - OWNED))
 KIND = {f: k for k, f in enumerate(TOKEN_FIELDS)}
-_SUSPENSION = ("suspended", "waiting_on")
 
 
 class PartialOrder:
@@ -85,10 +91,20 @@ class PartialOrder:
         # Only a vCPU that may meet an inhibited target ever suspends, and a
         # scan writes only suspended vCPUs: elsewhere the suspension fields
         # never change, and reading them conflicts with nothing.
-        self.suspendable = {
-            c
-            for c, ops in enumerate(program.vcpu_ops)
-            if any(set(getattr(op, "targets", ())) & inhibitable for op in ops)
+        suspendable = {
+            c for c, ops in enumerate(program.vcpu_ops) if flush_targets(ops) & inhibitable
+        }
+        self.suspendable = suspendable
+        # Where a field can change at all; elsewhere it is a constant, and
+        # reading it conflicts with nothing. Only a vCPU that may meet an
+        # inhibited target ever suspends, and a scan writes only suspended
+        # vCPUs; only a vCPU created without a Hyper-V context gets one (and
+        # `ran` is read only for those).
+        self.changing = {
+            "suspended": suspendable,
+            "waiting_on": suspendable,
+            "hyperv": program.initial_no_hyperv,
+            "ran": program.initial_no_hyperv,
         }
         every = range(self.n)
 
@@ -101,7 +117,7 @@ class PartialOrder:
             r = w = 0
             for d in defs:
                 if d.applies(variant, op):
-                    r |= self.tokens(d.reads, binding)
+                    r |= self.tokens(d.reads_under(variant), binding)
                     w |= self.tokens(d.all_writes(), binding)
             return r, w
 
@@ -176,8 +192,9 @@ class PartialOrder:
             if kind is None:
                 continue
             ids = binding[who]
-            if field in _SUSPENSION:
-                ids = [c for c in ids if c in self.suspendable]
+            changing = self.changing.get(field)
+            if changing is not None:
+                ids = [c for c in ids if c in changing]
             base = kind * n
             for c in ids:
                 out |= 1 << (base + c)
@@ -219,7 +236,7 @@ class PartialOrder:
         """(reads, writes) of actor `a`'s enabled next step `step`: its declared
         locations, every outcome's writes included."""
         d = BY_KIND[step.kind]
-        reads = self._bound(s, a, d.reads) & self.writable
+        reads = self._bound(s, a, d.reads_under(self.engine.variant)) & self.writable
         if a < self.n and s.vcpus[a].mode != KERNEL:
             # its status chose this step by asking every guard of its choice
             reads |= self.guard(s, a, Status(step, True))
@@ -234,11 +251,13 @@ class PartialOrder:
                 return 0
             ops = self.engine.ops[a]
             first = OP_PHASES[ops[v.op].op][0][0] if v.op < len(ops) else None
-            where = tuple(loc for d in self.engine._choice[first] for loc in d.reads)
+            variant = self.engine.variant
+            where = tuple(loc for d in self.engine._choice[first] for loc in d.reads_under(variant))
             return self._bound(s, a, where) & self.writable
         if not status.step:
             return 0  # a thread that has finished its ops: nothing enables it again
-        return self._bound(s, a, BY_KIND[status.step.kind].reads) & self.writable
+        d = BY_KIND[status.step.kind]
+        return self._bound(s, a, d.reads_under(self.engine.variant)) & self.writable
 
     def visible(self, s, a: int, status: Status, opens: int, clears: int) -> bool:
         """Can this step change whether some property holds (see the module doc)?

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from hvtui.check.generations import forget
+from hvtui.check.generations import forgetter
 from hvtui.check.por import PartialOrder
 from hvtui.check.symmetry import Symmetry, named_vcpus
 from hvtui.model import properties as props
@@ -169,7 +169,7 @@ class _Space:
         self.live += range(engine.n, len(engine.names))
         # A state is stored in canonical form: generations forgotten, then
         # twins sorted; both are bisimulations (see their modules).
-        self.forget = forget if generations else _first
+        self.forget = forgetter(engine.variant) if generations else _first
         self.symmetry = Symmetry(engine) if symmetry else None
         self.fold = self.symmetry.canon if self.symmetry else _first
 

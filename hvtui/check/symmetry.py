@@ -1,8 +1,9 @@
 """Symmetry reduction: vCPUs the check may swap without changing any verdict.
 
-Two vCPU actors are interchangeable when they run the same flushes (the
-same target lists, in order) and nothing else in the scenario names them:
-no flush targets them, no VMM op acts on them, `initial` leaves them alone.
+Two vCPU actors are interchangeable when they run the same ops (the same
+flush target lists and kernel work, in order) and nothing else in the
+scenario names them: no flush targets them, no VMM op acts on them,
+`initial` leaves them alone.
 Then the only thing that tells them apart is their id, and the id matters
 in exactly two places:
 
@@ -27,7 +28,7 @@ alike: swapping them maps every state to itself and saves nothing.
 from __future__ import annotations
 
 from hvtui.model.engine import Engine
-from hvtui.model.state import Program, SetInhibit, State, Thread
+from hvtui.model.state import Flush, Program, SetInhibit, State, Thread
 
 
 def may_be_inhibited(program: Program) -> set[int]:
@@ -38,25 +39,32 @@ def may_be_inhibited(program: Program) -> set[int]:
     return out
 
 
+def flush_targets(ops) -> set[int]:
+    """Every vCPU the flushes among `ops` (a vCPU's program) target."""
+    return {t for op in ops if isinstance(op, Flush) for t in op.targets}
+
+
 def named_vcpus(program: Program) -> set[int]:
     """vCPUs something other than their own thread refers to."""
     named = set(program.initial_inhibit) | {c for c, _ in program.initial_mode}
+    named |= program.initial_no_hyperv
     for ops in program.vcpu_ops:
-        for op in ops:
-            named.update(op.targets)
+        named |= flush_targets(ops)
     for _, ops in program.threads:
         named.update(op.vcpu for op in ops)
     return named
 
 
 def interchangeable(program: Program) -> list[tuple[int, ...]]:
-    """Groups (two or more, ascending ids) of vCPU actors with the same flushes that
+    """Groups (two or more, ascending ids) of vCPU actors with the same ops that
     nothing names."""
     named = named_vcpus(program)
-    by_program: dict[tuple[tuple[int, ...], ...], list[int]] = {}
+    by_program: dict[tuple, list[int]] = {}
     for c, ops in enumerate(program.vcpu_ops):
         if ops and c not in named:
-            by_program.setdefault(tuple(op.targets for op in ops), []).append(c)
+            # a flush by its targets, kernel work as None: op ids do not matter
+            shape = tuple(op.targets if isinstance(op, Flush) else None for op in ops)
+            by_program.setdefault(shape, []).append(c)
     return [tuple(group) for group in by_program.values() if len(group) > 1]
 
 
@@ -68,10 +76,7 @@ class Symmetry:
         self.groups = interchangeable(program)
         inhibitable = may_be_inhibited(program)
         # Members that can never suspend are invisible to every scan.
-        self.always = [
-            not any(set(op.targets) & inhibitable for op in program.vcpu_ops[g[0]])
-            for g in self.groups
-        ]
+        self.always = [not flush_targets(program.vcpu_ops[g[0]]) & inhibitable for g in self.groups]
         # clears_from[i][j]: thread i still has a set_inhibit(false) at op j or later
         self.clears_from = []
         for _, ops in program.threads:

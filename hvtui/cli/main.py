@@ -18,6 +18,7 @@ COMMANDS = {
     "export": ("hvtui.cli.export", "render a scenario run as a diagram, markdown, ..."),
     "serve": ("hvtui.cli.serve", "the workbench in a browser, on localhost"),
     "variants": ("hvtui.cli.variants", "list the variants and the toggles each sets"),
+    "steps": ("hvtui.cli.steps", "the table of atomic steps, from their declarations"),
     "schema": ("hvtui.cli.schema", "print the JSON Schema of the scenario format"),
 }
 

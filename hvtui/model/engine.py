@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from hvtui.model.state import KERNEL, KVM_RUN, USER, Program, State, Thread, Vcpu, Vec
+from hvtui.model.state import GUEST, KERNEL, KVM_RUN, USER, Program, State, Thread, Vcpu, Vec
 from hvtui.model.steps import ANYTIME, BY_KIND, NO_STEP, OP_PHASES, Step, StepDef
 from hvtui.model.variants import Variant
 
@@ -41,8 +41,9 @@ class Event(NamedTuple):
     readers: tuple[int, ...] = ()  # `sync`: the SRCU readers synchronize_srcu waits for
 
 
-# Fields a person sees change; the thread's position (op, pc, k) is not one.
-_SHOWN = tuple(f for f in Vcpu._fields if f not in ("op", "pc", "k"))
+# Fields a person sees change; the thread's position (op, pc, k) is not one,
+# nor the history bit `ran`.
+_SHOWN = tuple(f for f in Vcpu._fields if f not in ("ran", "op", "pc", "k"))
 assert _SHOWN == Vcpu._fields[: len(_SHOWN)], "Engine._changes zips the shown prefix"
 
 
@@ -93,19 +94,25 @@ class Engine:
     # -- the initial state ---------------------------------------------------
 
     def initial(self) -> State:
-        modes = dict(self.program.initial_mode)
+        program = self.program
+        modes = dict(program.initial_mode)
+        # A vCPU without a Hyper-V context has never run and has no flag to set.
+        no_hyperv = program.initial_no_hyperv
+        inhibit = program.initial_inhibit - no_hyperv
         vcpus = []
         for c in range(self.n):
-            mode = modes.get(c, "guest")
+            mode = USER if c in no_hyperv else modes.get(c, GUEST)
             vcpus.append(
                 Vcpu(
-                    inhibit=c in self.program.initial_inhibit,
+                    inhibit=c in inhibit,
                     mode=mode,
                     mutex="" if mode == USER else KVM_RUN,
+                    hyperv=c not in no_hyperv,
+                    ran=mode != USER,
                 )
             )
-        windows = sum(1 << c for c in self.program.initial_inhibit)
-        return State(Vec.of(vcpus), tuple(Thread() for _ in self.program.threads), windows)
+        windows = sum(1 << c for c in inhibit)
+        return State(Vec.of(vcpus), tuple(Thread() for _ in program.threads), windows)
 
     # -- derived views -------------------------------------------------------
 
@@ -149,10 +156,10 @@ class Engine:
         first = OP_PHASES[ops[v.op].op][0][0] if v.op < len(ops) else None
         choice = self._choice[first]
         for d in choice:  # the guards exclude each other: at most one holds
-            if d.when(self, v, first):
+            if d.when(self, c, v, first):
                 return self._ready[d.kind]
         for d in choice:
-            why = d.waits(self, v, first) if d.waits else ""
+            why = d.waits(self, c, v, first) if d.waits else ""
             if why:
                 return Status(Step(d.kind), False, why)
         return _FINISHED

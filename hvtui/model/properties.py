@@ -18,9 +18,22 @@ NO_REQUEST = "no-request-while-inhibited"
 NO_FLUSH = "no-flush-while-inhibited"
 NO_LOST_WAKEUP = "no-lost-wakeup"
 STAYS_PUT = "suspended-stays-put"
+NO_BOGUS_STATUS = "no-bogus-status"
+NO_NULL_DEREF = "no-null-deref"
+SYNC_FLUSHES_ONLY = "sync-waits-for-flushes-only"
 PROGRESS = "progress"
 
-PROPERTIES = (INHIBIT_HOLDS, NO_REQUEST, NO_FLUSH, NO_LOST_WAKEUP, STAYS_PUT, PROGRESS)
+PROPERTIES = (
+    INHIBIT_HOLDS,
+    NO_REQUEST,
+    NO_FLUSH,
+    NO_LOST_WAKEUP,
+    STAYS_PUT,
+    NO_BOGUS_STATUS,
+    NO_NULL_DEREF,
+    SYNC_FLUSHES_ONLY,
+    PROGRESS,
+)
 
 DESCRIPTIONS = {
     INHIBIT_HOLDS: "no flush completes while a target's inhibit window is open",
@@ -28,6 +41,10 @@ DESCRIPTIONS = {
     NO_FLUSH: "no vCPU services a flush request while its window is open",
     NO_LOST_WAKEUP: "outside the ioctl, no suspended vCPU waits on a vCPU whose flag is clear",
     STAYS_PUT: "no suspended vCPU runs guest code or completes its hypercall",
+    NO_BOGUS_STATUS: "no flush hypercall completes with s3's -EBUSY, a status the TLFS "
+    "does not define",
+    NO_NULL_DEREF: "no step reads or writes the flag of a vCPU without a Hyper-V context",
+    SYNC_FLUSHES_ONLY: "the ioctl's synchronize_srcu() waits for flush hypercalls only",
     PROGRESS: "when nothing can step, every actor has finished its ops",
 }
 
@@ -87,6 +104,12 @@ def step_violations(
             found.append(NO_REQUEST)
         elif kind == "service" and before.windows >> c & 1:
             found.append(NO_FLUSH)
+        elif kind == "check" and not before.vcpus[int(arg)].hyperv:
+            found.append(NO_NULL_DEREF)  # 5/7's loops read v->arch.hyperv unchecked
+        elif kind == "s3" and not engine.variant.retry and not engine.suspended(before.vcpus[c]):
+            found.append(NO_BOGUS_STATUS)  # the -EBUSY fall-through
+    elif kind in _IOCTL_JUDGED:
+        found += _ioctl_violations(engine, before, actor - engine.n, kind, after)
     changed = [c for c, _, _ in before.vcpus.diff(after.vcpus)]
     if STAYS_PUT not in found and any(runs_suspended(engine, after, c) for c in changed):
         found.append(STAYS_PUT)
@@ -97,6 +120,22 @@ def step_violations(
         if any(lost_wakeup(engine, after, c) for c in scan):
             found.append(NO_LOST_WAKEUP)
     return tuple(found)
+
+
+_IOCTL_JUDGED = ("compare", "write", "sync")
+
+
+def _ioctl_violations(engine: Engine, before: State, i: int, kind: str, after: State) -> list:
+    """What a set_inhibit's compare, write or sync violates."""
+    if kind == "sync":
+        # a reader in kernel work (pc `vmentry`) is not inside a flush hypercall
+        readers = after.threads[i].readers
+        if any(before.vcpus[c].pc == "vmentry" for c, _ in readers):
+            return [SYNC_FLUSHES_ONLY]
+        return []
+    op = engine.program.threads[i][1][before.threads[i].op]
+    # vcpu->arch.hyperv->tlb_flush_inhibit, no NULL check in the ioctl
+    return [] if before.vcpus[op.vcpu].hyperv else [NO_NULL_DEREF]
 
 
 # -- which steps can matter to which property -----------------------------------
@@ -114,6 +153,9 @@ JUDGES = {
     NO_REQUEST: ("request",),
     NO_FLUSH: ("service",),
     STAYS_PUT: ("complete",),
+    NO_BOGUS_STATUS: ("s3",),
+    NO_NULL_DEREF: ("check", "compare", "write"),
+    SYNC_FLUSHES_ONLY: ("sync",),
 }
 WATCHES = {
     INHIBIT_HOLDS: ("windows",),
@@ -126,14 +168,28 @@ WATCHES = {
 
 def _at_risk(prop: str, engine: Engine, s: State, a: int, opens: int) -> bool:
     """Could actor a's judged next step violate `prop`? `opens`: windows that are
-    or may become open."""
+    or may become open. What the verdict reads besides the windows (a target's
+    Hyper-V context, `suspended` at s3, who reads SRCU at sync) is in the
+    step's footprint, so no step left out can change it either."""
+    if a >= engine.n:
+        i = a - engine.n
+        if prop == SYNC_FLUSHES_ONLY:
+            return not engine.variant.own_srcu and any(
+                v.srcu_reader and v.pc == "vmentry" for v in s.vcpus
+            )
+        op = engine.program.threads[i][1][s.threads[i].op]
+        return not s.vcpus[op.vcpu].hyperv  # NO_NULL_DEREF at compare or write
     v = s.vcpus[a]
     if prop == INHIBIT_HOLDS:
         return bool(engine.ops[a][v.op].mask & opens)
     if prop == STAYS_PUT:
         return engine.suspended(v)
+    if prop == NO_BOGUS_STATUS:
+        return not engine.variant.retry and not engine.suspended(v)
     if prop == NO_REQUEST:
         return bool(opens >> engine.ops[a][v.op].targets[v.k] & 1)
+    if prop == NO_NULL_DEREF:
+        return not s.vcpus[engine.ops[a][v.op].targets[v.k]].hyperv
     return bool(opens >> a & 1)  # NO_FLUSH: a services its own request
 
 

@@ -147,6 +147,13 @@ class Vcpu(NamedTuple):
     exit_pending: bool = False
     srcu_reader: bool = False  # inside srcu_read_lock(&kvm->srcu)
     srcu_gen: int = 0  # read-side entries so far; synchronize_srcu tells old readers from new
+    hyperv: bool = True  # has a Hyper-V context (to_hv_vcpu(vcpu) != NULL)
+    # own-srcu only: the flush path's own SRCU domain, like srcu_reader/srcu_gen
+    flush_srcu_reader: bool = False
+    flush_srcu_gen: int = 0
+    # Has been in KVM_RUN since the start: KVM_SET_CPUID2 no longer reaches
+    # kvm_hv_vcpu_init() after that. History, not shown in the event log.
+    ran: bool = True
     op: int = 0  # index of the current op in this vCPU's own program
     pc: str = "enter"  # the current op's next step
     k: int = 0  # index into the current flush's targets

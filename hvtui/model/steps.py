@@ -119,14 +119,20 @@ class StepDef:
     # Whether the step exists under a variant and for an op (e.g. no `sync`
     # under no-sync, no scan when setting the flag).
     applies: Callable = field(default=lambda variant, op: True, repr=False, compare=False)
-    # The guard as code. A vCPU's step outside a hypercall: when(engine, v,
+    # The guard as code. A vCPU's step outside a hypercall: when(engine, c, v,
     # first) with `first` the current op's first step (None when done);
-    # waits(engine, v, first) says why it waits where the actor would take
+    # waits(engine, c, v, first) says why it waits where the actor would take
     # it, "" elsewhere. A VMM step: blocked(engine, state, thread, op), ""
     # when enabled. Steps at a fixed pc with no guard have neither.
+    # What the step reads beyond `reads` under a variant (the SRCU domain
+    # synchronize_srcu waits on).
+    more_reads: Callable = field(default=lambda variant: (), repr=False, compare=False)
     when: Callable | None = field(default=None, repr=False, compare=False)
     waits: Callable | None = field(default=None, repr=False, compare=False)
     blocked: Callable | None = field(default=None, repr=False, compare=False)
+
+    def reads_under(self, variant) -> tuple[Loc, ...]:
+        return self.reads + self.more_reads(variant)
 
     def all_writes(self) -> tuple[Loc, ...]:
         extra = [w for case in self.cases.values() for w in case.writes if w not in self.writes]
@@ -146,7 +152,6 @@ _set_k = setter("k")
 _set_pc_k = setter("pc", "k")
 _set_pending = setter("pending_flush")
 _set_mutex = setter("mutex")
-_set_mode_mutex = setter("mode", "mutex")
 _set_exit = setter("exit_pending")
 _set_inhibit = setter("inhibit")
 _set_waiting_on = setter("waiting_on")
@@ -156,7 +161,13 @@ _set_suspended_pc = setter("suspended", "pc")
 _serviced = setter("pending_flush", "flushes")
 _left = setter("mode", "mutex", "exit_pending")
 _entered = setter("mode", "srcu_reader", "srcu_gen", "pc", "k")
-_returned = setter("mode", "srcu_reader", "op", "pc", "k")
+_entered_own = setter(
+    "mode", "srcu_reader", "srcu_gen", "flush_srcu_reader", "flush_srcu_gen", "pc", "k"
+)
+_returned = setter("mode", "srcu_reader", "flush_srcu_reader", "op", "pc", "k")
+_work_done = setter("mode", "srcu_reader", "op", "pc", "k")
+_ran = setter("mode", "mutex", "ran")
+_set_hyperv = setter("hyperv")
 
 
 def _put(s: State, c: int, v: Vcpu) -> State:
@@ -212,6 +223,9 @@ def _enter(e, s, c, v):
     targets = e.ops[c][v.op].targets
     first = "complete" if not targets else ("request" if e.variant.request_first else "check")
     key = (c, e.targets_text(c, v.op))
+    if e.variant.own_srcu:  # the flush path's own srcu_read_lock(), around the whole hypercall
+        v = _entered_own(v, KERNEL, True, v.srcu_gen + 1, True, v.flush_srcu_gen + 1, first, 0)
+        return _put(s, c, v), "enter_own", key
     return _put(s, c, _entered(v, KERNEL, True, v.srcu_gen + 1, first, 0)), "enter", key
 
 
@@ -219,14 +233,18 @@ def _check(e, s, c, v):
     # if (READ_ONCE(v->arch.hyperv->tlb_flush_inhibit)) goto ret_suspend;
     targets = e.ops[c][v.op].targets
     t = targets[v.k]
-    if s.vcpus[t].inhibit:
+    target = s.vcpus[t]
+    if target.inhibit:
         return _put(s, c, _set_pc(v, "s1")), "inhibited", t
     v = _advance(v, len(targets), "complete" if e.variant.request_first else "request")
-    return _put(s, c, v), "clear", t
+    # 5/7 has no NULL check here: without a Hyper-V context the read is a
+    # NULL dereference (no-null-deref); the model reads 0 and goes on.
+    return _put(s, c, v), "clear" if target.hyperv else "null", t
 
 
 def _request(e, s, c, v):
     # kvm_make_vcpus_request_mask(kvm, KVM_REQ_HV_TLB_FLUSH, vcpu_mask)
+    # (3/7's hv_tlb_flush_enqueue() returns on !hv_vcpu: safe without a context)
     targets = e.ops[c][v.op].targets
     t = targets[v.k]
     then = "check" if e.variant.request_first else "complete"
@@ -241,7 +259,7 @@ def _request(e, s, c, v):
 
 def _complete(e, s, c, v):
     # return HV_STATUS_SUCCESS: the instruction is skipped; srcu_read_unlock()
-    return _put(s, c, _returned(v, GUEST, False, v.op + 1, "enter", 0)), "success", c
+    return _put(s, c, _returned(v, GUEST, False, False, v.op + 1, "enter", 0)), "success", c
 
 
 def _s1(e, s, c, v):
@@ -261,12 +279,28 @@ def _s3(e, s, c, v):
     # kvm_hv_hypercall_complete(): if (kvm_hv_vcpu_suspended(vcpu)) return 1;
     # the instruction is not skipped, so the op restarts at `enter`.
     if e.suspended(v):
-        return _put(s, c, _returned(v, BLOCKED, False, v.op, "enter", 0)), "not_skipped", c
+        v = _returned(v, BLOCKED, False, False, v.op, "enter", 0)
+        return _put(s, c, v), "not_skipped", c
+    if e.variant.retry:
+        # wake-all-retry: return 1 whatever happened; woken already, the
+        # vCPU is runnable and re-executes the hypercall at once.
+        return _put(s, c, _returned(v, GUEST, False, False, v.op, "enter", 0)), "retries", c
     # Unsuspended between s2 and here (only a scan that did not wait for
     # this reader can do that): the seed falls through to the normal
     # completion with result = -EBUSY, skipping the instruction. The guest
-    # gets a bogus status and its flush is never done.
-    return _put(s, c, _returned(v, GUEST, False, v.op + 1, "enter", 0)), "ebusy", c
+    # gets a bogus status and its flush is never done (no-bogus-status).
+    return _put(s, c, _returned(v, GUEST, False, False, v.op + 1, "enter", 0)), "ebusy", c
+
+
+def _vmexit(e, s, c, v):
+    # vcpu_enter_guest() after a VM exit handled in the kernel (MMIO, page
+    # fault): kvm_vcpu_srcu_read_lock() -- a reader of kvm->srcu only
+    return _put(s, c, _entered(v, KERNEL, True, v.srcu_gen + 1, "vmentry", 0)), "vmexit", c
+
+
+def _vmentry(e, s, c, v):
+    # kvm_vcpu_srcu_read_unlock(), then back into the guest: the op is done
+    return _put(s, c, _work_done(v, GUEST, False, v.op + 1, "enter", 0)), "vmentry", c
 
 
 # -- a VMM thread's steps: effect(engine, state, i, threads[i], op) -> (state, case, key) --
@@ -286,7 +320,23 @@ def _run(e, s, i, th, op):
     x = op.vcpu
     v = s.vcpus[x]
     mode = BLOCKED if e.suspended(v) else GUEST
-    return _done(s, i, th, s.vcpus.set(x, _set_mode_mutex(v, mode, KVM_RUN))), mode, (x, mode)
+    return _done(s, i, th, s.vcpus.set(x, _ran(v, mode, KVM_RUN, True))), mode, (x, mode)
+
+
+def _hyperv_init(e, s, i, th, op):
+    # KVM_SET_CPUID2 -> kvm_hv_vcpu_init(), under vcpu->mutex (taken and
+    # dropped in this one step): only a vCPU that has never been in KVM_RUN
+    # gets its context; later calls change nothing.
+    x = op.vcpu
+    v = s.vcpus[x]
+    if v.hyperv:
+        return _done(s, i, th), "has_context", x
+    if v.ran:
+        return _done(s, i, th), "ran_without", x
+    # A vCPU without a context has inhibit 0, suspended false and waiting_on
+    # -1 already (no write reaches it, it never suspends): the new context
+    # starts from exactly those, so only `hyperv` changes.
+    return _done(s, i, th, s.vcpus.set(x, _set_hyperv(v, True))), "init", x
 
 
 def _lock(e, s, i, th, op):
@@ -304,24 +354,37 @@ def _lock(e, s, i, th, op):
 def _compare(e, s, i, th, op):
     # if (set->inhibit == READ_ONCE(vcpu->arch.hyperv->tlb_flush_inhibit)) return 0;
     x, b = op.vcpu, op.value
-    if s.vcpus[x].inhibit == b:
-        return _goto(s, i, th._replace(pc="return")), "already", (x, int(b))
-    return _goto(s, i, th._replace(pc="write")), "differs", (x, int(not b))
+    v = s.vcpus[x]
+    pc = "return" if v.inhibit == b else "write"
+    if not v.hyperv:  # no NULL check: this reads NULL->...; the model reads 0
+        return _goto(s, i, th._replace(pc=pc)), "null", x
+    if pc == "return":
+        return _goto(s, i, th._replace(pc=pc)), "already", (x, int(b))
+    return _goto(s, i, th._replace(pc=pc)), "differs", (x, int(not b))
 
 
 def _write(e, s, i, th, op):
     # WRITE_ONCE(vcpu->arch.hyperv->tlb_flush_inhibit, set->inhibit);
     x, b = op.vcpu, op.value
     after = "sync" if e.variant.sync else ("return" if b else "unsuspend")
-    vcpus = s.vcpus.set(x, _set_inhibit(s.vcpus[x], b))
+    v = s.vcpus[x]
+    if not v.hyperv:  # without a context the write goes nowhere: the model drops it
+        return _goto(s, i, th._replace(pc=after, w=0)), "null", (x, int(b))
+    vcpus = s.vcpus.set(x, _set_inhibit(v, b))
     return _goto(s, i, th._replace(pc=after, w=0), vcpus), "write", (x, int(b))
 
 
 def _sync(e, s, i, th, op):
     # synchronize_srcu(&vcpu->kvm->srcu) begins: it waits for the readers inside now
-    readers = tuple((c, v.srcu_gen) for c, v in enumerate(s.vcpus) if v.srcu_reader)
+    # (own-srcu: the flush path's own domain, whose readers are flushes only)
+    if e.variant.own_srcu:
+        readers = tuple((c, v.flush_srcu_gen) for c, v in enumerate(s.vcpus) if v.flush_srcu_reader)
+        case = "own"
+    else:
+        readers = tuple((c, v.srcu_gen) for c, v in enumerate(s.vcpus) if v.srcu_reader)
+        case = "begins"
     who = " ".join(f"vcpu{c}" for c, _ in readers) or "nobody"
-    return _goto(s, i, th._replace(pc="synced", readers=readers)), "begins", who
+    return _goto(s, i, th._replace(pc="synced", readers=readers)), case, who
 
 
 def _synced(e, s, i, th, op):
@@ -361,8 +424,11 @@ def _wake(e, s, i, th, op):
 def _return(e, s, i, th, op):
     # the ioctl returns 0 and kvm_vcpu_ioctl() drops vcpu->mutex
     x = op.vcpu
-    vcpus = s.vcpus.set(x, _set_mutex(s.vcpus[x], ""))
-    if op.value:  # set_inhibit(x, true) opens x's inhibit window as it returns
+    v = s.vcpus[x]
+    vcpus = s.vcpus.set(x, _set_mutex(v, ""))
+    # set_inhibit(x, true) opens x's inhibit window as it returns, unless the
+    # write went nowhere (no context): that inhibits nothing
+    if op.value and v.hyperv:
         return _done(s, i, th, vcpus, s.windows | (1 << x)), "opens", x
     return _done(s, i, th, vcpus), "returns", x
 
@@ -370,22 +436,22 @@ def _return(e, s, i, th, op):
 # -- guards ------------------------------------------------------------------------------
 
 
-def _leave_when(e, v, first) -> bool:
+def _leave_when(e, c, v, first) -> bool:
     return v.exit_pending and (v.mode == GUEST or v.mode == BLOCKED)
 
 
-def _resume_when(e, v, first) -> bool:
+def _resume_when(e, c, v, first) -> bool:
     return v.mode == BLOCKED and not v.exit_pending and not e.suspended(v)
 
 
-def _resume_waits(e, v, first) -> str:
+def _resume_waits(e, c, v, first) -> str:
     if v.mode != BLOCKED:
         return ""
     on = f"vcpu{v.waiting_on}" if v.waiting_on != -1 else "nobody (waiting_on = -1)"
     return f"suspended on {on} (kvm_vcpu_block)"
 
 
-def _service_when(e, v, first) -> bool:
+def _service_when(e, c, v, first) -> bool:
     # vcpu_run(): after a VM exit a pending signal returns to userspace
     # before vcpu_enter_guest() processes requests, so an exit wins over a
     # pending flush (which then waits for the next KVM_RUN); requests are
@@ -393,7 +459,7 @@ def _service_when(e, v, first) -> bool:
     return v.mode == GUEST and v.pending_flush and not v.exit_pending
 
 
-def _service_waits(e, v, first) -> str:
+def _service_waits(e, c, v, first) -> str:
     return (
         "outside KVM_RUN: the flush request waits for `run`"
         if (v.mode == USER and v.pending_flush)
@@ -401,13 +467,24 @@ def _service_waits(e, v, first) -> str:
     )
 
 
-def _guest_op_when(e, v, first) -> bool:
+def _guest_op_when(e, c, v, first) -> bool:
     """The first step of a vCPU op: the guest executes an instruction."""
     return v.mode == GUEST and not v.exit_pending and not v.pending_flush
 
 
-def _guest_op_waits(e, v, first) -> str:
+def _guest_op_waits(e, c, v, first) -> str:
     return "outside KVM_RUN: waits for a VMM `run`" if v.mode == USER else ""
+
+
+def _hypercall_when(e, c, v, first) -> bool:
+    """A flush hypercall also needs the vCPU's Hyper-V context."""
+    return _guest_op_when(e, c, v, first) and v.hyperv
+
+
+def _hypercall_waits(e, c, v, first) -> str:
+    if v.mode == GUEST and not v.hyperv and not v.exit_pending and not v.pending_flush:
+        return f"vcpu{c} has no Hyper-V context: no hypercall"
+    return _guest_op_waits(e, c, v, first)
 
 
 def _mutex_blocked(e, s, th, op) -> str:
@@ -421,9 +498,14 @@ def _mutex_blocked(e, s, th, op) -> str:
 
 
 def _synced_blocked(e, s, th, op) -> str:
+    own = e.variant.own_srcu
     for c, gen in th.readers:
         r = s.vcpus[c]
-        if r.srcu_reader and r.srcu_gen == gen:
+        if (
+            (r.flush_srcu_reader and r.flush_srcu_gen == gen)
+            if own
+            else (r.srcu_reader and r.srcu_gen == gen)
+        ):
             return f"synchronize_srcu waits for reader vcpu{c}"
     return ""
 
@@ -433,6 +515,13 @@ def _synced_blocked(e, s, th, op) -> str:
 _SUSPEND_TP = "kvm_hv_vcpu_suspend_tlb_flush"
 _UNSUSPEND_TP = "kvm_hv_vcpu_unsuspend_tlb_flush"
 SUSPENSION = locs("suspended[c] waiting_on[c]")  # kvm_hv_vcpu_suspended(): either field
+
+
+def _domain(variant, who: str) -> tuple[Loc, ...]:
+    """The reader record of the SRCU domain the ioctl synchronizes: kvm->srcu,
+    or under own-srcu the flush path's own."""
+    prefix = "flush_" if variant.own_srcu else ""
+    return (Loc(f"{prefix}srcu_reader", who), Loc(f"{prefix}srcu_gen", who))
 
 
 def _no_merged(variant, op) -> bool:
@@ -495,19 +584,26 @@ STEPS: tuple[StepDef, ...] = (
         actor=VCPU,
         op="flush",
         arg="",
-        guard="mode is guest, no exit pending and no pending_flush",
-        reads=locs("mode[c] exit_pending[c] pending_flush[c] srcu_gen[c] pos[c]"),
+        guard="mode is guest, no exit pending, no pending_flush and a Hyper-V context",
+        reads=locs("mode[c] exit_pending[c] pending_flush[c] hyperv[c] pos[c]")
+        + locs("srcu_gen[c] flush_srcu_gen[c]"),
         writes=locs("mode[c] srcu_reader[c] srcu_gen[c] pos[c]"),
         cases={
             "enter": Case(
                 "kvm_hv_flush_tlb: vcpu {} targets {}",
                 ("kvm_exit", "kvm_hv_hypercall", "kvm_hv_flush_tlb"),
-            )
+            ),
+            # own-srcu: the flush path's own domain, around the whole hypercall
+            "enter_own": Case(
+                "kvm_hv_flush_tlb: vcpu {} targets {}",
+                ("kvm_exit", "kvm_hv_hypercall", "kvm_hv_flush_tlb"),
+                locs("flush_srcu_reader[c] flush_srcu_gen[c]"),
+            ),
         },
         series="5/7 arch/x86/kvm/hyperv.c kvm_hv_hypercall() -> kvm_hv_flush_tlb(), "
         "under srcu_read_lock(&kvm->srcu)",
-        when=_guest_op_when,
-        waits=_guest_op_waits,
+        when=_hypercall_when,
+        waits=_hypercall_waits,
         effect=_enter,
     ),
     StepDef(
@@ -516,13 +612,17 @@ STEPS: tuple[StepDef, ...] = (
         op="flush",
         arg=T,
         guard="",
-        reads=locs("mode[c] inhibit[t] pos[c]"),
+        reads=locs("mode[c] inhibit[t] hyperv[t] pos[c]"),
         writes=locs("pos[c]"),
         cases={
             "inhibited": Case(
                 "READ_ONCE(tlb_flush_inhibit): vcpu {} is inhibited, goto ret_suspend"
             ),
             "clear": Case("READ_ONCE(tlb_flush_inhibit): vcpu {} is not inhibited"),
+            "null": Case(
+                "READ_ONCE(v->arch.hyperv->tlb_flush_inhibit): vcpu {} has no Hyper-V "
+                "context (NULL dereference)"
+            ),
         },
         series="5/7 arch/x86/kvm/hyperv.c kvm_hv_flush_tlb(): "
         "if (READ_ONCE(v->arch.hyperv->tlb_flush_inhibit)) goto ret_suspend;",
@@ -548,7 +648,7 @@ STEPS: tuple[StepDef, ...] = (
         arg="",
         guard="",
         reads=locs("mode[c] pos[c]"),
-        writes=locs("mode[c] srcu_reader[c] pos[c]"),
+        writes=locs("mode[c] srcu_reader[c] flush_srcu_reader[c] pos[c]"),
         cases={
             "success": Case(
                 "kvm_hv_hypercall_complete: vcpu {} HV_STATUS_SUCCESS",
@@ -603,10 +703,16 @@ STEPS: tuple[StepDef, ...] = (
         arg="",
         guard="",
         reads=locs("mode[c] pos[c]") + SUSPENSION,
-        writes=locs("mode[c] srcu_reader[c] pos[c]"),
+        writes=locs("mode[c] srcu_reader[c] flush_srcu_reader[c] pos[c]"),
         cases={
             "not_skipped": Case(
                 "kvm_hv_hypercall_complete: vcpu {} suspended, instruction not skipped"
+            ),
+            # wake-all-retry: return 1 even though woken already
+            "retries": Case(
+                "kvm_hv_hypercall_complete: vcpu {} returns 1, instruction not skipped: "
+                "woken already, it retries",
+                ("kvm_entry",),
             ),
             "ebusy": Case(
                 "kvm_hv_hypercall_complete: vcpu {} no longer suspended: guest gets -EBUSY, "
@@ -617,6 +723,46 @@ STEPS: tuple[StepDef, ...] = (
         series="5/7 arch/x86/kvm/hyperv.c kvm_hv_hypercall_complete(): "
         "if (kvm_hv_vcpu_suspended(vcpu)) return 1;",
         effect=_s3,
+    ),
+    # op kernel_work: other work inside KVM_RUN that holds kvm->srcu
+    StepDef(
+        kind="vmexit",
+        actor=VCPU,
+        op="kernel_work",
+        arg="",
+        guard="mode is guest, no exit pending and no pending_flush",
+        reads=locs("mode[c] exit_pending[c] pending_flush[c] srcu_gen[c] pos[c]"),
+        writes=locs("mode[c] srcu_reader[c] srcu_gen[c] pos[c]"),
+        cases={
+            "vmexit": Case(
+                "vcpu_enter_guest: vcpu {} VM exit handled in the kernel, "
+                "kvm_vcpu_srcu_read_lock(&kvm->srcu)",
+                ("kvm_exit",),
+            )
+        },
+        series="KVM: arch/x86/kvm/x86.c vcpu_enter_guest(): an MMIO or page-fault exit "
+        "handled in the kernel, under kvm_vcpu_srcu_read_lock()",
+        when=_guest_op_when,
+        waits=_guest_op_waits,
+        effect=_vmexit,
+    ),
+    StepDef(
+        kind="vmentry",
+        actor=VCPU,
+        op="kernel_work",
+        arg="",
+        guard="",
+        reads=locs("mode[c] pos[c]"),
+        writes=locs("mode[c] srcu_reader[c] pos[c]"),
+        cases={
+            "vmentry": Case(
+                "vcpu_enter_guest: vcpu {} kvm_vcpu_srcu_read_unlock(&kvm->srcu), VM entry",
+                ("kvm_entry",),
+            )
+        },
+        series="KVM: arch/x86/kvm/x86.c vcpu_enter_guest(): kvm_vcpu_srcu_read_unlock(), "
+        "then VM entry",
+        effect=_vmentry,
     ),
     # VMM ops of one step
     StepDef(
@@ -641,7 +787,7 @@ STEPS: tuple[StepDef, ...] = (
         arg="",
         guard="mode[x] is user and nobody holds vcpu x's mutex",
         reads=locs("mode[x] mutex[x] pos[thread]") + locs("suspended[x] waiting_on[x]"),
-        writes=locs("mode[x] mutex[x] pos[thread]"),
+        writes=locs("mode[x] mutex[x] ran[x] pos[thread]"),
         cases={
             GUEST: Case("kvm_arch_vcpu_ioctl_run: vcpu {} enters ({})", ("kvm_entry",)),
             BLOCKED: Case("kvm_arch_vcpu_ioctl_run: vcpu {} enters ({})"),
@@ -649,6 +795,28 @@ STEPS: tuple[StepDef, ...] = (
         series="KVM: virt/kvm/kvm_main.c kvm_vcpu_ioctl(KVM_RUN) -> kvm_arch_vcpu_ioctl_run()",
         blocked=_mutex_blocked,
         effect=_run,
+    ),
+    StepDef(
+        kind="hyperv_init",
+        actor=VMM,
+        op="hyperv_init",
+        arg="",
+        guard="mode[x] is user and nobody holds vcpu x's mutex",
+        reads=locs("mode[x] mutex[x] hyperv[x] ran[x] pos[thread]"),
+        writes=locs("pos[thread]"),
+        cases={
+            "has_context": Case("KVM_SET_CPUID2: vcpu {} has a Hyper-V context already"),
+            "ran_without": Case(
+                "KVM_SET_CPUID2: vcpu {} has been in KVM_RUN: returns before kvm_hv_vcpu_init()"
+            ),
+            "init": Case(
+                "kvm_hv_vcpu_init: vcpu {} gets its Hyper-V context", (), locs("hyperv[x]")
+            ),
+        },
+        series="2/7 arch/x86/kvm/hyperv.c kvm_hv_vcpu_init() (from KVM_SET_CPUID2): "
+        "tlb_flush_inhibit 0, suspended false, waiting_on = -1",
+        blocked=_mutex_blocked,
+        effect=_hyperv_init,
     ),
     # op set_inhibit: kvm_vcpu_ioctl_set_tlb_flush_inhibit()
     StepDef(
@@ -675,11 +843,15 @@ STEPS: tuple[StepDef, ...] = (
         op="set_inhibit",
         arg="",
         guard="",
-        reads=locs("inhibit[x] pos[thread]"),
+        reads=locs("inhibit[x] hyperv[x] pos[thread]"),
         writes=locs("pos[thread]"),
         cases={
             "already": Case("READ_ONCE(tlb_flush_inhibit): vcpu {} is {} already"),
             "differs": Case("READ_ONCE(tlb_flush_inhibit): vcpu {} is {}"),
+            "null": Case(
+                "READ_ONCE(vcpu->arch.hyperv->tlb_flush_inhibit): vcpu {} has no Hyper-V "
+                "context (NULL dereference)"
+            ),
         },
         series="5/7 arch/x86/kvm/x86.c kvm_vcpu_ioctl_set_tlb_flush_inhibit(): "
         "if (set->inhibit == READ_ONCE(vcpu->arch.hyperv->tlb_flush_inhibit)) return 0;",
@@ -691,9 +863,15 @@ STEPS: tuple[StepDef, ...] = (
         op="set_inhibit",
         arg="",
         guard="",
-        reads=locs("pos[thread]"),
-        writes=locs("inhibit[x] pos[thread]"),
-        cases={"write": Case("WRITE_ONCE(tlb_flush_inhibit): vcpu {} = {}")},
+        reads=locs("hyperv[x] pos[thread]"),
+        writes=locs("pos[thread]"),
+        cases={
+            "write": Case("WRITE_ONCE(tlb_flush_inhibit): vcpu {} = {}", (), locs("inhibit[x]")),
+            "null": Case(
+                "WRITE_ONCE(vcpu->arch.hyperv->tlb_flush_inhibit, {1}): vcpu {0} has no "
+                "Hyper-V context (NULL dereference), nothing written"
+            ),
+        },
         series="5/7 arch/x86/kvm/x86.c kvm_vcpu_ioctl_set_tlb_flush_inhibit(): "
         "WRITE_ONCE(vcpu->arch.hyperv->tlb_flush_inhibit, set->inhibit);",
         effect=_write,
@@ -704,9 +882,13 @@ STEPS: tuple[StepDef, ...] = (
         op="set_inhibit",
         arg="",
         guard="",
-        reads=locs("srcu_reader[all] srcu_gen[all] pos[thread]"),
+        reads=locs("pos[thread]"),
+        more_reads=lambda variant: _domain(variant, ALL),
         writes=locs("readers[thread] pos[thread]"),
-        cases={"begins": Case("synchronize_srcu: waits for {}")},
+        cases={
+            "begins": Case("synchronize_srcu: waits for {}"),
+            "own": Case("synchronize_srcu (the flush path's own domain): waits for {}"),
+        },
         series="5/7 arch/x86/kvm/x86.c kvm_vcpu_ioctl_set_tlb_flush_inhibit(): "
         "synchronize_srcu(&vcpu->kvm->srcu);",
         effect=_sync,
@@ -718,7 +900,8 @@ STEPS: tuple[StepDef, ...] = (
         op="set_inhibit",
         arg="",
         guard="every recorded reader has left its read-side section (or entered a new one)",
-        reads=locs("srcu_reader[recorded] srcu_gen[recorded] readers[thread] pos[thread]"),
+        reads=locs("readers[thread] pos[thread]"),
+        more_reads=lambda variant: _domain(variant, RECORDED),
         writes=locs("readers[thread] pos[thread]"),
         cases={"returns": Case("synchronize_srcu: returns")},
         series="5/7 arch/x86/kvm/x86.c kvm_vcpu_ioctl_set_tlb_flush_inhibit(): "
@@ -787,7 +970,7 @@ STEPS: tuple[StepDef, ...] = (
         op="set_inhibit",
         arg="",
         guard="",
-        reads=locs("pos[thread]"),
+        reads=locs("hyperv[x] pos[thread]"),
         writes=locs("mutex[x] pos[thread] in_ioctl[thread]"),
         cases={
             "opens": Case(
@@ -836,8 +1019,10 @@ ANYTIME = tuple(d for d in STEPS if d.actor == VCPU and not d.op)  # the status'
 # loop's iterations). The first step of a vCPU op is taken from guest mode.
 OP_PHASES: dict[str, tuple[tuple[str, ...], ...]] = {
     "flush": (("enter",), ("check", "request", "s1", "s2", "s3", "complete")),
+    "kernel_work": (("vmexit",), ("vmentry",)),
     "exit": (("exit",),),
     "run": (("run",),),
+    "hyperv_init": (("hyperv_init",),),
     "set_inhibit": (
         ("lock",),
         ("compare",),

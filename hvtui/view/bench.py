@@ -286,23 +286,15 @@ class Bench:
         pos = self.session.pos if pos is None else pos
         before = self.session.events
         session = Session(Engine(program, VARIANTS[variant]))
-        engine = session.engine
+        stop = session.play(trace)
         why = ""
-        for i, name in enumerate(trace):
-            actor = engine.index.get(name)
-            if actor is None:
-                why = f"step {i + 1}: {name} is no longer an actor"
-                break
-            status = engine.status(session.state, actor)
-            if not status.enabled:
-                what = (
-                    f"waits at {status.step} ({status.why})"
-                    if status.step
-                    else "has finished its ops"
-                )
-                why = f"step {i + 1}: {name} {what}"
-                break
-            session.step(actor)
+        if stop is not None:
+            st = stop.status
+            if st is None:
+                why = f"step {stop.index + 1}: {stop.name} is no longer an actor"
+            else:
+                what = f"waits at {st.step} ({st.why})" if st.step else "has finished its ops"
+                why = f"step {stop.index + 1}: {stop.name} {what}"
         first_diff = next(
             (i + 1 for i, (a, b) in enumerate(zip(before, session.events, strict=False)) if a != b),
             None,
