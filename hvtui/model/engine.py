@@ -76,8 +76,9 @@ class Engine:
         self._ready = _Cache(_ready_status)  # Status(step, True) by kind or (kind, arg)
         self._keys = _Cache(lambda c: tuple(f"vcpu{c}.{f}" for f in _SHOWN))
         # each outcome's kernel lines, built once per key and shared by every event
-        self._texts = {
-            (d.kind, name): _Cache(_formatter(case.text))
+        # (kind, outcome) -> (its kernel lines by key, its tracepoints)
+        self._out = {
+            (d.kind, name): (_Cache(_formatter(case.text)), case.tracepoints)
             for d in BY_KIND.values()
             for name, case in d.cases.items()
         }
@@ -90,6 +91,8 @@ class Engine:
             if first.actor == "vcpu":
                 self._choice[first.kind] = (leave, resume, first, service)
         assert {d.kind for d in self._choice[None]} == {d.kind for d in ANYTIME}
+        # each vCPU op's first step (`enter`, `vmexit`), by vCPU and op
+        self._firsts = [tuple(OP_PHASES[op.op][0][0] for op in ops) for ops in program.vcpu_ops]
 
     # -- the initial state ---------------------------------------------------
 
@@ -152,8 +155,8 @@ class Engine:
             if BY_KIND[pc].arg:
                 return self._ready[pc, self.ops[c][v.op].targets[v.k]]
             return self._ready[pc]
-        ops = self.ops[c]
-        first = OP_PHASES[ops[v.op].op][0][0] if v.op < len(ops) else None
+        firsts = self._firsts[c]
+        first = firsts[v.op] if v.op < len(firsts) else None
         choice = self._choice[first]
         for d in choice:  # the guards exclude each other: at most one holds
             if d.when(self, c, v, first):
@@ -188,21 +191,31 @@ class Engine:
 
     def step_with(self, s: State, a: int, st: Status, time: int = 0) -> tuple[State, Event]:
         """`step`, given `st` = status(s, a) already computed (a Session caches it)."""
-        after, d, case, key = self.take(s, a, st)
+        if not st.enabled:
+            raise ValueError(f"{self.names[a]} cannot step: {st.why}")
         step = st.step
-        kind = d.kind
-        if a < self.n:
-            op = "" if not d.op else self.ops[a][s.vcpus[a].op].id
+        kind = step.kind
+        d = BY_KIND[kind]
+        n = self.n
+        if a < n:
+            v = s.vcpus[a]
+            op = self.ops[a][v.op].id if d.op else ""
+            after, case, key = d.effect(self, s, a, v)
+            readers = ()
         else:
-            op = self.ops[a][s.threads[a - self.n].op].id
-        text = self._texts[kind, case][key]
-        changes = self._changes(s.vcpus, after.vcpus)
-        readers = tuple(c for c, _ in after.threads[a - self.n].readers) if kind == "sync" else ()
-        event = (time, self.names[a], op, step, text, changes, kind, step.arg, case)
-        return after, _new(Event, event + (d.cases[case].tracepoints, readers))
+            i = a - n
+            th = s.threads[i]
+            op = self.ops[a][th.op]
+            after, case, key = d.effect(self, s, i, th, op)
+            op = op.id
+            readers = tuple(c for c, _ in after.threads[i].readers) if kind == "sync" else ()
+        lines, tracepoints = self._out[kind, case]
+        event = (time, self.names[a], op, step, lines[key], self._changes(s.vcpus, after.vcpus))
+        return after, _new(Event, event + (kind, step.arg, case, tracepoints, readers))
 
     def take(self, s: State, a: int, st: Status) -> tuple[State, StepDef, str, object]:
-        """(state after, the step's declaration, its outcome, the key of its line)."""
+        """(state after, the step's declaration, its outcome, the key of its line),
+        without building the event (the partial-order reduction asks this)."""
         if not st.enabled:
             raise ValueError(f"{self.names[a]} cannot step: {st.why}")
         d = BY_KIND[st.step.kind]

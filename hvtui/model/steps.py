@@ -478,7 +478,7 @@ def _guest_op_waits(e, c, v, first) -> str:
 
 def _hypercall_when(e, c, v, first) -> bool:
     """A flush hypercall also needs the vCPU's Hyper-V context."""
-    return _guest_op_when(e, c, v, first) and v.hyperv
+    return v.mode == GUEST and not v.exit_pending and not v.pending_flush and v.hyperv
 
 
 def _hypercall_waits(e, c, v, first) -> str:
