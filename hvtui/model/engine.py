@@ -91,6 +91,10 @@ class Engine:
             if first.actor == "vcpu":
                 self._choice[first.kind] = (leave, resume, first, service)
         assert {d.kind for d in self._choice[None]} == {d.kind for d in ANYTIME}
+        self._whens = {
+            first: tuple((d.when, self._ready[d.kind]) for d in choice)
+            for first, choice in self._choice.items()
+        }
         # each vCPU op's first step (`enter`, `vmexit`), by vCPU and op
         self._firsts = [tuple(OP_PHASES[op.op][0][0] for op in ops) for ops in program.vcpu_ops]
 
@@ -157,11 +161,10 @@ class Engine:
             return self._ready[pc]
         firsts = self._firsts[c]
         first = firsts[v.op] if v.op < len(firsts) else None
-        choice = self._choice[first]
-        for d in choice:  # the guards exclude each other: at most one holds
-            if d.when(self, c, v, first):
-                return self._ready[d.kind]
-        for d in choice:
+        for when, ready in self._whens[first]:  # the guards exclude each other
+            if when(self, c, v, first):
+                return ready
+        for d in self._choice[first]:
             why = d.waits(self, c, v, first) if d.waits else ""
             if why:
                 return Status(Step(d.kind), False, why)
