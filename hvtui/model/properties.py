@@ -64,7 +64,7 @@ def in_ioctl(engine: Engine, s: State) -> bool:
 
 
 def lost_wakeup(engine: Engine, s: State, c: int) -> bool:
-    """vcpu c is suspended and nobody will ever clear it (SPEC: no-lost-wakeup)."""
+    """vcpu c is suspended and nobody will ever clear it (no-lost-wakeup)."""
     v = s.vcpus[c]
     if not engine.suspended(v):
         return False
