@@ -364,3 +364,18 @@ def test_an_idle_vcpu_with_nothing_pending_is_done():
     w = Walk(program(2))
     assert w.status("vcpu1") == ("", False, DONE)
     assert w.engine.enabled(w.session.state) == []
+
+
+def test_events_carry_typed_fields_next_to_their_display_strings():
+    """A step is (kind, argument); an event says which outcome it had and what
+    the kernel traces, so nobody parses `step` or `text`."""
+    walk = Walk(program(2, {0: [flush(1)]}, vmm=[Exit("k", 1), SetInhibit("inh", 1, True)]))
+    walk("vmm", "vcpu0", "vcpu1", "vmm", "vcpu0")  # kick vcpu1, enter, leave, lock, check 1
+    enter, check = walk.session.events[1], walk.session.events[4]
+    assert (enter.kind, enter.arg, enter.case) == ("enter", None, "enter")
+    assert enter.tracepoints == ("kvm_exit", "kvm_hv_hypercall", "kvm_hv_flush_tlb")
+    assert (check.step, check.kind, check.arg, check.case) == ("check 1", "check", 1, "clear")
+    assert check.step.kind == "check" and check.step.arg == 1
+    walk("vmm", "vmm", "vmm")  # compare, write, sync
+    sync = walk.session.events[-1]
+    assert sync.kind == "sync" and sync.readers == (0,) and sync.text.endswith("vcpu0")

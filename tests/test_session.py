@@ -111,13 +111,13 @@ def test_step_back_replays_at_most_checkpoint_steps():
     s.run()
     assert s.pos > 4 * CHECKPOINT
     calls = []
-    step = s.engine.step
+    step = s.engine.step_with  # every replay steps through it
 
-    def counting(state, actor, time=0):
+    def counting(state, actor, status, time=0):
         calls.append(actor)
-        return step(state, actor, time)
+        return step(state, actor, status, time)
 
-    s.engine.step = counting
+    s.engine.step_with = counting
     worst = 0
     for pos in range(s.pos - 1, -1, -1):
         calls.clear()

@@ -11,10 +11,7 @@ so is every property violation:
   property's outcome (`visible` below: the steps that write an inhibit
   flag, a window, the in-ioctl condition or `suspended`/`waiting_on` --
   except a suspension on a flag set for good -- and the steps a property
-  judges that could fail from here). What a judged step's verdict reads
-  besides windows -- a target's Hyper-V context, `suspended` at `s3`, who
-  is an SRCU reader at `sync` -- is in its footprint, so a step left out
-  cannot change it either;
+  judges that could fail from here);
 - no ignoring: the state graph is acyclic and finite (test_checker_graph
   checks it), so an actor left out now is not left out forever.
 
@@ -30,37 +27,55 @@ pass (hvtui.check.search).
 Footprints are sets of *tokens*, one per (field, vCPU): a step's reads and
 writes, and for every actor the union over everything it may still do
 (static, per op and phase). Two steps are dependent when one writes what
-the other reads or writes. The footprints restate what hvtui.model.engine's steps
-touch; test_checker_reductions checks, state by state, that the steps POR
-keeps commute with the ones it leaves out, so an engine change that a
-footprint misses fails there.
+the other reads or writes. Nothing here says what a step touches: the
+tokens are the step table's declared locations (hvtui.model.steps), bound
+to vCPU ids, and visibility is the properties' (hvtui.model.properties)
+judgement of the locations a step's outcome writes. Fields only an actor's
+own steps touch (its position, `flushes`, the sync record) get no token.
+test_steps_footprints holds the declarations to the effects;
+test_checker_reductions checks, state by state, that the steps POR keeps
+commute with the ones it leaves out.
 """
 
 from __future__ import annotations
 
 from hvtui.check.symmetry import flush_targets, may_be_inhibited
+from hvtui.model import properties as props
 from hvtui.model.engine import Engine, Status
-from hvtui.model.state import KERNEL, Exit, Flush, HypervInit, Run, SetInhibit, State
+from hvtui.model.state import KERNEL, State
+from hvtui.model.steps import (
+    ALL,
+    ANYTIME,
+    BY_KIND,
+    OP_PHASES,
+    RECORDED,
+    STEPS,
+    THREAD,
+    C,
+    Loc,
+    T,
+    W,
+    X,
+    bind,
+)
+from hvtui.model.variants import VARIANTS
 
-# token kinds: which field of which vCPU a step touches. SRCU is the reader
-# record of the domain the ioctl's synchronize_srcu() waits on; CTX is
-# `hyperv` and `ran`, which change only for the vCPUs created without a
-# Hyper-V context (for the others they are constants and need no token).
-INH, SUSP, MODE, PEND, MUTEX, EXIT, SRCU, CTX = range(8)
-
-# a set_inhibit's steps in order; the scan is one phase
-_PHASE = {
-    "": 0,
-    "lock": 0,
-    "compare": 1,
-    "write": 2,
-    "sync": 3,
-    "synced": 4,
-    "unsuspend": 5,
-    "wake": 5,
-    "return": 6,
-}
-_STEADY = (MODE, PEND, EXIT, SUSP)  # what a vCPU outside a hypercall looks at to pick its step
+_OWN = (C, THREAD)
+# Every location the table names, under any variant.
+_NAMED = [
+    loc
+    for d in STEPS
+    for loc in d.all_writes() + tuple({r for v in VARIANTS.values() for r in d.reads_under(v)})
+]
+# Fields that only the stepping actor's own steps ever name: no other actor
+# can depend on them, so they get no token.
+OWNED = frozenset(
+    f
+    for f in {loc.field for loc in _NAMED}
+    if all(loc.who in _OWN for loc in _NAMED if loc.field == f)
+)
+TOKEN_FIELDS = tuple(sorted({loc.field for loc in _NAMED} - OWNED))
+KIND = {f: k for k, f in enumerate(TOKEN_FIELDS)}
 
 
 class PartialOrder:
@@ -71,53 +86,75 @@ class PartialOrder:
         self.live = live
         self.n = engine.n
         program = engine.program
+        variant = engine.variant
         inhibitable = may_be_inhibited(program)
-        self.suspendable = {
+        # Only a vCPU that may meet an inhibited target ever suspends, and a
+        # scan writes only suspended vCPUs: elsewhere the suspension fields
+        # never change, and reading them conflicts with nothing.
+        suspendable = {
             c for c, ops in enumerate(program.vcpu_ops) if flush_targets(ops) & inhibitable
         }
-        self.no_hyperv = program.initial_no_hyperv
-        # kernel work reads kvm->srcu: a reader of the synced domain unless own-srcu
-        self.work_reads = not engine.variant.own_srcu
-        readers = [
-            c
-            for c, ops in enumerate(program.vcpu_ops)
-            if any(isinstance(op, Flush) or self.work_reads for op in ops)
-        ]
-        self.srcu_all = self.bits(SRCU, readers)  # only these ever enter the synced domain
-        self.susp_all = self.bits(SUSP, sorted(self.suspendable))
+        self.suspendable = suspendable
+        # Where a field can change at all; elsewhere it is a constant, and
+        # reading it conflicts with nothing. Only a vCPU that may meet an
+        # inhibited target ever suspends, and a scan writes only suspended
+        # vCPUs; only a vCPU created without a Hyper-V context gets one (and
+        # `ran` is read only for those).
+        self.changing = {
+            "suspended": suspendable,
+            "waiting_on": suspendable,
+            "hyperv": program.initial_no_hyperv,
+            "ran": program.initial_no_hyperv,
+        }
+        every = range(self.n)
+
+        def static(a: int, op, defs) -> tuple[int, int]:
+            """(reads, writes) of these steps of actor a's op, wherever they may bind."""
+            binding = {C: (a,), ALL: every, RECORDED: every, W: sorted(self.suspendable)}
+            if op is not None:
+                binding[T] = getattr(op, "targets", ())
+                binding[X] = (getattr(op, "vcpu", -1),)
+            r = w = 0
+            for d in defs:
+                if d.applies(variant, op):
+                    r |= self.tokens(d.reads_under(variant), binding)
+                    w |= self.tokens(d.all_writes(), binding)
+            return r, w
 
         # vcpu_future[c][j]: (reads, writes) of everything vcpu c may do from op j on
         self.vcpu_future = []
         for c, ops in enumerate(program.vcpu_ops):
-            acc = (
-                self.steady(c),
-                self.tok(PEND, c) | self.tok(MODE, c) | self.tok(EXIT, c) | self.tok(MUTEX, c),
-            )
+            acc = static(c, None, ANYTIME)
             table = [acc]
             for op in reversed(ops):
-                r = self.tok(MODE, c)
-                w = self.tok(MODE, c) | self.srcu(c, op)
-                if isinstance(op, Flush):
-                    r |= self.bits(INH, op.targets) | self.ctx(*op.targets)
-                    w |= self.bits(PEND, op.targets)
-                    if c in self.suspendable:
-                        w |= self.tok(SUSP, c)
+                defs = [BY_KIND[k] for phase in OP_PHASES[op.op] for k in phase]
+                r, w = static(c, op, defs)
                 acc = (acc[0] | r, acc[1] | w)
                 table.append(acc)
             self.vcpu_future.append(table[::-1])
+        # Reads of a token no step can ever write conflict with nothing.
+        self.writable = 0
+        for table in self.vcpu_future:
+            self.writable |= table[0][1]
 
         # thread_future[i][j][phase]: the rest of op j from `phase`, then every later op
-        # opens_from[i][j]: windows that ops j.. of thread i may open
         self.thread_future = []
         self.opens_from = []  # [thread][op]: windows ops op.. may open
         self.clears_from = []  # [thread][op]: flags ops op.. may clear
-        self.phases = [[self._op_phases(op) for op in ops] for _, ops in program.threads]
-        for (_, ops), op_phases in zip(program.threads, self.phases, strict=True):
+        a0 = self.n
+        for i, (_, ops) in enumerate(program.threads):
+            phases_of = [
+                [static(a0 + i, op, [BY_KIND[k] for k in phase]) for phase in OP_PHASES[op.op]]
+                for op in ops
+            ]
+            for rows in phases_of:
+                for _, w in rows:
+                    self.writable |= w
             later = (0, 0)
             opens = clears = 0
             table: list[list[tuple[int, int]]] = []
             opens_table, clears_table = [0], [0]
-            for op, phases in zip(reversed(ops), reversed(op_phases), strict=True):
+            for op, phases in zip(reversed(ops), reversed(phases_of), strict=True):
                 rows = []
                 acc = later
                 for r, w in reversed(phases):
@@ -126,7 +163,7 @@ class PartialOrder:
                 rows.reverse()
                 table.append(rows)
                 later = rows[0]
-                if isinstance(op, SetInhibit):
+                if op.op == "set_inhibit":
                     if op.value:
                         opens |= 1 << op.vcpu
                     else:
@@ -137,60 +174,31 @@ class PartialOrder:
             self.thread_future.append(table)
             self.opens_from.append(opens_table[::-1])
             self.clears_from.append(clears_table[::-1])
+        self._phase = {
+            kind: p for phases in OP_PHASES.values() for p, ks in enumerate(phases) for kind in ks
+        }
 
     # -- tokens --------------------------------------------------------------
 
-    def tok(self, kind: int, c: int) -> int:
-        return 1 << (kind * self.n + c)
+    def tok(self, field: str, c: int) -> int:
+        return 1 << (KIND[field] * self.n + c)
 
-    def bits(self, kind: int, ids) -> int:
-        base = kind * self.n
+    def tokens(self, where: tuple[Loc, ...], binding) -> int:
+        """The tokens of these locations, their whom bound to ids by `binding`."""
         out = 0
-        for c in ids:
-            out |= 1 << (base + c)
+        n = self.n
+        for field, who in where:
+            kind = KIND.get(field)
+            if kind is None:
+                continue
+            ids = binding[who]
+            changing = self.changing.get(field)
+            if changing is not None:
+                ids = [c for c in ids if c in changing]
+            base = kind * n
+            for c in ids:
+                out |= 1 << (base + c)
         return out
-
-    def ctx(self, *ids: int) -> int:
-        """The CTX tokens of those of `ids` that may lack a Hyper-V context."""
-        return self.bits(CTX, [c for c in ids if c in self.no_hyperv])
-
-    def steady(self, c: int) -> int:
-        """What vcpu c outside a hypercall reads to pick its step (a flush's
-        `enter` also needs a Hyper-V context)."""
-        return sum(self.tok(k, c) for k in _STEADY) | self.ctx(c)
-
-    def srcu(self, c: int, op) -> int:
-        """The SRCU token op's read-side section writes: kernel work holds kvm->srcu only."""
-        return self.tok(SRCU, c) if isinstance(op, Flush) or self.work_reads else 0
-
-    def _op_phases(self, op) -> list[tuple[int, int]]:
-        """(reads, writes) of each phase of a VMM op."""
-        x = op.vcpu
-        ctx = self.ctx(x)  # run records that x has been in KVM_RUN
-        if isinstance(op, Run):
-            return [
-                (
-                    self.tok(MODE, x) | self.tok(MUTEX, x) | self.tok(SUSP, x),
-                    self.tok(MODE, x) | self.tok(MUTEX, x) | ctx,
-                )
-            ]
-        if isinstance(op, Exit):
-            return [(self.tok(MODE, x), self.tok(EXIT, x))]
-        if isinstance(op, HypervInit):
-            # A vCPU without a context has inhibit 0, suspended false and
-            # waiting_on -1 already: creating it writes only `hyperv`.
-            return [(self.tok(MODE, x) | self.tok(MUTEX, x) | ctx, ctx)]
-        sync = self.srcu_all if self.engine.variant.sync else 0
-        scan = 0 if op.value else self.susp_all
-        return [
-            (self.tok(MODE, x) | self.tok(MUTEX, x), self.tok(MUTEX, x)),  # lock
-            (self.tok(INH, x) | ctx, 0),  # compare
-            (ctx, self.tok(INH, x)),  # write
-            (sync, 0),  # sync
-            (sync, 0),  # synced
-            (scan, scan),  # unsuspend / wake
-            (ctx, self.tok(MUTEX, x)),  # return: a window opens only with a context
-        ]
 
     # -- per state -----------------------------------------------------------
 
@@ -204,116 +212,58 @@ class PartialOrder:
         table = self.thread_future[i]
         if th.op >= len(table):
             return (0, 0)
-        return table[th.op][_PHASE[th.pc]]
+        return table[th.op][self._phase[th.pc] if th.pc else 0]
 
-    def may_open(self, s: State) -> int:
+    def may_open(self, s) -> int:
         """Windows open now or that a remaining set_inhibit(true) may open."""
         return s.windows | self._ahead(s, self.opens_from)
 
-    def may_clear(self, s: State) -> int:
+    def may_clear(self, s) -> int:
         """Flags a remaining set_inhibit(false) may clear."""
         return self._ahead(s, self.clears_from)
 
     @staticmethod
-    def _ahead(s: State, tables: list[list[int]]) -> int:
+    def _ahead(s, tables: list[list[int]]) -> int:
         out = 0
         for th, table in zip(s.threads, tables, strict=True):
             out |= table[min(th.op, len(table) - 1)]
         return out
 
-    def footprint(self, s: State, a: int, step: str) -> tuple[int, int]:
-        """(reads, writes) of actor `a`'s enabled next step `step`."""
-        kind, _, arg = step.partition(" ")
-        tok = self.tok
-        if a < self.n:
-            c = a
-            v = s.vcpus[c]
-            if v.mode == KERNEL:
-                reads = tok(MODE, c)
-                if kind == "check":
-                    t = int(arg)
-                    return reads | tok(INH, t) | self.ctx(t), 0
-                if kind == "request":
-                    return reads, tok(PEND, int(arg))
-                if kind in ("s1", "s2"):
-                    return reads, tok(SUSP, c)
-                if kind == "s3":
-                    # kvm_hv_hypercall_complete() asks kvm_hv_vcpu_suspended()
-                    reads |= tok(SUSP, c)
-                op = self.engine.ops[c][v.op]
-                return reads, tok(MODE, c) | self.srcu(c, op)  # complete, s3, vmentry
-            reads = self.steady(c)
-            if kind == "service":
-                return reads, tok(PEND, c)
-            if kind == "resume":
-                return reads, tok(MODE, c)
-            if kind == "leave":
-                return reads, tok(MODE, c) | tok(EXIT, c) | tok(MUTEX, c)
-            return reads, tok(MODE, c) | self.srcu(c, self.engine.ops[c][v.op])  # enter, vmexit
-        i = a - self.n
-        if kind in ("synced", "sync"):
-            return self._readers(s, i) if kind == "synced" else self.srcu_all, 0
-        if kind in ("unsuspend", "wake"):
-            w = int(arg)
-            t = tok(SUSP, w) if w in self.suspendable else 0
-            return t, t
-        return self.phases[i][s.threads[i].op][_PHASE.get(kind, 0)]  # run, exit: one phase
+    def _bound(self, s, a: int, where: tuple[Loc, ...]) -> int:
+        return self.tokens(where, _Binding(self.engine, s, a))
 
-    def _readers(self, s: State, i: int) -> int:
-        return self.bits(SRCU, [c for c, _ in s.threads[i].readers])
+    def footprint(self, s, a: int, step: str) -> tuple[int, int]:
+        """(reads, writes) of actor `a`'s enabled next step `step`: its declared
+        locations, every outcome's writes included."""
+        d = BY_KIND[step.kind]
+        reads = self._bound(s, a, d.reads_under(self.engine.variant)) & self.writable
+        if a < self.n and s.vcpus[a].mode != KERNEL:
+            # its status chose this step by asking every guard of its choice
+            reads |= self.guard(s, a, Status(step, True))
+        return reads, self._bound(s, a, d.all_writes())
 
-    def guard(self, s: State, a: int, status: Status) -> int:
-        """What a disabled actor's enabling condition reads."""
-        if a < self.n:
-            return self.steady(a)
-        if status.step == "synced":
-            return self._readers(s, a - self.n)
-        if status.step in ("lock", "run", "hyperv_init"):
-            i = a - self.n
-            x = self.engine.program.threads[i][1][s.threads[i].op].vcpu
-            return self.tok(MODE, x) | self.tok(MUTEX, x)
-        return 0  # finished: nothing enables it again
-
-    def visible(self, s: State, a: int, step: str, opens: int, clears: int) -> bool:
-        """Can this step change whether some property holds (see the module doc)?
-        `opens`, `clears`: may_open(s), may_clear(s)."""
-        kind, _, arg = step.partition(" ")
-        engine = self.engine
+    def guard(self, s, a: int, status: Status) -> int:
+        """What a disabled actor's enabling condition reads. A vCPU with nothing
+        to do can still be given something (a request, an exit)."""
         if a < self.n:
             v = s.vcpus[a]
-            if kind == "check":  # no-null-deref: a target without a context
-                return not s.vcpus[int(arg)].hyperv
-            if kind == "s3":  # no-bogus-status: the -EBUSY fall-through
-                return not engine.variant.retry and not engine.suspended(v)
-            if kind in ("s1", "s2"):
-                # Suspending on a vCPU whose flag is set for good can never be
-                # a lost wake-up; any other suspension might be.
-                t = engine.ops[a][v.op].targets[v.k]
-                settled = s.vcpus[t].inhibit and not clears >> t & 1
-                return not (settled and (kind == "s1" or v.waiting_on == t))
-            if kind == "request":
-                return bool(opens >> int(arg) & 1)
-            if kind == "service":
-                return bool(opens >> a & 1)
-            if kind == "complete":
-                return bool(engine.ops[a][v.op].mask & opens) or engine.suspended(v)
-            if kind in ("enter", "leave", "vmexit", "vmentry"):
-                # guest <-> not guest matters to suspended-stays-put only for a
-                # suspended vCPU, and only the vCPU itself can become suspended.
-                return engine.suspended(v)
-            return False  # resume
-        if kind in ("lock", "write", "wake", "return"):
-            return True
-        i = a - self.n
-        if kind == "compare":  # no-null-deref
-            return not s.vcpus[engine.program.threads[i][1][s.threads[i].op].vcpu].hyperv
-        if kind == "sync":  # sync-waits-for-flushes-only: a reader in kernel work
-            return self.work_reads and any(v.srcu_reader and v.pc == "vmentry" for v in s.vcpus)
-        if kind == "unsuspend":
-            x = engine.program.threads[i][1][s.threads[i].op].vcpu
-            w = s.vcpus[int(arg)]
-            return engine.suspended(w) and (engine.variant.wake_all or w.waiting_on == x)
-        return False  # synced, run, exit, hyperv_init
+            if v.mode == KERNEL:
+                return 0
+            ops = self.engine.ops[a]
+            first = OP_PHASES[ops[v.op].op][0][0] if v.op < len(ops) else None
+            variant = self.engine.variant
+            where = tuple(loc for d in self.engine._choice[first] for loc in d.reads_under(variant))
+            return self._bound(s, a, where) & self.writable
+        if not status.step:
+            return 0  # a thread that has finished its ops: nothing enables it again
+        d = BY_KIND[status.step.kind]
+        return self._bound(s, a, d.reads_under(self.engine.variant)) & self.writable
+
+    def visible(self, s, a: int, status: Status, opens: int, clears: int) -> bool:
+        """Can this step change whether some property holds (see the module doc)?
+        `opens`, `clears`: may_open(s), may_clear(s)."""
+        after, d, case, _ = self.engine.take(s, a, status)
+        return props.visible(self.engine, s, a, d, case, after, opens, clears)
 
     def ample(self, s: State, statuses: list[Status], enabled: list[int]) -> list[int]:
         """The smallest persistent set found, as the enabled actors to take; all of
@@ -331,6 +281,18 @@ class PartialOrder:
                 if len(best) == 1:
                     break
         return best
+
+
+class _Binding:
+    """whom -> vCPU ids for actor `a`'s next step from `s` (steps.bind), on demand."""
+
+    __slots__ = ("engine", "s", "a")
+
+    def __init__(self, engine: Engine, s, a: int):
+        self.engine, self.s, self.a = engine, s, a
+
+    def __getitem__(self, who: str) -> tuple[int, ...]:
+        return bind(self.engine, self.s, self.a, who)
 
 
 # Finding a persistent set costs about (enabled actors) x (live actors) footprint
@@ -356,7 +318,7 @@ class _Here:
         seen = self._visible.get(a)
         if seen is None:
             seen = self._visible[a] = self.po.visible(
-                self.s, a, self.statuses[a].step, self.opens, self.clears
+                self.s, a, self.statuses[a], self.opens, self.clears
             )
         return seen
 

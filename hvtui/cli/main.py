@@ -19,6 +19,7 @@ COMMANDS = {
     "compare": ("hvtui.cli.compare", "the same schedule under two variants, side by side"),
     "serve": ("hvtui.cli.serve", "the workbench in a browser, on localhost"),
     "variants": ("hvtui.cli.variants", "list the variants and the toggles each sets"),
+    "steps": ("hvtui.cli.steps", "the table of atomic steps, from their declarations"),
     "schema": ("hvtui.cli.schema", "print the JSON Schema of the scenario format"),
     "trace": ("hvtui.cli.trace", "check an ftrace / trace-cmd log against the model"),
 }

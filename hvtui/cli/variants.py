@@ -1,4 +1,4 @@
-"""`hvtui variants`: each variant, where it comes from, and its toggles."""
+"""`hvtui variants`: each variant, what it changes, where it comes from, and its toggles."""
 
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         import json
 
-        doc = {name: {"source": v.source, "toggles": v.toggles()} for name, v in VARIANTS.items()}
+        doc = {
+            name: {"source": v.source, "description": v.description, "toggles": v.toggles()}
+            for name, v in VARIANTS.items()
+        }
         print(json.dumps(doc, indent=2))
         return 0
     width = max(map(len, VARIANTS))
@@ -25,6 +28,7 @@ def main(args: argparse.Namespace) -> int:
             for k, val in v.toggles().items()
             if val != getattr(POSTED, k)
         ]
-        print(f"{name:<{width}}  {v.source}")
+        print(f"{name:<{width}}  {v.description}")
+        print(f"{'':<{width}}  from: {v.source}")
         print(f"{'':<{width}}  toggles: {', '.join(changed) or 'the baseline'}")
     return 0

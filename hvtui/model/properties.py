@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from hvtui.model.engine import DONE, Engine
 from hvtui.model.state import GUEST, SetInhibit, State
+from hvtui.model.steps import StepDef, bind
 
 INHIBIT_HOLDS = "inhibit-holds"
 NO_REQUEST = "no-request-while-inhibited"
@@ -135,6 +136,98 @@ def _ioctl_violations(engine: Engine, before: State, i: int, kind: str, after: S
     op = engine.program.threads[i][1][before.threads[i].op]
     # vcpu->arch.hyperv->tlb_flush_inhibit, no NULL check in the ioctl
     return [] if before.vcpus[op.vcpu].hyperv else [NO_NULL_DEREF]
+
+
+# -- which steps can matter to which property -----------------------------------
+#
+# The partial-order reduction may leave a step out only if it is invisible:
+# it cannot change a property's verdict (hvtui.check.por). That is read off
+# the step table: a property *judges* some step kinds (a violation is a
+# step of that kind) and *watches* some fields (a state property, or the
+# windows a judged step is compared with); a step is visible when it is a
+# judged step that could fail from here, or its outcome writes a watched
+# location where the property says the write can matter.
+
+JUDGES = {
+    INHIBIT_HOLDS: ("complete",),
+    NO_REQUEST: ("request",),
+    NO_FLUSH: ("service",),
+    STAYS_PUT: ("complete",),
+    NO_BOGUS_STATUS: ("s3",),
+    NO_NULL_DEREF: ("check", "compare", "write"),
+    SYNC_FLUSHES_ONLY: ("sync",),
+}
+WATCHES = {
+    INHIBIT_HOLDS: ("windows",),
+    NO_REQUEST: ("windows",),
+    NO_FLUSH: ("windows",),
+    NO_LOST_WAKEUP: ("inhibit", "in_ioctl", "suspended", "waiting_on"),
+    STAYS_PUT: ("mode", "suspended", "waiting_on"),
+}
+
+
+def _at_risk(prop: str, engine: Engine, s: State, a: int, opens: int) -> bool:
+    """Could actor a's judged next step violate `prop`? `opens`: windows that are
+    or may become open. What the verdict reads besides the windows (a target's
+    Hyper-V context, `suspended` at s3, who reads SRCU at sync) is in the
+    step's footprint, so no step left out can change it either."""
+    if a >= engine.n:
+        i = a - engine.n
+        if prop == SYNC_FLUSHES_ONLY:
+            return not engine.variant.own_srcu and any(
+                v.srcu_reader and v.pc == "vmentry" for v in s.vcpus
+            )
+        op = engine.program.threads[i][1][s.threads[i].op]
+        return not s.vcpus[op.vcpu].hyperv  # NO_NULL_DEREF at compare or write
+    v = s.vcpus[a]
+    if prop == INHIBIT_HOLDS:
+        return bool(engine.ops[a][v.op].mask & opens)
+    if prop == STAYS_PUT:
+        return engine.suspended(v)
+    if prop == NO_BOGUS_STATUS:
+        return not engine.variant.retry and not engine.suspended(v)
+    if prop == NO_REQUEST:
+        return bool(opens >> engine.ops[a][v.op].targets[v.k] & 1)
+    if prop == NO_NULL_DEREF:
+        return not s.vcpus[engine.ops[a][v.op].targets[v.k]].hyperv
+    return bool(opens >> a & 1)  # NO_FLUSH: a services its own request
+
+
+def _matters(
+    prop: str, field: str, engine: Engine, s: State, a: int, u: int, after: State, clears: int
+) -> bool:
+    """Can writing `field` of u (of thread u for in_ioctl) change `prop`'s verdict?"""
+    if prop != STAYS_PUT and field != "suspended" and field != "waiting_on":
+        return True  # windows, a flag, entering or leaving the ioctl
+    if prop == STAYS_PUT:
+        # runs_suspended(u) = guest mode while suspended: only a move into or
+        # out of guest mode, or a suspension change in guest mode, can flip it
+        before, now = s.vcpus[u], after.vcpus[u]
+        if field == "mode":
+            return engine.suspended(before) and GUEST in (before.mode, now.mode)
+        return GUEST in (before.mode, now.mode)
+    # NO_LOST_WAKEUP: a vCPU suspending itself on a flag that stays set until
+    # the end can never be a lost wake-up; any other suspension change might.
+    if engine.names[a] != f"vcpu{u}":
+        return True
+    on = after.vcpus[u].waiting_on
+    return not (on != -1 and after.vcpus[on].inhibit and not clears >> on & 1)
+
+
+def visible(
+    engine: Engine, s: State, a: int, d: StepDef, case: str, after: State, opens: int, clears: int
+) -> bool:
+    """Can actor a's step d, with outcome `case` (to `after`), change a verdict?"""
+    for prop, kinds in JUDGES.items():
+        if d.kind in kinds and _at_risk(prop, engine, s, a, opens):
+            return True
+    for field, who in d.case_writes(case):
+        watchers = [p for p, fields in WATCHES.items() if field in fields]
+        if watchers:
+            for u in bind(engine, s, a, who):
+                if any(_matters(p, field, engine, s, a, u, after, clears) for p in watchers):
+                    return True
+    return False
 
 
 class Progress(NamedTuple):

@@ -8,11 +8,49 @@ step-back is exact and memory stays bounded at 100k steps and 4096 vCPUs.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
 from hvtui.model.engine import Engine, Event, Status
 from hvtui.model.properties import PROPERTIES, Progress, progress, step_violations
 from hvtui.model.state import State
 
 CHECKPOINT = 64
+
+
+class Stop(NamedTuple):
+    """Where a replay stopped: the schedule entry that could not be taken, and why."""
+
+    index: int  # from 0
+    name: str  # the actor it names
+    status: Status | None  # that actor's status then; None: no actor has that name
+
+
+def replay(
+    engine: Engine,
+    state: State,
+    schedule: Sequence[str | int],
+    take: Callable[[int, Status], State] | None = None,
+) -> tuple[State, Stop | None]:
+    """Each scheduled actor (a name or an index) takes its next step from
+    `state`, in order, until one cannot; the state reached and where it
+    stopped (None: the whole schedule was taken).
+
+    The one replay: a scenario's schedule (hvtui.scenario.load), the
+    workbench's trace on a changed program (hvtui.view.bench) and a
+    session's step back (Session.state_at). `take(actor, status)` takes the
+    step and returns the new state (a Session's, to record it); without it
+    the engine steps and nothing is recorded.
+    """
+    for i, who in enumerate(schedule):
+        a = who if isinstance(who, int) else engine.index.get(who)
+        if a is None:
+            return state, Stop(i, who, None)
+        st = engine.status(state, a)
+        if not st.enabled:
+            return state, Stop(i, engine.names[a], st)
+        state = take(a, st) if take is not None else engine.step_with(state, a, st)[0]
+    return state, None
 
 
 class Session:
@@ -87,10 +125,15 @@ class Session:
 
     def state_at(self, pos: int) -> State:
         base = pos // CHECKPOINT
-        s = self._checkpoints[base]
-        for i in range(base * CHECKPOINT, pos):
-            s, _ = self.engine.step(s, self.actors[i])
-        return s
+        return replay(self.engine, self._checkpoints[base], self.actors[base * CHECKPOINT : pos])[0]
+
+    def play(self, schedule: Sequence[str | int]) -> Stop | None:
+        """Take the scheduled steps (recording them); where it stopped, if it did."""
+        return replay(self.engine, self.state, schedule, self._take)[1]
+
+    def _take(self, actor: int, status: Status) -> State:
+        self.step(actor)
+        return self.state
 
     def _truncate(self) -> None:
         del self.actors[self.pos :]

@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from hvtui.errors import InputError
 from hvtui.model.engine import DONE, Engine
 from hvtui.model.session import Session
-from hvtui.model.state import Program
-from hvtui.model.variants import VARIANTS
+from hvtui.scenario.rules import actor_hint, check
 from hvtui.scenario.save import save, to_dict, to_yaml
+from hvtui.scenario.value import Expect, Scenario
 from hvtui.scenario.yamlpos import load as load_yaml
 from hvtui.scenario.yamlpos import show_value
 
@@ -41,47 +41,6 @@ __all__ = [
 # Past this the file is not a scenario, and reading it would only make the user wait.
 MAX_BYTES = 4 * 1024 * 1024
 SCHEDULE_ARG = "--schedule"  # the "file" named by errors in a command-line schedule
-DEFAULT = "default"  # in an `expect.violations` mapping: every variant it does not name
-
-
-@dataclass(frozen=True)
-class Expect:
-    # For `check`: the properties expected to fail under the scenario's own
-    # variant (a list), or per variant (a mapping {variant: [ids]}, in which a
-    # `default` entry covers the variants it does not name).
-    violations: tuple[str, ...] | None = None
-    by_variant: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    final: tuple[tuple[int, tuple[tuple[str, object], ...]], ...] = ()  # vcpu -> fields
-    progress: str | None = None  # the run's progress verdict at its end
-    stuck: tuple[str, ...] | None = None  # actors unfinished at the end of the run
-
-    def violations_under(self, variant: str, own_variant: str) -> tuple[str, ...]:
-        """What `check` should find violated under `variant` (nothing, unless expected)."""
-        if self.by_variant:
-            named = dict(self.by_variant)
-            return named.get(variant, named.get(DEFAULT, ()))
-        if variant == own_variant and self.violations is not None:
-            return self.violations
-        return ()
-
-
-@dataclass(frozen=True)
-class Scenario:
-    file: str
-    name: str
-    description: str
-    vcpus: int
-    variant: str
-    program: Program
-    schedule: tuple[str, ...] = ()
-    expect: Expect = Expect()
-    # where each schedule entry was written, for errors; () if not from a file
-    schedule_pos: tuple[tuple[int, int], ...] = field(default=(), compare=False)
-    # what those positions are in: "" for the scenario file, or SCHEDULE_ARG
-    schedule_source: str = field(default="", compare=False)
-
-    def engine(self) -> Engine:
-        return Engine(self.program, VARIANTS[self.variant])
 
 
 # -- loading ----------------------------------------------------------------
@@ -120,8 +79,6 @@ def _reason(exc: OSError) -> str:
 
 
 def parse(text: bytes | str, file: str) -> Scenario:
-    from hvtui.scenario.rules import check  # the rules build Scenarios: imported late
-
     return check(load_yaml(text, file), file)
 
 
@@ -206,8 +163,6 @@ def with_schedule(scenario: Scenario, schedule: tuple[str, ...]) -> Scenario:
     known = set(scenario.program.actor_names())
     for i, name in enumerate(schedule):
         if name not in known:
-            from hvtui.scenario.rules import actor_hint
-
             line, col = positions[i] if i < len(positions) else (None, None)
             raise InputError(
                 source or scenario.file,
@@ -232,41 +187,40 @@ def replay(scenario: Scenario, engine: Engine | None = None) -> Session:
     saying why the actor waits and who could have stepped instead.
     """
     session = Session(engine or scenario.engine())
+    stop = session.play(scenario.schedule)
+    if stop is None:
+        return session
     engine = session.engine
     file = scenario.schedule_source or scenario.file
-    for i, name in enumerate(scenario.schedule):
-        line, col = scenario.schedule_pos[i] if i < len(scenario.schedule_pos) else (None, None)
-        actor = engine.index.get(name)
-        if actor is None:
-            raise InputError(
-                file,
-                f"unknown actor {show_value(name)} (expected one of the scenario's actors)",
-                line,
-                col,
-                f"schedule[{i}]",
-            )
-        st = engine.status(session.state, actor)
-        if not st.enabled:
-            if st.why == DONE:
-                what = "it has finished its ops and has nothing left to do"
-            else:
-                what = f"it waits at {st.step}: {st.why}"
-            ready = [engine.names[a] for a in engine.enabled(session.state)]
-            expected = (
-                (
-                    "expected one of the actors that can step: "
-                    + ", ".join(ready[:8])
-                    + (", ..." if len(ready) > 8 else "")
-                )
-                if ready
-                else f"nothing can step after step {i}: the run is over"
-            )
-            raise InputError(
-                file,
-                f"{name} cannot take step {i + 1}: {what} ({expected})",
-                line,
-                col,
-                f"schedule[{i}]",
-            )
-        session.step(actor)
-    return session
+    i = stop.index
+    line, col = scenario.schedule_pos[i] if i < len(scenario.schedule_pos) else (None, None)
+    if stop.status is None:
+        raise InputError(
+            file,
+            f"unknown actor {show_value(stop.name)} (expected one of the scenario's actors)",
+            line,
+            col,
+            f"schedule[{i}]",
+        )
+    st = stop.status
+    if st.why == DONE:
+        what = "it has finished its ops and has nothing left to do"
+    else:
+        what = f"it waits at {st.step}: {st.why}"
+    ready = [engine.names[a] for a in engine.enabled(session.state)]
+    expected = (
+        (
+            "expected one of the actors that can step: "
+            + ", ".join(ready[:8])
+            + (", ..." if len(ready) > 8 else "")
+        )
+        if ready
+        else f"nothing can step after step {i}: the run is over"
+    )
+    raise InputError(
+        file,
+        f"{stop.name} cannot take step {i + 1}: {what} ({expected})",
+        line,
+        col,
+        f"schedule[{i}]",
+    )

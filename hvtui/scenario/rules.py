@@ -30,7 +30,7 @@ from hvtui.model.state import (
     actor_sort_key,
 )
 from hvtui.model.variants import VARIANTS
-from hvtui.scenario.load import DEFAULT, Expect, Scenario
+from hvtui.scenario.value import DEFAULT, Expect, Scenario
 from hvtui.scenario.yamlpos import Pos, PosDict, PosList, join, short_path, show_value
 
 TOP_KEYS = ("name", "description", "vcpus", "variant", "initial", "actors", "schedule", "expect")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from hvtui.model.properties import PROPERTIES
 from hvtui.model.state import MAX_VCPUS, MODES
 from hvtui.model.variants import VARIANTS
-from hvtui.scenario.load import DEFAULT
 from hvtui.scenario.rules import (
     ACTOR_PATTERN,
     BANKS,
@@ -23,6 +22,7 @@ from hvtui.scenario.rules import (
     REQUIRED,
     VCPU_OPS,
 )
+from hvtui.scenario.value import DEFAULT
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

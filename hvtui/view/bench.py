@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from hvtui.model.engine import Engine, Event, Status
 from hvtui.model.session import Session
+from hvtui.model.session import replay as replay_schedule
 from hvtui.model.state import (
     USER,
     Exit,
@@ -472,25 +473,22 @@ class Bench:
         pos = self.session.pos if pos is None else pos
         before = self.session.events
         session = Session(Engine(program, VARIANTS[variant]))
-        engine = session.engine
         why = ""
-        default: list[bool] = []
-        for i, name in enumerate(trace):
-            actor = engine.index.get(name)
-            if actor is None:
-                why = f"step {i + 1}: {name} is no longer an actor"
-                break
-            status = engine.status(session.state, actor)
-            if not status.enabled:
-                what = (
-                    f"waits at {status.step} ({status.why})"
-                    if status.step
-                    else "has finished its ops"
-                )
-                why = f"step {i + 1}: {name} {what}"
-                break
+        default: list[bool] = []  # whether each step was the round robin's own choice
+
+        def take(actor: int, status: Status):
             default.append(session.next_default() == actor)
             session.step(actor)
+            return session.state
+
+        stop = replay_schedule(session.engine, session.state, trace, take)[1]
+        if stop is not None:
+            st = stop.status
+            if st is None:
+                why = f"step {stop.index + 1}: {stop.name} is no longer an actor"
+            else:
+                what = f"waits at {st.step} ({st.why})" if st.step else "has finished its ops"
+                why = f"step {stop.index + 1}: {stop.name} {what}"
         first_diff = next(
             (i + 1 for i, (a, b) in enumerate(zip(before, session.events, strict=False)) if a != b),
             None,
