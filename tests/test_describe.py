@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hvtui.scenario.describe import HEADING, describe
+from hvtui.runs.describe import HEADING, describe
 from hvtui.scenario.load import load
 from tests.conftest import run_cli
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from hvtui.exports import diagram, perfetto
-from hvtui.exports.kernel import cpu_name
+from hvtui.runs.kernel import cpu_name
 from hvtui.runs.runner import replay_to_end
 from hvtui.scenario.load import load, parse
 from tests.conftest import SCENARIOS, run_cli

@@ -425,7 +425,7 @@ def counterexample_scenario(scenario, result: Result, prop: str) -> scenarios.Sc
     """The same program under the failing variant, its schedule the counterexample,
     named and described by what it violates; `expect` names what `check` found, so
     check and run both pass on it."""
-    from hvtui.scenario.describe import describe
+    from hvtui.runs.describe import describe
 
     return describe(
         scenario,

@@ -91,7 +91,7 @@ def parse_size(text: str | None) -> tuple[int, int]:
 
 def parse_actors(text: str, names: list[str]) -> list[str]:
     """`CPU0,VMM` or `vcpu0,vmm` -> the scenario's actor names."""
-    from hvtui.exports.kernel import cpu_name
+    from hvtui.runs.kernel import cpu_name
 
     known = {}
     for name in names:

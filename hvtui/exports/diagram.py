@@ -26,7 +26,7 @@ column, each line prefixed with its actor. An inhibit window is a bar down the
 target's column, from the step its ioctl returned to the `lock` of the
 ioctl that clears it. Under the diagram, what went wrong, in a sentence.
 
-What the steps say is hvtui.exports.kernel's business; this module lays out.
+What the steps say is hvtui.runs.kernel's business; this module lays out.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ from functools import lru_cache
 from itertools import groupby
 from typing import NamedTuple
 
-from hvtui.exports.kernel import Line, cpu_name, ending, explain, kernel_lines, windows
 from hvtui.model.session import Session
 from hvtui.model.state import actor_sort_key
 from hvtui.model.variants import VARIANTS
+from hvtui.runs.kernel import Line, cpu_name, ending, explain, kernel_lines, windows
 from hvtui.scenario.load import Scenario
 
 WIDTH = 80  # what a plain-text mail keeps unwrapped

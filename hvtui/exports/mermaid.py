@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 
 from hvtui.exports.diagram import Row, fold_quiet, order_actors
-from hvtui.exports.kernel import cpu_name, ending, explain, kernel_lines
 from hvtui.model.session import Session
 from hvtui.model.state import actor_sort_key
+from hvtui.runs.kernel import cpu_name, ending, explain, kernel_lines
 from hvtui.scenario.load import Scenario
 
 # Mermaid ends a statement at ';' and reads '#' as an entity; neither is needed.

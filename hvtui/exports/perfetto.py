@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import json
 
-from hvtui.exports.kernel import cpu_name, explain, kernel_lines
 from hvtui.model.session import Session
 from hvtui.model.state import USER
+from hvtui.runs.kernel import cpu_name, explain, kernel_lines
 from hvtui.scenario.load import Scenario
 
 STEP_US = 1000  # one step is a millisecond on the timeline

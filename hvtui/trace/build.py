@@ -341,7 +341,7 @@ def build(
         per_vcpu, outside = layout.threads(choice)
         threads = tuple(
             sorted(
-                ((f"vmm:cpu{x}", ops) for x, ops in per_vcpu.items() if ops),
+                ((f"vmm:cpu{x}", tuple(ops)) for x, ops in per_vcpu.items() if ops),
                 key=lambda t: vmm_sort_key(t[0]),
             )
         )

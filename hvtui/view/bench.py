@@ -29,7 +29,7 @@ from hvtui.model.state import (
     actor_sort_key,
 )
 from hvtui.model.variants import VARIANTS
-from hvtui.scenario.describe import describe
+from hvtui.runs.describe import describe
 from hvtui.scenario.load import Scenario, load, replay, with_schedule
 
 VMM = "vmm"  # the thread the workbench's own ioctls go to
@@ -511,7 +511,7 @@ class Bench:
     def to_scenario(self, violations: Sequence[str] | None = None) -> Scenario:
         """The session as a scenario that replays it exactly: program + trace, described.
 
-        hvtui.scenario.describe names it after its first violation and step,
+        hvtui.runs.describe names it after its first violation and step,
         adds what the run shows under the file's own description, and writes
         the `expect` block `hvtui run` verifies (how the replay ends) and, when
         `violations` (what `hvtui check` found for this program and variant)

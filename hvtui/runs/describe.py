@@ -84,7 +84,7 @@ def _name(scenario: Scenario, variant: str, first: dict[str, int], steps: int, f
 
 
 def _description(scenario: Scenario, variant: str, session, first, source: str) -> str:
-    from hvtui.exports.kernel import explain  # the one place that reads events as prose
+    from hvtui.runs.kernel import explain  # the one place that reads events as prose
 
     original = scenario.description.split(HEADING, 1)[0].rstrip()
     lines = [f"{HEADING} ({source}; `hvtui run` replays it): {session.pos} steps under {variant}."]
