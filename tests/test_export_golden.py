@@ -2,13 +2,13 @@
 
 tests/golden/ holds what `hvtui export scenarios/reviewer-race.yaml --format F`
 prints. A change to an export shows up as a diff of those files; when the
-change is intended, regenerate them with HVTUI_UPDATE_GOLDEN=1 and review the
-diff like code.
+change is intended, rewrite them with `python tests/update_goldens.py exports`
+and review the diff like code. The tests never write them.
 """
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
 import pytest
 
@@ -19,14 +19,20 @@ DEMO = "scenarios/reviewer-race.yaml"
 SUFFIX = {"diagram": "txt", "markdown": "md", "mermaid": "mmd", "json": "json"}
 
 
-@pytest.mark.parametrize("fmt", list(SUFFIX))
-def test_reviewer_race_matches_its_golden_file(fmt):
+def golden_path(fmt: str) -> Path:
+    return GOLDEN / f"reviewer-race.{SUFFIX[fmt]}"
+
+
+def export(fmt: str) -> str:
+    """What `hvtui export DEMO --format fmt` prints (tests/update_goldens.py writes it)."""
     code, out, err = run_cli("export", DEMO, "--format", fmt)
     assert code == 0, err
-    golden = GOLDEN / f"reviewer-race.{SUFFIX[fmt]}"
-    if os.environ.get("HVTUI_UPDATE_GOLDEN"):
-        golden.write_text(out, encoding="utf-8", newline="\n")
-    assert out == golden.read_text(encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize("fmt", list(SUFFIX))
+def test_reviewer_race_matches_its_golden_file(fmt):
+    assert export(fmt) == golden_path(fmt).read_text(encoding="utf-8")
 
 
 def test_golden_diagram_tells_the_race_the_review_asks_about():
