@@ -5,7 +5,8 @@
 that fails unexpected, and one expected that does not fail, are both
 exit 1. Each case here is a claim one edit away from a true one, so a
 weakened comparison (`!=` to `==`, `==` to `<=`, a check skipped) turns
-some case here red.
+some case here red. The commands run in this process (`main([...])`), which
+keeps the file fast enough for a mutation run (benchmarks/mutate.py).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SCENARIOS, run_cli
+from conftest import SCENARIOS
 
 from hvtui.check.search import Result, Verdict
+from hvtui.cli.main import main
 from hvtui.model.properties import HOLDS, INCOMPLETE, PROPERTIES, VIOLATED
 
 DATA = Path(__file__).parent / "data" / "check"
@@ -42,16 +44,28 @@ def write(tmp_path: Path, body: str, expect: str) -> str:
     return str(path)
 
 
-def run(path: str) -> tuple[int, str]:
-    code, out, err = run_cli("run", "-q", path)
-    assert err == "", err
-    return code, out
+@pytest.fixture
+def hvtui(capsys):
+    """`hvtui ARGS` in this process: (exit code, stdout); stderr must stay empty."""
+
+    def call(*args: str) -> tuple[int, str]:
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        assert err == "", err
+        return code, out
+
+    return call
+
+
+@pytest.fixture
+def run(hvtui):
+    return lambda path: hvtui("run", "-q", path)
 
 
 # -- run: the end of the replay ---------------------------------------------------
 
 
-def test_run_exits_0_when_every_claim_is_true(tmp_path):
+def test_run_exits_0_when_every_claim_is_true(tmp_path, run):
     code, out = run(write(tmp_path, BASIC_BODY, "  progress: holds\n  stuck: []\n" + TRUE_FINAL))
     assert code == 0
     assert out.endswith("expect: met\n")
@@ -69,7 +83,7 @@ def test_run_exits_0_when_every_claim_is_true(tmp_path):
         (1, "pending_flush", "true"),
     ],
 )
-def test_run_exits_1_for_each_final_field_that_differs(tmp_path, vcpu, field, wrong):
+def test_run_exits_1_for_each_final_field_that_differs(tmp_path, run, vcpu, field, wrong):
     expect = f"  final:\n    vcpu{vcpu}: {{{field}: {wrong}}}\n"
     code, out = run(write(tmp_path, BASIC_BODY, expect))
     assert code == 1
@@ -77,7 +91,7 @@ def test_run_exits_1_for_each_final_field_that_differs(tmp_path, vcpu, field, wr
     assert "expect: met" not in out
 
 
-def test_run_checks_every_final_field_not_only_the_first(tmp_path):
+def test_run_checks_every_final_field_not_only_the_first(tmp_path, run):
     # the first field of each vCPU is right, the last one wrong
     expect = "  final:\n    vcpu1: {inhibit: false, mode: guest, flushes: 7}\n"
     code, out = run(write(tmp_path, BASIC_BODY, expect))
@@ -86,19 +100,19 @@ def test_run_checks_every_final_field_not_only_the_first(tmp_path):
 
 
 @pytest.mark.parametrize("wrong", ["blocked-by-design", "violated"])
-def test_run_exits_1_when_progress_ends_otherwise(tmp_path, wrong):
+def test_run_exits_1_when_progress_ends_otherwise(tmp_path, run, wrong):
     code, out = run(write(tmp_path, BASIC_BODY, f"  progress: {wrong}\n"))
     assert code == 1
     assert f"FAILED expect.progress: expected {wrong}, got holds" in out
 
 
-def test_run_exits_1_when_a_deadlock_is_claimed_to_hold(tmp_path):
+def test_run_exits_1_when_a_deadlock_is_claimed_to_hold(tmp_path, run):
     code, out = run(write(tmp_path, STUCK_BODY, "  progress: holds\n"))
     assert code == 1
     assert "FAILED expect.progress: expected holds, got violated" in out
 
 
-def test_run_exits_1_when_the_stuck_actors_differ(tmp_path):
+def test_run_exits_1_when_the_stuck_actors_differ(tmp_path, run):
     code, out = run(write(tmp_path, BASIC_BODY, "  stuck: [vmm]\n"))
     assert code == 1
     assert "FAILED expect.stuck: expected ['vmm'], got []" in out
@@ -107,26 +121,26 @@ def test_run_exits_1_when_the_stuck_actors_differ(tmp_path):
     assert "FAILED expect.stuck:" in out
 
 
-def test_stuck_is_a_set_in_any_order(tmp_path):
+def test_stuck_is_a_set_in_any_order(tmp_path, run):
     code, out = run(write(tmp_path, STUCK_BODY, "  progress: violated\n  stuck: [vmm, vcpu0]\n"))
     assert (code, out.endswith("expect: met\n")) == (0, True)
 
 
-def test_run_exits_1_when_any_file_fails_whatever_the_order(tmp_path):
+def test_run_exits_1_when_any_file_fails_whatever_the_order(tmp_path, hvtui):
     good = write(tmp_path, BASIC_BODY, TRUE_FINAL)
     bad = tmp_path / "bad.yaml"
     bad.write_text(BASIC_BODY + "expect:\n  progress: violated\n")
     for files in ([good, str(bad)], [str(bad), good]):
-        code, _, _ = run_cli("run", "-q", *files)
+        code, _ = hvtui("run", "-q", *files)
         assert code == 1, files
-    code, _, _ = run_cli("run", "-q", good, good)
+    code, _ = hvtui("run", "-q", good, good)
     assert code == 0
 
 
-def test_run_json_says_what_failed_and_exits_1(tmp_path):
+def test_run_json_says_what_failed_and_exits_1(tmp_path, hvtui):
     import json
 
-    code, out, _ = run_cli("run", "--json", write(tmp_path, BASIC_BODY, "  stuck: [vcpu0]\n"))
+    code, out = hvtui("run", "--json", write(tmp_path, BASIC_BODY, "  stuck: [vcpu0]\n"))
     assert code == 1
     assert json.loads(out)["expect"] == {
         "met": False,
@@ -146,18 +160,18 @@ def test_run_json_says_what_failed_and_exits_1(tmp_path):
         ("[inhibit-holds]", 1),  # both
     ],
 )
-def test_check_exits_0_only_for_exactly_the_expected_failures(tmp_path, claimed, code):
+def test_check_exits_0_only_for_exactly_the_expected_failures(tmp_path, hvtui, claimed, code):
     text = (DATA / "inhibit-window.yaml").read_text()
     path = write(tmp_path, text[: text.index("expect:")], f"  violations: {claimed}\n")
-    got, out, _ = run_cli("check", "-q", path)
+    got, out = hvtui("check", "-q", path)
     assert got == code, out
     assert ("-- met" in out) == (code == 0)
 
 
-def test_check_exits_1_when_a_complete_match_is_only_a_bound(tmp_path):
+def test_check_exits_1_when_a_complete_match_is_only_a_bound(hvtui):
     # the properties that failed before the bound are the expected ones; the
     # rest is undecided, so nothing is claimed met
-    code, out, _ = run_cli("check", "-q", "--max-states", "40", str(DATA / "inhibit-window.yaml"))
+    code, out = hvtui("check", "-q", "--max-states", "40", str(DATA / "inhibit-window.yaml"))
     assert code == 1 and "NOT MET (the search is incomplete)" in out
 
 
