@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -207,10 +209,9 @@ def served():
 # -- the browser ----------------------------------------------------------------
 
 
-@pytest.fixture
-def browser(chromium, tmp_path):
-    """Headless Chromium with a DevTools port: the port's base URL."""
-    profile = tmp_path / "profile"
+@contextlib.contextmanager
+def devtools_browser(chromium: str, profile: Path) -> Iterator[str]:
+    """Headless Chromium with a DevTools port: the port's base URL (benchmarks/soak.py too)."""
     proc = subprocess.Popen(
         [
             chromium,
@@ -249,6 +250,12 @@ def browser(chromium, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def browser(chromium, tmp_path):
+    with devtools_browser(chromium, tmp_path / "profile") as base:
+        yield base
 
 
 class DevTools:
