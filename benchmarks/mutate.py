@@ -39,7 +39,7 @@ TIMEOUT = 60  # a mutant that hangs the tests counts as killed (and is named)
 
 # The fast subset: a mutant's run must stay near BUDGET, so the hypothesis
 # monitor test and the checker's spec tests (6-10 s each here) are left out.
-FAST = ["tests/test_properties.py", "tests/test_exit_codes.py"]
+FAST = ["tests/test_properties.py", "tests/test_property_edges.py", "tests/test_exit_codes.py"]
 
 # file, the functions to mutate (qualified names; None: all), the tests that guard them
 TARGETS = [

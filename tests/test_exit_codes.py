@@ -199,3 +199,56 @@ def test_nothing_is_met_by_an_incomplete_search():
     assert not result(set(), set(), complete=False).met
     verdicts = {p: Verdict(INCOMPLETE) for p in PROPERTIES}
     assert not Result("f.yaml", "posted", False, 1, 0, 0.0, verdicts).met
+
+
+# -- the verdicts behind check's exit code ------------------------------------------
+
+
+def checked(name: str, **options):
+    from hvtui.check.search import Options, check
+    from hvtui.scenario.load import load
+
+    return check(load(str(DATA / name)), options=Options(**options))
+
+
+def test_a_bounded_search_proves_nothing_it_did_not_find():
+    r = checked("inhibit-window.yaml", max_states=40)
+    assert not r.complete and not r.met
+    for prop, verdict in r.properties.items():
+        if verdict.verdict != VIOLATED:
+            assert verdict.verdict == INCOMPLETE and verdict.schedule is None, prop
+    assert r.properties["progress"].verdict == INCOMPLETE  # not "holds", not "by design"
+
+
+def test_progress_names_a_deadlock_with_its_schedule_and_holds_only_when_all_finish():
+    stuck = checked("self-flush-stuck.yaml").properties["progress"]
+    assert stuck.verdict == VIOLATED and stuck.schedule and "vmm waits" in stuck.detail
+    fine = checked("self-flush-exit.yaml").properties["progress"]
+    assert (fine.verdict, fine.schedule) == (HOLDS, None)
+    assert fine.detail.startswith("every actor finishes")
+
+
+def test_progress_blocked_by_design_is_neither_a_deadlock_nor_a_proof():
+    from hvtui.check.search import check
+    from hvtui.scenario.load import load
+
+    r = check(load(str(SCENARIOS / "inhibit-during-flush.yaml")))
+    progress = r.properties["progress"]
+    assert progress.verdict == "blocked-by-design" and progress.schedule
+    assert "progress" not in r.violated
+
+
+def test_a_found_violation_comes_with_the_schedule_that_reaches_it():
+    r = checked("inhibit-window.yaml")
+    found = r.properties["no-flush-while-inhibited"]
+    assert found.verdict == VIOLATED and found.shortest and len(found.schedule) == 14
+    assert r.properties["inhibit-holds"] == Verdict(HOLDS)
+
+
+def test_run_json_of_several_files_is_one_document_with_each(tmp_path, hvtui):
+    import json
+
+    good = write(tmp_path, BASIC_BODY, TRUE_FINAL)
+    code, out = hvtui("run", "--json", good, good)
+    assert code == 0
+    assert [r["name"] for r in json.loads(out)["results"]] == ["basic-suspend-wake"] * 2
