@@ -4,8 +4,8 @@ Each file goes through the real CLI (`python -m hvtui run FILE`) in its own
 process: exit 2, nothing on stdout, exactly one line on stderr that starts
 with `FILE:LINE:COL: ` (a directory has no position), and never a traceback.
 EXPECTED.txt holds every one of those lines, so a reviewer can read all the
-messages in one place; after a deliberate change, regenerate it with
-`HVTUI_UPDATE_GOLDEN=1 pytest tests/test_bad_corpus.py`.
+messages in one place; after a deliberate change, rewrite it with
+`python tests/update_goldens.py bad` and review the diff. The tests never write it.
 """
 
 from __future__ import annotations
@@ -48,12 +48,16 @@ def _rel(path: Path) -> str:
     return path.relative_to(ROOT).as_posix()
 
 
-@pytest.fixture(scope="module")
-def results() -> dict[Path, tuple[int, str, str]]:
-    """Every case through the CLI, several processes at a time."""
+def refusals() -> dict[Path, tuple[int, str, str]]:
+    """Every case through the CLI, several processes at a time (and for update_goldens.py)."""
     with ThreadPoolExecutor(max_workers=2 * (os.cpu_count() or 2)) as pool:
         outcomes = pool.map(lambda p: run_cli("run", _rel(p)), CASES)
         return dict(zip(CASES, outcomes, strict=True))
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[Path, tuple[int, str, str]]:
+    return refusals()
 
 
 def test_the_corpus_covers_every_kind_of_mistake():
@@ -75,8 +79,6 @@ def test_refused_with_one_positioned_line(case: Path, results):
 
 def test_messages_are_the_reviewed_ones(results):
     got = "".join(results[case][2] for case in CASES)
-    if os.environ.get("HVTUI_UPDATE_GOLDEN"):
-        GOLDEN.write_text(got, encoding="utf-8")
     if not yaml.__with_libyaml__:
         pytest.skip("EXPECTED.txt has libyaml's syntax messages; this PyYAML has no libyaml")
     assert got.splitlines() == GOLDEN.read_text(encoding="utf-8").splitlines()

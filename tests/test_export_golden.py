@@ -4,7 +4,7 @@ tests/golden/ holds what the commands in GOLDENS print for
 scenarios/reviewer-race.yaml: every export format, the diagram with only
 the relevant steps, and `hvtui compare` as text and JSON. A change shows up
 as a diff of those files; when the change is intended, rewrite them with
-`python tests/update_export_goldens.py` and review the diff like code. The
+`python tests/update_goldens.py exports` and review the diff like code. The
 tests never write them. (svg and cast draw the workbench: a change to its
 screens changes them too.)
 """

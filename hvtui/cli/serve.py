@@ -1,10 +1,11 @@
 """`hvtui serve [FILE] [--port N] [--host H]`: the workbench in a browser, via textual-serve.
 
 Each browser tab gets its own `python -m hvtui FILE` (with the same
---schedule and --variant, if given), run by textual-serve and drawn by
-xterm.js. The scenario is loaded and replayed here first, so a bad file is
-one line and exit 2 before anything listens. The server binds
-to 127.0.0.1 unless told otherwise: whoever reaches the port drives a
+--schedule and --variant, if given), drawn by xterm.js; it ends when the
+tab closes, and every one ends when `serve` gets SIGINT or SIGTERM
+(hvtui/serve/). The scenario is loaded and replayed here first, so a bad
+file is one line and exit 2 before anything listens. The server binds to
+127.0.0.1 unless told otherwise: whoever reaches the port drives a
 workbench that can write files.
 """
 
@@ -47,14 +48,27 @@ def command(args: argparse.Namespace) -> str:
     return shlex.join(argv)
 
 
+def page_keys() -> list[tuple[str, str]]:
+    """The footer's keys, as the page lists them: (keys as typed, what they do)."""
+    from hvtui.tui.bindings import BINDINGS, shown_keys  # Textual's Binding: serve only
+
+    return [(shown_keys(b), b.description) for b in BINDINGS if b.show]
+
+
 def main(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise InputError("--port", f"{args.port} is not a TCP port (expected 1..65535)")
     scenario = workbench.open_scenario(args)
     scenarios.replay(scenario)  # a schedule that cannot be replayed fails here, not in a tab
-    from textual_serve.server import Server  # only now: it pulls in aiohttp and Textual
+    from hvtui.serve.server import WorkbenchServer  # only now: aiohttp and textual-serve
 
-    server = Server(command(args), host=args.host, port=args.port, title=f"hvtui: {scenario.name}")
+    server = WorkbenchServer(
+        command(args),
+        host=args.host,
+        port=args.port,
+        title=f"hvtui: {scenario.name}",
+        keys=page_keys(),
+    )
     print(f"hvtui serve: open {server.public_url} in a browser (Ctrl+C stops)", flush=True)
     try:
         server.serve()

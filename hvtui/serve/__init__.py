@@ -1,0 +1,1 @@
+"""`hvtui serve`'s web side: textual-serve, with sessions that always end."""
