@@ -105,7 +105,8 @@ LAYERS = {
     "trace": {"model", "scenario"},
     "exports": {"model", "scenario", "runs", "trace", "tui"},
     "tui": {"model", "check", "scenario", "runs", "view"},
-    "cli": {"model", "check", "scenario", "runs", "view", "exports", "trace", "tui"},
+    "serve": set(),  # textual-serve's server and sessions; each session runs `hvtui FILE`
+    "cli": {"model", "check", "scenario", "runs", "view", "exports", "trace", "tui", "serve"},
 }
 LEAVES = {"errors", "atomic"}
 
