@@ -42,10 +42,9 @@ class Line(NamedTuple):
 
 # The tracepoints of the series (6/7) and the existing one at the hypercall's entry;
 # an event whose line starts with one of these is that tracepoint firing.
-TRACEPOINTS = (
-    "kvm_hv_flush_tlb:",
-    "kvm_hv_vcpu_suspend_tlb_flush:",
-    "kvm_hv_vcpu_unsuspend_tlb_flush: unsuspending",
+SUSPEND = "kvm_hv_vcpu_suspend_tlb_flush"
+TRACEPOINTS = frozenset(  # the series' own: a diagram row for each
+    {"kvm_hv_flush_tlb", "kvm_hv_flush_tlb_ex", SUSPEND, "kvm_hv_vcpu_unsuspend_tlb_flush"}
 )
 
 
@@ -77,13 +76,13 @@ def kernel_lines(session: Session) -> list[Line]:
     ops = op_table(session)
     lines = []
     for event, found, inhibit, user in _walk(session):
-        kind, _, arg = event.step.partition(" ")
+        kind, arg = event.kind, event.arg
         table = _VCPU if event.actor.startswith("vcpu") else _VMM
         make = table.get(kind, _unknown)
         me = engine.index[event.actor] if event.actor.startswith("vcpu") else -1
-        step = _Step(int(arg) if arg else -1, me, ops.get(event.op), inhibit, user, event, found)
+        step = _Step(-1 if arg is None else arg, me, ops.get(event.op), inhibit, user, event, found)
         line = make(step)
-        tracepoint = event.text if event.text.startswith(TRACEPOINTS) else ""
+        tracepoint = event.text if TRACEPOINTS.intersection(event.tracepoints) else ""
         lines.append(
             line._replace(
                 time=event.time,
@@ -185,7 +184,7 @@ def _complete(s: _Step) -> Line:
 def _s1(s: _Step) -> Line:
     c, value = _changed(s.event, "waiting_on")
     text = f"WRITE_ONCE({_hv(c, 'waiting_on')}, {value})"
-    if _changed(s.event, "suspended") is None and "suspending" in s.event.text:
+    if _changed(s.event, "suspended") is None and SUSPEND in s.event.tracepoints:
         text += " /* suspended */"  # one store suspends when waiting_on is the flag
     return _line(1, text, about=(value,), head="kvm_hv_vcpu_suspend_tlb_flush()")
 
@@ -304,8 +303,7 @@ def _hyperv_init(s: _Step) -> Line:
 
 
 def _sync(s: _Step) -> Line:
-    who = s.event.text.partition("waits for ")[2].split()
-    readers = tuple(int(w[4:]) for w in who if w.startswith("vcpu"))
+    readers = s.event.readers
     note = "no readers" if not readers else "waits for " + ", ".join(f"CPU{c}" for c in readers)
     return _line(1, f"synchronize_srcu(&kvm->srcu) /* {note} */", about=readers)
 
@@ -414,7 +412,7 @@ def explain(session: Session, prop: str, step: int, name=cpu_name) -> str:
 
     engine = session.engine
     event = session.events[step - 1]
-    kind, _, arg = event.step.partition(" ")
+    kind, arg = event.kind, event.arg
     who = name(event.actor)
     if kind == "service":
         window = _window(session, event.actor, step, name)

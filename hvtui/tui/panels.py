@@ -25,7 +25,7 @@ from hvtui.model.properties import DESCRIPTIONS, HOLDS, PROGRESS, PROPERTIES, VI
 from hvtui.model.state import KERNEL, Flush
 from hvtui.view.actors import ActorRow, group_text
 from hvtui.view.actors import rows as actor_rows
-from hvtui.view.bench import SUSPEND, WAKE, Bench
+from hvtui.view.bench import Bench, interesting
 
 Run = tuple[str, str]  # (text, role); role "" is the panel's own style
 
@@ -182,7 +182,7 @@ class EventLog(LineList):
             ("✗ " if found else "  ", "violation"),  # at the left edge: seen even when cut
             (
                 self.columns.line(event),
-                "interest" if event.text.startswith((SUSPEND, WAKE)) else "",
+                "interest" if interesting(event) else "",
             ),
         ]
         if found:

@@ -36,8 +36,13 @@ VMM = "vmm"  # the thread the workbench's own ioctls go to
 
 # The tracepoints of patch 6/7 that mark a suspend and a wake-up (docs/model.md,
 # "Trace events"); whichever step emits them under a variant, the text is the same.
-SUSPEND = "kvm_hv_vcpu_suspend_tlb_flush: suspending"
-WAKE = "kvm_hv_vcpu_unsuspend_tlb_flush: unsuspending"
+SUSPEND = "kvm_hv_vcpu_suspend_tlb_flush"
+WAKE = "kvm_hv_vcpu_unsuspend_tlb_flush"
+
+
+def interesting(event: Event) -> bool:
+    """A step that traces a suspension or a wake-up (the `}` key stops at it)."""
+    return SUSPEND in event.tracepoints or WAKE in event.tracepoints
 
 
 class Refused(Exception):
@@ -173,7 +178,7 @@ class Bench:
     def interesting(self, step: int) -> bool:
         """Step `step` (from 1) suspended or woke a vCPU, or violated a property."""
         s = self.session
-        return bool(s.violations[step - 1]) or s.events[step - 1].text.startswith((SUSPEND, WAKE))
+        return bool(s.violations[step - 1]) or interesting(s.events[step - 1])
 
     def edited(self) -> bool:
         """Ops were added or the variant switched: the program is no longer the file's."""
