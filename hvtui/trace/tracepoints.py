@@ -60,7 +60,7 @@ def _enter(engine: Engine, c: int, before: State, after: State, event: Event) ->
 
 
 def _suspend(engine: Engine, c: int, before: State, after: State, event: Event) -> tuple:
-    if event.step == "s1" and not engine.variant.merged_state:
+    if event.kind == "s1" and not engine.variant.merged_state:
         return ()  # posted: s1 is the first write; 6/7 traces after the second (s2)
     t = after.vcpus[c].waiting_on
     return (Emit(formats.SUSPEND, formats.print_suspend(c, t), c, ("suspend", c, t)),)
@@ -88,8 +88,7 @@ def _s3(engine: Engine, c: int, before: State, after: State, event: Event) -> tu
 
 def _unsuspended(engine: Engine, a: int, before: State, after: State, event: Event) -> tuple:
     """The step of the scan that finishes waking w (both writes done)."""
-    kind, _, arg = event.step.partition(" ")
-    w = int(arg)
+    kind, w = event.kind, event.arg
     last = "unsuspend" if engine.variant.merged_state else "wake"
     if kind != last or not any(
         name == f"vcpu{w}.waiting_on" or name == f"vcpu{w}.suspended" for name, _ in event.changes
@@ -140,5 +139,5 @@ TRACEPOINTS = {
 
 def emitted(engine: Engine, before: State, actor: int, event: Event, after: State) -> tuple:
     """What the step `before --actor/event--> after` prints, in order."""
-    make = TRACEPOINTS.get(event.step.partition(" ")[0])
+    make = TRACEPOINTS.get(event.kind)
     return make(engine, actor, before, after, event) if make else ()
