@@ -101,7 +101,7 @@ def parse_untraced(text: str | None) -> frozenset[str]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hvtui.trace.check import check, has_kernel_work
+    from hvtui.trace.check import check
 
     tolerance = parse_tolerance(args.tolerance)
     report = check(
@@ -116,13 +116,6 @@ def main(args: argparse.Namespace) -> int:
     )
     if args.save:
         from hvtui.scenario.save import save
-
-        if has_kernel_work(report.scenario):
-            raise InputError(
-                args.save,
-                "the scenario has kernel_work ops, which this build's scenario files cannot "
-                "hold yet (expected --save without --kernel-work)",
-            )
 
         save(report.scenario, args.save, overwrite=args.force)
     if args.json:

@@ -9,11 +9,10 @@ Session, it gives the property verdicts along it, as for any run.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from hvtui.model.engine import Engine
 from hvtui.model.properties import PROPERTIES
-from hvtui.model.state import KernelWork
 from hvtui.model.variants import POSTED, VARIANTS
 from hvtui.scenario import load as scenarios
 from hvtui.scenario.save import to_dict
@@ -50,7 +49,7 @@ class Report:
             "warnings": self.warnings,
             "notes": self.built.notes,
             "variant": self.scenario.variant,
-            "scenario": scenario_dict(self.scenario),
+            "scenario": to_dict(self.scenario),
             "inferred_ioctls": self.candidate.ioctls,
             "result": "consistent" if r.consistent else "inconsistent",
             "explained": r.explained,
@@ -203,33 +202,3 @@ def _op(op) -> str:
     if op.op == "set_inhibit":
         return f"set_inhibit {op.vcpu} {str(op.value).lower()}"
     return f"{op.op} {op.vcpu}"
-
-
-def scenario_dict(scenario: scenarios.Scenario) -> dict:
-    """to_dict(), with kernel_work ops written as scenario format v2 writes them."""
-    work = {
-        c: [i for i, op in enumerate(ops) if isinstance(op, KernelWork)]
-        for c, ops in enumerate(scenario.program.vcpu_ops)
-    }
-    if not any(work.values()):
-        return to_dict(scenario)
-    program = scenario.program
-    flushes = tuple(
-        tuple(op for op in ops if not isinstance(op, KernelWork)) for ops in program.vcpu_ops
-    )
-    doc = to_dict(replace(scenario, program=replace(program, vcpu_ops=flushes)))
-    actors = {}
-    for c, ops in enumerate(program.vcpu_ops):
-        if ops:
-            done = iter(doc["actors"].get(f"vcpu{c}", []))
-            actors[f"vcpu{c}"] = [
-                {"id": op.id, "op": "kernel_work"} if isinstance(op, KernelWork) else next(done)
-                for op in ops
-            ]
-    actors.update((k, v) for k, v in doc["actors"].items() if not k.startswith("vcpu"))
-    doc["actors"] = actors
-    return doc
-
-
-def has_kernel_work(scenario: scenarios.Scenario) -> bool:
-    return any(isinstance(op, KernelWork) for ops in scenario.program.vcpu_ops for op in ops)

@@ -34,10 +34,7 @@ from hvtui.tui.grid import VcpuGrid
 from hvtui.tui.panels import TitleBar
 from hvtui.view.bench import Bench
 
-# Not `w` (kernel work) yet: scenario/save.py on this branch cannot write a kernel_work
-# op (the scenario-v2 branch adds it), so saving, or the recovery file left at the end
-# of the test, would fail; tests/tui/test_review.py presses `w` and discards.
-APP_KEYS = [b.key.split(",")[0] for b in BINDINGS if b.action not in ("quit", "kernel_work")]
+APP_KEYS = [b.key.split(",")[0] for b in BINDINGS if b.action != "quit"]
 # Keys that open a dialog cost a screen each (~5 keys' worth): pressed, but less often.
 DIALOG_OPENERS = {"question_mark", "g", "v", "s", "t", "c"}
 WEIGHTED = [k for k in APP_KEYS for _ in range(1 if k in DIALOG_OPENERS else 3)]
