@@ -343,6 +343,12 @@ async def test_open_shows_the_found_run_in_the_workbench():
         assert session.pos == 3
         assert session.events[2].text.startswith("kvm_hv_flush_tlb: vcpu 0 targets 0x6")
         assert [session.engine.names[a] for a in session.actors] == report.result.schedule
+        # each step the trace printed names its line, as `hvtui trace` does: step 3 is line 5
+        log = app.query_one("#log")
+        shown = [log.render_line(y).text for y in range(log.size.height)]
+        flush = next(row for row in shown if "kvm_hv_flush_tlb: vcpu 0 targets 0x6" in row)
+        assert flush.rstrip().endswith("← trace line 5")
+        assert not any("trace line" in row for row in shown if " vmm" in row and "kick" in row)
 
 
 # -- kernel work (model v2) --------------------------------------------------------------

@@ -132,10 +132,13 @@ def main(args: argparse.Namespace) -> int:
 
 def workbench_app(report, saved: str | None):
     """The workbench on the trace's scenario, the found run as its recorded future
-    (how `hvtui FILE --schedule` opens one); reload reads the saved file, if any."""
+    (how `hvtui FILE --schedule` opens one), each step naming the trace line it
+    explains; reload reads the saved file, if any."""
     from dataclasses import replace
 
     from hvtui.tui.app import WorkbenchApp  # Textual only once the input is known good
 
     where = os.path.abspath(saved) if saved else f"{report.scenario.file} (trace)"
-    return WorkbenchApp(replace(report.scenario, file=where))
+    r = report.result
+    sources = zip(r.schedule, report.texts, r.lines, strict=True)
+    return WorkbenchApp(replace(report.scenario, file=where), sources=list(sources))

@@ -13,6 +13,7 @@ import gc
 import os
 import signal
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -98,13 +99,23 @@ class WorkbenchApp(App):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, WorkbenchApp.CheckProgress)
 
-    def __init__(self, scenario: Scenario, *, at_end: bool = False, recover: bool = True):
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        at_end: bool = False,
+        recover: bool = True,
+        sources: Sequence[tuple[str, str, int | None]] = (),
+    ):
         """Raises InputError when the scenario's schedule cannot be replayed.
 
         `recover`: offer a recovery file left by an earlier session of this scenario.
+        `sources`: for a run found in a trace (`hvtui trace --open`), per step the
+        actor, the kernel line and the trace line it explains (None: an untraced step).
         """
         super().__init__()
         self.bench = Bench.open(scenario, at_end=at_end)
+        self.sources = tuple(sources)
         self.selected = 0
         self.legend_shown: bool | None = None  # None: by the terminal's height
         self.zoom: int | None = None  # None: the most detailed zoom that shows every vCPU

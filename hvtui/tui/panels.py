@@ -185,9 +185,20 @@ class EventLog(LineList):
                 "interest" if interesting(event) else "",
             ),
         ]
+        source = self._source(i, event)
+        if source is not None:
+            runs.append((f"  ← trace line {source}", ""))
         if found:
             runs.append((f"  ✗ violates {', '.join(found)}", "violation"))
         return Row(tuple(runs), role)
+
+    def _source(self, i: int, event) -> int | None:
+        """The trace line step i explains, while the step is still the trace's run's."""
+        sources = getattr(self.app, "sources", ())
+        if i > len(sources):
+            return None
+        actor, text, line = sources[i - 1]
+        return line if (event.actor, event.text) == (actor, text) else None
 
 
 class Columns(NamedTuple):
