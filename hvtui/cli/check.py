@@ -283,10 +283,12 @@ def reductions_text(reductions: dict[str, dict[str, int]]) -> str:
     return "; ".join(parts)
 
 
-def cell(verdict: str, schedule, shortest: bool = True) -> str:
-    """`holds`, `violated (N)`, `blocked-by-design`, `incomplete`."""
+def cell(verdict: str, schedule, shortest: bool = True, compact: bool = False) -> str:
+    """`holds`, `violated (N)`, `blocked-by-design`, `incomplete`; `compact` writes a
+    violation `FAIL N`, so nine properties still fit a mail's matrix."""
     if verdict == VIOLATED and schedule is not None:
-        return f"violated ({'' if shortest else '<='}{len(schedule)})"
+        n = f"{'' if shortest else '<='}{len(schedule)}"
+        return f"FAIL {n}" if compact else f"violated ({n})"
     return verdict
 
 
@@ -334,7 +336,7 @@ def matrix(results: list[Result]) -> str:
     rows = [
         [
             r.variant,
-            *(_matrix_cell(v.verdict, v.schedule, v.shortest) for v in r.properties.values()),
+            *(cell(v.verdict, v.schedule, v.shortest, compact=True) for v in r.properties.values()),
         ]
         for r in results
     ]
@@ -362,13 +364,6 @@ def matrix(results: list[Result]) -> str:
     for row in rows:
         lines += _block([_wrap(c, w) for c, w in zip(row, widths, strict=True)], widths, gap)
     return "\n".join(lines) + "\n"
-
-
-def _matrix_cell(verdict: str, schedule, shortest: bool) -> str:
-    """`FAIL N` for a violation: nine properties fit in a mail only with short cells."""
-    if verdict == VIOLATED and schedule is not None:
-        return f"FAIL {'' if shortest else '<='}{len(schedule)}"
-    return verdict
 
 
 def _parts(text: str) -> list[str]:
