@@ -13,9 +13,11 @@ import pytest
 from conftest import SCENARIOS
 
 from hvtui.cli.main import main
+from hvtui.model.steps import STEPS
 from hvtui.scenario.load import load
 from hvtui.trace import formats
 from hvtui.trace.lines import Reader
+from hvtui.trace.tracepoints import FIELDS
 
 LIBRARY = sorted(SCENARIOS.glob("*.yaml"))
 
@@ -48,8 +50,13 @@ def test_the_export_prints_the_kernels_lines_on_qemus_threads(tmp_path, capsys):
     text = out.read_text()
     assert text.startswith("# tracer: nop\n")
     events = [line for line in text.splitlines() if not line.startswith("#")]
-    assert events[0] == (
-        "       CPU 1/KVM-5001    [001] .....     1.000001: kvm_userspace_exit: reason restart (4)"
+    # the kick: a VM exit for the IPI, then KVM_RUN returns to userspace
+    assert events[0].startswith(
+        "       CPU 1/KVM-5001    [001] .....     1.000001: kvm_exit: vcpu 1 "
+        "reason EXTERNAL_INTERRUPT "
+    )
+    assert events[1] == (
+        "       CPU 1/KVM-5001    [001] .....     1.000002: kvm_userspace_exit: reason restart (4)"
     )
     flush = next(line for line in events if "kvm_hv_flush_tlb:" in line)
     # the trailing space is TP_printk's empty "%s" where a nested guest prints (L2)
@@ -74,3 +81,10 @@ def test_a_suspension_is_traced_after_both_writes_and_the_wake_in_the_scan(tmp_p
         (formats.SUSPEND, 0, 2),
         (formats.UNSUSPEND, 0, -1),
     ]
+
+
+def test_every_tracepoint_the_step_table_declares_has_its_fields():
+    """The step table alone says which step traces what; tracepoints.py only prints
+    each one's fields, so it knows every name the table declares, and no other."""
+    declared = {tp for d in STEPS for case in d.cases.values() for tp in case.tracepoints}
+    assert declared == set(FIELDS)

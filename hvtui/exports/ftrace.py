@@ -2,8 +2,9 @@
 
 Each vCPU is QEMU's thread `CPU N/KVM`, the VMM thread `vmm` is QEMU's main
 thread and other VMM threads keep their names; timestamps follow the steps,
-one microsecond per printed line. Which step prints what is
-hvtui.trace.tracepoints's table, so `hvtui trace` reads this back as the
+one microsecond per printed line. Which step prints what is the step
+table's (each outcome's tracepoints in hvtui.model.steps; their fields from
+hvtui.trace.tracepoints), the one `hvtui trace` reads this back by, as the
 same run: a round trip that tests both.
 """
 

@@ -923,11 +923,9 @@ STEPS: tuple[StepDef, ...] = (
             "waiting_on": Case(
                 "WRITE_ONCE(waiting_on): vcpu {} waiting_on = -1", (), locs("waiting_on[w]")
             ),
-            # unsuspend-swapped: suspended = false comes first
+            # unsuspend-swapped: suspended = false comes first; `wake` traces
             "swapped": Case(
-                "kvm_hv_vcpu_unsuspend_tlb_flush: unsuspending vcpu {}",
-                (_UNSUSPEND_TP,),
-                locs("suspended[w]"),
+                "WRITE_ONCE(suspended): vcpu {} suspended = false", (), locs("suspended[w]")
             ),
             # merged-state: the one store that unsuspends
             "merged": Case(
@@ -949,6 +947,9 @@ STEPS: tuple[StepDef, ...] = (
         guard="",
         reads=locs("pos[thread]"),
         writes=locs("pos[thread]"),
+        # 6/7 traces the unsuspension after both writes of the iteration: the
+        # second write traces, whichever field it stores (so under
+        # unsuspend-swapped too, not the first write that clears `suspended`)
         cases={
             "suspended": Case(
                 "kvm_hv_vcpu_unsuspend_tlb_flush: unsuspending vcpu {}",
@@ -956,7 +957,9 @@ STEPS: tuple[StepDef, ...] = (
                 locs("suspended[w]"),
             ),
             "swapped": Case(
-                "WRITE_ONCE(waiting_on): vcpu {} waiting_on = -1", (), locs("waiting_on[w]")
+                "kvm_hv_vcpu_unsuspend_tlb_flush: unsuspending vcpu {}",
+                (_UNSUSPEND_TP,),
+                locs("waiting_on[w]"),
             ),
         },
         series="2/7 arch/x86/kvm/hyperv.c kvm_hv_vcpu_unsuspend_tlb_flush(): "

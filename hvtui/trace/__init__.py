@@ -2,6 +2,7 @@
 build the scenario it implies and search for a run of the model that produces it.
 
 Headless (no Textual): lines.py reads the text, formats.py knows each
-tracepoint's TP_printk, tracepoints.py says which step prints what,
+tracepoint's TP_printk, the step table (hvtui.model.steps) says which step
+prints which and tracepoints.py fills in their fields,
 build.py turns the events into a program, search.py finds the run.
 """

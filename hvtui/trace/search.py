@@ -4,7 +4,7 @@ The idea of TLA+ trace validation (Cirstea, Kuppe, Loillier, Merz, 2024): model
 check the spec with the trace as a constraint. A run is consistent with the
 trace when
 - thread by thread, its traced steps print the trace's events in order
-  (tracepoints.py says which step prints what; a step whose tracepoint the
+  (the step table says which step prints what; a step whose tracepoint the
   trace does not record at all is untraced);
 - across threads, an event may come before one printed on another thread
   earlier only if they are within the tolerance (clocks of different CPUs

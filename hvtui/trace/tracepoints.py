@@ -1,28 +1,26 @@
-"""Which atomic step prints which tracepoint: the one place that says so.
+"""What a step's tracepoints print: their fields, as TP_printk prints them.
 
-Keyed by the engine's step kind (the step's name without its argument), so
-it can be read from a step table once the steps declare their tracepoints.
-A step prints what the kernel line it models is next to:
+Which tracepoints a step emits is the step table's (hvtui.model.steps, each
+outcome's `Case.tracepoints`, carried by the event); this module only fills
+in each tracepoint's fields from the step, keyed by the tracepoint's name:
 
-- `enter`: kvm_exit, kvm_hv_hypercall, kvm_hv_flush_tlb[_ex] (the VMCALL exit,
-  kvm_hv_hypercall(), kvm_hv_flush_tlb() reading its input);
-- `s2` (`s1` in merged-state): kvm_hv_vcpu_suspend_tlb_flush (6/7 traces it after
-  both writes of kvm_hv_vcpu_suspend_tlb_flush());
-- `complete`: kvm_hv_hypercall_done with success, kvm_entry;
-- `s3` falling through: kvm_hv_hypercall_done with -EBUSY, kvm_entry; `s3` still
-  suspended prints nothing (5/7 returns 1 before trace_kvm_hv_hypercall_done());
-- `wake` (`unsuspend` in merged-state): kvm_hv_vcpu_unsuspend_tlb_flush (6/7: after
-  both writes, in the ioctl's scan; so under unsuspend-swapped too, at `wake`);
-- `leave`: kvm_userspace_exit (KVM_RUN returns -EINTR to userspace);
-- `resume`, and a `run` that enters the guest: kvm_entry;
-- `vmexit` / `vmentry` (kernel_work, model v2): kvm_exit / kvm_entry; with
-  `hvtui trace --kernel-work` a trace's kvm_exit..kvm_entry pair that holds no
-  flush and no userspace exit is such an op.
+- kvm_exit: the reason of the VM exit that starts the step's op (the
+  hypercall's VMCALL, a kernel_work op's EPT_MISCONFIG, the kick's
+  EXTERNAL_INTERRUPT before a userspace exit);
+- kvm_hv_hypercall, kvm_hv_flush_tlb: the flush op's code and targets; a
+  sparse or wide target set prints kvm_hv_flush_tlb_ex instead;
+- kvm_hv_hypercall_done: HV_STATUS_SUCCESS, or 5/7's -EBUSY when `s3` falls
+  through (after a suspension 5/7 returns 1 before tracing a result);
+- kvm_hv_vcpu_suspend_tlb_flush: the vCPU and whom it now waits on;
+- kvm_hv_vcpu_unsuspend_tlb_flush: the vCPU the scan is at, printed on the
+  VMM thread running the ioctl;
+- kvm_entry, kvm_userspace_exit: the vCPU entering or leaving.
 
 Only some of these say something the model decides (`Emit.key` is not
 None): the flush with its targets, its result, a suspension, an
-unsuspension, a userspace exit. kvm_entry, kvm_exit and kvm_hv_hypercall
-are printed for realism (and say which pid is which vCPU) but match nothing.
+unsuspension, a userspace exit, and the exit and entry around a kernel_work
+op. The other kvm_entry, kvm_exit and kvm_hv_hypercall lines are printed
+for realism (and say which pid is which vCPU) but match nothing.
 """
 
 from __future__ import annotations
@@ -30,8 +28,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from hvtui.model.engine import Engine, Event
-from hvtui.model.state import GUEST, State
+from hvtui.model.state import State
+from hvtui.model.steps import BY_KIND
 from hvtui.trace import formats
+
+WORK = "kernel_work"  # the op whose VM exit and entry the model decides
+# the reason kvm_exit prints, by the op kind of the step that exits ("": a kick)
+_EXIT_REASON = {"flush": "VMCALL", WORK: "EPT_MISCONFIG", "": "EXTERNAL_INTERRUPT"}
 
 
 class Emit(NamedTuple):
@@ -49,95 +52,90 @@ def flush_key(targets: tuple[int, ...], spec: object, n: int) -> tuple:
     return ("flush", formats.flush_targets(name, parsed))
 
 
-def _enter(engine: Engine, c: int, before: State, after: State, event: Event) -> tuple:
-    op = engine.ops[c][before.vcpus[c].op]
-    name, fields, code = formats.print_flush(op.targets, op.spec, engine.n)
-    return (
-        Emit(formats.EXIT, formats.print_exit(c, "VMCALL"), c),
-        Emit(formats.HYPERCALL, formats.print_hypercall(code), c),
-        Emit(name, fields, c, flush_key(op.targets, op.spec, engine.n)),
-    )
+class _At(NamedTuple):
+    """The step a tracepoint fires in."""
+
+    engine: Engine
+    actor: int
+    before: State
+    after: State
+    event: Event
+
+    @property
+    def op_kind(self) -> str:
+        return BY_KIND[self.event.kind].op
+
+    @property
+    def vcpu(self) -> int:
+        """The vCPU the step is about: the stepping vCPU, or the VMM op's."""
+        if self.actor < self.engine.n:
+            return self.actor
+        return self.engine.current_op(self.before, self.actor).vcpu
+
+    def flush(self) -> tuple[str, str, int]:
+        c = self.actor
+        op = self.engine.ops[c][self.before.vcpus[c].op]
+        return formats.print_flush(op.targets, op.spec, self.engine.n)
 
 
-def _suspend(engine: Engine, c: int, before: State, after: State, event: Event) -> tuple:
-    if event.kind == "s1" and not engine.variant.merged_state:
-        return ()  # posted: s1 is the first write; 6/7 traces after the second (s2)
-    t = after.vcpus[c].waiting_on
-    return (Emit(formats.SUSPEND, formats.print_suspend(c, t), c, ("suspend", c, t)),)
+def _exit(at: _At) -> Emit:
+    kind = at.op_kind
+    key = ("vmexit",) if kind == WORK else None
+    return Emit(formats.EXIT, formats.print_exit(at.vcpu, _EXIT_REASON[kind]), at.vcpu, key)
 
 
-def _done(outcome: str) -> tuple:
-    return ("done", outcome)
+def _hypercall(at: _At) -> Emit:
+    return Emit(formats.HYPERCALL, formats.print_hypercall(at.flush()[2]), at.vcpu)
 
 
-def _complete(engine: Engine, c: int, before: State, after: State, event: Event) -> tuple:
-    return (
-        Emit(formats.DONE, formats.print_done("ok"), c, _done("ok")),
-        Emit(formats.ENTRY, formats.print_entry(c), c),
-    )
+def _flush(at: _At) -> Emit:
+    name, fields, _ = at.flush()
+    op = at.engine.ops[at.actor][at.before.vcpus[at.actor].op]
+    return Emit(name, fields, at.vcpu, flush_key(op.targets, op.spec, at.engine.n))
 
 
-def _s3(engine: Engine, c: int, before: State, after: State, event: Event) -> tuple:
-    if after.vcpus[c].op == before.vcpus[c].op:
-        return ()  # returned 1 (suspended, or wake-all-retry): the op restarts, no result
-    return (
-        Emit(formats.DONE, formats.print_done("ebusy"), c, _done("ebusy")),
-        Emit(formats.ENTRY, formats.print_entry(c), c),
-    )
+def _done(at: _At) -> Emit:
+    outcome = "ok" if at.event.case == "success" else "ebusy"
+    return Emit(formats.DONE, formats.print_done(outcome), at.vcpu, ("done", outcome))
 
 
-def _unsuspended(engine: Engine, a: int, before: State, after: State, event: Event) -> tuple:
-    """The step of the scan that finishes waking w (both writes done)."""
-    kind, w = event.kind, event.arg
-    last = "unsuspend" if engine.variant.merged_state else "wake"
-    if kind != last or not any(
-        name == f"vcpu{w}.waiting_on" or name == f"vcpu{w}.suspended" for name, _ in event.changes
-    ):
-        return ()
-    return (Emit(formats.UNSUSPEND, formats.print_unsuspend(w), -1, ("unsuspend", w)),)
+def _suspend(at: _At) -> Emit:
+    c = at.vcpu
+    t = at.after.vcpus[c].waiting_on
+    return Emit(formats.SUSPEND, formats.print_suspend(c, t), c, ("suspend", c, t))
 
 
-def _leave(engine: Engine, c: int, before: State, after: State, event: Event) -> tuple:
-    return (Emit(formats.USEREXIT, formats.print_userexit(), c, ("userexit",)),)
+def _unsuspend(at: _At) -> Emit:
+    w = at.event.arg
+    return Emit(formats.UNSUSPEND, formats.print_unsuspend(w), -1, ("unsuspend", w))
 
 
-def _resume(engine: Engine, c: int, before: State, after: State, event: Event) -> tuple:
-    return (Emit(formats.ENTRY, formats.print_entry(c), c),)
+def _entry(at: _At) -> Emit:
+    key = ("vmentry",) if at.op_kind == WORK else None
+    return Emit(formats.ENTRY, formats.print_entry(at.vcpu), at.vcpu, key)
 
 
-def _vmexit(engine: Engine, c: int, before: State, after: State, event: Event) -> tuple:
-    return (Emit(formats.EXIT, formats.print_exit(c, "EPT_MISCONFIG"), c, ("vmexit",)),)
+def _userexit(at: _At) -> Emit:
+    return Emit(formats.USEREXIT, formats.print_userexit(), at.vcpu, ("userexit",))
 
 
-def _vmentry(engine: Engine, c: int, before: State, after: State, event: Event) -> tuple:
-    return (Emit(formats.ENTRY, formats.print_entry(c), c, ("vmentry",)),)
-
-
-def _run(engine: Engine, a: int, before: State, after: State, event: Event) -> tuple:
-    op = engine.current_op(before, a)
-    if after.vcpus[op.vcpu].mode != GUEST:
-        return ()
-    return (Emit(formats.ENTRY, formats.print_entry(op.vcpu), op.vcpu),)
-
-
-# step kind -> what it prints
-TRACEPOINTS = {
-    "enter": _enter,
-    "s1": _suspend,
-    "s2": _suspend,
-    "complete": _complete,
-    "s3": _s3,
-    "unsuspend": _unsuspended,
-    "wake": _unsuspended,
-    "leave": _leave,
-    "resume": _resume,
-    "run": _run,
-    "vmexit": _vmexit,
-    "vmentry": _vmentry,
+# tracepoint -> its fields at a step (the step table's names; _ex is kvm_hv_flush_tlb's form)
+FIELDS = {
+    formats.EXIT: _exit,
+    formats.HYPERCALL: _hypercall,
+    formats.FLUSH: _flush,
+    formats.DONE: _done,
+    formats.SUSPEND: _suspend,
+    formats.UNSUSPEND: _unsuspend,
+    formats.ENTRY: _entry,
+    formats.USEREXIT: _userexit,
 }
 
 
 def emitted(engine: Engine, before: State, actor: int, event: Event, after: State) -> tuple:
-    """What the step `before --actor/event--> after` prints, in order."""
-    make = TRACEPOINTS.get(event.kind)
-    return make(engine, actor, before, after, event) if make else ()
+    """What the step `before --actor/event--> after` prints, in order: the
+    tracepoints its outcome declares in the step table."""
+    if not event.tracepoints:
+        return ()
+    at = _At(engine, actor, before, after, event)
+    return tuple(FIELDS[name](at) for name in event.tracepoints)
