@@ -88,3 +88,113 @@ def test_every_tracepoint_the_step_table_declares_has_its_fields():
     each one's fields, so it knows every name the table declares, and no other."""
     declared = {tp for d in STEPS for case in d.cases.values() for tp in case.tracepoints}
     assert declared == set(FIELDS)
+
+
+def traced(tmp_path, capsys, yaml: str, variant: str, cut: str = "") -> tuple[int, dict]:
+    """Export the scenario as a trace (cut before the first line with `cut`, as a
+    recording stopped there), then `hvtui trace --json` it under `variant`."""
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml)
+    out = tmp_path / "s.trace"
+    export(path, out, capsys)
+    if cut:
+        text = out.read_text()
+        out.write_text(text[: text.index(cut)])
+    code = main(["trace", str(out), "--variant", variant, "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+# vcpu0 suspends on its own flag; `vmm` clears vcpu1's, which no event shows
+# set, and under wake-all that scan wakes vcpu0 too: it retries and suspends again
+BOGUS_WAKE = """\
+name: bogus-wake
+vcpus: 2
+variant: wake-all
+initial: {inhibit: [0, 1], mode: {1: user}}
+actors:
+  vcpu0: [{id: f0, op: flush, targets: [0]}]
+  vmm: [{id: clr1, op: set_inhibit, vcpu: 1, value: false}]
+schedule: [vcpu0, vcpu0, vcpu0, vcpu0, vcpu0, vmm, vmm, vmm, vmm, vmm, vmm, vmm,
+           vcpu0, vcpu0, vcpu0, vcpu0, vcpu0, vcpu0]
+"""
+
+
+@pytest.mark.parametrize("variant", ["wake-all", "wake-all-retry"])
+def test_a_wake_all_scan_that_clears_another_vcpus_flag_is_explained(tmp_path, capsys, variant):
+    """The unsuspension does not say whose flag was cleared: not vcpu0's (vcpu0 never
+    left KVM_RUN, so no ioctl could run on it), so another vCPU's, one the trace never
+    shows: vcpu1, set from the start, cleared by the ioctl whose scan woke vcpu0."""
+    code, doc = traced(tmp_path, capsys, BOGUS_WAKE.replace("wake-all", variant), variant)
+    assert (code, doc["result"]) == (0, "consistent"), (doc.get("line"), doc.get("instead"))
+    assert doc["explained"] == doc["events"] == 5  # flush, suspend, unsuspend, flush, suspend
+    scenario = doc["scenario"]
+    assert scenario["vcpus"] == 2
+    assert scenario["actors"]["vmm:cpu1"] == [
+        {"id": "clr1_L18", "op": "set_inhibit", "vcpu": 1, "value": False}
+    ]
+    assert sorted(scenario["initial"]["inhibit"]) == [0, 1]
+
+
+def test_the_same_trace_is_inconsistent_where_the_scan_wakes_only_its_flags_waiters(
+    tmp_path, capsys
+):
+    code, doc = traced(tmp_path, capsys, BOGUS_WAKE, "posted")
+    assert (code, doc["result"]) == (1, "inconsistent")
+
+
+def test_two_wake_all_scans_that_both_matched_a_vcpu_both_trace_it(tmp_path, capsys):
+    """`vmm` (clearing vcpu1) and `vmm:b` (clearing vcpu2) both find vcpu0 suspended
+    before either's second write: each iteration traces the unsuspension, so one
+    suspension has two; the second is vmm:b's scan, of a flag no event shows."""
+    yaml = """\
+name: two-scans
+vcpus: 3
+variant: wake-all
+initial: {inhibit: [1, 2], mode: {1: user, 2: user}}
+actors:
+  vcpu0: [{id: f0, op: flush, targets: [1]}]
+  vmm: [{id: clr1, op: set_inhibit, vcpu: 1, value: false}]
+  vmm:b: [{id: clr2, op: set_inhibit, vcpu: 2, value: false}]
+schedule: [vcpu0, vcpu0, vcpu0, vcpu0, vcpu0, vmm, vmm, vmm, vmm, vmm, vmm,
+           vmm:b, vmm:b, vmm:b, vmm:b, vmm:b, vmm:b, vmm, vmm:b]
+"""
+    path = tmp_path / "two.yaml"
+    path.write_text(yaml)
+    out = tmp_path / "two.trace"
+    export(path, out, capsys)
+    wakes = [
+        (r.comm, r.fields.vcpu) for r in Reader(str(out)).records() if r.name == formats.UNSUSPEND
+    ]
+    assert wakes == [("qemu-system-x86", 0), ("vmm:b", 0)]
+    code, doc = traced(tmp_path, capsys, yaml, "wake-all")
+    assert (code, doc["result"]) == (0, "consistent"), (doc.get("line"), doc.get("instead"))
+    assert doc["explained"] == doc["events"]
+    actors = doc["scenario"]["actors"]
+    assert [op["vcpu"] for op in actors["vmm:cpu1"] + actors["vmm:cpu2"] if not op["value"]] == [
+        1,
+        2,
+    ]
+
+
+def test_a_swapped_scan_traced_only_up_to_its_first_write_still_explains_the_retry(
+    tmp_path, capsys
+):
+    """unsuspend-swapped: the first write (suspended = false) already wakes vcpu0, which
+    retries; the recording stops before the second write traces the unsuspension. The
+    retry says the flag was cleared all the same."""
+    yaml = """\
+name: swapped-cut
+vcpus: 2
+variant: unsuspend-swapped
+initial: {inhibit: [1], mode: {1: user}}
+actors:
+  vcpu0: [{id: f0, op: flush, targets: [1]}]
+  vmm: [{id: clr1, op: set_inhibit, vcpu: 1, value: false}]
+schedule: [vcpu0, vcpu0, vcpu0, vcpu0, vcpu0, vmm, vmm, vmm, vmm, vmm, vmm,
+           vcpu0, vcpu0, vcpu0, vcpu0, vcpu0]
+"""
+    code, doc = traced(tmp_path, capsys, yaml, "unsuspend-swapped", cut=" qemu-system-x86-")
+    assert (code, doc["result"]) == (0, "consistent"), (doc.get("line"), doc.get("instead"))
+    assert doc["events"] == 4  # flush, suspend, the retried flush, its result
+    clears = [op for op in doc["scenario"]["actors"]["vmm:cpu1"] if op["op"] == "set_inhibit"]
+    assert [op["value"] for op in clears] == [False]

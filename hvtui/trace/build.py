@@ -166,6 +166,7 @@ class Candidate:
     obs: dict[str, list[Obs]]  # actor name -> its events, in order
     ioctls: int  # inferred set_inhibit(x, true) ioctls
     initial_inhibit: tuple[int, ...]
+    guesses: int = 0  # wake-all scans read as clearing another flag than their likeliest
 
 
 @dataclass
@@ -216,25 +217,139 @@ def build(
                 1,
             )
         owner.append(src.vcpu)
-    n = _vcpu_count(s, owner, skeleton, vp)
+    n = _vcpu_count(s, owner, skeleton, vp, mapping)
     events = sorted(zip(s.events, owner, strict=True), key=_when(s.events, owner))
+    # A tracepoint recorded but never fired looks the same as one not recorded: the
+    # series' four go together (one of them seen, all were on, as the recording
+    # line in `hvtui trace --help` has it); kvm_userspace_exit counts once seen.
+    enabled = {KIND[e.name] for e in s.events}
+    if enabled & SERIES:
+        enabled |= SERIES
+    enabled = frozenset(enabled - {KIND[name] for name in untraced})
+    exits = "userexit" in enabled
+    first = _read(events, n, vp, skeleton, wake_all, exits, ())
+    notes += first.notes
+    built = Built(s, n, mapping, enabled, [], notes)
+    for picks in _picks(first.options):
+        reading = first if not picks else _read(events, n, vp, skeleton, wake_all, exits, picks)
+        built.candidates += _candidates(reading, skeleton, exits, sum(map(bool, picks)))
+    # fewest guesses first: inferred ioctls, and wake-all scans read as clearing
+    # another flag than their likeliest
+    built.candidates.sort(key=lambda c: c.ioctls + c.guesses)
+    del built.candidates[MAX_CANDIDATES:]
+    return built
+
+
+def _picks(options: list[tuple[int, ...]]):
+    """Which of its options each wake-all scan clears: the likeliest of every
+    scan first, then one scan's other options, then two scans', ... (at most
+    MAX_CANDIDATES choices in all)."""
+    count = 0
+    scans = range(len(options))
+    for k in range(len(options) + 1):
+        for which in itertools.combinations(scans, k):
+            alternatives = [range(1, len(options[i])) for i in which]
+            for chosen in itertools.product(*alternatives):
+                picks = [0] * len(options)
+                for i, j in zip(which, chosen, strict=True):
+                    picks[i] = j
+                yield tuple(picks) if k else ()
+                count += 1
+                if count >= MAX_CANDIDATES:
+                    return
+
+
+def _candidates(r: _Reading, skeleton, exits_traced: bool, guesses: int) -> list[Candidate]:
+    """The scenarios of one reading: one per way of placing the inferred ioctls."""
+    n = len(r.flush_ops)
+    user = {x for x in set(r.periods) | set(r.clears) if x not in r.own}
+    vcpu_ops = [tuple(ops) for ops in r.flush_ops]
+    if skeleton is not None:
+        vcpu_ops = [
+            skeleton.vcpu_ops[c] if c < skeleton.vcpus and skeleton.vcpu_ops[c] else vcpu_ops[c]
+            for c in range(n)
+        ]
+    if skeleton is not None and skeleton.threads:
+        program = Program(
+            n,
+            tuple(vcpu_ops),
+            skeleton.threads,
+            skeleton.initial_inhibit,
+            skeleton.initial_mode or tuple(sorted((x, USER) for x in user)),
+        )
+        return [Candidate(program, r.obs, 0, tuple(sorted(skeleton.initial_inhibit)), guesses)]
+    out = []
+    layout = _Layout(r.periods, r.clears, r.userexits, user, exits_traced)
+    for choice in layout.choices():
+        per_vcpu, outside = layout.threads(choice)
+        threads = tuple(
+            sorted(
+                ((f"vmm:cpu{x}", tuple(ops)) for x, ops in per_vcpu.items() if ops),
+                key=lambda t: vmm_sort_key(t[0]),
+            )
+        )
+        initial = tuple(sorted(x for x, how in choice.items() if how == "initial"))
+        program = Program(
+            n,
+            tuple(vcpu_ops),
+            threads,
+            frozenset(initial),
+            tuple(sorted((x, USER) for x in user | outside)),
+        )
+        ioctls = sum(1 for how in choice.values() if how == "ioctl")
+        out.append(Candidate(program, r.obs, ioctls, initial, guesses))
+    return out
+
+
+@dataclass
+class _Reading:
+    """One reading of the events: each actor's events, the vCPUs' ops, and
+    the ioctls the unsuspensions and suspensions imply."""
+
+    obs: dict[str, list[Obs]]
+    flush_ops: list[list[Flush | KernelWork]]
+    userexits: dict[int, list[int]]
+    periods: dict[int, list[_Period]]
+    clears: dict[int, list[tuple[int, int]]]  # x -> [(ts, line)]
+    own: set[int]
+    notes: list[str]
+    # each wake-all scan's flags it may have cleared, likeliest first (picks index these)
+    options: list[tuple[int, ...]]
+
+
+MAX_OPTIONS = 8  # the flags a wake-all scan is tried as clearing
+
+
+def _read(events, n, vp, skeleton, wake_all: bool, exits_traced: bool, picks: tuple[int, ...]):
+    """Read the events in order; `picks[i]`: which of its options the i-th wake-all
+    scan clears (the likeliest when not given)."""
     obs: dict[str, list[Obs]] = {}
     flush_ops: list[list[Flush | KernelWork]] = [[] for _ in range(n)]
     userexits: dict[int, list[int]] = {}
     periods: dict[int, list[_Period]] = {}
-    clears: dict[int, list[tuple[int, int]]] = {}  # x -> [(ts, line)]
+    clears: dict[int, list[tuple[int, int]]] = {}
     own = set()
+    notes: list[str] = []
+    options: list[tuple[int, ...]] = []
     # w -> the x of each suspension no unsuspension has answered yet, oldest
     # first (unsuspend-swapped can trace the wake after the retry suspended again)
     waiting: dict[int, list[int]] = {}
+    woken: set[int] = set()  # vCPUs some scan has unsuspended
     inhibited: set[int] = set()
     last_clear: dict[int, int] = {}
     current: dict[int, tuple[Flush, tuple, bool]] = {}  # c -> (op, targets, suspended since)
     skipped_work: set[int] = set()  # vCPUs whose kernel work pair is being left out
     entered: dict[int, tuple[int, int]] = {}  # c -> (ts, line) of its current flush's entry
     scans: dict[int, tuple[int, int]] = {}  # pid -> (x, last w) of the scan it is printing
+    last_own: dict[int, str] = {}  # c -> the last event c's own thread printed
+    # c -> its first flush since its oldest suspension no unsuspension answered yet
+    resumed: dict[int, tuple[int, int]] = {}
     orphans: list[Obs] = []
     for e, c in events:
+        if e.name != formats.UNSUSPEND:
+            scans.pop(e.pid, None)
+            own.add(c)
+            last_own[c] = e.name
         if e.name != formats.UNSUSPEND:
             scans.pop(e.pid, None)
             own.add(c)
@@ -247,6 +362,8 @@ def build(
                 cur = (op, td, False)
             current[c] = (cur[0], td, False)
             entered[c] = (e.ts, e.line)
+            if waiting.get(c):
+                resumed.setdefault(c, (e.ts, e.line))
             key = ("flush", td)
         elif e.name == formats.DONE:
             key = ("done", formats.done_outcome(e.fields.result))
@@ -289,73 +406,73 @@ def build(
             if e.name == VMEXIT:
                 flush_ops[c].append(KernelWork(f"K{e.line}"))
             key = (KIND[e.name],)
-        else:  # an unsuspension: it belongs to the ioctl clearing the flag w waited on
+        else:  # an unsuspension: it belongs to the ioctl whose scan reached w
             w = c
             key = ("unsuspend", w)
             item = Obs(e.line, e.ts, key)
             prev = scans.get(e.pid)
-            if not waiting.get(w):
+            pending = waiting.get(w)
+            # (wake-all: a scan that matched w while another was waking it traces w again)
+            if not pending and not (wake_all and w in woken):
                 orphans.append(item)
                 continue
-            if prev is not None and w > prev[1] and (wake_all or waiting[w][0] == prev[0]):
+            if prev is not None and w > prev[1] and (wake_all or pending[0] == prev[0]):
                 x = prev[0]  # the same scan goes on
             else:
-                x = waiting[w][0]
+                x = pending[0] if pending else -1
+                if wake_all:
+                    # The scan wakes every waiter, so no event says whose flag the
+                    # ioctl cleared: the flag w waited on, or another vCPU's (the
+                    # bogus wake), one out of KVM_RUN for the ioctl to run on.
+                    here = _clear_options(x, n, last_own, exits_traced)
+                    options.append(here)
+                    i = len(options) - 1
+                    x = here[picks[i] if i < len(picks) else 0] if here else x
+                    if x == len(flush_ops):  # a vCPU the trace never shows
+                        flush_ops.append([])
+                if x < 0:
+                    orphans.append(item)
+                    continue
+                if x not in inhibited and (not pending or x != pending[0]):
+                    # a flag no suspension showed set: set from the start or by an ioctl
+                    periods.setdefault(x, []).append(_Period(e.ts, last_clear.get(x, -1), e.line))
                 clears.setdefault(x, []).append((e.ts, e.line))
                 inhibited.discard(x)
                 last_clear[x] = e.ts
-            waiting[w].pop(0)
+            if pending:
+                pending.pop(0)
+                resumed.pop(w, None)
+            woken.add(w)
             scans[e.pid] = (x, w)
             obs.setdefault(_clear_thread(x, skeleton), []).append(item)
             continue
         obs.setdefault(f"vcpu{c}", []).append(Obs(e.line, e.ts, key))
+    # unsuspend-swapped: the scan's first write (suspended = false) wakes w, its
+    # second one traces; a trace that ends between them shows w retrying with
+    # no unsuspension: its flag was cleared all the same
+    # (unless a completed flush of that flag inferred the clear already)
+    for w, (ts, line) in resumed.items():
+        if waiting.get(w) and waiting[w][0] in inhibited:
+            clears.setdefault(waiting[w][0], []).append((ts, line))
     if orphans:
         obs[NOBODY] = orphans
-    # A tracepoint recorded but never fired looks the same as one not recorded: the
-    # series' four go together (one of them seen, all were on, as the recording
-    # line in `hvtui trace --help` has it); kvm_userspace_exit counts once seen.
-    enabled = {KIND[e.name] for e in s.events}
-    if enabled & SERIES:
-        enabled |= SERIES
-    enabled = frozenset(enabled - {KIND[name] for name in untraced})
-    user = {x for x in set(periods) | set(clears) if x not in own}
-    built = Built(s, n, mapping, enabled, [], notes)
-    vcpu_ops = [tuple(ops) for ops in flush_ops]
-    if skeleton is not None:
-        vcpu_ops = [
-            skeleton.vcpu_ops[c] if c < skeleton.vcpus and skeleton.vcpu_ops[c] else vcpu_ops[c]
-            for c in range(n)
-        ]
-    if skeleton is not None and skeleton.threads:
-        program = Program(
-            n,
-            tuple(vcpu_ops),
-            skeleton.threads,
-            skeleton.initial_inhibit,
-            skeleton.initial_mode or tuple(sorted((x, USER) for x in user)),
-        )
-        built.candidates.append(Candidate(program, obs, 0, tuple(sorted(skeleton.initial_inhibit))))
-        return built
-    layout = _Layout(periods, clears, userexits, user, "userexit" in enabled)
-    for choice in layout.choices():
-        per_vcpu, outside = layout.threads(choice)
-        threads = tuple(
-            sorted(
-                ((f"vmm:cpu{x}", tuple(ops)) for x, ops in per_vcpu.items() if ops),
-                key=lambda t: vmm_sort_key(t[0]),
-            )
-        )
-        initial = tuple(sorted(x for x, how in choice.items() if how == "initial"))
-        program = Program(
-            n,
-            tuple(vcpu_ops),
-            threads,
-            frozenset(initial),
-            tuple(sorted((x, USER) for x in user | outside)),
-        )
-        ioctls = sum(1 for how in choice.values() if how == "ioctl")
-        built.candidates.append(Candidate(program, obs, ioctls, initial))
-    return built
+    return _Reading(obs, flush_ops, userexits, periods, clears, own, notes, options)
+
+
+def _clear_options(natural: int, n: int, last_own: dict[int, str], exits_traced: bool):
+    """The flags a wake-all scan may have cleared: x out of KVM_RUN (its thread's
+    last event a userspace exit, or none yet), the flag the woken vCPU waited on
+    first; that one last when its vCPU is not out (the ioctl would wait for it)."""
+
+    def out(y: int) -> bool:
+        return not exits_traced or last_own.get(y, formats.USEREXIT) == formats.USEREXIT
+
+    others = [y for y in range(n) if y != natural and out(y)][: MAX_OPTIONS - 2]
+    if n < 4096:
+        others.append(n)  # a vCPU the trace never shows (it printed nothing at all)
+    if natural < 0:
+        return tuple(others)
+    return (natural, *others) if out(natural) else (*others, natural)
 
 
 NOBODY = "(no ioctl)"  # unsuspensions of vCPUs that never suspended: nothing can print them
@@ -398,8 +515,10 @@ def _by_vcpu(td: tuple, vp: dict[int, int]) -> tuple:
     return ("set", tuple(sorted({vp.get(i, i) for i in td[1]})))
 
 
-def _vcpu_count(s: Scan, owner: list[int], skeleton: Program | None, vp: dict[int, int]) -> int:
-    top = max([*owner, *vp.values()], default=0)
+def _vcpu_count(s: Scan, owner: list[int], skeleton: Program | None, vp, mapping) -> int:
+    # (a vCPU whose thread prints only kvm_entry/kvm_exit counts: a wake-all scan
+    # may have cleared its flag)
+    top = max([*owner, *vp.values(), *(src.vcpu for src in mapping.values())], default=0)
     for e in s.events:
         if e.name == formats.SUSPEND:
             top = max(top, e.fields.other)

@@ -149,7 +149,7 @@ def check(
         name=skeleton.name if skeleton else f"trace-{base}",
         description=f"Built by hvtui trace from {os.path.basename(path)}; the schedule is "
         + ("the run that prints it." if result.consistent else "the longest prefix explained."),
-        vcpus=built.vcpus,
+        vcpus=cand.program.vcpus,
         variant=name,
         program=cand.program,
         schedule=tuple(result.schedule),
