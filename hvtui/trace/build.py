@@ -279,7 +279,7 @@ def _candidates(r: _Reading, skeleton, exits_traced: bool, guesses: int) -> list
         )
         return [Candidate(program, r.obs, 0, tuple(sorted(skeleton.initial_inhibit)), guesses)]
     out = []
-    layout = _Layout(r.periods, r.clears, r.userexits, user, exits_traced)
+    layout = _Layout(r.periods, r.clears, r.userexits, user, exits_traced, r.first_own)
     for choice in layout.choices():
         per_vcpu, outside = layout.threads(choice)
         threads = tuple(
@@ -312,6 +312,7 @@ class _Reading:
     periods: dict[int, list[_Period]]
     clears: dict[int, list[tuple[int, int]]]  # x -> [(ts, line)]
     own: set[int]
+    first_own: dict[int, int]  # c -> when c's own thread first printed
     notes: list[str]
     # each wake-all scan's flags it may have cleared, likeliest first (picks index these)
     options: list[tuple[int, ...]]
@@ -342,6 +343,7 @@ def _read(events, n, vp, skeleton, wake_all: bool, exits_traced: bool, picks: tu
     entered: dict[int, tuple[int, int]] = {}  # c -> (ts, line) of its current flush's entry
     scans: dict[int, tuple[int, int]] = {}  # pid -> (x, last w) of the scan it is printing
     last_own: dict[int, str] = {}  # c -> the last event c's own thread printed
+    first_own: dict[int, int] = {}  # c -> when c's own thread first printed
     # c -> its first flush since its oldest suspension no unsuspension answered yet
     resumed: dict[int, tuple[int, int]] = {}
     orphans: list[Obs] = []
@@ -350,6 +352,7 @@ def _read(events, n, vp, skeleton, wake_all: bool, exits_traced: bool, picks: tu
             scans.pop(e.pid, None)
             own.add(c)
             last_own[c] = e.name
+            first_own.setdefault(c, e.ts)
         if e.name != formats.UNSUSPEND:
             scans.pop(e.pid, None)
             own.add(c)
@@ -456,7 +459,7 @@ def _read(events, n, vp, skeleton, wake_all: bool, exits_traced: bool, picks: tu
             clears.setdefault(waiting[w][0], []).append((ts, line))
     if orphans:
         obs[NOBODY] = orphans
-    return _Reading(obs, flush_ops, userexits, periods, clears, own, notes, options)
+    return _Reading(obs, flush_ops, userexits, periods, clears, own, first_own, notes, options)
 
 
 def _clear_options(natural: int, n: int, last_own: dict[int, str], exits_traced: bool):
@@ -565,8 +568,9 @@ class _Layout:
     outside KVM_RUN, and the VMM runs it after the ioctl.
     """
 
-    def __init__(self, periods, clears, userexits, user, exits_traced: bool):
+    def __init__(self, periods, clears, userexits, user, exits_traced: bool, first_own):
         self.periods = periods
+        self.first_own = first_own  # x -> when x's own thread first printed
         self.clears = clears
         self.userexits = userexits
         self.user = user
@@ -595,6 +599,10 @@ class _Layout:
         exits = [u for u in (START, *self.userexits.get(x, ())) if lo <= u < before]
         if exits:
             return ("window", exits[-1])
+        if lo < self.first_own.get(x, before):
+            # x prints nothing before lo: it may still be outside KVM_RUN from the
+            # start, with the ioctl before its first KVM_RUN
+            return ("window", START)
         if not self.exits_traced:
             return ("kick", before)
         return None
