@@ -4,7 +4,8 @@ One streaming pass (`scan`) keeps only the events the model decides (a
 1M-line trace of mostly kvm_entry/kvm_exit costs the memory of its few
 flushes); `build` then lays them out per actor and writes the program:
 
-- the vCPU count: the highest vCPU any event or mask names, plus one;
+- the vCPU count: the highest vCPU any event or mask names (kvm_entry's and
+  kvm_exit's too), plus one;
 - each vCPU's flush ops with their targets. A flush traced again after the
   vCPU's suspension and before any result is the same op retried: 5/7 does
   not skip the instruction, so the guest re-executes it;
@@ -15,8 +16,12 @@ flushes); `build` then lays them out per actor and writes the program:
   inhibit is either there from the start (no ioctl) or an ioctl; the
   candidates come fewest ioctls first. An ioctl on x needs x out of KVM_RUN,
   so it goes into the window of x's latest `kvm_userspace_exit` before it
-  (QEMU runs vCPU ioctls on the vCPU's own thread) on a VMM thread
-  `vmm:cpuX` that also kicks and re-runs x around every userspace exit;
+  (QEMU runs vCPU ioctls on the vCPU's own thread), or before x's first
+  KVM_RUN while x has printed nothing, on a VMM thread `vmm:cpuX` that also
+  kicks and re-runs x around every userspace exit. Under wake-all a scan
+  wakes every waiter, so its unsuspensions do not say whose flag was
+  cleared: each way of choosing (`_clear_options`) is one reading of the
+  events, the fewest guesses first;
 - the initial modes: a vCPU whose thread printed nothing itself starts
   outside KVM_RUN (its ioctls need no kick); the others run guest code.
 
@@ -347,6 +352,20 @@ def _read(events, n, vp, skeleton, wake_all: bool, exits_traced: bool, picks: tu
     # c -> its first flush since its oldest suspension no unsuspension answered yet
     resumed: dict[int, tuple[int, int]] = {}
     orphans: list[Obs] = []
+
+    def passed(targets: tuple[int, ...], entry: tuple[int, int]) -> None:
+        """A flush entered at `entry` found these targets' flags clear. One a
+        suspension waited on before it began, and that no scan has unsuspended
+        since, was cleared by an ioctl whose scan woke nobody, or has not yet:
+        untraced (no-sync's scan can miss a vCPU still on its way to s2, and a
+        scan runs after the write that clears)."""
+        ts, line = entry
+        for t in targets:
+            if t in inhibited and periods[t][-1].need_by < ts:
+                clears.setdefault(t, []).append((ts, line))
+                inhibited.discard(t)
+                last_clear[t] = ts
+
     for e, c in events:
         if e.name != formats.UNSUSPEND:
             scans.pop(e.pid, None)
@@ -372,19 +391,13 @@ def _read(events, n, vp, skeleton, wake_all: bool, exits_traced: bool, picks: tu
             key = ("done", formats.done_outcome(e.fields.result))
             cur = current.pop(c, None)
             if cur is not None and key[1] == "ok":
-                # It checked every target after their flags were clear. A target a
-                # suspension waited on before this flush began, and that no scan has
-                # unsuspended since, was cleared by an ioctl whose scan woke nobody:
-                # untraced (no-sync's scan can miss a vCPU still on its way to s2).
-                ts, line = entered[c]
-                for t in cur[0].targets:
-                    if t in inhibited and periods[t][-1].need_by < ts:
-                        clears.setdefault(t, []).append((ts, line))
-                        inhibited.discard(t)
-                        last_clear[t] = ts
+                passed(cur[0].targets, entered[c])
         elif e.name == formats.SUSPEND:
             x = e.fields.other
             if c in current:
+                targets = current[c][0].targets
+                if x in targets:  # it checked the targets before x and found them clear
+                    passed(targets[: targets.index(x)], entered[c])
                 current[c] = (current[c][0], current[c][1], True)
             waiting.setdefault(c, []).append(x)
             if x not in inhibited:
