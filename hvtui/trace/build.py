@@ -345,26 +345,28 @@ def _read(events, n, vp, skeleton, wake_all: bool, exits_traced: bool, picks: tu
     last_clear: dict[int, int] = {}
     current: dict[int, tuple[Flush, tuple, bool]] = {}  # c -> (op, targets, suspended since)
     skipped_work: set[int] = set()  # vCPUs whose kernel work pair is being left out
-    entered: dict[int, tuple[int, int]] = {}  # c -> (ts, line) of its current flush's entry
+    entered: dict[int, int] = {}  # c -> when its current flush entered
     scans: dict[int, tuple[int, int]] = {}  # pid -> (x, last w) of the scan it is printing
     last_own: dict[int, str] = {}  # c -> the last event c's own thread printed
     first_own: dict[int, int] = {}  # c -> when c's own thread first printed
     # c -> its first flush since its oldest suspension no unsuspension answered yet
     resumed: dict[int, tuple[int, int]] = {}
     orphans: list[Obs] = []
+    unscanned: set[int] = set()  # x whose inferred clear no scan has traced yet
 
-    def passed(targets: tuple[int, ...], entry: tuple[int, int]) -> None:
-        """A flush entered at `entry` found these targets' flags clear. One a
-        suspension waited on before it began, and that no scan has unsuspended
-        since, was cleared by an ioctl whose scan woke nobody, or has not yet:
+    def passed(targets: tuple[int, ...], entered: int, e: Raw) -> None:
+        """A flush entered at `entered` found these targets' flags clear, as event
+        e (its result, or a suspension on a later target) shows. One a suspension
+        waited on before it began, and that no scan has unsuspended since, was
+        cleared before e by an ioctl whose scan woke nobody, or has not yet:
         untraced (no-sync's scan can miss a vCPU still on its way to s2, and a
         scan runs after the write that clears)."""
-        ts, line = entry
         for t in targets:
-            if t in inhibited and periods[t][-1].need_by < ts:
-                clears.setdefault(t, []).append((ts, line))
+            if t in inhibited and periods[t][-1].need_by < entered:
+                clears.setdefault(t, []).append((e.ts, e.line))
                 inhibited.discard(t)
-                last_clear[t] = ts
+                last_clear[t] = e.ts
+                unscanned.add(t)
 
     for e, c in events:
         if e.name != formats.UNSUSPEND:
@@ -383,7 +385,7 @@ def _read(events, n, vp, skeleton, wake_all: bool, exits_traced: bool, picks: tu
                 flush_ops[c].append(op)
                 cur = (op, td, False)
             current[c] = (cur[0], td, False)
-            entered[c] = (e.ts, e.line)
+            entered[c] = e.ts
             if waiting.get(c):
                 resumed.setdefault(c, (e.ts, e.line))
             key = ("flush", td)
@@ -391,17 +393,18 @@ def _read(events, n, vp, skeleton, wake_all: bool, exits_traced: bool, picks: tu
             key = ("done", formats.done_outcome(e.fields.result))
             cur = current.pop(c, None)
             if cur is not None and key[1] == "ok":
-                passed(cur[0].targets, entered[c])
+                passed(cur[0].targets, entered[c], e)
         elif e.name == formats.SUSPEND:
             x = e.fields.other
             if c in current:
                 targets = current[c][0].targets
                 if x in targets:  # it checked the targets before x and found them clear
-                    passed(targets[: targets.index(x)], entered[c])
+                    passed(targets[: targets.index(x)], entered[c], e)
                 current[c] = (current[c][0], current[c][1], True)
             waiting.setdefault(c, []).append(x)
             if x not in inhibited:
                 inhibited.add(x)
+                unscanned.discard(x)
                 periods.setdefault(x, []).append(_Period(e.ts, last_clear.get(x, -1), e.line))
             key = ("suspend", c, x)
         elif e.name == formats.USEREXIT:
@@ -449,12 +452,17 @@ def _read(events, n, vp, skeleton, wake_all: bool, exits_traced: bool, picks: tu
                 if x < 0:
                     orphans.append(item)
                     continue
-                if x not in inhibited and (not pending or x != pending[0]):
-                    # a flag no suspension showed set: set from the start or by an ioctl
-                    periods.setdefault(x, []).append(_Period(e.ts, last_clear.get(x, -1), e.line))
-                clears.setdefault(x, []).append((e.ts, e.line))
-                inhibited.discard(x)
-                last_clear[x] = e.ts
+                if x in unscanned:
+                    unscanned.discard(x)  # the scan of the clear a flush already implied
+                else:
+                    if x not in inhibited and (not pending or x != pending[0]):
+                        # a flag no suspension showed set: set from the start or by an ioctl
+                        periods.setdefault(x, []).append(
+                            _Period(e.ts, last_clear.get(x, -1), e.line)
+                        )
+                    clears.setdefault(x, []).append((e.ts, e.line))
+                    inhibited.discard(x)
+                    last_clear[x] = e.ts
             if pending:
                 pending.pop(0)
                 resumed.pop(w, None)
