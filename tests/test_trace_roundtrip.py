@@ -16,6 +16,7 @@ from hvtui.cli.main import main
 from hvtui.model.steps import STEPS
 from hvtui.scenario.load import load
 from hvtui.trace import formats
+from hvtui.trace.build import MAX_CANDIDATES, _picks
 from hvtui.trace.lines import Reader
 from hvtui.trace.tracepoints import FIELDS
 
@@ -198,3 +199,11 @@ schedule: [vcpu0, vcpu0, vcpu0, vcpu0, vcpu0, vmm, vmm, vmm, vmm, vmm, vmm,
     assert doc["events"] == 4  # flush, suspend, the retried flush, its result
     clears = [op for op in doc["scenario"]["actors"]["vmm:cpu1"] if op["op"] == "set_inhibit"]
     assert [op["value"] for op in clears] == [False]
+
+
+def test_the_readings_tried_grow_with_the_scans_that_have_a_choice_and_stay_bounded():
+    """Each wake-all scan with one possible flag adds no reading, whatever their number;
+    those with a choice add their alternatives, up to MAX_CANDIDATES readings in all."""
+    assert list(_picks([(1,)] * 5000)) == [()]
+    assert list(_picks([(1,)] * 5000 + [(1, 2, 3)])) == [(), (0,) * 5000 + (1,), (0,) * 5000 + (2,)]
+    assert len(list(_picks([(0, 1, 2)] * 5000))) == MAX_CANDIDATES

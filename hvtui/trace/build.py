@@ -250,8 +250,8 @@ def _picks(options: list[tuple[int, ...]]):
     scan first, then one scan's other options, then two scans', ... (at most
     MAX_CANDIDATES choices in all)."""
     count = 0
-    scans = range(len(options))
-    for k in range(len(options) + 1):
+    scans = [i for i, here in enumerate(options) if len(here) > 1]  # the others have no choice
+    for k in range(len(scans) + 1):
         for which in itertools.combinations(scans, k):
             alternatives = [range(1, len(options[i])) for i in which]
             for chosen in itertools.product(*alternatives):
