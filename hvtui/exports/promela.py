@@ -135,7 +135,7 @@ def generate(scenario) -> Model:
         _declarations(engine),
         _initial(engine, processes),
     ]
-    for a, name, steps in processes:
+    for _, name, steps in processes:
         body = "\n".join(f"  :: {step}" for step in steps)
         parts.append(f"proctype p_{_ident(name)}() {{  /* {name} */\n  do\n{body}\n  od\n}}\n")
     parts.append(_watcher(engine))
@@ -357,8 +357,8 @@ def _replace_calls(text: str, name: str, make) -> str:
 def _watcher(engine: Engine) -> str:
     """When nothing else can step: progress, and whether the end is blocked by design."""
     finished, by_design = [], []
-    for a, name in enumerate(engine.names):
-        count = len(engine.ops[a])
+    for a, ops in enumerate(engine.ops):
+        count = len(ops)
         if a < engine.n:
             done = f"op[{a}] >= {count}"
             by_design.append(

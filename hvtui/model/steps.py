@@ -662,7 +662,8 @@ STEPS: tuple[StepDef, ...] = (
         promela=Promela(
             "",
             "if :: inhibit[T] -> pc[C] = PC_s1 "
-            ":: else -> if :: LAST -> pc[C] = (REQUEST_FIRST -> PC_complete : PC_request); k[C] = 0 "
+            ":: else -> if :: LAST -> pc[C] = (REQUEST_FIRST -> PC_complete : PC_request); "
+            "k[C] = 0 "
             ":: else -> k[C] = k[C] + 1 fi fi",
         ),
     ),
@@ -1081,7 +1082,8 @@ STEPS: tuple[StepDef, ...] = (
         effect=_wake,
         promela=Promela(
             "",
-            "if :: UNSUSPEND_SWAPPED -> waiting_on[W] = -1 :: else -> suspended[W] = 0 fi; NEXT_W(TH)",
+            "if :: UNSUSPEND_SWAPPED -> waiting_on[W] = -1 :: else -> suspended[W] = 0 fi; "
+            "NEXT_W(TH)",
         ),
         applies=lambda variant, op: not op.value and not variant.merged_state,
     ),
