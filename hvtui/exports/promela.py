@@ -29,7 +29,7 @@ from hvtui.errors import InputError
 from hvtui.model import properties as props
 from hvtui.model.engine import Engine
 from hvtui.model.state import KVM_RUN, MODES, Vcpu
-from hvtui.model.steps import ANYTIME, BY_KIND, OP_PHASES, STEPS, StepDef
+from hvtui.model.steps import ANYTIME, BY_KIND, OP_PHASES, STEPS, C, StepDef, T, X
 from hvtui.model.variants import VARIANTS
 
 MAX_PROCESSES = 255  # SPIN's limit, init and the watcher included
@@ -66,11 +66,15 @@ assert {(p, k) for p, k, _ in STEP_ASSERTS} == {
     (p, k) for p, kinds in props.JUDGES.items() for k in kinds
 }, "every judged step asserts its property"
 
-# the state properties: what must hold in every state the monitor looks at
+# The state properties: (when it holds whatever the vCPUs, what must hold of
+# each vCPU @). Like the monitor, a step checks them after it for the vCPUs it
+# writes a watched field of, and for all of them when it leaves the ioctl.
 STATE_ASSERTS = {
-    props.STAYS_PUT: "ALL(!(mode[@] == GUEST && SUSP(@)))",
-    props.NO_LOST_WAKEUP: "IN_IOCTL || "
-    "ALL(!(SUSP(@) && (waiting_on[@] == -1 || !inhibit[waiting_on[@]])))",
+    props.STAYS_PUT: ("", "!(mode[@] == GUEST && SUSP(@))"),
+    props.NO_LOST_WAKEUP: (
+        "IN_IOCTL",
+        "!(SUSP(@) && (waiting_on[@] == -1 || !inhibit[waiting_on[@]]))",
+    ),
 }
 
 # Promela's types for Vcpu's fields (bit: a bool; byte: an enum or an index)
@@ -307,10 +311,17 @@ def _d_step(engine: Engine, d: StepDef, binding: dict, at: str, op=None) -> str:
         if k == d.kind
     ]
     body.append(d.promela.effect)
-    written = {loc.field for loc in d.all_writes()}
-    for prop, cond in STATE_ASSERTS.items():
-        if written & set(props.WATCHES[prop]):
-            body.append(f"if :: ON({_num(prop)}) -> assert({cond}) :: else fi")
+    for prop, (unless, each) in STATE_ASSERTS.items():
+        whom = {loc.who for loc in d.all_writes() if loc.field in props.WATCHES[prop]}
+        if not whom:
+            continue
+        if whom - {C, T, X}:  # every vCPU; also W, which the effect moves on
+            cond = f"ALL({each})"
+        else:
+            cond = " && ".join(f"({_at(each, who.upper())})" for who in sorted(whom))
+        if unless:
+            cond = f"{unless} || ({cond})"
+        body.append(f"if :: ON({_num(prop)}) -> assert({cond}) :: else fi")
     text = f"d_step {{ {guard} -> {'; '.join(body)} }}"
     what = d.kind if op is None else f"{d.kind} ({op.id})"
     return _expand(_bind(text, binding, op), engine.n) + f"  /* {what} */"
