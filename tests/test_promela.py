@@ -60,16 +60,35 @@ def test_every_step_is_one_d_step_of_its_actor():
     assert vcpu0.count("/* check (f) */") == 2 and vcpu0.count("/* request (f) */") == 2
     assert vcpu0.count("/* enter (f) */") == 1 and vcpu0.count("/* complete (f) */") == 1
     assert vcpu0.count("d_step") == 3 + 1 + 2 + 2 + 2 + 1 + 1 + 1  # + s1 x2, s2, s3
-    assert model.pids == (None, 0, 1, 2, 3, 4, None)
+    # vcpu3 can never step (no ops, nothing names it): no process
+    assert model.pids == (None, 0, 1, 2, 4, None)
 
 
-def test_more_actors_than_spin_has_processes_is_refused():
-    code, out, err = run_cli(
-        "export", str(SCENARIOS / "many-vcpus-4096.yaml"), "--format", "promela"
-    )
-    assert code == 2 and out == ""
-    assert len(err.splitlines()) == 1
-    assert "SPIN runs at most 255 processes" in err and "many-vcpus-4096.yaml" in err
+def test_past_spins_processes_the_actors_share_one_scheduler(tmp_path):
+    lines = ["name: many-threads", "vcpus: 1", "initial: {mode: {0: user}}", "actors:"]
+    lines += [f"  vmm:t{i:03d}: [{{id: r{i}, op: run, vcpu: 0}}]" for i in range(300)]
+    path = tmp_path / "many.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    model = promela.generate(scenarios.load(str(path)))
+    assert model.text.count("proctype") == 2  # the scheduler and the watcher
+    assert "pids: 0=init, 1=scheduler, 2=watcher" in model.text
+    # each d_step's line names its actor: vcpu0's three always-available steps,
+    # then thread i (actor 1 + i) its one `run`
+    text = model.text.splitlines()
+    assert sorted(model.lines.values()) == [0, 0, 0, *range(1, 301)]
+    for line, actor in model.lines.items():
+        assert text[line - 1].startswith("  :: d_step")
+        if actor:
+            assert f"(top[{actor - 1}] == 0 && tpc[{actor - 1}] == 0)" in text[line - 1]
+
+
+def test_an_actor_with_more_ops_than_a_byte_counts_is_refused(tmp_path):
+    ops = ", ".join(f"{{id: k{i}, op: exit, vcpu: 0}}" for i in range(256))
+    path = tmp_path / "long.yaml"
+    path.write_text(f"name: long\nvcpus: 1\nactors:\n  vmm: [{ops}]\n")
+    code, out, err = run_cli("export", str(path), "--format", "promela")
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [f"{path}: vmm has more than 255 ops"]
 
 
 def test_check_with_spin_missing_says_how_to_install_it():

@@ -20,6 +20,7 @@ from hypothesis_programs import programs, variants
 
 from hvtui.check.search import Options, check
 from hvtui.cli.main import main
+from hvtui.exports import promela
 from hvtui.model.properties import BLOCKED_BY_DESIGN, PROGRESS, PROPERTIES, VIOLATED
 from hvtui.model.variants import VARIANTS
 from hvtui.scenario import load as scenarios
@@ -184,3 +185,20 @@ def test_a_drifted_model_is_caught_by_the_replay(monkeypatch):
     )
     with pytest.raises(spin.ModelDrift, match="cannot step"):
         spin.check(scenarios.load(RACE), "posted")
+
+
+def test_past_spins_processes_one_scheduler_takes_every_actors_steps(tmp_path, capsys):
+    """260 VMM threads race to run vcpu0 (in user mode): the first one wins and
+    the rest wait for its mutex forever, a deadlock after one step."""
+    lines = ["name: many-threads", "vcpus: 1", "initial: {mode: {0: user}}", "actors:"]
+    lines += [f"  vmm:t{i:03d}: [{{id: r{i}, op: run, vcpu: 0}}]" for i in range(260)]
+    path = tmp_path / "many.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    scenario = scenarios.load(str(path))
+    assert "proctype p_scheduler()" in promela.render(scenario)
+    theirs = spin.check(scenario, "posted")
+    plain = check(scenario, "posted", PLAIN)
+    assert theirs.states == plain.states == 261
+    assert outcome(theirs) == outcome(plain)
+    assert theirs.properties[PROGRESS].schedule == ("vmm:t000",)
+    replays_through_run(str(path), "posted", theirs, capsys)

@@ -103,7 +103,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         choices=("hvtui", "spin"),
         default="hvtui",
         help="hvtui (default): the search above; spin: SPIN's pan on `export --format promela`'s "
-        "model (spin -a, gcc -O2 -DBFS -DSAFETY, one pan run per property, compiled pans cached "
+        "model (spin -a, gcc -O2 -DBFS -DSAFETY, pan runs until each violation has its shortest "
+        "counterexample; compiled pans cached "
         "under $XDG_CACHE_HOME/hvtui/pan); same verdicts and schedules; --max-memory and "
         "--max-seconds apply, the reduction flags do not",
     )

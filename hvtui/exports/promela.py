@@ -6,16 +6,18 @@ and, where the text names the flush's current target, one target. The
 state is Vcpu's and Thread's fields as arrays of the same names, plus the
 inhibit windows, so one Promela state is one hvtui state, one d_step one
 hvtui step, and the trail of a counterexample is an hvtui schedule: pid p
-is actor `Model.pids[p]`.
+is actor `Model.pids[p]`. Past SPIN's 255 processes one scheduler process
+takes every actor's d_steps, and `Model.lines` says whose each line is.
 
 The properties are assertions on the transitions and states the Python
 monitor (hvtui.model.properties) judges: a judged step asserts its
 property before its effect; a step that writes a field a state property
 watches asserts that property after it; a watcher process asserts
 `progress` when nothing else can step (`timeout`). Each assertion is
-guarded by ON(n), which the environment variable HVTUI_PROPERTY selects at
-pan's start (unset: all of them), so one compiled `pan` checks one
-property at a time and reports that property's shortest counterexample.
+guarded by ON(n), which the environment variable HVTUI_PROPERTIES (a list
+of property numbers) selects at pan's start (unset: every property), so
+one compiled `pan` can leave out the properties already found violated
+and look for the next shortest counterexample.
 """
 
 from __future__ import annotations
@@ -36,12 +38,14 @@ MAX_PROCESSES = 255  # SPIN's limit, init and the watcher included
 # The pseudo-property a pan run reports when it reaches an end state blocked
 # by design (progress's second verdict), numbered after the real ones.
 BY_DESIGN = len(props.PROPERTIES)
-ENV = "HVTUI_PROPERTY"
+ENV = "HVTUI_PROPERTIES"
 
 
 class Model(NamedTuple):
     text: str
     pids: tuple[int | None, ...]  # pid -> the actor it runs (None: init, the watcher)
+    lines: dict[int, int]  # with one scheduler process: a d_step's line -> its actor
+    vector_bytes: int  # at most this many bytes in pan's state vector
 
 
 # -- the properties, as Promela conditions --------------------------------------
@@ -118,43 +122,72 @@ def generate(scenario) -> Model:
     program = scenario.program
     variant = VARIANTS[scenario.variant]
     engine = Engine(program, variant)
-    processes: list[tuple[int, str, list[str]]] = []  # (actor, name, its d_steps)
-    for c in range(program.vcpus):
-        processes.append((c, f"vcpu{c}", _vcpu_steps(engine, c)))
+    actors: list[tuple[int, str, list[str]]] = []  # (actor, name, its d_steps)
+    for c in _live_vcpus(program):
+        actors.append((c, f"vcpu{c}", _vcpu_steps(engine, c)))
     for i, (name, ops) in enumerate(program.threads):
         if ops:  # a thread with nothing to do needs no process
-            processes.append((program.vcpus + i, name, _thread_steps(engine, i)))
-    if len(processes) + 2 > MAX_PROCESSES:
-        raise InputError(
-            scenario.file,
-            f"{len(processes)} actors with steps: SPIN runs at most {MAX_PROCESSES} processes "
-            f"(one per actor, init and the watcher); the model needs at most "
-            f"{MAX_PROCESSES - 2} actors",
-        )
-    for a, name, _ in processes:
+            actors.append((program.vcpus + i, name, _thread_steps(engine, i)))
+    for a, name, _ in actors:
         if len(engine.ops[a]) > _MAX_OPS:
             raise InputError(scenario.file, f"{name} has more than {_MAX_OPS} ops")
+    # One process per actor while SPIN has processes enough; past that one
+    # scheduler process takes every actor's steps (its trail names d_steps,
+    # not pids: Model.lines says whose each one is).
+    scheduler = len(actors) + 2 > MAX_PROCESSES
+    processes = [("scheduler", actors)] if scheduler else [(n, [(a, n, st)]) for a, n, st in actors]
     parts = [
-        _header(scenario, processes),
+        _header(scenario, [name for name, _ in processes]),
         _declarations(engine),
-        _initial(engine, processes),
+        _initial(engine, [name for name, _ in processes]),
     ]
-    for _, name, steps in processes:
-        body = "\n".join(f"  :: {step}" for step in steps)
+    for name, mine in processes:
+        body = "\n".join(
+            f"  :: {step}" + (f"  /* {who} */" if scheduler else "")
+            for _, who, steps in mine
+            for step in steps
+        )
         parts.append(f"proctype p_{_ident(name)}() {{  /* {name} */\n  do\n{body}\n  od\n}}\n")
     parts.append(_watcher(engine))
-    pids = (None, *(a for a, _, _ in processes), None)
-    return Model("\n".join(parts), pids)
+    text = "\n".join(parts)
+    if scheduler:
+        pids: tuple[int | None, ...] = (None, None, None)
+        owners = iter(a for a, _, steps in actors for _ in steps)
+        start = text.index("proctype p_scheduler()")
+        first = text.count("\n", 0, start) + 1  # the proctype's line, 1-based
+        lines = {
+            first + n: next(owners)
+            for n, line in enumerate(text[start : text.index("\n}\n", start)].split("\n"))
+            if line.startswith("  :: d_step")
+        }
+    else:
+        pids, lines = (None, *(a for a, _, _ in actors), None), {}
+    return Model(text, pids, lines, _vector_bytes(engine, len(processes)))
+
+
+def _live_vcpus(program) -> list[int]:
+    """The vCPUs that can ever step: with ops of their own, or named by an op
+    (a flush's target services a request; a VMM op kicks, runs or inits it)."""
+    named = {op.vcpu for _, ops in program.threads for op in ops}
+    named |= {t for ops in program.vcpu_ops for op in ops if op.op == "flush" for t in op.targets}
+    return [c for c in range(program.vcpus) if program.vcpu_ops[c] or c in named]
+
+
+def _vector_bytes(engine: Engine, processes: int) -> int:
+    """A bound on pan's state vector: a byte per bit or byte, two per short."""
+    per_vcpu = sum(2 if kind == "short" else 1 for kind in _TYPES.values()) + 1  # + windows
+    threads = max(len(engine.program.threads), 1)
+    return engine.n * per_vcpu + threads * (4 + 2 * engine.n) + 16 * (processes + 2) + 64
 
 
 def _ident(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", name)
 
 
-def _header(scenario, processes) -> str:
+def _header(scenario, names: list[str]) -> str:
     patches = sorted({m for d in STEPS for m in re.findall(r"\b(\d)/7\b", d.series)})
-    order = ", ".join(f"{p + 1}={name}" for p, (_, name, _) in enumerate(processes))
-    names = ", ".join(f"{n}={p}" for n, p in enumerate(props.PROPERTIES))
+    order = ", ".join(f"{p + 1}={name}" for p, name in enumerate(names))
+    props_ = ", ".join(f"{n}={p}" for n, p in enumerate(props.PROPERTIES))
     return (
         "/*\n"
         f" * hvtui {version('hvtui')}: scenario {scenario.name} "
@@ -165,8 +198,9 @@ def _header(scenario, processes) -> str:
         " * Generated by `hvtui export --format promela` from hvtui's step table:\n"
         " * one d_step per hvtui step; do not edit. Init's one atomic step sets the\n"
         " * initial state and starts the actors (pan counts one state more than hvtui).\n"
-        f" * pids: 0=init, {order}, {len(processes) + 1}=watcher\n"
-        f" * {ENV}=n checks property n only: {names}; {BY_DESIGN}=an end blocked by design\n"
+        f" * pids: 0=init, {order}, {len(names) + 1}=watcher\n"
+        f" * {ENV}=n,m,... checks only those: {props_}; {BY_DESIGN}=an end blocked by\n"
+        " * design (off unless named); unset: every property\n"
         " */\n"
     )
 
@@ -184,17 +218,24 @@ def _declarations(engine: Engine) -> str:
         "#define DONE(th) top[th] = top[th] + 1; tpc[th] = 0; tw[th] = 0",
         "#define NEXT_W(th) tpc[th] = (tw[th] + 1 < NV -> PC_unsuspend : PC_return); "
         "tw[th] = tw[th] + 1",
-        "#define ON(p) c_expr { (hv_property < 0 || hv_property == p) }",
-        "#define ONLY(p) c_expr { hv_property == p }",
+        "#define ON(p) c_expr { ((hv_properties >> p) & 1) }",
         f"#define IN_IOCTL ({' || '.join(f'tpc[{i}] != 0' for i in range(nth)) or '0'})",
         "",
         "c_decl {",
-        f"  /* the property this run checks: {ENV}=n, or every one when unset */",
-        "  static int hv_property = -1;",
+        f"  /* the properties this run checks: {ENV}=n,m,..., or every one when unset */",
+        f"  static unsigned hv_properties = {(1 << BY_DESIGN) - 1}u;",
         "  static void hv_select(void) __attribute__((constructor));",
         "  static void hv_select(void) {",
-        f'    const char *e = getenv("{ENV}");',
-        "    if (e) hv_property = atoi(e);",
+        f'    char *e = getenv("{ENV}");',
+        "    if (!e) return;",
+        "    hv_properties = 0;",
+        "    while (*e) {",
+        "      char *end;",
+        "      long n = strtol(e, &end, 10);",
+        "      if (end == e) { e++; continue; }",
+        "      if (n >= 0 && n < 32) hv_properties |= 1u << n;",
+        "      e = end;",
+        "    }",
         "  }",
         "}",
         "",
@@ -226,7 +267,7 @@ def _encode(field: str, value, engine: Engine) -> int:
     return int(value)
 
 
-def _initial(engine: Engine, processes) -> str:
+def _initial(engine: Engine, processes: list[str]) -> str:
     """Init's one atomic step: the initial state's fields that differ from the
     declarations' defaults, then every actor's process and the watcher."""
     s = engine.initial()
@@ -237,7 +278,7 @@ def _initial(engine: Engine, processes) -> str:
             if getattr(v, name) != getattr(default, name):
                 lines.append(f"{name}[{c}] = {_encode(name, getattr(v, name), engine)};")
     lines += [f"windows[{c}] = 1;" for c in range(engine.n) if s.windows >> c & 1]
-    lines += [f"run p_{_ident(name)}();" for _, name, _ in processes]
+    lines += [f"run p_{_ident(name)}();" for name in processes]
     lines.append("run watcher()")
     body = "\n".join(f"    {line}" for line in lines)
     return f"init {{\n  atomic {{\n{body}\n  }}\n}}\n"
@@ -389,7 +430,7 @@ def _watcher(engine: Engine) -> str:
         "  do\n"
         "  :: d_step { timeout -> "
         f"if :: ON({p}) -> assert({stuck_ok}) :: else fi; "
-        f"if :: ONLY({BY_DESIGN}) -> assert(({all_done}) || !({stuck_ok})) :: else fi }}\n"
+        f"if :: ON({BY_DESIGN}) -> assert(({all_done}) || !({stuck_ok})) :: else fi }}\n"
         "  od\n"
         "}\n"
     )

@@ -1,11 +1,14 @@
 """`hvtui check --engine spin`: the same verdicts, found by SPIN.
 
 The model is `hvtui export --format promela`'s. One pan binary per model
-(hvtui.spin.toolchain caches it); pan runs once with no property on, which
-counts the states, then once per property with only that one on, so each
-violated property gets its own shortest counterexample (breadth-first),
-as the hvtui engine reports them. `progress` takes two runs: a deadlock,
-else an end blocked by design.
+(hvtui.spin.toolchain caches it). A breadth-first pan run stops at the
+shallowest violation of any property it checks, which is then a shortest
+counterexample of each property its last step violates; the next run
+leaves those out, until a run finds nothing and has explored every state
+(its counts are the check's). So each violated property gets its own
+shortest counterexample, as the hvtui engine reports them, in one run per
+violation found plus one. `progress` is two properties to pan: a deadlock,
+and an end blocked by design (which a deadlock, if any, overrides).
 
 A counterexample's trail names a pid per step; the model's pid table turns
 it into actor names, an hvtui schedule. It is replayed on hvtui's engine
@@ -29,7 +32,7 @@ from hvtui.model.variants import VARIANTS
 from hvtui.spin import toolchain
 from hvtui.spin.toolchain import Times
 
-NONE = BY_DESIGN + 1  # HVTUI_PROPERTY for a run that checks nothing, and counts the states
+_VECTORSZ = 1024  # pan's default bound on the state vector, in bytes
 
 
 @dataclass(frozen=True)
@@ -56,38 +59,54 @@ def check(scenario, variant: str | None = None, options: SpinOptions = SpinOptio
     cc = options.cc_flags
     if options.max_memory is not None:
         cc = (f"-DMEMLIM={max(1, options.max_memory >> 20)}", *cc)
+    if model.vector_bytes > _VECTORSZ:
+        cc = (f"-DVECTORSZ={model.vector_bytes}", *cc)
     pan = toolchain.build(model.text, cc)
     engine = Engine(scenario.program, VARIANTS[variant])
 
-    def run(prop: int) -> _Run:
-        return _Run.parse(toolchain.search(pan, prop, options.pan_flags, options.max_seconds))
+    def run(checked: set[int]) -> _Run:
+        found = toolchain.search(pan, sorted(checked), options.pan_flags, options.max_seconds)
+        return _Run.parse(found)
 
-    whole = run(NONE)
+    progress, by_design = PROPERTIES.index(props.PROGRESS), BY_DESIGN
+    checked = set(range(len(PROPERTIES))) | {by_design}
+    found: dict[int, tuple[tuple[str, ...], str]] = {}  # number -> (schedule, detail)
+    while True:
+        last = run(checked)
+        if not last.violated:
+            break
+        schedule = _schedule(model, pan, last)
+        if last.trail[-1][1] == len(model.pids) - 1:  # the watcher: nothing else can step
+            numbers, detail = _end(engine, schedule, checked)
+        else:
+            numbers, detail = _violations(engine, schedule, checked)
+        for number in numbers:
+            found[number] = (tuple(engine.names[a] for a in schedule), detail)
+        checked -= numbers
+        if progress in numbers:  # a deadlock decides progress: no end by design needed
+            checked.discard(by_design)
     verdicts = {}
-    for prop in PROPERTIES:
-        if prop == props.PROGRESS:
-            verdicts[prop] = _progress(engine, model, run, whole)
-            continue
-        r = run(PROPERTIES.index(prop))
-        if r.violated:
-            schedule, detail = _violation(engine, _schedule(model, r), prop)
-            verdicts[prop] = Verdict(VIOLATED, schedule, detail)
-        elif r.limit:
-            verdicts[prop] = Verdict(INCOMPLETE, None, _unfinished(r))
+    for number, prop in enumerate(PROPERTIES):
+        if number == progress:
+            verdicts[prop] = _progress_verdict(found, last)
+        elif number in found:
+            verdicts[prop] = Verdict(VIOLATED, *found[number])
+        elif last.limit:
+            verdicts[prop] = Verdict(INCOMPLETE, None, _unfinished(last))
         else:
             verdicts[prop] = Verdict(HOLDS)
     return SpinResult(
         file=scenario.file,
         variant=variant,
-        complete=whole.limit is None,
-        states=whole.states,
-        transitions=whole.transitions,
+        complete=last.limit is None,
+        states=last.states,
+        transitions=last.transitions,
         seconds=pan.times.total,
         properties=verdicts,
         expected=scenario.expect.violations_under(variant, scenario.variant),
-        depth=whole.depth,
-        bound=whole.limit,
-        reductions={"dedup": {"revisits": whole.matched}},
+        depth=last.depth,
+        bound=last.limit,
+        reductions={"dedup": {"revisits": last.matched}},
         times=pan.times,
     )
 
@@ -97,7 +116,7 @@ class _Run:
     """What one pan run said."""
 
     violated: bool
-    trail: list[tuple[int, int]]
+    trail: list[tuple[int, int, int]]
     states: int  # hvtui's count: pan's stored states less init's
     transitions: int
     matched: int
@@ -143,9 +162,13 @@ def _unfinished(r: _Run) -> str:
     return f"not decided when the search stopped ({r.limit}, {r.states} states)"
 
 
-def _schedule(model, r: _Run) -> tuple[int, ...]:
-    """The trail's steps as actor indices (init's and the watcher's left out)."""
-    return tuple(a for _, pid in r.trail if (a := model.pids[pid]) is not None)
+def _schedule(model, pan, r: _Run) -> tuple[int, ...]:
+    """The trail's steps as actor indices (init's and the watcher's left out):
+    by pid, or with one scheduler process by the line of the d_step taken."""
+    if not model.lines:
+        return tuple(a for _, pid, _ in r.trail if (a := model.pids[pid]) is not None)
+    lines = toolchain.transition_lines(pan)
+    return tuple(a for _, _, tid in r.trail if (a := model.lines.get(lines.get(tid))) is not None)
 
 
 def _replay(engine: Engine, schedule: tuple[int, ...]):
@@ -160,30 +183,39 @@ def _replay(engine: Engine, schedule: tuple[int, ...]):
     return before, s, event
 
 
-def _violation(engine: Engine, schedule: tuple[int, ...], prop: str):
+def _violations(engine: Engine, schedule: tuple[int, ...], checked: set[int]):
+    """The checked properties the schedule's last step violates on hvtui's engine."""
     before, after, event = _replay(engine, schedule)
-    if event is None or prop not in props.step_violations(
-        engine, before, schedule[-1], event.step, after
-    ):
-        raise ModelDrift(f"SPIN's counterexample for {prop} does not violate it in hvtui's model")
-    names = tuple(engine.names[a] for a in schedule)
-    return names, f"{event.actor} {event.step}: {event.text}"
+    if event is None:
+        raise ModelDrift("SPIN reports a violation before any step")
+    hit = props.step_violations(engine, before, schedule[-1], event.step, after)
+    numbers = {PROPERTIES.index(p) for p in hit} & checked
+    if not numbers:
+        raise ModelDrift(
+            f"SPIN's counterexample ending at {event.actor} {event.step} violates "
+            "nothing it checked in hvtui's model"
+        )
+    return numbers, f"{event.actor} {event.step}: {event.text}"
 
 
-def _progress(engine: Engine, model, run, whole: _Run) -> Verdict:
+def _end(engine: Engine, schedule: tuple[int, ...], checked: set[int]):
+    """A deadlock or an end blocked by design, where nothing can step."""
+    _, end, _ = _replay(engine, schedule)
+    found = props.progress(engine, end)
+    number = {VIOLATED: PROPERTIES.index(props.PROGRESS), BLOCKED_BY_DESIGN: BY_DESIGN}.get(
+        found.verdict
+    )
+    if engine.enabled(end) or number not in checked:
+        raise ModelDrift(f"SPIN's end state is {found.verdict} in hvtui's model")
+    return {number}, found.detail
+
+
+def _progress_verdict(found: dict, last: _Run) -> Verdict:
     """A deadlock (violated), else an end blocked by design, else holds."""
-    for number, verdict in (
-        (PROPERTIES.index(props.PROGRESS), VIOLATED),
-        (BY_DESIGN, BLOCKED_BY_DESIGN),
-    ):
-        r = run(number)
-        if r.violated:
-            schedule = _schedule(model, r)
-            _, end, _ = _replay(engine, schedule)
-            found = props.progress(engine, end)
-            if engine.enabled(end) or found.verdict != verdict:
-                raise ModelDrift(f"SPIN's end state is not {verdict} in hvtui's model")
-            return Verdict(verdict, tuple(engine.names[a] for a in schedule), found.detail)
-        if r.limit:
-            return Verdict(INCOMPLETE, None, _unfinished(r))
+    if PROPERTIES.index(props.PROGRESS) in found:
+        return Verdict(VIOLATED, *found[PROPERTIES.index(props.PROGRESS)])
+    if last.limit:  # a deadlock may still be out there
+        return Verdict(INCOMPLETE, None, _unfinished(last))
+    if BY_DESIGN in found:
+        return Verdict(BLOCKED_BY_DESIGN, *found[BY_DESIGN])
     return Verdict(HOLDS, None, "every actor finishes, in every end state")

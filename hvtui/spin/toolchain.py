@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -114,18 +115,31 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def transition_lines(pan: Pan) -> dict[int, int]:
+    """pan's d_step ids (a trail's third column) -> their model lines, from `pan -d`."""
+    listing = pan.path.with_name("pan.d")
+    if not listing.exists():
+        done = subprocess.run([str(pan.path), "-d"], capture_output=True, text=True, check=False)
+        partial = listing.with_name(f"pan.d.{os.getpid()}")
+        partial.write_text(done.stdout)
+        os.replace(partial, listing)
+    # each d_step is listed as D_STEP<its line>
+    found = re.findall(r"\[id\s+(\d+)\s+tp[^\]]*\].*=> D_STEP(\d+)", listing.read_text())
+    return {int(tid): int(line) for tid, line in found}
+
+
 @dataclass
 class PanRun:
     output: str  # what pan printed
-    trail: list[tuple[int, int]]  # (depth, pid) of each step of the counterexample, if any
+    trail: list[tuple[int, int, int]]  # (depth, pid, transition id) of each counterexample step
     timed_out: bool = False
 
 
 def search(
-    pan: Pan, prop: int, pan_flags: tuple[str, ...] = (), timeout: float | None = None
+    pan: Pan, checked: list[int], pan_flags: tuple[str, ...] = (), timeout: float | None = None
 ) -> PanRun:
-    """One pan run checking property number `prop` only (-1: none)."""
-    env = dict(os.environ, HVTUI_PROPERTY=str(prop))
+    """One pan run checking these property numbers only (the model's HVTUI_PROPERTIES)."""
+    env = dict(os.environ, HVTUI_PROPERTIES=",".join(map(str, checked)))
     with tempfile.TemporaryDirectory(prefix="hvtui-pan-") as tmp:
         before = _children_cpu()
         try:
@@ -149,7 +163,7 @@ def search(
         trail = []
         if trail_file.exists():
             for line in trail_file.read_text().split():
-                depth, pid, _ = (int(x) for x in line.split(":")[:3])
+                depth, pid, tid = (int(x) for x in line.split(":")[:3])
                 if depth >= 0:  # negative lines are pan's own markers
-                    trail.append((depth, pid))
+                    trail.append((depth, pid, tid))
         return PanRun(done.stdout + done.stderr, trail)
