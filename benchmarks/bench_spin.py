@@ -29,6 +29,7 @@ from hvtui.spin import check as spin
 
 ROOT = Path(__file__).resolve().parent.parent
 FAMILY = ROOT / "benchmarks" / "family.yaml"
+BIG = "many-vcpus-4096.yaml"
 
 
 def verdicts(result) -> dict:
@@ -84,6 +85,12 @@ def main() -> int:
     args = parser.parse_args()
     os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="bench-spin-cache-")
     files = args.files or ([] if args.family_only else sorted((ROOT / "scenarios").glob("*.yaml")))
+    if not args.files and files:
+        # 4096 vCPUs: neither engine completes it (hvtui runs to its memory limit; the
+        # Promela model is 19 MB of one scheduler process); benchmarks/bench_checker.py
+        # measures the hvtui side
+        files = [f for f in files if f.name != BIG]
+        print(f"left out: scenarios/{BIG} (name it to include it)")
     header = (
         f"{'file':34} {'variant':18} {'hv states':>9} {'hv cpu':>7} "
         f"{'spin st.':>9} {'spin':>7} {'spin-a':>6} {'gcc':>6} {'pan':>6} {'py':>6}"
