@@ -114,7 +114,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="FLAG",
         help="with --engine spin: one more compiler flag for pan, e.g. -DBITSTATE (bitstate "
-        "hashing: a holds becomes incomplete) or -DBFS_PAR (multi-core breadth-first search)",
+        "hashing) or -DBFS_PAR (multi-core breadth-first search, with --spin-pan=-u2 for two "
+        "cores); both store states compressed, so a holds becomes incomplete",
     )
     parser.add_argument(
         "--spin-pan",

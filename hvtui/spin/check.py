@@ -68,20 +68,25 @@ def check(scenario, variant: str | None = None, options: SpinOptions = SpinOptio
         found = toolchain.search(pan, sorted(checked), options.pan_flags, options.max_seconds)
         return _Run.parse(found)
 
+    # several cores search breadth-first only roughly: counterexamples may be longer
+    parallel = "-DBFS_PAR" in options.cc_flags
     progress, by_design = PROPERTIES.index(props.PROGRESS), BY_DESIGN
     checked = set(range(len(PROPERTIES))) | {by_design}
-    found: dict[int, tuple[tuple[str, ...], str]] = {}  # number -> (schedule, detail)
+    found: dict[int, tuple] = {}  # number -> (schedule, detail, shortest)
     while True:
         last = run(checked)
         if not last.violated:
             break
         schedule = _schedule(model, pan, last)
-        if last.trail[-1][1] == len(model.pids) - 1:  # the watcher: nothing else can step
+        _, end, _ = _replay(engine, schedule)
+        # the watcher's step, or (-DBFS_PAR's trails stop before the last step) an end
+        if last.trail[-1][1] == len(model.pids) - 1 or not engine.enabled(end):
             numbers, detail = _end(engine, schedule, checked)
         else:
-            numbers, detail = _violations(engine, schedule, checked)
+            numbers, detail, schedule = _violations(engine, schedule, checked)
         for number in numbers:
-            found[number] = (tuple(engine.names[a] for a in schedule), detail)
+            names = tuple(engine.names[a] for a in schedule)
+            found[number] = (names, detail, not parallel)
         checked -= numbers
         if progress in numbers:  # a deadlock decides progress: no end by design needed
             checked.discard(by_design)
@@ -184,18 +189,24 @@ def _replay(engine: Engine, schedule: tuple[int, ...]):
 
 
 def _violations(engine: Engine, schedule: tuple[int, ...], checked: set[int]):
-    """The checked properties the schedule's last step violates on hvtui's engine."""
+    """The checked properties the schedule's last step violates on hvtui's engine,
+    that step, and the schedule (one step longer where pan's trail stops short of
+    its violating step, as -DBFS_PAR's do)."""
     before, after, event = _replay(engine, schedule)
-    if event is None:
-        raise ModelDrift("SPIN reports a violation before any step")
-    hit = props.step_violations(engine, before, schedule[-1], event.step, after)
-    numbers = {PROPERTIES.index(p) for p in hit} & checked
+    numbers = set()
+    if event is not None:
+        hit = props.step_violations(engine, before, schedule[-1], event.step, after)
+        numbers = {PROPERTIES.index(p) for p in hit} & checked
+    for a in [] if numbers else engine.enabled(after):
+        nxt, event = engine.step(after, a, len(schedule) + 1)
+        hit = props.step_violations(engine, after, a, event.step, nxt)
+        numbers = {PROPERTIES.index(p) for p in hit} & checked
+        if numbers:
+            schedule += (a,)
+            break
     if not numbers:
-        raise ModelDrift(
-            f"SPIN's counterexample ending at {event.actor} {event.step} violates "
-            "nothing it checked in hvtui's model"
-        )
-    return numbers, f"{event.actor} {event.step}: {event.text}"
+        raise ModelDrift("SPIN's counterexample violates nothing it checked in hvtui's model")
+    return numbers, f"{event.actor} {event.step}: {event.text}", schedule
 
 
 def _end(engine: Engine, schedule: tuple[int, ...], checked: set[int]):

@@ -159,10 +159,11 @@ def search(
             return PanRun(out, [], timed_out=True)
         pan.times.pan += _children_cpu() - before
         pan.times.runs += 1
-        trail_file = Path(tmp) / f"{MODEL}.trail"
+        # model.pml.trail (-DBFS_PAR names it model.pml_pan_<pid>.trail)
+        trails = sorted(Path(tmp).glob("*.trail"))
         trail = []
-        if trail_file.exists():
-            for line in trail_file.read_text().split():
+        if trails:
+            for line in trails[0].read_text().split():
                 depth, pid, tid = (int(x) for x in line.split(":")[:3])
                 if depth >= 0:  # negative lines are pan's own markers
                     trail.append((depth, pid, tid))
