@@ -78,12 +78,13 @@ def check(scenario, variant: str | None = None, options: SpinOptions = SpinOptio
         if not last.violated:
             break
         schedule = _schedule(model, pan, last)
-        _, end, _ = _replay(engine, schedule)
-        # the watcher's step, or (-DBFS_PAR's trails stop before the last step) an end
-        if last.trail[-1][1] == len(model.pids) - 1 or not engine.enabled(end):
+        step = None
+        if last.trail[-1][1] != len(model.pids) - 1:  # not the watcher's step at an end
+            step = _violations(engine, schedule, checked)
+        if step is None:
             numbers, detail = _end(engine, schedule, checked)
         else:
-            numbers, detail, schedule = _violations(engine, schedule, checked)
+            numbers, detail, schedule = step
         for number in numbers:
             names = tuple(engine.names[a] for a in schedule)
             found[number] = (names, detail, not parallel)
@@ -191,7 +192,7 @@ def _replay(engine: Engine, schedule: tuple[int, ...]):
 def _violations(engine: Engine, schedule: tuple[int, ...], checked: set[int]):
     """The checked properties the schedule's last step violates on hvtui's engine,
     that step, and the schedule (one step longer where pan's trail stops short of
-    its violating step, as -DBFS_PAR's do)."""
+    its violating step, as -DBFS_PAR's do); None if it ends where nothing can step."""
     before, after, event = _replay(engine, schedule)
     numbers = set()
     if event is not None:
@@ -205,6 +206,8 @@ def _violations(engine: Engine, schedule: tuple[int, ...], checked: set[int]):
             schedule += (a,)
             break
     if not numbers:
+        if not engine.enabled(after):  # a -DBFS_PAR trail to an end, short of the watcher
+            return None
         raise ModelDrift("SPIN's counterexample violates nothing it checked in hvtui's model")
     return numbers, f"{event.actor} {event.step}: {event.text}", schedule
 
