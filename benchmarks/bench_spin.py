@@ -7,7 +7,8 @@ reductions) and of `check --engine spin`, SPIN's split into spin -a, gcc
 and pan (children's CPU time), plus the Python side (model generation,
 trail replay). Pans are compiled into a fresh cache, so SPIN's figures
 include the compiler, as a first check does; `--warm` reruns SPIN with the
-cache full. Verdicts must agree; a disagreement is printed and fails.
+cache full. `runs`: pan runs (one per violation found, plus one).
+Verdicts must agree; a disagreement is printed and fails.
 
     .venv/bin/python benchmarks/bench_spin.py [--family-only] [--warm] [FILE...]
 """
@@ -64,7 +65,7 @@ def bench(path: Path, warm: bool) -> tuple[list[str], dict, bool]:
         line = (
             f"{path.name:34} {variant:18} {ours.states:>9,} {ours_cpu:7.2f} "
             f"{theirs.states:>9,} {spin_cpu:7.2f} {t.spin:6.2f} {t.cc:6.2f} {t.pan:6.2f} "
-            f"{py_cpu:6.2f}"
+            f"{py_cpu:6.2f} {t.runs:4}"
         )
         if warm:
             again, again_py = measure(spin.check, scenario, variant)
@@ -93,7 +94,7 @@ def main() -> int:
         print(f"left out: scenarios/{BIG} (name it to include it)")
     header = (
         f"{'file':34} {'variant':18} {'hv states':>9} {'hv cpu':>7} "
-        f"{'spin st.':>9} {'spin':>7} {'spin-a':>6} {'gcc':>6} {'pan':>6} {'py':>6}"
+        f"{'spin st.':>9} {'spin':>7} {'spin-a':>6} {'gcc':>6} {'pan':>6} {'py':>6} {'runs':>4}"
         + (f" {'warm':>6}" if args.warm else "")
     )
     ok = True
