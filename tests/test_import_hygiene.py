@@ -106,7 +106,19 @@ LAYERS = {
     "exports": {"model", "scenario", "runs", "trace", "tui"},
     "tui": {"model", "check", "scenario", "runs", "view"},
     "serve": set(),  # textual-serve's server and sessions; each session runs `hvtui FILE`
-    "cli": {"model", "check", "scenario", "runs", "view", "exports", "trace", "tui", "serve"},
+    "spin": {"model", "check", "exports"},  # SPIN as a second engine, on the Promela export
+    "cli": {
+        "model",
+        "check",
+        "scenario",
+        "runs",
+        "view",
+        "exports",
+        "trace",
+        "tui",
+        "serve",
+        "spin",
+    },
 }
 LEAVES = {"errors", "atomic"}
 

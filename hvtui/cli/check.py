@@ -98,6 +98,33 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="show progress on stderr even when it is not a terminal",
     )
+    parser.add_argument(
+        "--engine",
+        choices=("hvtui", "spin"),
+        default="hvtui",
+        help="hvtui (default): the search above; spin: SPIN's pan on `export --format promela`'s "
+        "model (spin -a, gcc -O2 -DBFS -DSAFETY, pan runs until each violation has its shortest "
+        "counterexample; compiled pans cached "
+        "under $XDG_CACHE_HOME/hvtui/pan); same verdicts and schedules; --max-memory and "
+        "--max-seconds apply, the reduction flags do not",
+    )
+    parser.add_argument(
+        "--spin-cc",
+        action="append",
+        default=[],
+        metavar="FLAG",
+        help="with --engine spin: one more compiler flag for pan, e.g. -DBITSTATE (bitstate "
+        "hashing) or -DBFS_PAR (multi-core breadth-first search, with --spin-pan=-u2 for two "
+        "cores); both store states compressed, so a holds becomes incomplete",
+    )
+    parser.add_argument(
+        "--spin-pan",
+        action="append",
+        default=[],
+        metavar="FLAG",
+        help="with --engine spin: one more pan flag, e.g. -w28 (hash table size), "
+        "-RS7 (random seed, for swarm-style runs with -DBITSTATE)",
+    )
 
 
 def _positive(parse, what: str):
@@ -122,6 +149,8 @@ def main(args: argparse.Namespace) -> int:
         raise InputError("", "--property picks what --save writes: give --save OUT.yaml too")
     if args.save and os.path.exists(args.save) and not args.force:
         raise InputError(args.save, "already exists (pass --force to replace it)")
+    if args.engine == "spin" and not _spin_installed():
+        return 2
     loaded = [scenarios.load(path) for path in args.files]  # all input errors first
     for scenario in loaded:
         # check ignores the schedule, but one that cannot be taken is still bad
@@ -149,6 +178,9 @@ def main(args: argparse.Namespace) -> int:
                     show.reporter(scenario.file, variant, options.max_memory) if show else None
                 )
                 try:
+                    if args.engine == "spin":
+                        runs.append((scenario, _spin_check(scenario, variant, args, options)))
+                        continue
                     runs.append((scenario, check(scenario, variant, options, progress=callback)))
                 finally:
                     if show:
@@ -172,6 +204,24 @@ def main(args: argparse.Namespace) -> int:
         )
         return 130
     return 0 if all(result.met for _, result in runs) else 1
+
+
+def _spin_installed() -> bool:
+    from hvtui.spin import toolchain
+
+    if toolchain.spin_path() is None:
+        print(f"hvtui check --engine spin: {toolchain.MISSING}", file=sys.stderr)
+        return False
+    return True
+
+
+def _spin_check(scenario, variant: str, args, options: Options) -> Result:
+    from hvtui.spin import check as spin
+
+    opts = spin.SpinOptions(
+        tuple(args.spin_cc), tuple(args.spin_pan), options.max_memory, options.max_seconds
+    )
+    return spin.check(scenario, variant, opts)
 
 
 # -- JSON -----------------------------------------------------------------------

@@ -26,6 +26,7 @@ FORMATS = {
     "json": None,  # `run --json`'s document
     "cast": "hvtui.exports.cast",
     "perfetto": "hvtui.exports.perfetto",
+    "promela": "hvtui.exports.promela",  # a SPIN model of the program, not of the run
 }
 SIZED = ("svg", "cast")  # the formats that draw the workbench, at --size
 DEFAULT_SIZE = (120, 40)
@@ -43,7 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="diagram: plain-text race diagram for mail (80 columns); "
         "markdown; mermaid: sequenceDiagram; svg: the workbench at the "
         "end; json: what `run --json` prints; cast: asciinema v2 of the "
-        "workbench stepping through the run; perfetto: Chrome trace-event JSON",
+        "workbench stepping through the run; perfetto: Chrome trace-event JSON; "
+        "promela: a SPIN model of the scenario's program under its variant (or --variant), "
+        "which `hvtui check --engine spin` checks",
     )
     parser.add_argument(
         "-o", "--output", metavar="OUT", help="write to OUT (atomically) instead of stdout"

@@ -104,6 +104,18 @@ class Case(NamedTuple):
     writes: tuple[Loc, ...] = ()
 
 
+class Promela(NamedTuple):
+    """The step as Promela (hvtui.exports.promela assembles one d_step from it):
+    its guard, beyond being the actor's next step ("" = none), and its effect.
+    C, T, X, B, TH, ME and W stand for the stepping vCPU, the current target,
+    the VMM op's vCPU and value, the thread, its mutex owner id and the scan's
+    vCPU; NT is the flush's number of targets and LAST whether T is its last;
+    EACH(...), ALL(...) and ANY(...) repeat their text for every vCPU @."""
+
+    guard: str
+    effect: str
+
+
 @dataclass(frozen=True)
 class StepDef:
     kind: str
@@ -116,6 +128,7 @@ class StepDef:
     cases: dict[str, Case]  # outcome -> its line, tracepoints and extra writes
     series: str  # the line of the series (or of KVM) it models
     effect: Callable = field(repr=False, compare=False)
+    promela: Promela = field(repr=False, compare=False)  # the same step, for SPIN
     # Whether the step exists under a variant and for an op (e.g. no `sync`
     # under no-sync, no scan when setting the flag).
     applies: Callable = field(default=lambda variant, op: True, repr=False, compare=False)
@@ -547,6 +560,10 @@ STEPS: tuple[StepDef, ...] = (
         series="KVM: arch/x86/kvm/x86.c vcpu_run(): a pending signal returns KVM_EXIT_INTR",
         when=_leave_when,
         effect=_leave,
+        promela=Promela(
+            "exit_pending[C] && (mode[C] == GUEST || mode[C] == BLOCKED)",
+            "mode[C] = USER; mutex[C] = NOBODY; exit_pending[C] = 0",
+        ),
     ),
     StepDef(
         kind="resume",
@@ -562,6 +579,10 @@ STEPS: tuple[StepDef, ...] = (
         when=_resume_when,
         waits=_resume_waits,
         effect=_resume,
+        promela=Promela(
+            "mode[C] == BLOCKED && !exit_pending[C] && !SUSP(C)",
+            "mode[C] = GUEST",
+        ),
     ),
     StepDef(
         kind="service",
@@ -577,6 +598,10 @@ STEPS: tuple[StepDef, ...] = (
         when=_service_when,
         waits=_service_waits,
         effect=_service,
+        promela=Promela(
+            "mode[C] == GUEST && pending_flush[C] && !exit_pending[C]",
+            "pending_flush[C] = 0; flushes[C] = flushes[C] + 1",
+        ),
     ),
     # op flush: the hypercall
     StepDef(
@@ -605,6 +630,13 @@ STEPS: tuple[StepDef, ...] = (
         when=_hypercall_when,
         waits=_hypercall_waits,
         effect=_enter,
+        promela=Promela(
+            "mode[C] == GUEST && !exit_pending[C] && !pending_flush[C] && hyperv[C]",
+            "mode[C] = KERNEL; srcu_reader[C] = 1; srcu_gen[C] = srcu_gen[C] + 1; k[C] = 0; "
+            "pc[C] = (NT == 0 -> PC_complete : (REQUEST_FIRST -> PC_request : PC_check)); "
+            "if :: OWN_SRCU -> flush_srcu_reader[C] = 1; flush_srcu_gen[C] = flush_srcu_gen[C] + 1 "
+            ":: else fi",
+        ),
     ),
     StepDef(
         kind="check",
@@ -627,6 +659,13 @@ STEPS: tuple[StepDef, ...] = (
         series="5/7 arch/x86/kvm/hyperv.c kvm_hv_flush_tlb(): "
         "if (READ_ONCE(v->arch.hyperv->tlb_flush_inhibit)) goto ret_suspend;",
         effect=_check,
+        promela=Promela(
+            "",
+            "if :: inhibit[T] -> pc[C] = PC_s1 "
+            ":: else -> if :: LAST -> pc[C] = (REQUEST_FIRST -> PC_complete : PC_request); "
+            "k[C] = 0 "
+            ":: else -> k[C] = k[C] + 1 fi fi",
+        ),
     ),
     StepDef(
         kind="request",
@@ -640,6 +679,12 @@ STEPS: tuple[StepDef, ...] = (
         series="3/7 arch/x86/kvm/hyperv.c kvm_hv_flush_tlb(): hv_tlb_flush_enqueue() + "
         "kvm_make_vcpus_request_mask(kvm, KVM_REQ_HV_TLB_FLUSH, vcpu_mask)",
         effect=_request,
+        promela=Promela(
+            "",
+            "pending_flush[T] = 1; "
+            "if :: LAST -> pc[C] = (REQUEST_FIRST -> PC_check : PC_complete); k[C] = 0 "
+            ":: else -> k[C] = k[C] + 1 fi",
+        ),
     ),
     StepDef(
         kind="complete",
@@ -658,6 +703,11 @@ STEPS: tuple[StepDef, ...] = (
         series="KVM: arch/x86/kvm/hyperv.c kvm_hv_hypercall_complete(): "
         "HV_STATUS_SUCCESS, kvm_skip_emulated_instruction(); srcu_read_unlock()",
         effect=_complete,
+        promela=Promela(
+            "",
+            "mode[C] = GUEST; srcu_reader[C] = 0; flush_srcu_reader[C] = 0; op[C] = op[C] + 1; "
+            "pc[C] = PC_enter; k[C] = 0",
+        ),
     ),
     StepDef(
         kind="s1",
@@ -677,6 +727,10 @@ STEPS: tuple[StepDef, ...] = (
         series="2/7 arch/x86/kvm/hyperv.c kvm_hv_vcpu_suspend_tlb_flush(): "
         "WRITE_ONCE(vcpu->arch.hyperv->waiting_on, vcpu_id);",
         effect=_s1,
+        promela=Promela(
+            "",
+            "waiting_on[C] = T; pc[C] = (MERGED_STATE -> PC_s3 : PC_s2)",
+        ),
     ),
     StepDef(
         kind="s2",
@@ -694,6 +748,10 @@ STEPS: tuple[StepDef, ...] = (
         series="2/7 arch/x86/kvm/hyperv.c kvm_hv_vcpu_suspend_tlb_flush(): "
         "WRITE_ONCE(vcpu->arch.hyperv->suspended, true);",
         effect=_s2,
+        promela=Promela(
+            "",
+            "suspended[C] = 1; pc[C] = PC_s3",
+        ),
         applies=_no_merged,
     ),
     StepDef(
@@ -723,6 +781,12 @@ STEPS: tuple[StepDef, ...] = (
         series="5/7 arch/x86/kvm/hyperv.c kvm_hv_hypercall_complete(): "
         "if (kvm_hv_vcpu_suspended(vcpu)) return 1;",
         effect=_s3,
+        promela=Promela(
+            "",
+            "srcu_reader[C] = 0; flush_srcu_reader[C] = 0; pc[C] = PC_enter; k[C] = 0; "
+            "if :: SUSP(C) -> mode[C] = BLOCKED :: !SUSP(C) && RETRY -> mode[C] = GUEST "
+            ":: else -> mode[C] = GUEST; op[C] = op[C] + 1 fi",
+        ),
     ),
     # op kernel_work: other work inside KVM_RUN that holds kvm->srcu
     StepDef(
@@ -745,6 +809,11 @@ STEPS: tuple[StepDef, ...] = (
         when=_guest_op_when,
         waits=_guest_op_waits,
         effect=_vmexit,
+        promela=Promela(
+            "mode[C] == GUEST && !exit_pending[C] && !pending_flush[C]",
+            "mode[C] = KERNEL; srcu_reader[C] = 1; srcu_gen[C] = srcu_gen[C] + 1; "
+            "pc[C] = PC_vmentry; k[C] = 0",
+        ),
     ),
     StepDef(
         kind="vmentry",
@@ -763,6 +832,10 @@ STEPS: tuple[StepDef, ...] = (
         series="KVM: arch/x86/kvm/x86.c vcpu_enter_guest(): kvm_vcpu_srcu_read_unlock(), "
         "then VM entry",
         effect=_vmentry,
+        promela=Promela(
+            "",
+            "mode[C] = GUEST; srcu_reader[C] = 0; op[C] = op[C] + 1; pc[C] = PC_enter; k[C] = 0",
+        ),
     ),
     # VMM ops of one step
     StepDef(
@@ -779,6 +852,10 @@ STEPS: tuple[StepDef, ...] = (
         },
         series="KVM: kvm_vcpu_kick() (a signal, or immediate_exit)",
         effect=_exit,
+        promela=Promela(
+            "",
+            "if :: mode[X] != USER -> exit_pending[X] = 1 :: else fi; DONE(TH)",
+        ),
     ),
     StepDef(
         kind="run",
@@ -795,6 +872,10 @@ STEPS: tuple[StepDef, ...] = (
         series="KVM: virt/kvm/kvm_main.c kvm_vcpu_ioctl(KVM_RUN) -> kvm_arch_vcpu_ioctl_run()",
         blocked=_mutex_blocked,
         effect=_run,
+        promela=Promela(
+            "mode[X] == USER && mutex[X] == NOBODY",
+            "mode[X] = (SUSP(X) -> BLOCKED : GUEST); mutex[X] = KVM_RUN; ran[X] = 1; DONE(TH)",
+        ),
     ),
     StepDef(
         kind="hyperv_init",
@@ -817,6 +898,10 @@ STEPS: tuple[StepDef, ...] = (
         "tlb_flush_inhibit 0, suspended false, waiting_on = -1",
         blocked=_mutex_blocked,
         effect=_hyperv_init,
+        promela=Promela(
+            "mode[X] == USER && mutex[X] == NOBODY",
+            "if :: !hyperv[X] && !ran[X] -> hyperv[X] = 1 :: else fi; DONE(TH)",
+        ),
     ),
     # op set_inhibit: kvm_vcpu_ioctl_set_tlb_flush_inhibit()
     StepDef(
@@ -836,6 +921,10 @@ STEPS: tuple[StepDef, ...] = (
         series="KVM: virt/kvm/kvm_main.c kvm_vcpu_ioctl(): mutex_lock(&vcpu->mutex)",
         blocked=_mutex_blocked,
         effect=_lock,
+        promela=Promela(
+            "mode[X] == USER && mutex[X] == NOBODY",
+            "mutex[X] = ME; if :: !B -> windows[X] = 0 :: else fi; tpc[TH] = PC_compare",
+        ),
     ),
     StepDef(
         kind="compare",
@@ -856,6 +945,10 @@ STEPS: tuple[StepDef, ...] = (
         series="5/7 arch/x86/kvm/x86.c kvm_vcpu_ioctl_set_tlb_flush_inhibit(): "
         "if (set->inhibit == READ_ONCE(vcpu->arch.hyperv->tlb_flush_inhibit)) return 0;",
         effect=_compare,
+        promela=Promela(
+            "",
+            "tpc[TH] = (inhibit[X] == B -> PC_return : PC_write)",
+        ),
     ),
     StepDef(
         kind="write",
@@ -875,6 +968,11 @@ STEPS: tuple[StepDef, ...] = (
         series="5/7 arch/x86/kvm/x86.c kvm_vcpu_ioctl_set_tlb_flush_inhibit(): "
         "WRITE_ONCE(vcpu->arch.hyperv->tlb_flush_inhibit, set->inhibit);",
         effect=_write,
+        promela=Promela(
+            "",
+            "if :: hyperv[X] -> inhibit[X] = B :: else fi; tw[TH] = 0; "
+            "tpc[TH] = (SYNC -> PC_sync : (B -> PC_return : PC_unsuspend))",
+        ),
     ),
     StepDef(
         kind="sync",
@@ -892,6 +990,12 @@ STEPS: tuple[StepDef, ...] = (
         series="5/7 arch/x86/kvm/x86.c kvm_vcpu_ioctl_set_tlb_flush_inhibit(): "
         "synchronize_srcu(&vcpu->kvm->srcu);",
         effect=_sync,
+        promela=Promela(
+            "",
+            "EACH(if :: (OWN_SRCU -> flush_srcu_reader[@] : srcu_reader[@]) -> "
+            "readers[TH * NV + @] = (OWN_SRCU -> flush_srcu_gen[@] : srcu_gen[@]) :: else fi); "
+            "tpc[TH] = PC_synced",
+        ),
         applies=lambda variant, op: variant.sync,
     ),
     StepDef(
@@ -908,6 +1012,12 @@ STEPS: tuple[StepDef, ...] = (
         "synchronize_srcu() returns",
         blocked=_synced_blocked,
         effect=_synced,
+        promela=Promela(
+            "ALL(readers[TH * NV + @] == 0 || !(OWN_SRCU -> (flush_srcu_reader[@] && "
+            "flush_srcu_gen[@] == readers[TH * NV + @]) : (srcu_reader[@] && "
+            "srcu_gen[@] == readers[TH * NV + @])))",
+            "EACH(readers[TH * NV + @] = 0); tw[TH] = 0; tpc[TH] = (B -> PC_return : PC_unsuspend)",
+        ),
         applies=lambda variant, op: variant.sync,
     ),
     StepDef(
@@ -937,6 +1047,14 @@ STEPS: tuple[StepDef, ...] = (
         series="2/7 arch/x86/kvm/hyperv.c kvm_hv_vcpu_unsuspend_tlb_flush(): one "
         "kvm_for_each_vcpu() iteration (called by 5/7 when clearing the flag)",
         effect=_unsuspend,
+        promela=Promela(
+            "",
+            "if :: SUSP(W) && (WAKE_ALL || waiting_on[W] == X) -> "
+            "if :: MERGED_STATE -> waiting_on[W] = -1; NEXT_W(TH) "
+            ":: !MERGED_STATE && UNSUSPEND_SWAPPED -> suspended[W] = 0; tpc[TH] = PC_wake "
+            ":: else -> waiting_on[W] = -1; tpc[TH] = PC_wake fi "
+            ":: else -> NEXT_W(TH) fi",
+        ),
         applies=lambda variant, op: not op.value,
     ),
     StepDef(
@@ -965,6 +1083,11 @@ STEPS: tuple[StepDef, ...] = (
         series="2/7 arch/x86/kvm/hyperv.c kvm_hv_vcpu_unsuspend_tlb_flush(): "
         "WRITE_ONCE(v->arch.hyperv->suspended, false);",
         effect=_wake,
+        promela=Promela(
+            "",
+            "if :: UNSUSPEND_SWAPPED -> waiting_on[W] = -1 :: else -> suspended[W] = 0 fi; "
+            "NEXT_W(TH)",
+        ),
         applies=lambda variant, op: not op.value and not variant.merged_state,
     ),
     StepDef(
@@ -984,6 +1107,10 @@ STEPS: tuple[StepDef, ...] = (
         series="5/7 arch/x86/kvm/x86.c kvm_vcpu_ioctl_set_tlb_flush_inhibit(): return 0; "
         "kvm_vcpu_ioctl(): mutex_unlock(&vcpu->mutex)",
         effect=_return,
+        promela=Promela(
+            "",
+            "mutex[X] = NOBODY; if :: B && hyperv[X] -> windows[X] = 1 :: else fi; DONE(TH)",
+        ),
     ),
 )
 

@@ -1,0 +1,170 @@
+"""SPIN's toolchain: `spin -a`, the C compiler and `pan`, with compiled pans cached.
+
+A model's `pan` is built once per model text, compiler flags and tool
+versions and kept under $XDG_CACHE_HOME/hvtui/pan/<sha256>/ (default
+~/.cache), so a second check of the same scenario and variant, and CI's
+reruns, skip the compiler, which costs more than the search on small
+models. Every tool runs in a temporary directory; the CPU time each
+phase took (children's user + system) is measured, not wall time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import resource
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MISSING = "spin is not installed: apt-get install spin (the Debian package), then try again"
+MODEL = "model.pml"  # pan names its trail after it: model.pml.trail
+# Breadth-first (shortest counterexamples), safety only (every property is an
+# assertion), no partial-order reduction (pan's states are hvtui's states).
+CC_FLAGS = ("-O2", "-DBFS", "-DSAFETY", "-DNOREDUCE")
+DEPTH = "-m10000000"  # pan's default depth bound (10,000 steps) is too small for long runs
+HASH = "-w20"  # 2^20 slots: small models start fast; --spin-pan=-w28 for big ones
+
+
+class ToolError(Exception):
+    """A tool failed where it should not have: its name and what it printed."""
+
+
+@dataclass
+class Times:
+    """CPU seconds of each phase; `cached` when the compiled pan was reused."""
+
+    spin: float = 0.0
+    cc: float = 0.0
+    pan: float = 0.0
+    cached: bool = False
+    runs: int = 0  # pan runs
+
+    @property
+    def total(self) -> float:
+        return self.spin + self.cc + self.pan
+
+
+@dataclass
+class Pan:
+    """A compiled pan and what it took to get it."""
+
+    path: Path
+    times: Times = field(default_factory=Times)
+
+
+def spin_path() -> str | None:
+    return shutil.which("spin")
+
+
+def compiler() -> str:
+    return os.environ.get("CC") or "gcc"
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "hvtui" / "pan"
+
+
+def _version(cmd: list[str]) -> str:
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    return (done.stdout or done.stderr).strip().splitlines()[0] if done.returncode == 0 else ""
+
+
+def build(text: str, cc_flags: tuple[str, ...] = ()) -> Pan:
+    """The pan for `text` compiled with CC_FLAGS + cc_flags: from the cache, or built."""
+    spin = spin_path()
+    if spin is None:
+        raise ToolError(MISSING)
+    cc = compiler()
+    flags = (*CC_FLAGS, *cc_flags)
+    key = "\0".join([text, *flags, _version([spin, "-V"]), _version([cc, "--version"])])
+    home = cache_dir() / hashlib.sha256(key.encode()).hexdigest()
+    pan = home / "pan"
+    times = Times()
+    if pan.exists():
+        times.cached = True
+        return Pan(pan, times)
+    with tempfile.TemporaryDirectory(prefix="hvtui-spin-") as tmp:
+        (Path(tmp) / MODEL).write_text(text)
+        times.spin = _run([spin, "-a", MODEL], tmp, "spin -a")
+        times.cc = _run([cc, *flags, "-o", "pan", "pan.c"], tmp, cc)
+        home.mkdir(parents=True, exist_ok=True)
+        # another check may be building the same pan: whole files only, by rename
+        partial = home / f"pan.{os.getpid()}"
+        shutil.copy2(Path(tmp) / "pan", partial)
+        os.replace(partial, pan)
+    return Pan(pan, times)
+
+
+def _run(cmd: list[str], cwd: str, name: str) -> float:
+    before = _children_cpu()
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise ToolError(
+            f"{name} failed (exit {done.returncode}): {(done.stderr or done.stdout)[-2000:]}"
+        )
+    return _children_cpu() - before
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def transition_lines(pan: Pan) -> dict[int, int]:
+    """pan's d_step ids (a trail's third column) -> their model lines, from `pan -d`."""
+    listing = pan.path.with_name("pan.d")
+    if not listing.exists():
+        done = subprocess.run([str(pan.path), "-d"], capture_output=True, text=True, check=False)
+        partial = listing.with_name(f"pan.d.{os.getpid()}")
+        partial.write_text(done.stdout)
+        os.replace(partial, listing)
+    # each d_step is listed as D_STEP<its line>
+    found = re.findall(r"\[id\s+(\d+)\s+tp[^\]]*\].*=> D_STEP(\d+)", listing.read_text())
+    return {int(tid): int(line) for tid, line in found}
+
+
+@dataclass
+class PanRun:
+    output: str  # what pan printed
+    trail: list[tuple[int, int, int]]  # (depth, pid, transition id) of each counterexample step
+    timed_out: bool = False
+
+
+def search(
+    pan: Pan, checked: list[int], pan_flags: tuple[str, ...] = (), timeout: float | None = None
+) -> PanRun:
+    """One pan run checking these property numbers only (the model's HVTUI_PROPERTIES)."""
+    env = dict(os.environ, HVTUI_PROPERTIES=",".join(map(str, checked)))
+    with tempfile.TemporaryDirectory(prefix="hvtui-pan-") as tmp:
+        before = _children_cpu()
+        try:
+            done = subprocess.run(
+                [str(pan.path), DEPTH, HASH, *pan_flags],
+                cwd=tmp,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as stop:
+            pan.times.pan += _children_cpu() - before
+            pan.times.runs += 1
+            out = stop.stdout.decode() if isinstance(stop.stdout, bytes) else stop.stdout or ""
+            return PanRun(out, [], timed_out=True)
+        pan.times.pan += _children_cpu() - before
+        pan.times.runs += 1
+        # model.pml.trail (-DBFS_PAR names it model.pml_pan_<pid>.trail)
+        trails = sorted(Path(tmp).glob("*.trail"))
+        trail = []
+        if trails:
+            for line in trails[0].read_text().split():
+                depth, pid, tid = (int(x) for x in line.split(":")[:3])
+                if depth >= 0:  # negative lines are pan's own markers
+                    trail.append((depth, pid, tid))
+        return PanRun(done.stdout + done.stderr, trail)
