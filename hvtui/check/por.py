@@ -39,6 +39,8 @@ commute with the ones it leaves out.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from hvtui.check.symmetry import flush_targets, may_be_inhibited
 from hvtui.model import properties as props
 from hvtui.model.engine import Engine, Status
@@ -84,11 +86,11 @@ TOKEN_FIELDS = tuple(sorted({loc.field for loc in _NAMED} - OWNED))
 SETS = frozenset({("request", "pending_flush")})
 
 
-def split_sets(d) -> tuple[tuple[Loc, ...], tuple[Loc, ...]]:
-    """Step d's written locations: (the others, the set-only ones)."""
+def split_sets(d, declared=SETS) -> tuple[tuple[Loc, ...], tuple[Loc, ...]]:
+    """Step d's written locations: (the others, the set-only ones of `declared`)."""
     writes, sets = [], []
     for loc in d.all_writes():
-        (sets if (d.kind, loc.field) in SETS else writes).append(loc)
+        (sets if (d.kind, loc.field) in declared else writes).append(loc)
     return tuple(writes), tuple(sets)
 
 
@@ -98,8 +100,9 @@ KIND = {f: k for k, f in enumerate(TOKEN_FIELDS)}
 class PartialOrder:
     """Persistent sets for one program under one variant."""
 
-    def __init__(self, engine: Engine, live: list[int]):
+    def __init__(self, engine: Engine, live: list[int], commuting: bool = True):
         self.engine = engine
+        self.sets = SETS if commuting else frozenset()
         self.live = live
         self.n = engine.n
         program = engine.program
@@ -135,7 +138,7 @@ class PartialOrder:
             for d in defs:
                 if d.applies(variant, op):
                     r |= self.tokens(d.reads_under(variant), binding)
-                    writes, sets = split_sets(d)
+                    writes, sets = split_sets(d, self.sets)
                     w |= self.tokens(writes, binding)
                     z |= self.tokens(sets, binding)
             return r, w, z
@@ -193,12 +196,33 @@ class PartialOrder:
             self.thread_future.append(table)
             self.opens_from.append(opens_table[::-1])
             self.clears_from.append(clears_table[::-1])
+        # _touchers[token]: the live actors whose whole program (their future
+        # from the initial state) touches it, as a bitmask of actor ids
+        self._touchers: dict[int, int] = {}
+        for a in live:
+            if a < self.n:
+                r, w, z = self.vcpu_future[a][0]
+            else:
+                table = self.thread_future[a - self.n]
+                r, w, z = table[0][0] if table else (0, 0, 0)
+            for bit in _bits(r | w | z):
+                self._touchers[bit] = self._touchers.get(bit, 0) | 1 << a
         # footprint() and guard() by (actor, step, _where): tokens bound once
         self._footprints: dict[tuple, tuple[int, int, int]] = {}
         self._guards: dict[tuple, int] = {}
         self._phase = {
             kind: p for phases in OP_PHASES.values() for p, ks in enumerate(phases) for kind in ks
         }
+
+    def touching(self, tokens: int, x: int) -> Iterator[int]:
+        """The live actors but x, ascending, whose program touches one of `tokens`
+        anywhere: a superset of those whose future from here does (futures only
+        shrink), found per token instead of asking every actor."""
+        out = 0
+        toucher = self._touchers
+        for bit in _bits(tokens):
+            out |= toucher.get(bit, 0)
+        return _bits(out & ~(1 << x))
 
     # -- tokens --------------------------------------------------------------
 
@@ -279,7 +303,7 @@ class PartialOrder:
         if a < self.n and s.vcpus[a].mode != KERNEL:
             # its status chose this step by asking every guard of its choice
             reads |= self._guard(s, a, Status(step, True))
-        writes, sets = split_sets(d)
+        writes, sets = split_sets(d, self.sets)
         return reads, self._bound(s, a, writes), self._bound(s, a, sets)
 
     def guard(self, s, a: int, status: Status) -> int:
@@ -342,19 +366,32 @@ class PartialOrder:
         `taken` (if given) receives actor -> successor for the steps it took to judge
         them, so the search need not take them again. `decided`: properties already
         found violated, whose steps need no longer be kept (see the module doc)."""
-        if len(enabled) > MAX_ENABLED:
-            return enabled
         here = _Here(self, s, statuses, {} if taken is None else taken, decided)
-        best = enabled
+        # An invisible step nothing else touches is a persistent set alone: the
+        # cheap case, and the common one where thousands of vCPUs flush.
         for seed in enabled:
-            if here.visible(seed):
+            if here.alone(seed) and not here.visible(seed):
+                return [seed]
+        many = len(enabled) > MAX_ENABLED
+        best = enabled
+        covered: set[int] = set()
+        for seed in enabled:
+            if seed in covered or here.visible(seed):
                 continue
-            chosen = here.closure(seed, len(best))
+            chosen = here.closure(seed, len(best), covered if many else None)
             if chosen is not None:
                 best = chosen
                 if len(best) == 1:
                     break
         return best
+
+
+def _bits(mask: int) -> Iterator[int]:
+    """The indices of the set bits of `mask`, ascending."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
 
 
 class _Binding:
@@ -369,9 +406,9 @@ class _Binding:
         return bind(self.engine, self.s, self.a, who)
 
 
-# Finding a persistent set costs about (enabled actors) x (live actors) footprint
-# tests per state; past this many enabled actors (thousands of vCPUs flushing at
-# once) that costs more than the states it saves, so every actor steps.
+# Growing a persistent set from every enabled actor costs (enabled actors) x
+# (its size) per state; past this many enabled actors (thousands of vCPUs
+# flushing at once) a seed already inside an earlier set is not tried again.
 MAX_ENABLED = 64
 
 
@@ -407,36 +444,48 @@ class _Here:
     def needs(self, x: int) -> list[int]:
         """The actors that must join a persistent set once x is in it."""
         out = self._needs.get(x)
+        if out is None:
+            out = self._needs[x] = list(self._conflicts(x))
+        return out
+
+    def alone(self, x: int) -> bool:
+        """needs(x) is empty (found at the first conflict, without listing them all)."""
+        out = self._needs.get(x)
         if out is not None:
-            return out
-        po, st, out = self.po, self.statuses[x], []
+            return not out
+        return next(self._conflicts(x), None) is None
+
+    def _conflicts(self, x: int) -> Iterator[int]:
+        po, st = self.po, self.statuses[x]
         if st.enabled:
             # y's future conflicts with x's step: it could change it, or be changed.
             # Two sets of one flag commute; a set conflicts with any other access.
             reads, writes, sets = po.footprint(self.s, x, st.step)
             stores, hard = writes | sets, reads | writes
-            for y in po.live:
-                if y != x:
-                    fr, fw, fz = self.future(y)
-                    if stores & (fr | fw) or (fw | fz) & hard:
-                        out.append(y)
+            for y in po.touching(reads | stores, x):
+                fr, fw, fz = self.future(y)
+                if stores & (fr | fw) or (fw | fz) & hard:
+                    yield y
         else:
             # y could enable x
             guard = po.guard(self.s, x, st)
-            if guard:
-                for y in po.live:
-                    if y != x:
-                        _, fw, fz = self.future(y)
-                        if (fw | fz) & guard:
-                            out.append(y)
-        self._needs[x] = out
-        return out
+            for y in po.touching(guard, x):
+                _, fw, fz = self.future(y)
+                if (fw | fz) & guard:
+                    yield y
 
-    def closure(self, seed: int, limit: int) -> list[int] | None:
+    def closure(self, seed: int, limit: int, covered: set | None = None) -> list[int] | None:
         """The enabled actors of the persistent set grown from `seed`; None if it
-        needs a visible step or has `limit` or more enabled actors."""
+        needs a visible step or has `limit` or more enabled actors. `covered`
+        (if given) receives every actor the set took in."""
         members = {seed}
-        work = [seed]
+        chosen = self._grow(members, limit)
+        if covered is not None:
+            covered |= members
+        return chosen
+
+    def _grow(self, members: set[int], limit: int) -> list[int] | None:
+        work = list(members)
         enabled = 0
         statuses = self.statuses
         while work:

@@ -61,7 +61,9 @@ class Options:
     generations: bool = True  # forget SRCU generation numbers nothing will compare
     slicing: bool = True  # forget flush counts and other fields nothing reads
     symmetry: bool = True
+    banks: bool = True  # symmetry also folds vCPUs whose programs name themselves (banks)
     por: bool = True
+    commuting: bool = True  # POR: two requests of one flag commute
     max_states: int | None = None  # stop after storing this many (None: no count)
     max_seconds: float | None = None  # stop after this much wall time (None: none)
     # stop when the process's resident memory reaches this many bytes
@@ -152,8 +154,8 @@ def _check(
     engine = Engine(scenario.program, VARIANTS[variant])
     started = time.perf_counter()
     clock = _Clock(started, options, progress, cancel, ctrl_c)
-    space = _Space(engine, options.generations, options.slicing, options.symmetry)
-    por = PartialOrder(engine, space.live) if options.por else None
+    space = _Space(engine, options)
+    por = PartialOrder(engine, space.live, options.commuting) if options.por else None
     main = _Search(space, options.dedup, por, options.max_states, clock, "explore").run()
     short = None
     if por is not None and options.shortest and main.stop is None and main.failing():
@@ -196,7 +198,7 @@ def _check(
 class _Space:
     """One program under one variant, as the search sees it."""
 
-    def __init__(self, engine: Engine, generations: bool, slicing: bool, symmetry: bool):
+    def __init__(self, engine: Engine, options: Options):
         self.engine = engine
         program = engine.program
         # Actors that can ever step: a vCPU with no ops that nothing names is
@@ -206,13 +208,20 @@ class _Space:
         self.live += range(engine.n, len(engine.names))
         # A state is stored in canonical form: generations forgotten, fields
         # sliced, then twins sorted; each is a bisimulation (see their modules).
-        self.forget = forgetter(engine.variant) if generations else _first
-        self.slice = slicer(program) if slicing else _first
-        self.symmetry = Symmetry(engine) if symmetry else None
+        self.forget = forgetter(engine.variant) if options.generations else _first
+        self.slice = slicer(program) if options.slicing else _first
+        self.symmetry = Symmetry(engine, options.banks) if options.symmetry else None
         self.fold = self.symmetry.canon if self.symmetry else _first
 
     def canon(self, s: State) -> State:
         return self.fold(self.slice(self.forget(s)))
+
+    def counterpart(self, real: State, a: int) -> int:
+        """The actor of `real` that actor `a` of canon(real) stands for."""
+        if self.symmetry is None:
+            return a
+        renamed = self.symmetry.renaming(self.slice(self.forget(real)))
+        return next((old for old, new in renamed.items() if new == a), a)
 
     def statuses(self, s: State) -> list[Status]:
         status = self.engine.status
@@ -373,7 +382,8 @@ class _Search:
                 k2 = slice_(k1, s2.vcpus.touched(s.vcpus))  # s is sliced already
                 if k2 is not k1:
                     p.sliced += 1
-                k3 = fold(k2)
+                # a vCPU's step unsorts only its own group (Symmetry.canon)
+                k3 = fold(k2, s2.vcpus.touched(s.vcpus) if k2.threads is s.threads else None)
                 if k3 is not k2:
                     p.folded += 1
                 if seen is not None:
@@ -512,7 +522,8 @@ def _replay(space: _Space, p: _Pass, index: int) -> tuple[tuple[str, ...], State
     names = []
     for child, a in _path(p, index):
         target = p.keys[child]
-        real, b = _follow(space, real, a, lambda s, b, s2, t=target: space.canon(s2) == t)
+        good = lambda s, b, s2, t=target: space.canon(s2) == t  # noqa: E731
+        real, b = _follow(space, real, space.counterpart(real, a), good)
         names.append(engine.names[b])
     return tuple(names), real
 
@@ -528,14 +539,14 @@ def _replay_violation(space: _Space, p: _Pass, index: int, actor: int, prop: str
         step = engine.status(s, b).step
         return space.canon(s2) == target and prop in props.step_violations(engine, s, b, step, s2)
 
-    _, b = _follow(space, real, actor, violates)
+    _, b = _follow(space, real, space.counterpart(real, actor), violates)
     _, event = engine.step(real, b, len(schedule) + 1)
     return schedule + (event.actor,), f"{event.actor} {event.step}: {event.text}"
 
 
 def _follow(space: _Space, real: State, hint: int, good) -> tuple[State, int]:
-    """The real actor whose step from `real` is `good` (try the canonical path's
-    actor first: without symmetry it always is the one)."""
+    """The real actor whose step from `real` is `good` (try `hint`, the canonical
+    path's actor renamed back, first: it is the one unless twins tie)."""
     statuses = space.statuses(real)
     for b in [hint, *space.live]:
         if statuses[b].enabled:
