@@ -69,7 +69,7 @@ def row(target: str, results: list[Result], seconds: float, limit: float | None)
     bounds = {r.bound for r in results if r.bound}
     end = "complete" if complete else f"incomplete ({', '.join(sorted(bounds))})"
     budget = f"{limit:g}" if limit is not None else "-"
-    return f"{target:<38} {states:>10,} {seconds:>8.2f} {budget:>6} {met:<8} {end}"
+    return f"{target:<50} {states:>10,} {seconds:>8.2f} {budget:>6} {met:<8} {end}"
 
 
 def main() -> None:
@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="no stretch rows")
     parser.add_argument("--stretch-seconds", type=float, default=120.0)
     args = parser.parse_args()
-    header = f"{'target':<38} {'states':>10} {'CPU s':>8} {'limit':>6} {'':<8} end"
+    header = f"{'target':<50} {'states':>10} {'CPU s':>8} {'limit':>6} {'':<8} end"
     print(header)
     print("-" * len(header))
     options = Options()
