@@ -207,6 +207,7 @@ class PartialOrder:
                 r, w, z = table[0][0] if table else (0, 0, 0)
             for bit in _bits(r | w | z):
                 self._touchers[bit] = self._touchers.get(bit, 0) | 1 << a
+        self._touching: dict[tuple[int, int], tuple[int, ...]] = {}
         # footprint() and guard() by (actor, step, _where): tokens bound once
         self._footprints: dict[tuple, tuple[int, int, int]] = {}
         self._guards: dict[tuple, int] = {}
@@ -214,15 +215,20 @@ class PartialOrder:
             kind: p for phases in OP_PHASES.values() for p, ks in enumerate(phases) for kind in ks
         }
 
-    def touching(self, tokens: int, x: int) -> Iterator[int]:
+    def touching(self, tokens: int, x: int) -> tuple[int, ...]:
         """The live actors but x, ascending, whose program touches one of `tokens`
         anywhere: a superset of those whose future from here does (futures only
-        shrink), found per token instead of asking every actor."""
-        out = 0
-        toucher = self._touchers
-        for bit in _bits(tokens):
-            out |= toucher.get(bit, 0)
-        return _bits(out & ~(1 << x))
+        shrink), found per token instead of asking every actor; once per
+        (tokens, x), as footprints repeat."""
+        key = (tokens, x)
+        out = self._touching.get(key)
+        if out is None:
+            mask = 0
+            toucher = self._touchers
+            for bit in _bits(tokens):
+                mask |= toucher.get(bit, 0)
+            out = self._touching[key] = tuple(_bits(mask & ~(1 << x)))
+        return out
 
     # -- tokens --------------------------------------------------------------
 
