@@ -43,12 +43,15 @@ SMALL = sorted(DATA.glob("*.yaml")) + [
     for name in ("reviewer-race.yaml", "two-waiters.yaml", "unsuspend-swapped-clobber.yaml")
 ]
 
-BASE = Options(generations=False, symmetry=False, por=False, max_states=20_000)
+BASE = Options(generations=False, slicing=False, symmetry=False, por=False, max_states=20_000)
 REDUCED = {
     "generations": replace(BASE, generations=True),
-    "symmetry": replace(BASE, symmetry=True),
-    "por": replace(BASE, por=True),
-    "all": replace(BASE, generations=True, symmetry=True, por=True),
+    "slicing": replace(BASE, slicing=True),
+    "symmetry": replace(BASE, symmetry=True),  # banks included
+    "twins only": replace(BASE, symmetry=True, banks=False),
+    "por": replace(BASE, por=True),  # commuting requests included
+    "por without commuting": replace(BASE, por=True, commuting=False),
+    "all": replace(BASE, generations=True, slicing=True, symmetry=True, por=True),
 }
 
 
@@ -108,9 +111,11 @@ def test_reductions_agree_on_the_small_scenarios(path, variant):
 @st.composite
 def programs(draw) -> Program:
     """1-3 named vCPUs, sometimes followed by 2-3 twins: identical vCPUs (flushes
-    and kernel work) that nothing names, the case the symmetry reduction folds.
-    Among the named ones, maybe one without a Hyper-V context (kernel work
-    only) for the VMM to `hyperv_init` while others flush it."""
+    and kernel work) that nothing names, the case the symmetry reduction folds
+    -- or, half the time, a bank: each twin's flushes target itself too, so
+    their programs are equal up to renaming. Among the named ones, maybe one
+    without a Hyper-V context (kernel work only) for the VMM to `hyperv_init`
+    while others flush it."""
     named = draw(st.integers(1, 3))
     twins = draw(st.sampled_from([0, 0, 2, 3]))
     ids = list(range(named))
@@ -124,14 +129,25 @@ def programs(draw) -> Program:
     ]
     if twins:
         twin = [draw(vcpu_op(named, j, targets, True)) for j in range(draw(st.integers(1, 2)))]
-        # the same ops under each twin's own ids
-        vcpu_ops += [tuple(replace(op, id=f"{op.id}.{k}") for op in twin) for k in range(twins)]
+        bank = draw(st.booleans())
+        # the same ops under each twin's own ids (a bank's flushes also of itself)
+        vcpu_ops += [
+            tuple(_own(op, f"{op.id}.{k}", named + k if bank else None) for op in twin)
+            for k in range(twins)
+        ]
     threads = [("vmm", draw(vmm_ops("vmm", st.sampled_from(ids))))]
     if draw(st.booleans()):
         threads.append(("vmm:b", draw(vmm_ops("vmm:b", st.sampled_from(ids)))))
     inhibit = frozenset(draw(st.sets(st.sampled_from(ids), max_size=named))) - no_hyperv
     user = tuple((c, USER) for c in sorted(draw(st.sets(st.sampled_from(ids), max_size=1))))
     return Program(named + twins, tuple(vcpu_ops), tuple(threads), inhibit, user, no_hyperv)
+
+
+def _own(op, id: str, itself: int | None):
+    """op under a new id; a flush also of vCPU `itself`, if given."""
+    if itself is None or not isinstance(op, Flush):
+        return replace(op, id=id)
+    return replace(op, id=id, targets=tuple(sorted({*op.targets, itself})))
 
 
 def as_scenario(program: Program, variant: str) -> Scenario:

@@ -39,10 +39,12 @@ commute with the ones it leaves out.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from hvtui.check.symmetry import flush_targets, may_be_inhibited
 from hvtui.model import properties as props
 from hvtui.model.engine import Engine, Status
-from hvtui.model.state import KERNEL, State
+from hvtui.model.state import KERNEL, USER, State
 from hvtui.model.steps import (
     ALL,
     ANYTIME,
@@ -75,14 +77,32 @@ OWNED = frozenset(
     if all(loc.who in _OWN for loc in _NAMED if loc.field == f)
 )
 TOKEN_FIELDS = tuple(sorted({loc.field for loc in _NAMED} - OWNED))
+
+# Writes that only ever store True into a flag: `request` sets the target's
+# pending_flush (kvm_make_vcpus_request_mask() only raises a request), so two
+# of them commute with each other -- in either order the flag ends set -- while
+# each still conflicts with a read or any other write of it (service clears
+# it). test_por_sets holds the declaration to the effect.
+SETS = frozenset({("request", "pending_flush")})
+
+
+def split_sets(d, declared=SETS) -> tuple[tuple[Loc, ...], tuple[Loc, ...]]:
+    """Step d's written locations: (the others, the set-only ones of `declared`)."""
+    writes, sets = [], []
+    for loc in d.all_writes():
+        (sets if (d.kind, loc.field) in declared else writes).append(loc)
+    return tuple(writes), tuple(sets)
+
+
 KIND = {f: k for k, f in enumerate(TOKEN_FIELDS)}
 
 
 class PartialOrder:
     """Persistent sets for one program under one variant."""
 
-    def __init__(self, engine: Engine, live: list[int]):
+    def __init__(self, engine: Engine, live: list[int], commuting: bool = True):
         self.engine = engine
+        self.sets = SETS if commuting else frozenset()
         self.live = live
         self.n = engine.n
         program = engine.program
@@ -108,34 +128,36 @@ class PartialOrder:
         }
         every = range(self.n)
 
-        def static(a: int, op, defs) -> tuple[int, int]:
-            """(reads, writes) of these steps of actor a's op, wherever they may bind."""
+        def static(a: int, op, defs) -> tuple[int, int, int]:
+            """(reads, writes, sets) of these steps of actor a's op, wherever they may bind."""
             binding = {C: (a,), ALL: every, RECORDED: every, W: sorted(self.suspendable)}
             if op is not None:
                 binding[T] = getattr(op, "targets", ())
                 binding[X] = (getattr(op, "vcpu", -1),)
-            r = w = 0
+            r = w = z = 0
             for d in defs:
                 if d.applies(variant, op):
                     r |= self.tokens(d.reads_under(variant), binding)
-                    w |= self.tokens(d.all_writes(), binding)
-            return r, w
+                    writes, sets = split_sets(d, self.sets)
+                    w |= self.tokens(writes, binding)
+                    z |= self.tokens(sets, binding)
+            return r, w, z
 
-        # vcpu_future[c][j]: (reads, writes) of everything vcpu c may do from op j on
+        # vcpu_future[c][j]: (reads, writes, sets) of everything vcpu c may do from op j on
         self.vcpu_future = []
         for c, ops in enumerate(program.vcpu_ops):
             acc = static(c, None, ANYTIME)
             table = [acc]
             for op in reversed(ops):
                 defs = [BY_KIND[k] for phase in OP_PHASES[op.op] for k in phase]
-                r, w = static(c, op, defs)
-                acc = (acc[0] | r, acc[1] | w)
+                r, w, z = static(c, op, defs)
+                acc = (acc[0] | r, acc[1] | w, acc[2] | z)
                 table.append(acc)
             self.vcpu_future.append(table[::-1])
         # Reads of a token no step can ever write conflict with nothing.
         self.writable = 0
         for table in self.vcpu_future:
-            self.writable |= table[0][1]
+            self.writable |= table[0][1] | table[0][2]
 
         # thread_future[i][j][phase]: the rest of op j from `phase`, then every later op
         self.thread_future = []
@@ -148,17 +170,17 @@ class PartialOrder:
                 for op in ops
             ]
             for rows in phases_of:
-                for _, w in rows:
-                    self.writable |= w
-            later = (0, 0)
+                for _, w, z in rows:
+                    self.writable |= w | z
+            later = (0, 0, 0)
             opens = clears = 0
-            table: list[list[tuple[int, int]]] = []
+            table: list[list[tuple[int, int, int]]] = []
             opens_table, clears_table = [0], [0]
             for op, phases in zip(reversed(ops), reversed(phases_of), strict=True):
                 rows = []
                 acc = later
-                for r, w in reversed(phases):
-                    acc = (acc[0] | r, acc[1] | w)
+                for r, w, z in reversed(phases):
+                    acc = (acc[0] | r, acc[1] | w, acc[2] | z)
                     rows.append(acc)
                 rows.reverse()
                 table.append(rows)
@@ -174,9 +196,39 @@ class PartialOrder:
             self.thread_future.append(table)
             self.opens_from.append(opens_table[::-1])
             self.clears_from.append(clears_table[::-1])
+        # _touchers[token]: the live actors whose whole program (their future
+        # from the initial state) touches it, as a bitmask of actor ids
+        self._touchers: dict[int, int] = {}
+        for a in live:
+            if a < self.n:
+                r, w, z = self.vcpu_future[a][0]
+            else:
+                table = self.thread_future[a - self.n]
+                r, w, z = table[0][0] if table else (0, 0, 0)
+            for bit in _bits(r | w | z):
+                self._touchers[bit] = self._touchers.get(bit, 0) | 1 << a
+        self._touching: dict[tuple[int, int], tuple[int, ...]] = {}
+        # footprint() and guard() by (actor, step, _where): tokens bound once
+        self._footprints: dict[tuple, tuple[int, int, int]] = {}
+        self._guards: dict[tuple, int] = {}
         self._phase = {
             kind: p for phases in OP_PHASES.values() for p, ks in enumerate(phases) for kind in ks
         }
+
+    def touching(self, tokens: int, x: int) -> tuple[int, ...]:
+        """The live actors but x, ascending, whose program touches one of `tokens`
+        anywhere: a superset of those whose future from here does (futures only
+        shrink), found per token instead of asking every actor; once per
+        (tokens, x), as footprints repeat."""
+        key = (tokens, x)
+        out = self._touching.get(key)
+        if out is None:
+            mask = 0
+            toucher = self._touchers
+            for bit in _bits(tokens):
+                mask |= toucher.get(bit, 0)
+            out = self._touching[key] = tuple(_bits(mask & ~(1 << x)))
+        return out
 
     # -- tokens --------------------------------------------------------------
 
@@ -202,8 +254,8 @@ class PartialOrder:
 
     # -- per state -----------------------------------------------------------
 
-    def future(self, s: State, a: int) -> tuple[int, int]:
-        """(reads, writes) of everything actor `a` may still do, this step included."""
+    def future(self, s: State, a: int) -> tuple[int, int, int]:
+        """(reads, writes, sets) of everything actor `a` may still do, this step included."""
         n = self.n
         if a < n:
             return self.vcpu_future[a][s.vcpus[a].op]
@@ -211,7 +263,7 @@ class PartialOrder:
         th = s.threads[i]
         table = self.thread_future[i]
         if th.op >= len(table):
-            return (0, 0)
+            return (0, 0, 0)
         return table[th.op][self._phase[th.pc] if th.pc else 0]
 
     def may_open(self, s) -> int:
@@ -232,23 +284,53 @@ class PartialOrder:
     def _bound(self, s, a: int, where: tuple[Loc, ...]) -> int:
         return self.tokens(where, _Binding(self.engine, s, a))
 
-    def footprint(self, s, a: int, step: str) -> tuple[int, int]:
-        """(reads, writes) of actor `a`'s enabled next step `step`: its declared
-        locations, every outcome's writes included."""
+    def _where(self, s, a: int) -> tuple:
+        """What binds actor a's locations besides its step (steps.bind): a vCPU's op,
+        target and whether it is in a hypercall; a thread's op, scan cursor and record."""
+        if a < self.n:
+            v = s.vcpus[a]
+            return (v.op, v.k, v.mode == KERNEL)
+        th = s.threads[a - self.n]
+        return (th.op, th.w, th.readers)
+
+    def footprint(self, s, a: int, step: str) -> tuple[int, int, int]:
+        """(reads, writes, sets) of actor `a`'s enabled next step `step`: its declared
+        locations, every outcome's writes included. Computed once per step and
+        binding: the tokens are the same wherever the actor stands alike."""
+        key = (a, step, self._where(s, a))
+        out = self._footprints.get(key)
+        if out is None:
+            out = self._footprints[key] = self._footprint(s, a, step)
+        return out
+
+    def _footprint(self, s, a: int, step: str) -> tuple[int, int, int]:
         d = BY_KIND[step.kind]
         reads = self._bound(s, a, d.reads_under(self.engine.variant)) & self.writable
         if a < self.n and s.vcpus[a].mode != KERNEL:
             # its status chose this step by asking every guard of its choice
-            reads |= self.guard(s, a, Status(step, True))
-        return reads, self._bound(s, a, d.all_writes())
+            reads |= self._guard(s, a, Status(step, True))
+        writes, sets = split_sets(d, self.sets)
+        return reads, self._bound(s, a, writes), self._bound(s, a, sets)
 
     def guard(self, s, a: int, status: Status) -> int:
         """What a disabled actor's enabling condition reads. A vCPU with nothing
         to do can still be given something (a request, an exit)."""
+        key = (a, status.step, self._where(s, a))
+        out = self._guards.get(key)
+        if out is None:
+            out = self._guards[key] = self._guard(s, a, status)
+        return out
+
+    def _guard(self, s, a: int, status: Status) -> int:
         if a < self.n:
             v = s.vcpus[a]
             if v.mode == KERNEL:
                 return 0
+            if v.mode == USER:
+                # Outside KVM_RUN every step of a vCPU needs guest or blocked mode
+                # (steps._*_when): only a write of its mode -- a VMM `run` -- can
+                # enable it, whatever else its choice reads.
+                return self._bound(s, a, (Loc("mode", C),)) & self.writable
             ops = self.engine.ops[a]
             first = OP_PHASES[ops[v.op].op][0][0] if v.op < len(ops) else None
             variant = self.engine.variant
@@ -259,28 +341,63 @@ class PartialOrder:
         d = BY_KIND[status.step.kind]
         return self._bound(s, a, d.reads_under(self.engine.variant)) & self.writable
 
-    def visible(self, s, a: int, status: Status, opens: int, clears: int) -> bool:
-        """Can this step change whether some property holds (see the module doc)?
-        `opens`, `clears`: may_open(s), may_clear(s)."""
+    def visible(
+        self,
+        s,
+        a: int,
+        status: Status,
+        opens: int,
+        clears: int,
+        taken: dict | None = None,
+        decided=(),
+    ) -> bool:
+        """Can this step change whether some property not in `decided` holds (see
+        the module doc)? `opens`, `clears`: may_open(s), may_clear(s); `taken`
+        receives a -> the successor."""
         after, d, case, _ = self.engine.take(s, a, status)
-        return props.visible(self.engine, s, a, d, case, after, opens, clears)
+        if taken is not None:
+            taken[a] = after
+        return props.visible(self.engine, s, a, d, case, after, opens, clears, decided)
 
-    def ample(self, s: State, statuses: list[Status], enabled: list[int]) -> list[int]:
+    def ample(
+        self,
+        s: State,
+        statuses: list[Status],
+        enabled: list[int],
+        taken: dict | None = None,
+        decided=(),
+    ) -> list[int]:
         """The smallest persistent set found, as the enabled actors to take; all of
-        `enabled` when no proper one exists. Deterministic: ties go to the lowest actor."""
-        if len(enabled) > MAX_ENABLED:
-            return enabled
-        here = _Here(self, s, statuses)
-        best = enabled
+        `enabled` when no proper one exists. Deterministic: ties go to the lowest actor.
+        `taken` (if given) receives actor -> successor for the steps it took to judge
+        them, so the search need not take them again. `decided`: properties already
+        found violated, whose steps need no longer be kept (see the module doc)."""
+        here = _Here(self, s, statuses, {} if taken is None else taken, decided)
+        # An invisible step nothing else touches is a persistent set alone: the
+        # cheap case, and the common one where thousands of vCPUs flush.
         for seed in enabled:
-            if here.visible(seed):
+            if here.alone(seed) and not here.visible(seed):
+                return [seed]
+        many = len(enabled) > MAX_ENABLED
+        best = enabled
+        covered: set[int] = set()
+        for seed in enabled:
+            if seed in covered or here.visible(seed):
                 continue
-            chosen = here.closure(seed, len(best))
+            chosen = here.closure(seed, len(best), covered if many else None)
             if chosen is not None:
                 best = chosen
                 if len(best) == 1:
                     break
         return best
+
+
+def _bits(mask: int) -> Iterator[int]:
+    """The indices of the set bits of `mask`, ascending."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
 
 
 class _Binding:
@@ -295,34 +412,36 @@ class _Binding:
         return bind(self.engine, self.s, self.a, who)
 
 
-# Finding a persistent set costs about (enabled actors) x (live actors) footprint
-# tests per state; past this many enabled actors (thousands of vCPUs flushing at
-# once) that costs more than the states it saves, so every actor steps.
+# Growing a persistent set from every enabled actor costs (enabled actors) x
+# (its size) per state; past this many enabled actors (thousands of vCPUs
+# flushing at once) a seed already inside an earlier set is not tried again.
 MAX_ENABLED = 64
 
 
 class _Here:
     """One state's footprints, computed as the search for a persistent set needs them."""
 
-    def __init__(self, po: PartialOrder, s: State, statuses: list[Status]):
+    def __init__(self, po: PartialOrder, s: State, statuses: list[Status], taken: dict, decided):
         self.po = po
         self.s = s
         self.statuses = statuses
+        self.taken = taken
+        self.decided = decided
         self.opens = po.may_open(s)
         self.clears = po.may_clear(s)
         self._visible: dict[int, bool] = {}
-        self._futures: dict[int, tuple[int, int]] = {}
+        self._futures: dict[int, tuple[int, int, int]] = {}
         self._needs: dict[int, list[int]] = {}
 
     def visible(self, a: int) -> bool:
         seen = self._visible.get(a)
         if seen is None:
             seen = self._visible[a] = self.po.visible(
-                self.s, a, self.statuses[a], self.opens, self.clears
+                self.s, a, self.statuses[a], self.opens, self.clears, self.taken, self.decided
             )
         return seen
 
-    def future(self, y: int) -> tuple[int, int]:
+    def future(self, y: int) -> tuple[int, int, int]:
         fut = self._futures.get(y)
         if fut is None:
             fut = self._futures[y] = self.po.future(self.s, y)
@@ -331,31 +450,48 @@ class _Here:
     def needs(self, x: int) -> list[int]:
         """The actors that must join a persistent set once x is in it."""
         out = self._needs.get(x)
+        if out is None:
+            out = self._needs[x] = list(self._conflicts(x))
+        return out
+
+    def alone(self, x: int) -> bool:
+        """needs(x) is empty (found at the first conflict, without listing them all)."""
+        out = self._needs.get(x)
         if out is not None:
-            return out
-        po, st, out = self.po, self.statuses[x], []
+            return not out
+        return next(self._conflicts(x), None) is None
+
+    def _conflicts(self, x: int) -> Iterator[int]:
+        po, st = self.po, self.statuses[x]
         if st.enabled:
-            # y's future conflicts with x's step: it could change it, or be changed
-            reads, writes = po.footprint(self.s, x, st.step)
-            touched = reads | writes
-            for y in po.live:
-                if y != x:
-                    fr, fw = self.future(y)
-                    if writes & (fr | fw) or fw & touched:
-                        out.append(y)
+            # y's future conflicts with x's step: it could change it, or be changed.
+            # Two sets of one flag commute; a set conflicts with any other access.
+            reads, writes, sets = po.footprint(self.s, x, st.step)
+            stores, hard = writes | sets, reads | writes
+            for y in po.touching(reads | stores, x):
+                fr, fw, fz = self.future(y)
+                if stores & (fr | fw) or (fw | fz) & hard:
+                    yield y
         else:
             # y could enable x
             guard = po.guard(self.s, x, st)
-            if guard:
-                out = [y for y in po.live if y != x and self.future(y)[1] & guard]
-        self._needs[x] = out
-        return out
+            for y in po.touching(guard, x):
+                _, fw, fz = self.future(y)
+                if (fw | fz) & guard:
+                    yield y
 
-    def closure(self, seed: int, limit: int) -> list[int] | None:
+    def closure(self, seed: int, limit: int, covered: set | None = None) -> list[int] | None:
         """The enabled actors of the persistent set grown from `seed`; None if it
-        needs a visible step or has `limit` or more enabled actors."""
+        needs a visible step or has `limit` or more enabled actors. `covered`
+        (if given) receives every actor the set took in."""
         members = {seed}
-        work = [seed]
+        chosen = self._grow(members, limit)
+        if covered is not None:
+            covered |= members
+        return chosen
+
+    def _grow(self, members: set[int], limit: int) -> list[int] | None:
+        work = list(members)
         enabled = 0
         statuses = self.statuses
         while work:

@@ -39,6 +39,7 @@ from hvtui.check.generations import forgetter
 from hvtui.check.limits import INTERRUPTED, Interrupt, default_max_memory, format_size
 from hvtui.check.limits import resident_memory as _resident
 from hvtui.check.por import PartialOrder
+from hvtui.check.slicing import slicer
 from hvtui.check.symmetry import Symmetry, named_vcpus
 from hvtui.model import properties as props
 from hvtui.model.engine import DONE, Engine, Status
@@ -49,6 +50,7 @@ from hvtui.model.variants import VARIANTS
 if TYPE_CHECKING:  # loading scenarios (YAML) is the caller's business
     from hvtui.scenario.load import Scenario
 
+_WHOLE = 64  # up to this many vCPUs a state is its own dedup key (see _Search.run)
 _POLL = 512  # units of work (a transition is one) between looks at clock, memory, cancel()
 _REPORT_EVERY = 0.2  # seconds between progress reports
 
@@ -57,8 +59,11 @@ _REPORT_EVERY = 0.2  # seconds between progress reports
 class Options:
     dedup: bool = True
     generations: bool = True  # forget SRCU generation numbers nothing will compare
+    slicing: bool = True  # forget flush counts and other fields nothing reads
     symmetry: bool = True
+    banks: bool = True  # symmetry also folds vCPUs whose programs name themselves (banks)
     por: bool = True
+    commuting: bool = True  # POR: two requests of one flag commute
     max_states: int | None = None  # stop after storing this many (None: no count)
     max_seconds: float | None = None  # stop after this much wall time (None: none)
     # stop when the process's resident memory reaches this many bytes
@@ -149,8 +154,8 @@ def _check(
     engine = Engine(scenario.program, VARIANTS[variant])
     started = time.perf_counter()
     clock = _Clock(started, options, progress, cancel, ctrl_c)
-    space = _Space(engine, options.generations, options.symmetry)
-    por = PartialOrder(engine, space.live) if options.por else None
+    space = _Space(engine, options)
+    por = PartialOrder(engine, space.live, options.commuting) if options.por else None
     main = _Search(space, options.dedup, por, options.max_states, clock, "explore").run()
     short = None
     if por is not None and options.shortest and main.stop is None and main.failing():
@@ -163,6 +168,8 @@ def _check(
         reductions["dedup"] = {"revisits": main.revisits}
     if options.generations:
         reductions["generations"] = {"forgotten": main.forgotten}
+    if options.slicing:
+        reductions["slicing"] = {"sliced": main.sliced}
     if space.symmetry is not None:
         reductions["symmetry"] = {"groups": len(space.symmetry.groups), "folded": main.folded}
     if por is not None:
@@ -191,7 +198,7 @@ def _check(
 class _Space:
     """One program under one variant, as the search sees it."""
 
-    def __init__(self, engine: Engine, generations: bool, symmetry: bool):
+    def __init__(self, engine: Engine, options: Options):
         self.engine = engine
         program = engine.program
         # Actors that can ever step: a vCPU with no ops that nothing names is
@@ -199,14 +206,22 @@ class _Space:
         named = named_vcpus(program)
         self.live = [c for c in range(engine.n) if program.vcpu_ops[c] or c in named]
         self.live += range(engine.n, len(engine.names))
-        # A state is stored in canonical form: generations forgotten, then
-        # twins sorted; both are bisimulations (see their modules).
-        self.forget = forgetter(engine.variant) if generations else _first
-        self.symmetry = Symmetry(engine) if symmetry else None
+        # A state is stored in canonical form: generations forgotten, fields
+        # sliced, then twins sorted; each is a bisimulation (see their modules).
+        self.forget = forgetter(engine.variant) if options.generations else _first
+        self.slice = slicer(program) if options.slicing else _first
+        self.symmetry = Symmetry(engine, options.banks) if options.symmetry else None
         self.fold = self.symmetry.canon if self.symmetry else _first
 
     def canon(self, s: State) -> State:
-        return self.fold(self.forget(s))
+        return self.fold(self.slice(self.forget(s)))
+
+    def counterpart(self, real: State, a: int) -> int:
+        """The actor of `real` that actor `a` of canon(real) stands for."""
+        if self.symmetry is None:
+            return a
+        renamed = self.symmetry.renaming(self.slice(self.forget(real)))
+        return next((old for old, new in renamed.items() if new == a), a)
 
     def statuses(self, s: State) -> list[Status]:
         status = self.engine.status
@@ -217,7 +232,7 @@ class _Space:
 
     def successor(self, s: State, a: int, status: Status) -> State:
         """`a` takes its enabled next step (`status` = its status in `s`)."""
-        return self.engine.step_with(s, a, status)[0]
+        return self.engine.take(s, a, status)[0]
 
 
 _IDLE = Status("", False, DONE)
@@ -240,6 +255,7 @@ class _Pass:
     transitions: int = 0
     revisits: int = 0
     forgotten: int = 0
+    sliced: int = 0
     folded: int = 0
     reduced: int = 0
     pruned: int = 0
@@ -311,18 +327,22 @@ class _Search:
     def run(self) -> _Pass:
         space = self.space
         engine = space.engine
-        forget, fold = space.forget, space.fold
-        successor = space.successor
+        forget, slice_, fold = space.forget, space.slice, space.fold
+        take = engine.take
+        taken: dict[int, State] = {}  # actor -> its successor, where the POR took the step
         step_violations = props.step_violations
         por = self.por
         limit = self.max_states
         root = space.canon(engine.initial())
         p = _Pass(por is not None, [root], [-1], [-1])
         keys, parent, actor, found = p.keys, p.parent, p.actor, p.found
-        seen: dict[_Key, int] | None = None
+        seen: dict | None = None
+        # Up to one chunk of vCPUs a state is its own key: hashing it whole in C
+        # is cheaper than keeping a hash per vCPU; past that, _Key's xor of them.
+        small = len(root.vcpus) <= _WHOLE
         if self.dedup:
-            hashes = [_vcpus_hash(root)]  # per stored state, for its successors' keys
-            seen = {_Key(root, hashes[0]): 0}
+            hashes = [0 if small else _vcpus_hash(root)]  # per stored state (_Key only)
+            seen = {root if small else _Key(root, hashes[0]): 0}
         # asking every live actor for its status is the cost of expanding a
         # state: at 4096 vCPUs it is hundreds of transitions' worth, and the
         # clock must be read as often in time as with 4 (Ctrl-C, --max-seconds)
@@ -341,38 +361,50 @@ class _Search:
             if not enabled:
                 self._terminal(p, i, s)
             chosen = enabled
+            taken.clear()
             if por is not None and len(enabled) > 1:
-                chosen = por.ample(s, statuses, enabled)
+                chosen = por.ample(s, statuses, enabled, taken, found)
                 if len(chosen) < len(enabled):
                     p.reduced += 1
                     p.pruned += len(enabled) - len(chosen)
             for a in chosen:
                 if self._tick(p):
                     return p
-                step = statuses[a].step
-                s2 = successor(s, a, statuses[a])
+                # the POR may have taken this step already, to judge it
+                s2 = taken.pop(a, None) or take(s, a, statuses[a])[0]
                 p.transitions += 1
-                for prop in step_violations(engine, s, a, step, s2):
+                for prop in step_violations(engine, s, a, statuses[a].step, s2):
                     if prop not in found:
                         found[prop] = (i, a)
-                k2 = forget(s2, s)
-                if k2 is not s2:
+                k1 = forget(s2, s)
+                if k1 is not s2:
                     p.forgotten += 1
-                k3 = fold(k2)
+                k2 = slice_(k1, s2.vcpus.touched(s.vcpus))  # s is sliced already
+                if k2 is not k1:
+                    p.sliced += 1
+                # a vCPU's step unsorts only its own group (Symmetry.canon)
+                k3 = fold(k2, s2.vcpus.touched(s.vcpus) if k2.threads is s.threads else None)
                 if k3 is not k2:
                     p.folded += 1
                 if seen is not None:
-                    h2 = _vcpus_hash(s2, s, hashes[i])
-                    if k2 is not s2:
-                        h2 = _vcpus_hash(k2, s2, h2)
-                    if k3 is not k2:
-                        h2 = _vcpus_hash(k3)
-                    key = _Key(k3, h2)
+                    if small:
+                        key = k3
+                    else:
+                        h2 = _vcpus_hash(s2, s, hashes[i])
+                        if k1 is not s2:
+                            h2 = _vcpus_hash(k1, s2, h2)
+                        if k2 is not k1:
+                            h2 = _vcpus_hash(k2, k1, h2)
+                        if k3 is not k2:
+                            h2 = _vcpus_hash(k3)
+                        key = _Key(k3, h2)
+                        hashes.append(h2)
                     if key in seen:
+                        if not small:
+                            hashes.pop()
                         p.revisits += 1
                         continue
                     seen[key] = len(keys)
-                    hashes.append(h2)
                 if limit is not None and len(keys) >= limit:
                     p.stop = f"--max-states {limit}"
                     return p
@@ -490,7 +522,8 @@ def _replay(space: _Space, p: _Pass, index: int) -> tuple[tuple[str, ...], State
     names = []
     for child, a in _path(p, index):
         target = p.keys[child]
-        real, b = _follow(space, real, a, lambda s, b, s2, t=target: space.canon(s2) == t)
+        good = lambda s, b, s2, t=target: space.canon(s2) == t  # noqa: E731
+        real, b = _follow(space, real, space.counterpart(real, a), good)
         names.append(engine.names[b])
     return tuple(names), real
 
@@ -506,14 +539,14 @@ def _replay_violation(space: _Space, p: _Pass, index: int, actor: int, prop: str
         step = engine.status(s, b).step
         return space.canon(s2) == target and prop in props.step_violations(engine, s, b, step, s2)
 
-    _, b = _follow(space, real, actor, violates)
+    _, b = _follow(space, real, space.counterpart(real, actor), violates)
     _, event = engine.step(real, b, len(schedule) + 1)
     return schedule + (event.actor,), f"{event.actor} {event.step}: {event.text}"
 
 
 def _follow(space: _Space, real: State, hint: int, good) -> tuple[State, int]:
-    """The real actor whose step from `real` is `good` (try the canonical path's
-    actor first: without symmetry it always is the one)."""
+    """The real actor whose step from `real` is `good` (try `hint`, the canonical
+    path's actor renamed back, first: it is the one unless twins tie)."""
     statuses = space.statuses(real)
     for b in [hint, *space.live]:
         if statuses[b].enabled:

@@ -1,11 +1,16 @@
 """Symmetry reduction: vCPUs the check may swap without changing any verdict.
 
-Two vCPU actors are interchangeable when they run the same ops (the same
-flush target lists and kernel work, in order) and nothing else in the
-scenario names them: no flush targets them, no VMM op acts on them,
-`initial` leaves them alone.
-Then the only thing that tells them apart is their id, and the id matters
-in exactly two places:
+Two vCPU actors are interchangeable when their programs are equal up to
+renaming them into each other and nothing else in the scenario names
+either: no other vCPU's flush targets them, no VMM op acts on them,
+`initial` leaves them alone. A program may name its own vCPU (a flush of
+itself, as every bank member of `many-vcpus-4096` does): *bank symmetry*
+reads such a target as "self", so vcpu5 flushing [4, 5] and vcpu6 flushing
+[4, 6] run the same program, swapped. The renaming must keep the order in
+which kvm_hv_flush_tlb() visits the targets (ascending ids: `check` and
+`request` go through them in order), so "self" must sit at the same place
+among the same other targets in both. Then the only thing that tells the
+two apart is their id, and the id matters in exactly two more places:
 
 - `synchronize_srcu` records readers by id: a swap renames the record too.
 - the unsuspend scan visits vCPUs in ascending id order, so a swap can
@@ -14,12 +19,17 @@ in exactly two places:
   member: either the members can never suspend (none of their targets can
   be inhibited), or no `set_inhibit(false)` remains in any VMM thread.
 
+No other field of any vCPU holds a member's id: a vCPU waits on (and its
+window is) only a vCPU whose flag can be set, and members' flags never are
+(`initial` and every set_inhibit leave them alone).
+
 Where it is exact, a swap is an automorphism of the state graph (it maps
 steps to steps, the initial state to itself, and every property to
 itself), so the checker may keep one canonical state per orbit: members
-sorted by local state. Verdicts and shortest counterexample lengths are
-both preserved. Counterexamples are rebuilt on real states by replaying
-(hvtui.check.search), so a user never sees a canonical state.
+sorted by local state -- a counting abstraction, since a sorted group says
+only how many members stand where. Verdicts and shortest counterexample
+lengths are both preserved. Counterexamples are rebuilt on real states by
+replaying (hvtui.check.search), so a user never sees a canonical state.
 
 vCPUs with no ops that nothing names never change, so they are always
 alike: swapping them maps every state to itself and saves nothing.
@@ -27,8 +37,12 @@ alike: swapping them maps every state to itself and saves nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from hvtui.model.engine import Engine
 from hvtui.model.state import Flush, Program, SetInhibit, State, Thread
+
+SELF = "self"  # a flush target that is the flushing vCPU itself, in a program's shape
 
 
 def may_be_inhibited(program: Program) -> set[int]:
@@ -46,24 +60,34 @@ def flush_targets(ops) -> set[int]:
 
 def named_vcpus(program: Program) -> set[int]:
     """vCPUs something other than their own thread refers to."""
+    return _named(program, banks=False)
+
+
+def _named(program: Program, banks: bool) -> set[int]:
+    """vCPUs named by `initial`, a VMM op or a flush -- with `banks`, a flush of
+    another vCPU only: a vCPU's flush of itself does not count."""
     named = set(program.initial_inhibit) | {c for c, _ in program.initial_mode}
     named |= program.initial_no_hyperv
-    for ops in program.vcpu_ops:
-        named |= flush_targets(ops)
+    for c, ops in enumerate(program.vcpu_ops):
+        named |= flush_targets(ops) - ({c} if banks else set())
     for _, ops in program.threads:
         named.update(op.vcpu for op in ops)
     return named
 
 
-def interchangeable(program: Program) -> list[tuple[int, ...]]:
-    """Groups (two or more, ascending ids) of vCPU actors with the same ops that
-    nothing names."""
-    named = named_vcpus(program)
+def interchangeable(program: Program, banks: bool = True) -> list[tuple[int, ...]]:
+    """Groups (two or more, ascending ids) of vCPU actors whose programs are equal
+    up to renaming them (with `banks`; else equal) and that nothing else names."""
+    named = _named(program, banks)
     by_program: dict[tuple, list[int]] = {}
     for c, ops in enumerate(program.vcpu_ops):
         if ops and c not in named:
-            # a flush by its targets, kernel work as None: op ids do not matter
-            shape = tuple(op.targets if isinstance(op, Flush) else None for op in ops)
+            # a flush by its targets in visiting order, kernel work as None: op
+            # ids do not matter
+            shape = tuple(
+                tuple(SELF if t == c else t for t in op.targets) if isinstance(op, Flush) else None
+                for op in ops
+            )
             by_program.setdefault(shape, []).append(c)
     return [tuple(group) for group in by_program.values() if len(group) > 1]
 
@@ -71,9 +95,10 @@ def interchangeable(program: Program) -> list[tuple[int, ...]]:
 class Symmetry:
     """Canonical states for one program: interchangeable vCPUs sorted by local state."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, banks: bool = True):
         program = engine.program
-        self.groups = interchangeable(program)
+        self.groups = interchangeable(program, banks)
+        self.group_of = {c: g for g, group in enumerate(self.groups) for c in group}
         inhibitable = may_be_inhibited(program)
         # Members that can never suspend are invisible to every scan.
         self.always = [not flush_targets(program.vcpu_ops[g[0]]) & inhibitable for g in self.groups]
@@ -99,16 +124,34 @@ class Symmetry:
                 return True
         return False
 
-    def canon(self, s: State) -> State:
-        """The orbit's representative; `s` itself when it already is one."""
+    def canon(self, s: State, touched: Iterable[int] | None = None) -> State:
+        """The orbit's representative; `s` itself when it already is one.
+
+        With `touched` (the vCPUs a step wrote, `s` one step from a canonical
+        state) only the groups of those vCPUs are sorted: the rest are already.
+        A step that records readers or ends a scan may unsort any group, so
+        the search passes None then.
+        """
+        return self._sort(s, touched)[0]
+
+    def renaming(self, s: State) -> dict[int, int]:
+        """Where canon(s) puts each vCPU of `s` that it moves: old id -> new id."""
+        return self._sort(s, None)[1]
+
+    def _sort(self, s: State, touched: Iterable[int] | None) -> tuple[State, dict[int, int]]:
         vcpus = s.vcpus
         renamed: dict[int, int] = {}
         scan = None  # scan_ahead(s), asked at most once
         # A twin is its vCPU fields plus what synchronize_srcu has recorded of
         # it: twins alike but for a record are not the same twin.
         records = [dict(th.readers) for th in s.threads if th.readers]
-        for group, always in zip(self.groups, self.always, strict=True):
-            if not always:
+        groups = range(len(self.groups))
+        if touched is not None:
+            group_of = self.group_of
+            groups = sorted({group_of[c] for c in touched if c in group_of})
+        for g in groups:
+            group = self.groups[g]
+            if not self.always[g]:
                 if scan is None:
                     scan = self.scan_ahead(s)
                 if scan:
@@ -125,8 +168,8 @@ class Symmetry:
                     vcpus = vcpus.set(group[new], local[old])
                     renamed[group[old]] = group[new]
         if not renamed:
-            return s
-        return State(vcpus, _rename_readers(s.threads, renamed), s.windows)
+            return s, renamed
+        return State(vcpus, _rename_readers(s.threads, renamed), s.windows), renamed
 
 
 def _rename_readers(threads: tuple[Thread, ...], renamed: dict[int, int]) -> tuple[Thread, ...]:

@@ -84,9 +84,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="do not merge states that differ only in SRCU generation numbers",
     )
     parser.add_argument(
+        "--no-slicing",
+        action="store_true",
+        help="do not merge states that differ only in fields no property reads (flush counts)",
+    )
+    parser.add_argument(
         "--no-symmetry", action="store_true", help="do not fold interchangeable vCPUs"
     )
+    parser.add_argument(
+        "--no-banks",
+        action="store_true",
+        help="symmetry: do not fold vCPUs whose programs are equal up to renaming "
+        "(each flushing itself, as in a bank)",
+    )
     parser.add_argument("--no-por", action="store_true", help="no partial-order reduction")
+    parser.add_argument(
+        "--no-commuting",
+        action="store_true",
+        help="partial order: do not let two requests to one vCPU commute",
+    )
     parser.add_argument(
         "--no-shortest",
         action="store_true",
@@ -159,8 +175,11 @@ def main(args: argparse.Namespace) -> int:
     options = Options(
         dedup=not args.no_dedup,
         generations=not args.no_generations,
+        slicing=not args.no_slicing,
         symmetry=not args.no_symmetry,
+        banks=not args.no_banks,
         por=not args.no_por,
+        commuting=not args.no_commuting,
         max_states=args.max_states,
         max_seconds=args.max_seconds,
         shortest=not args.no_shortest,
@@ -310,6 +329,7 @@ def section(scenario: scenarios.Scenario, result: Result, quiet: bool = False) -
 _REDUCTIONS = (
     ("dedup", "no dedup (tree search)", "dedup merged {revisits:,} transitions into seen states"),
     ("generations", "SRCU generations kept", "generations forgotten in {forgotten:,} successors"),
+    ("slicing", "no slicing", "slicing forgot flush counts in {sliced:,} successors"),
     ("symmetry", "no symmetry", "symmetry sorted {folded:,} successors onto a twin"),
     (
         "por",

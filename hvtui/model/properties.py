@@ -215,19 +215,46 @@ def _matters(
 
 
 def visible(
-    engine: Engine, s: State, a: int, d: StepDef, case: str, after: State, opens: int, clears: int
+    engine: Engine,
+    s: State,
+    a: int,
+    d: StepDef,
+    case: str,
+    after: State,
+    opens: int,
+    clears: int,
+    decided=(),
 ) -> bool:
-    """Can actor a's step d, with outcome `case` (to `after`), change a verdict?"""
-    for prop, kinds in JUDGES.items():
-        if d.kind in kinds and _at_risk(prop, engine, s, a, opens):
+    """Can actor a's step d, with outcome `case` (to `after`), change the verdict
+    of a property not in `decided` (those already known violated)?"""
+    judged, writes = _plan(d, case)
+    for prop in judged:
+        if prop not in decided and _at_risk(prop, engine, s, a, opens):
             return True
-    for field, who in d.case_writes(case):
-        watchers = [p for p, fields in WATCHES.items() if field in fields]
-        if watchers:
-            for u in bind(engine, s, a, who):
-                if any(_matters(p, field, engine, s, a, u, after, clears) for p in watchers):
+    for field, who, watchers in writes:
+        for u in bind(engine, s, a, who):
+            for p in watchers:
+                if p not in decided and _matters(p, field, engine, s, a, u, after, clears):
                     return True
     return False
+
+
+_PLANS: dict[tuple[str, str], tuple] = {}
+
+
+def _plan(d: StepDef, case: str) -> tuple:
+    """(the properties that judge d, ((field, whom, its watchers), ...) for each
+    location outcome `case` writes that some property watches), built once."""
+    plan = _PLANS.get((d.kind, case))
+    if plan is None:
+        judged = tuple(prop for prop, kinds in JUDGES.items() if d.kind in kinds)
+        writes = []
+        for field, who in d.case_writes(case):
+            watchers = tuple(p for p, fields in WATCHES.items() if field in fields)
+            if watchers:
+                writes.append((field, who, watchers))
+        plan = _PLANS[d.kind, case] = (judged, tuple(writes))
+    return plan
 
 
 class Progress(NamedTuple):
