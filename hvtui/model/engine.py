@@ -144,7 +144,9 @@ class Engine:
     # -- who may step --------------------------------------------------------
 
     def status(self, s: State, a: int) -> Status:
-        return self._vcpu_status(s, a) if a < self.n else self._thread_status(s, a - self.n)
+        if a < self.n:
+            return self.vcpu_status(a, s.vcpus[a])
+        return self.thread_status(s, a - self.n)
 
     def can_step(self, s: State, a: int) -> bool:
         return self.status(s, a).enabled
@@ -152,8 +154,8 @@ class Engine:
     def enabled(self, s: State) -> list[int]:
         return [a for a in range(len(self.names)) if self.status(s, a).enabled]
 
-    def _vcpu_status(self, s: State, c: int) -> Status:
-        v = s.vcpus[c]
+    def vcpu_status(self, c: int, v: Vcpu) -> Status:
+        """vcpu c's status when its fields are `v`: a vCPU's guards read only its own."""
         if v.mode == KERNEL:  # inside an op: its next step is at pc, and has no guard
             pc = v.pc
             if BY_KIND[pc].arg:
@@ -170,7 +172,8 @@ class Engine:
                 return Status(Step(d.kind), False, why)
         return _FINISHED
 
-    def _thread_status(self, s: State, i: int) -> Status:
+    def thread_status(self, s: State, i: int) -> Status:
+        """VMM thread i's status; `s` may be any object with State's fields."""
         th = s.threads[i]
         ops = self.program.threads[i][1]
         if th.op >= len(ops):
@@ -194,27 +197,17 @@ class Engine:
 
     def step_with(self, s: State, a: int, st: Status, time: int = 0) -> tuple[State, Event]:
         """`step`, given `st` = status(s, a) already computed (a Session caches it)."""
-        if not st.enabled:
-            raise ValueError(f"{self.names[a]} cannot step: {st.why}")
+        after, d, case, key = self.take(s, a, st)
+        kind = d.kind
         step = st.step
-        kind = step.kind
-        d = BY_KIND[kind]
-        n = self.n
-        if a < n:
-            v = s.vcpus[a]
-            op = self.ops[a][v.op].id if d.op else ""
-            after, case, key = d.effect(self, s, a, v)
+        if a < self.n:
+            op = self.ops[a][s.vcpus[a].op].id if d.op else ""
             readers = ()
         else:
-            i = a - n
-            th = s.threads[i]
-            op = self.ops[a][th.op]
-            after, case, key = d.effect(self, s, i, th, op)
-            op = op.id
+            i = a - self.n
+            op = self.ops[a][s.threads[i].op].id
             readers = tuple(c for c, _ in after.threads[i].readers) if kind == "sync" else ()
-        lines, tracepoints = self._out[kind, case]
-        event = (time, self.names[a], op, step, lines[key], self._changes(s.vcpus, after.vcpus))
-        return after, _new(Event, event + (kind, step.arg, case, tracepoints, readers))
+        return after, self.event(time, a, op, step, case, key, s.vcpus, after.vcpus, readers)
 
     def take(self, s: State, a: int, st: Status) -> tuple[State, StepDef, str, object]:
         """(state after, the step's declaration, its outcome, the key of its line),
@@ -223,12 +216,23 @@ class Engine:
             raise ValueError(f"{self.names[a]} cannot step: {st.why}")
         d = BY_KIND[st.step.kind]
         if a < self.n:
-            after, case, key = d.effect(self, s, a, s.vcpus[a])
-        else:
-            i = a - self.n
-            th = s.threads[i]
-            after, case, key = d.effect(self, s, i, th, self.ops[a][th.op])
-        return after, d, case, key
+            case, key, writes = d.effect(self, s, a, s.vcpus[a])
+            return _new(State, (s.vcpus.write(writes), s.threads, s.windows)), d, case, key
+        i = a - self.n
+        threads = s.threads
+        th = threads[i]
+        case, key, th, writes, windows = d.effect(self, s, i, th, self.ops[a][th.op])
+        threads = threads[:i] + (th,) + threads[i + 1 :]
+        return _new(State, (s.vcpus.write(writes), threads, windows)), d, case, key
+
+    def event(self, time, a, op, step, case, key, before: Vec, after: Vec, readers=()) -> Event:
+        """The Event of actor a's step (outcome `case`, line key `key`) from vCPUs
+        `before` to `after`: what step_with returns, built apart for a Session
+        that makes events only when they are read."""
+        kind = step.kind
+        lines, tracepoints = self._out[kind, case]
+        event = (time, self.names[a], op, step, lines[key], self._changes(before, after))
+        return _new(Event, event + (kind, step.arg, case, tracepoints, readers))
 
     def _changes(self, before: Vec, after: Vec) -> tuple[tuple[str, object], ...]:
         """The user-visible fields a step changed, in vCPU order."""
