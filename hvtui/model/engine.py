@@ -8,6 +8,7 @@ pure function of the state, so a schedule is just a list of actor names.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import NamedTuple
 
 from hvtui.model.state import GUEST, KERNEL, KVM_RUN, USER, Program, State, Thread, Vcpu, Vec
@@ -73,6 +74,9 @@ class Engine:
         self.names = program.actor_names()
         self.ops = [program.ops_of(a) for a in range(len(self.names))]
         self.index = {name: i for i, name in enumerate(self.names)}
+        # suspended(v): merged-state has no `suspended` field, waiting_on != -1
+        # is the flag; one function per engine, not a test of the variant per call
+        self.suspended = _waits_on_someone if variant.merged_state else _SUSPENDED_FLAG
         self._ready = _Cache(_ready_status)  # Status(step, True) by kind or (kind, arg)
         self._keys = _Cache(lambda c: tuple(f"vcpu{c}.{f}" for f in _SHOWN))
         # each outcome's kernel lines, built once per key and shared by every event
@@ -122,10 +126,6 @@ class Engine:
         return State(Vec.of(vcpus), tuple(Thread() for _ in program.threads), windows)
 
     # -- derived views -------------------------------------------------------
-
-    def suspended(self, v: Vcpu) -> bool:
-        """merged-state has no `suspended` field: waiting_on != -1 is the flag."""
-        return v.waiting_on != -1 if self.variant.merged_state else v.suspended
 
     def finished(self, s: State, a: int) -> bool:
         """The actor has run every op of its program."""
@@ -248,6 +248,13 @@ class Engine:
                     if x != y:
                         out.append((key, y))
         return tuple(out)
+
+
+_SUSPENDED_FLAG = attrgetter("suspended")
+
+
+def _waits_on_someone(v: Vcpu) -> bool:
+    return v.waiting_on != -1
 
 
 _new = tuple.__new__  # builds a NamedTuple from a tuple, without keyword parsing

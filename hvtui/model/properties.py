@@ -128,20 +128,24 @@ def judge(
             found.append(NO_BOGUS_STATUS)  # the -EBUSY fall-through
     elif kind in _IOCTL_JUDGED:
         found += _ioctl_violations(engine, before, actor - engine.n, kind, after)
+    suspended = engine.suspended
     if STAYS_PUT not in found:
         for _, _, v in changed:
-            if v.mode == GUEST and engine.suspended(v):  # runs_suspended
+            if v.mode == GUEST and suspended(v):  # runs_suspended
                 found.append(STAYS_PUT)
                 break
     if not now_in:
         # Flags only change inside the ioctl, so leaving it is the one moment
         # a vCPU that did not move can become a lost wake-up.
         if was_in:
-            scan = range(engine.n)
+            if any(lost_wakeup(engine, after, c) for c in range(engine.n)):
+                found.append(NO_LOST_WAKEUP)
         else:
-            scan = [c for c, _, _ in changed]
-        if any(lost_wakeup(engine, after, c) for c in scan):
-            found.append(NO_LOST_WAKEUP)
+            vcpus = after.vcpus
+            for _, _, v in changed:  # lost_wakeup of each vCPU that moved
+                if suspended(v) and (v.waiting_on == -1 or not vcpus[v.waiting_on].inhibit):
+                    found.append(NO_LOST_WAKEUP)
+                    break
     return tuple(found)
 
 
