@@ -158,7 +158,7 @@ class Engine:
         """vcpu c's status when its fields are `v`: a vCPU's guards read only its own."""
         if v.mode == KERNEL:  # inside an op: its next step is at pc, and has no guard
             pc = v.pc
-            if BY_KIND[pc].arg:
+            if pc in _AT_TARGET:
                 return self._ready[pc, self.ops[c][v.op].targets[v.k]]
             return self._ready[pc]
         firsts = self._firsts[c]
@@ -251,6 +251,7 @@ class Engine:
 
 
 _SUSPENDED_FLAG = attrgetter("suspended")
+_AT_TARGET = frozenset(d.kind for d in BY_KIND.values() if d.actor == "vcpu" and d.arg)
 
 
 def _waits_on_someone(v: Vcpu) -> bool:

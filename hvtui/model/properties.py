@@ -113,8 +113,7 @@ def judge(
     if actor < engine.n:
         c = actor
         if kind == "complete":
-            flush = engine.ops[c][own.op]
-            if flush.mask & before.windows:
+            if before.windows and engine.ops[c][own.op].mask & before.windows:
                 found.append(INHIBIT_HOLDS)
             if engine.suspended(own):
                 found.append(STAYS_PUT)
@@ -146,7 +145,7 @@ def judge(
                 if suspended(v) and (v.waiting_on == -1 or not vcpus[v.waiting_on].inhibit):
                     found.append(NO_LOST_WAKEUP)
                     break
-    return tuple(found)
+    return tuple(found) if found else ()
 
 
 _IOCTL_JUDGED = ("compare", "write", "sync")

@@ -263,18 +263,35 @@ class Session:
         actor = self.next_default()
         return None if actor is None else self.step(actor)
 
-    def run(self, limit: int | None = None) -> int:
+    def run(self, limit: int | None = None, each: Callable[[int], object] | None = None) -> int:
         """Step until nothing can (or `limit` steps); returns the steps taken.
 
         Recorded steps are redone first; then new ones are taken by `_run`,
-        which makes no events (they are made from the history if read)."""
+        which makes no events (they are made from the history if read).
+        `each(actor)` is called after each new step (a session without
+        history hands its schedule over that way)."""
         taken = 0
         while self.pos < self.recorded and (limit is None or taken < limit):
             self._redo()
             taken += 1
         if limit is None or taken < limit:
-            taken += _run(self, None if limit is None else limit - taken)
+            taken += _run(self, None if limit is None else limit - taken, each)
         return taken
+
+    def drop_history(self) -> None:
+        """Keep no history from here on, and forget what was kept: the
+        session stays where it is (steps ahead of pos are dropped), with its
+        first violations so far. Nothing can step back past here after this."""
+        if not self.history:
+            return
+        self._first = self.first_violations()
+        if self.pos:
+            self._last = self.actors[self.pos - 1]
+        self.history = False
+        del self.actors[:]
+        self._flagged.clear()
+        self._checkpoints[:] = [self.state]
+        self.events.truncated(0)
 
     def stream(self) -> Iterator[tuple[Event, tuple[str, ...]]]:
         """Step to the end in the default order, yielding each step's event and
@@ -329,7 +346,7 @@ class _Live:
         self.windows = windows
 
 
-def _run(session: Session, limit: int | None) -> int:
+def _run(session: Session, limit: int | None, each: Callable[[int], object] | None) -> int:
     """Session.run's new steps, with the cycle collector off: the steps
     allocate millions of tuples and make no reference cycle, and the
     collector, which runs every few hundred allocations and now and then
@@ -337,13 +354,13 @@ def _run(session: Session, limit: int | None) -> int:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _take(session, limit)
+        return _take(session, limit, each)
     finally:
         if enabled:
             gc.enable()
 
 
-def _take(session: Session, limit: int | None) -> int:
+def _take(session: Session, limit: int | None, each: Callable[[int], object] | None) -> int:
     """Session.run's new steps: the round robin to the end (or `limit` steps).
 
     What Session.step does, without its per-step costs: the vCPUs are one
@@ -356,6 +373,7 @@ def _take(session: Session, limit: int | None) -> int:
     n = engine.n
     count = len(engine.names)
     ops = engine.ops
+    effects = {kind: d.effect for kind, d in BY_KIND.items()}
     vcpu_status, thread_status = engine.vcpu_status, engine.thread_status
     history = session.history
     actors, flagged, first = session.actors, session._flagged, session._first
@@ -376,30 +394,30 @@ def _take(session: Session, limit: int | None) -> int:
     found = ()
     taken = 0
     while limit is None or taken < limit:
-        # the round robin: the first actor after `last` that can step
-        start = last + 1 if pos and last + 1 < count else 0
-        a = -1
-        for lo, hi in ((start, count), (0, start)):
-            a = maybe.find(1, lo, hi)
-            while a >= 0:
-                st = known[a]
-                if st is None:
-                    st = known[a] = vcpu_status(a, vs[a]) if a < n else thread_status(live, a - n)
-                    if not st.enabled:
-                        maybe[a] = 0
-                if st.enabled:
-                    break
-                a = maybe.find(1, a + 1, hi)
-            if a >= 0:
+        # the round robin: the first actor after `last` that can step. A 1 in
+        # `maybe` is an actor not known to wait, so once the search has passed
+        # the end only [0, start) can still hold one.
+        a = maybe.find(1, last + 1 if pos and last + 1 < count else 0)
+        if a < 0:
+            a = maybe.find(1)
+        while a >= 0:
+            st = known[a]
+            if st is None:
+                st = known[a] = vcpu_status(a, vs[a]) if a < n else thread_status(live, a - n)
+                if not st.enabled:
+                    maybe[a] = 0
+            if st.enabled:
                 break
+            a = maybe.find(1, a + 1)
+            if a < 0:
+                a = maybe.find(1)
         if a < 0:
             break
         # the step
         step = st.step
-        d = BY_KIND[step.kind]
         if a < n:
             own = vs[a]
-            case, key, writes = d.effect(engine, live, a, own)
+            _, _, writes = effects[step.kind](engine, live, a, own)
             before = live  # a vCPU's step writes no thread and no window
             was = inside
         else:
@@ -407,13 +425,13 @@ def _take(session: Session, limit: int | None) -> int:
             i = a - n
             th = threads[i]
             before = _Live(None, tuple(threads), live.windows)
-            case, key, threads[i], writes, live.windows = d.effect(
+            _, _, threads[i], writes, live.windows = effects[step.kind](
                 engine, live, i, th, ops[a][th.op]
             )
             was, inside = inside, in_ioctl(engine, live)
         changed = []
-        for j in range(0, len(writes), 2):
-            c, v = writes[j], writes[j + 1]
+        if writes:
+            c, v = writes[0], writes[1]
             old = vs[c]
             vs[c] = v
             dirty.add(c >> 6)
@@ -421,12 +439,23 @@ def _take(session: Session, limit: int | None) -> int:
             maybe[c] = 1
             if old is not v and old != v:
                 changed.append((c, old, v))
+            if len(writes) > 2:  # (i, vi, j, vj)
+                c, v = writes[2], writes[3]
+                old = vs[c]
+                vs[c] = v
+                dirty.add(c >> 6)
+                known[c] = None
+                maybe[c] = 1
+                if old is not v and old != v:
+                    changed.append((c, old, v))
         known[n:] = threads_unknown
         maybe[n:] = threads_maybe
         found = judge(engine, a, step.kind, step.arg, own, before, live, changed, was, inside)
         pos += 1
         taken += 1
         last = a
+        if each is not None:
+            each(a)
         if history:
             actors.append(a)
             if found:
