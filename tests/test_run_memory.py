@@ -87,7 +87,10 @@ def quiet(scenario, sink: Sink) -> None:
 
 
 @pytest.mark.parametrize("mode", [jsonl, document, quiet], ids=["jsonl", "json", "quiet"])
-def test_memory_stays_flat_as_the_run_gets_four_times_longer(tmp_path, mode):
+def test_memory_stays_flat_as_the_run_gets_four_times_longer(tmp_path, monkeypatch, mode):
+    # events are taken and written a chunk at a time: a constant, but here
+    # smaller than either run so both hold a full one
+    monkeypatch.setattr(runner, "_CHUNK", 200)
     short_peak, short = peak(mode, storm(tmp_path, 2))
     long_peak, long = peak(mode, storm(tmp_path, 8))
     if mode is not quiet:

@@ -198,16 +198,16 @@ class Engine:
     def step_with(self, s: State, a: int, st: Status, time: int = 0) -> tuple[State, Event]:
         """`step`, given `st` = status(s, a) already computed (a Session caches it)."""
         after, d, case, key = self.take(s, a, st)
-        kind = d.kind
-        step = st.step
+        before_vcpus, after_vcpus = s.vcpus, after.vcpus
+        touched = after_vcpus.touched(before_vcpus)
+        if touched is None:
+            touched = [c for c, _, _ in before_vcpus.diff(after_vcpus)]
+        written = [(c, before_vcpus[c], after_vcpus[c]) for c in touched]
         if a < self.n:
-            op = self.ops[a][s.vcpus[a].op].id if d.op else ""
-            readers = ()
-        else:
-            i = a - self.n
-            op = self.ops[a][s.threads[i].op].id
-            readers = tuple(c for c, _ in after.threads[i].readers) if kind == "sync" else ()
-        return after, self.event(time, a, op, step, case, key, s.vcpus, after.vcpus, readers)
+            return after, self.event(time, a, st.step, case, key, written, s.vcpus[a].op)
+        i = a - self.n
+        event = self.event(time, a, st.step, case, key, written, s.threads[i].op, after.threads[i])
+        return after, event
 
     def take(self, s: State, a: int, st: Status) -> tuple[State, StepDef, str, object]:
         """(state after, the step's declaration, its outcome, the key of its line),
@@ -225,23 +225,22 @@ class Engine:
         threads = threads[:i] + (th,) + threads[i + 1 :]
         return _new(State, (s.vcpus.write(writes), threads, windows)), d, case, key
 
-    def event(self, time, a, op, step, case, key, before: Vec, after: Vec, readers=()) -> Event:
-        """The Event of actor a's step (outcome `case`, line key `key`) from vCPUs
-        `before` to `after`: what step_with returns, built apart for a Session
-        that makes events only when they are read."""
+    def event(self, time, a, step, case, key, written, op: int, thread=None) -> Event:
+        """The Event of actor a's step: outcome `case`, line key `key`, at its op
+        number `op`; `written`: (id, before, after) of each vCPU it wrote, by
+        id; `thread`: a VMM thread's position after the step. What step_with
+        returns, built apart for a Session's run that makes it on request."""
         kind = step.kind
         lines, tracepoints = self._out[kind, case]
-        event = (time, self.names[a], op, step, lines[key], self._changes(before, after))
+        op_id = self.ops[a][op].id if BY_KIND[kind].op else ""
+        readers = tuple(c for c, _ in thread.readers) if kind == "sync" else ()
+        event = (time, self.names[a], op_id, step, lines[key], self._changes(written))
         return _new(Event, event + (kind, step.arg, case, tracepoints, readers))
 
-    def _changes(self, before: Vec, after: Vec) -> tuple[tuple[str, object], ...]:
+    def _changes(self, written) -> tuple[tuple[str, object], ...]:
         """The user-visible fields a step changed, in vCPU order."""
-        touched = after.touched(before)
-        if touched is None:
-            touched = [c for c, _, _ in before.diff(after)]
         out = []
-        for c in touched:
-            va, vb = before[c], after[c]
+        for c, va, vb in written:
             if va is not vb:
                 # _SHOWN is a prefix of Vcpu's fields: zip stops after it
                 for key, x, y in zip(self._keys[c], va, vb, strict=False):

@@ -293,14 +293,16 @@ class Session:
         self._checkpoints[:] = [self.state]
         self.events.truncated(0)
 
-    def stream(self) -> Iterator[tuple[Event, tuple[str, ...]]]:
+    def stream(self, chunk: int = 4096) -> Iterator[tuple[Event, tuple[str, ...]]]:
         """Step to the end in the default order, yielding each step's event and
-        violations as it is taken (with or without history)."""
-        while True:
-            event = self.step_default()
-            if event is None:
-                return
-            yield event, self.violations[self.pos - 1] if self.history else self.last_violations
+        violations (with or without history): the recorded steps ahead of pos
+        one by one, then new ones `chunk` steps at a time, as they are taken."""
+        while self.pos < self.recorded:
+            yield self.forward(), self.violations[self.pos - 1]
+        taken: list[tuple[Event, tuple[str, ...]]] = []
+        while _run(self, chunk, taken.append, events=True):
+            yield from taken
+            taken.clear()
 
     # -- what the trace shows ------------------------------------------------
 
@@ -346,7 +348,7 @@ class _Live:
         self.windows = windows
 
 
-def _run(session: Session, limit: int | None, each: Callable[[int], object] | None) -> int:
+def _run(session: Session, limit: int | None, each: Callable | None, events: bool = False) -> int:
     """Session.run's new steps, with the cycle collector off: the steps
     allocate millions of tuples and make no reference cycle, and the
     collector, which runs every few hundred allocations and now and then
@@ -354,14 +356,15 @@ def _run(session: Session, limit: int | None, each: Callable[[int], object] | No
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _take(session, limit, each)
+        return _take(session, limit, each, events)
     finally:
         if enabled:
             gc.enable()
 
 
-def _take(session: Session, limit: int | None, each: Callable[[int], object] | None) -> int:
-    """Session.run's new steps: the round robin to the end (or `limit` steps).
+def _take(session: Session, limit: int | None, each: Callable | None, events: bool) -> int:
+    """Session.run's new steps: the round robin to the end (or `limit` steps);
+    after each, each(actor), or with `events` each((event, violations)).
 
     What Session.step does, without its per-step costs: the vCPUs are one
     list written in place (a State, sharing every untouched chunk with the
@@ -417,7 +420,7 @@ def _take(session: Session, limit: int | None, each: Callable[[int], object] | N
         step = st.step
         if a < n:
             own = vs[a]
-            _, _, writes = effects[step.kind](engine, live, a, own)
+            case, key, writes = effects[step.kind](engine, live, a, own)
             before = live  # a vCPU's step writes no thread and no window
             was = inside
         else:
@@ -425,7 +428,7 @@ def _take(session: Session, limit: int | None, each: Callable[[int], object] | N
             i = a - n
             th = threads[i]
             before = _Live(None, tuple(threads), live.windows)
-            _, _, threads[i], writes, live.windows = effects[step.kind](
+            case, key, threads[i], writes, live.windows = effects[step.kind](
                 engine, live, i, th, ops[a][th.op]
             )
             was, inside = inside, in_ioctl(engine, live)
@@ -454,7 +457,13 @@ def _take(session: Session, limit: int | None, each: Callable[[int], object] | N
         pos += 1
         taken += 1
         last = a
-        if each is not None:
+        if events:
+            changed.sort()  # by vCPU id (two ids at most, never equal)
+            if a < n:
+                each((engine.event(pos, a, step, case, key, changed, own.op), found))
+            else:
+                each((engine.event(pos, a, step, case, key, changed, th.op, threads[i]), found))
+        elif each is not None:
             each(a)
         if history:
             actors.append(a)

@@ -26,7 +26,7 @@ from hvtui.scenario.expect import (
     vcpu_view,
 )
 
-_CHUNK = 4096  # steps taken between two writes of a replayed schedule
+_CHUNK = 4096  # steps taken between two writes of events or of a replayed schedule
 
 
 def load(path: str, variant: str | None = None, schedule: str | None = None) -> scenarios.Scenario:
@@ -167,4 +167,4 @@ def _steps(session: Session) -> Iterator[tuple[Event, tuple[str, ...]]]:
     schedule), then the rest of its run without history, each as it is taken."""
     yield from zip(session.events, session.violations, strict=True)
     session.drop_history()
-    yield from session.stream()
+    yield from session.stream(_CHUNK)
