@@ -22,7 +22,14 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
 from hvtui.model.engine import Engine, Event, Status
-from hvtui.model.properties import PROPERTIES, Progress, in_ioctl, judge, progress
+from hvtui.model.properties import (
+    PROPERTIES,
+    Progress,
+    in_ioctl,
+    judge,
+    progress,
+    step_violations,
+)
 from hvtui.model.state import State
 from hvtui.model.steps import BY_KIND
 
@@ -81,7 +88,6 @@ class Session:
         self._checkpoints: list[State] = [self.initial]
         self.pos = 0  # how many of the recorded steps are applied
         self.state = self.initial
-        self.last_violations: tuple[str, ...] = ()  # what the last step taken violated
         self._last = -1  # the actor that took the last step taken
         # Each actor's Status in `_known_state` (None: not computed yet), and
         # a byte per actor, 0 only where it is known to wait: the round robin
@@ -109,13 +115,7 @@ class Session:
             self._truncate()
         before = self.state
         after, event = self.engine.step_with(before, actor, self.status(actor), self.pos + 1)
-        own = before.vcpus[actor] if actor < self.engine.n else None
-        changed = list(before.vcpus.diff(after.vcpus))
-        now_in = in_ioctl(self.engine, after)
-        was_in = now_in if own is not None else in_ioctl(self.engine, before)
-        found = judge(
-            self.engine, actor, event.kind, event.arg, own, before, after, changed, was_in, now_in
-        )
+        found = step_violations(self.engine, before, actor, event.step, after)
         self._record(actor, found, after)
         self._moved(before, after)
         if self.history:
@@ -125,7 +125,6 @@ class Session:
     def _record(self, actor: int, found: tuple[str, ...], after: State) -> None:
         self.pos += 1
         self._last = actor
-        self.last_violations = found
         if self.history:
             self.actors.append(actor)
             if found:
@@ -394,7 +393,6 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
     inside = in_ioctl(engine, state)
     pos = session.pos
     last = session._last if not history or not pos else actors[pos - 1]
-    found = ()
     taken = 0
     while limit is None or taken < limit:
         # the round robin: the first actor after `last` that can step. A 1 in
@@ -433,8 +431,9 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
             )
             was, inside = inside, in_ioctl(engine, live)
         changed = []
-        if writes:
-            c, v = writes[0], writes[1]
+        j = 0
+        while j < len(writes):  # (i, vi) or (i, vi, j, vj)
+            c, v = writes[j], writes[j + 1]
             old = vs[c]
             vs[c] = v
             dirty.add(c >> 6)
@@ -442,15 +441,7 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
             maybe[c] = 1
             if old is not v and old != v:
                 changed.append((c, old, v))
-            if len(writes) > 2:  # (i, vi, j, vj)
-                c, v = writes[2], writes[3]
-                old = vs[c]
-                vs[c] = v
-                dirty.add(c >> 6)
-                known[c] = None
-                maybe[c] = 1
-                if old is not v and old != v:
-                    changed.append((c, old, v))
+            j += 2
         known[n:] = threads_unknown
         maybe[n:] = threads_maybe
         found = judge(engine, a, step.kind, step.arg, own, before, live, changed, was, inside)
@@ -482,7 +473,6 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
         session._known_state = session.state  # `known` is up to date for it
         session.pos = pos
         session._last = last
-        session.last_violations = found
     return taken
 
 
