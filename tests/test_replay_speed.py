@@ -43,7 +43,7 @@ def assert_same_run(fast: Session, slow: Session) -> None:
     assert fast._checkpoints == slow._checkpoints
 
 
-def busy(n: int = 8, flushes: int = 12) -> Engine:
+def busy(n: int = 8, flushes: int = 48) -> Engine:
     """A run of several checkpoints: flushes to the neighbours, vcpu1 inhibited and cleared."""
     vmm = [Exit("k", 1), SetInhibit("on", 1, True), Run("r", 1)]
     vmm += [Exit("k2", 1), SetInhibit("off", 1, False), Run("r2", 1)]

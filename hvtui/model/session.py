@@ -33,7 +33,7 @@ from hvtui.model.properties import (
 from hvtui.model.state import State
 from hvtui.model.steps import BY_KIND
 
-CHECKPOINT = 64
+CHECKPOINT = 256  # steps between two kept states: a step back replays fewer than this
 _CACHED_CHUNKS = 16  # CHECKPOINT-step runs of events kept made, least recently read dropped
 
 
