@@ -3,8 +3,11 @@
     python benchmarks/bench_engine.py [--sizes N...] [--repeat K] [--profile N]
 
 The workload (see `workload`) is what `hvtui run` does with a scenario that
-has no schedule: `Session.run()` in the round-robin default order, every
-event and every step's property verdicts recorded. Every vCPU issues
+has no schedule: `Session.run()` in the round-robin default order, with
+the property monitor judging every step and the history the workbench
+keeps (who stepped, what each step violated, a checkpoint state every
+CHECKPOINT steps; events are made from it when read, which is not timed
+here). Every vCPU issues
 flushes to its two neighbours while the VMM keeps inhibiting two vCPUs and
 clearing them again, so vCPUs suspend, the unsuspend scan walks all N
 vCPUs, and finished vCPUs pile up for the round robin to skip. The flush
@@ -135,7 +138,8 @@ def main() -> None:
         profiler.runcall(replay, args.profile)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         return
-    print(f"headless replay (Session.run, round robin, events + verdicts), pid {os.getpid()}")
+    print(f"headless replay (Session.run, round robin, monitor + history), pid {os.getpid()}")
+    print(f"best of {args.repeat}, CPU time")
     print(f"{'vcpus':>6} {'steps':>8} {'cpu s':>7} {'steps/s':>9}")
     for n in args.sizes:
         session, seconds = min((replay(n) for _ in range(args.repeat)), key=lambda r: r[1])

@@ -21,12 +21,15 @@ small: Linux carries a process's peak RSS across fork and exec, so a
 child forked from a parent holding a replay's history would report the
 parent's memory as its own.
 
-- `run --quiet`: the replay itself (engine, property monitor, history),
-  the figure issue 14 sets at 300k steps/s;
+- `run --quiet`: the replay itself (engine and property monitor; no
+  history, since nothing reads it), with loading and start-up;
 - `run --json > /dev/null` and `run --jsonl > /dev/null`: the document
-  streamed; its bytes counted, its memory should stay that of the replay;
-- `run > /dev/null`: the text report, its event log elided past 200
-  steps and its grid folded.
+  streamed, without history; its bytes counted, its memory that of one
+  state (--json replays the scenario twice more, for its schedule and its
+  events, which come before the verdicts);
+- `run > /dev/null`: the text report, with history (its event log is
+  elided past 200 steps, but shows each property's first violation), its
+  grid folded.
 
 Also Session.run() with its history (what the workbench keeps), timed as
 benchmarks/bench_engine.py times its workload (CPU time of the replay
