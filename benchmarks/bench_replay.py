@@ -16,17 +16,25 @@ so the run is about 2.6 million atomic steps of mostly `check t`.
 The scenario file is generated into a temporary directory (it is ~5 KB,
 but not worth committing) and run through the real CLI in a subprocess,
 one at a time, so each figure is that process's own CPU time and peak RSS
-(`resource.getrusage(RUSAGE_CHILDREN)`, read after each run):
+(from wait4(), as `/usr/bin/time -f %M` reads it). This process stays
+small: Linux carries a process's peak RSS across fork and exec, so a
+child forked from a parent holding a replay's history would report the
+parent's memory as its own.
 
-- `run --quiet`: the replay itself (engine, property monitor, history),
-  the figure issue 14 sets at 300k steps/s;
+- `run --quiet`: the replay itself (engine and property monitor; no
+  history, since nothing reads it), with loading and start-up;
 - `run --json > /dev/null` and `run --jsonl > /dev/null`: the document
-  streamed; its bytes counted, its memory should stay that of the replay;
-- `run > /dev/null`: the text report, its event log elided past 200
-  steps and its grid folded.
+  streamed, without history; its bytes counted, its memory that of one
+  state (--json replays the scenario twice more, for its schedule and its
+  events, which come before the verdicts);
+- `run > /dev/null`: the text report, with history (its event log is
+  elided past 200 steps, but shows each property's first violation), its
+  grid folded.
 
-Also Session.run() in this process, timed as benchmarks/bench_engine.py
-times its workload (CPU time of the replay alone, no loading or output).
+Also Session.run() with its history (what the workbench keeps), timed as
+benchmarks/bench_engine.py times its workload (CPU time of the replay
+alone, no loading or output), in a child of its own (`--session FILE`),
+whose peak RSS is the history's.
 """
 
 from __future__ import annotations
@@ -91,12 +99,25 @@ def run_cli(path: str, flags: list[str]) -> tuple[float, int, int]:
         return usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, out.tell()
 
 
-def session_steps_per_s(path: str) -> tuple[int, float]:
-    """(steps, CPU s) of Session.run() on the storm, in this process."""
+def session_steps_per_s(path: str) -> None:
+    """`--session FILE`: print the steps and CPU s of Session.run() on it."""
     session = start(load(path))
     began = time.process_time()
     session.run()
-    return session.pos, time.process_time() - began
+    print(session.pos, time.process_time() - began)
+
+
+def session_child(path: str) -> tuple[int, float, int]:
+    """(steps, CPU s, peak RSS in MB) of Session.run() with history, in a child."""
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--session", path], cwd=ROOT, stdout=subprocess.PIPE
+    )
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"--session {path}: {out!r}")
+    steps, seconds = out.split()
+    return int(steps), float(seconds), usage.ru_maxrss // 1024
 
 
 def main() -> None:
@@ -106,7 +127,11 @@ def main() -> None:
     parser.add_argument("--inhibited", type=int, default=8)
     parser.add_argument("--only", default=",".join(MODES), help="comma-separated modes")
     parser.add_argument("--keep", metavar="FILE", help="also write the scenario here")
+    parser.add_argument("--session", metavar="FILE", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.session:
+        session_steps_per_s(args.session)
+        return
     text = storm(args.vcpus, args.flushers, args.inhibited)
     if args.keep:
         write_file(args.keep, text.encode(), overwrite=False, exists="already exists")
@@ -117,9 +142,10 @@ def main() -> None:
             f"storm: {args.flushers} of {args.vcpus} vCPUs flush all, "
             f"{args.inhibited} inhibited and cleared one by one; pid {os.getpid()}"
         )
-        steps, seconds = session_steps_per_s(path)
+        steps, seconds, rss = session_child(path)
         print(
-            f"Session.run(): {steps:,} steps, {seconds:.1f} s CPU, {steps / seconds:,.0f} steps/s"
+            f"Session.run() with history: {steps:,} steps, {seconds:.1f} s CPU, "
+            f"{steps / seconds:,.0f} steps/s, peak {rss:,} MB"
         )
         print(f"{'hvtui run':<22} {'cpu s':>7} {'steps/s':>9} {'peak MB':>8} {'stdout':>12}")
         for mode in args.only.split(","):

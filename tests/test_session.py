@@ -75,7 +75,7 @@ def test_stepping_the_recorded_actor_after_back_keeps_the_future():
 
 
 def test_a_different_step_after_back_drops_the_recorded_future():
-    s = busy()
+    s = busy(4, 40)  # past CHECKPOINT + 5 steps
     s.run(CHECKPOINT * 3)
     pos = CHECKPOINT + 5
     s.goto(pos)

@@ -55,7 +55,7 @@ def main(args: argparse.Namespace) -> int:
     status = 0
     for path in args.files:
         scenario = runner.load(path, args.variant, args.schedule)
-        session = runner.replay_to_end(scenario)
+        session = runner.replay_to_end(scenario, history=not args.quiet)  # no log: no history
         expect = runner.expectation(scenario, session, args.strict)
         if expect["met"] is False:
             status = 1
@@ -82,7 +82,10 @@ def _machine(args: argparse.Namespace) -> int:
         def docs():
             while started:
                 scenario, session = started.pop(0)  # dropped once written
-                session.run()  # the schedule comes first in the document: all of it
+                # the document names the steps before it lists them, so it is
+                # written from replays of the scenario (runner.parts): none kept
+                session.drop_history()
+                session.run()
                 doc = runner.parts(scenario, session, args.strict)
                 met.append(doc["expect"]["met"])
                 yield doc

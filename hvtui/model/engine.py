@@ -8,6 +8,7 @@ pure function of the state, so a schedule is just a list of actor names.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import NamedTuple
 
 from hvtui.model.state import GUEST, KERNEL, KVM_RUN, USER, Program, State, Thread, Vcpu, Vec
@@ -73,6 +74,9 @@ class Engine:
         self.names = program.actor_names()
         self.ops = [program.ops_of(a) for a in range(len(self.names))]
         self.index = {name: i for i, name in enumerate(self.names)}
+        # suspended(v): merged-state has no `suspended` field, waiting_on != -1
+        # is the flag; one function per engine, not a test of the variant per call
+        self.suspended = _waits_on_someone if variant.merged_state else _SUSPENDED_FLAG
         self._ready = _Cache(_ready_status)  # Status(step, True) by kind or (kind, arg)
         self._keys = _Cache(lambda c: tuple(f"vcpu{c}.{f}" for f in _SHOWN))
         # each outcome's kernel lines, built once per key and shared by every event
@@ -123,10 +127,6 @@ class Engine:
 
     # -- derived views -------------------------------------------------------
 
-    def suspended(self, v: Vcpu) -> bool:
-        """merged-state has no `suspended` field: waiting_on != -1 is the flag."""
-        return v.waiting_on != -1 if self.variant.merged_state else v.suspended
-
     def finished(self, s: State, a: int) -> bool:
         """The actor has run every op of its program."""
         pos = s.vcpus[a].op if a < self.n else s.threads[a - self.n].op
@@ -144,7 +144,9 @@ class Engine:
     # -- who may step --------------------------------------------------------
 
     def status(self, s: State, a: int) -> Status:
-        return self._vcpu_status(s, a) if a < self.n else self._thread_status(s, a - self.n)
+        if a < self.n:
+            return self.vcpu_status(a, s.vcpus[a])
+        return self.thread_status(s, a - self.n)
 
     def can_step(self, s: State, a: int) -> bool:
         return self.status(s, a).enabled
@@ -152,11 +154,11 @@ class Engine:
     def enabled(self, s: State) -> list[int]:
         return [a for a in range(len(self.names)) if self.status(s, a).enabled]
 
-    def _vcpu_status(self, s: State, c: int) -> Status:
-        v = s.vcpus[c]
+    def vcpu_status(self, c: int, v: Vcpu) -> Status:
+        """vcpu c's status when its fields are `v`: a vCPU's guards read only its own."""
         if v.mode == KERNEL:  # inside an op: its next step is at pc, and has no guard
             pc = v.pc
-            if BY_KIND[pc].arg:
+            if pc in _AT_TARGET:
                 return self._ready[pc, self.ops[c][v.op].targets[v.k]]
             return self._ready[pc]
         firsts = self._firsts[c]
@@ -170,7 +172,8 @@ class Engine:
                 return Status(Step(d.kind), False, why)
         return _FINISHED
 
-    def _thread_status(self, s: State, i: int) -> Status:
+    def thread_status(self, s: State, i: int) -> Status:
+        """VMM thread i's status; `s` may be any object with State's fields."""
         th = s.threads[i]
         ops = self.program.threads[i][1]
         if th.op >= len(ops):
@@ -194,27 +197,17 @@ class Engine:
 
     def step_with(self, s: State, a: int, st: Status, time: int = 0) -> tuple[State, Event]:
         """`step`, given `st` = status(s, a) already computed (a Session caches it)."""
-        if not st.enabled:
-            raise ValueError(f"{self.names[a]} cannot step: {st.why}")
-        step = st.step
-        kind = step.kind
-        d = BY_KIND[kind]
-        n = self.n
-        if a < n:
-            v = s.vcpus[a]
-            op = self.ops[a][v.op].id if d.op else ""
-            after, case, key = d.effect(self, s, a, v)
-            readers = ()
-        else:
-            i = a - n
-            th = s.threads[i]
-            op = self.ops[a][th.op]
-            after, case, key = d.effect(self, s, i, th, op)
-            op = op.id
-            readers = tuple(c for c, _ in after.threads[i].readers) if kind == "sync" else ()
-        lines, tracepoints = self._out[kind, case]
-        event = (time, self.names[a], op, step, lines[key], self._changes(s.vcpus, after.vcpus))
-        return after, _new(Event, event + (kind, step.arg, case, tracepoints, readers))
+        after, d, case, key = self.take(s, a, st)
+        before_vcpus, after_vcpus = s.vcpus, after.vcpus
+        touched = after_vcpus.touched(before_vcpus)
+        if touched is None:
+            touched = [c for c, _, _ in before_vcpus.diff(after_vcpus)]
+        written = [(c, before_vcpus[c], after_vcpus[c]) for c in touched]
+        if a < self.n:
+            return after, self.event(time, a, st.step, case, key, written, s.vcpus[a].op)
+        i = a - self.n
+        event = self.event(time, a, st.step, case, key, written, s.threads[i].op, after.threads[i])
+        return after, event
 
     def take(self, s: State, a: int, st: Status) -> tuple[State, StepDef, str, object]:
         """(state after, the step's declaration, its outcome, the key of its line),
@@ -223,27 +216,45 @@ class Engine:
             raise ValueError(f"{self.names[a]} cannot step: {st.why}")
         d = BY_KIND[st.step.kind]
         if a < self.n:
-            after, case, key = d.effect(self, s, a, s.vcpus[a])
-        else:
-            i = a - self.n
-            th = s.threads[i]
-            after, case, key = d.effect(self, s, i, th, self.ops[a][th.op])
-        return after, d, case, key
+            case, key, writes = d.effect(self, s, a, s.vcpus[a])
+            return _new(State, (s.vcpus.write(writes), s.threads, s.windows)), d, case, key
+        i = a - self.n
+        threads = s.threads
+        th = threads[i]
+        case, key, th, writes, windows = d.effect(self, s, i, th, self.ops[a][th.op])
+        threads = threads[:i] + (th,) + threads[i + 1 :]
+        return _new(State, (s.vcpus.write(writes), threads, windows)), d, case, key
 
-    def _changes(self, before: Vec, after: Vec) -> tuple[tuple[str, object], ...]:
+    def event(self, time, a, step, case, key, written, op: int, thread=None) -> Event:
+        """The Event of actor a's step: outcome `case`, line key `key`, at its op
+        number `op`; `written`: (id, before, after) of each vCPU it wrote, by
+        id; `thread`: a VMM thread's position after the step. What step_with
+        returns, built apart for a Session's run that makes it on request."""
+        kind = step.kind
+        lines, tracepoints = self._out[kind, case]
+        op_id = self.ops[a][op].id if BY_KIND[kind].op else ""
+        readers = tuple(c for c, _ in thread.readers) if kind == "sync" else ()
+        event = (time, self.names[a], op_id, step, lines[key], self._changes(written))
+        return _new(Event, event + (kind, step.arg, case, tracepoints, readers))
+
+    def _changes(self, written) -> tuple[tuple[str, object], ...]:
         """The user-visible fields a step changed, in vCPU order."""
-        touched = after.touched(before)
-        if touched is None:
-            touched = [c for c, _, _ in before.diff(after)]
         out = []
-        for c in touched:
-            va, vb = before[c], after[c]
+        for c, va, vb in written:
             if va is not vb:
                 # _SHOWN is a prefix of Vcpu's fields: zip stops after it
                 for key, x, y in zip(self._keys[c], va, vb, strict=False):
                     if x != y:
                         out.append((key, y))
         return tuple(out)
+
+
+_SUSPENDED_FLAG = attrgetter("suspended")
+_AT_TARGET = frozenset(d.kind for d in BY_KIND.values() if d.actor == "vcpu" and d.arg)
+
+
+def _waits_on_someone(v: Vcpu) -> bool:
+    return v.waiting_on != -1
 
 
 _new = tuple.__new__  # builds a NamedTuple from a tuple, without keyword parsing

@@ -90,36 +90,62 @@ def step_violations(
     engine: Engine, before: State, actor: int, step: str, after: State
 ) -> tuple[str, ...]:
     """Properties the transition `before --actor/step--> after` violates."""
-    found: list[str] = []
     kind, _, arg = step.partition(" ")
+    own = before.vcpus[actor] if actor < engine.n else None
+    changed = list(before.vcpus.diff(after.vcpus))
+    now_in = in_ioctl(engine, after)
+    was_in = now_in if actor < engine.n else in_ioctl(engine, before)  # a vCPU moves no thread
+    arg = int(arg) if arg else None
+    return judge(engine, actor, kind, arg, own, before, after, changed, was_in, now_in)
+
+
+def judge(
+    engine: Engine, actor: int, kind: str, arg, own, before, after, changed, was_in, now_in
+) -> tuple[str, ...]:
+    """step_violations, from what a Session's run to the end has at hand: the
+    step's kind and argument, the actor's vCPU before it (`own`, None for a
+    VMM thread), `before` for its windows and threads, `after` (anything
+    with State's fields: its vcpus may be a list), the (id, before, after)
+    of each vCPU the step changed, and in_ioctl before and after. A step
+    never writes what is read here of another vCPU (the target of a check,
+    the ioctl's vCPU's context, a reader's pc), so those are read in `after`."""
+    found: list[str] = []
     if actor < engine.n:
         c = actor
         if kind == "complete":
-            flush = engine.ops[c][before.vcpus[c].op]
-            if flush.mask & before.windows:
+            if before.windows and engine.ops[c][own.op].mask & before.windows:
                 found.append(INHIBIT_HOLDS)
-            if engine.suspended(before.vcpus[c]):
+            if engine.suspended(own):
                 found.append(STAYS_PUT)
-        elif kind == "request" and before.windows >> int(arg) & 1:
+        elif kind == "request" and before.windows >> arg & 1:
             found.append(NO_REQUEST)
         elif kind == "service" and before.windows >> c & 1:
             found.append(NO_FLUSH)
-        elif kind == "check" and not before.vcpus[int(arg)].hyperv:
+        elif kind == "check" and not after.vcpus[arg].hyperv:
             found.append(NO_NULL_DEREF)  # 5/7's loops read v->arch.hyperv unchecked
-        elif kind == "s3" and not engine.variant.retry and not engine.suspended(before.vcpus[c]):
+        elif kind == "s3" and not engine.variant.retry and not engine.suspended(own):
             found.append(NO_BOGUS_STATUS)  # the -EBUSY fall-through
     elif kind in _IOCTL_JUDGED:
         found += _ioctl_violations(engine, before, actor - engine.n, kind, after)
-    changed = [c for c, _, _ in before.vcpus.diff(after.vcpus)]
-    if STAYS_PUT not in found and any(runs_suspended(engine, after, c) for c in changed):
-        found.append(STAYS_PUT)
-    if not in_ioctl(engine, after):
+    suspended = engine.suspended
+    if STAYS_PUT not in found:
+        for _, _, v in changed:
+            if v.mode == GUEST and suspended(v):  # runs_suspended
+                found.append(STAYS_PUT)
+                break
+    if not now_in:
         # Flags only change inside the ioctl, so leaving it is the one moment
         # a vCPU that did not move can become a lost wake-up.
-        scan = range(engine.n) if in_ioctl(engine, before) else changed
-        if any(lost_wakeup(engine, after, c) for c in scan):
-            found.append(NO_LOST_WAKEUP)
-    return tuple(found)
+        if was_in:
+            if any(lost_wakeup(engine, after, c) for c in range(engine.n)):
+                found.append(NO_LOST_WAKEUP)
+        else:
+            vcpus = after.vcpus
+            for _, _, v in changed:  # lost_wakeup of each vCPU that moved
+                if suspended(v) and (v.waiting_on == -1 or not vcpus[v.waiting_on].inhibit):
+                    found.append(NO_LOST_WAKEUP)
+                    break
+    return tuple(found) if found else ()
 
 
 _IOCTL_JUDGED = ("compare", "write", "sync")
@@ -130,12 +156,12 @@ def _ioctl_violations(engine: Engine, before: State, i: int, kind: str, after: S
     if kind == "sync":
         # a reader in kernel work (pc `vmentry`) is not inside a flush hypercall
         readers = after.threads[i].readers
-        if any(before.vcpus[c].pc == "vmentry" for c, _ in readers):
+        if any(after.vcpus[c].pc == "vmentry" for c, _ in readers):
             return [SYNC_FLUSHES_ONLY]
         return []
     op = engine.program.threads[i][1][before.threads[i].op]
     # vcpu->arch.hyperv->tlb_flush_inhibit, no NULL check in the ioctl
-    return [] if before.vcpus[op.vcpu].hyperv else [NO_NULL_DEREF]
+    return [] if after.vcpus[op.vcpu].hyperv else [NO_NULL_DEREF]
 
 
 # -- which steps can matter to which property -----------------------------------

@@ -159,7 +159,7 @@ class Vcpu(NamedTuple):
     k: int = 0  # index into the current flush's targets
 
 
-_SETTERS: dict[tuple[str, ...], object] = {}
+_SETTERS: dict[tuple, object] = {}
 
 
 def setter(*names: str):
@@ -169,19 +169,24 @@ def setter(*names: str):
     rebuilds a vCPU with one tuple and no keyword parsing (NamedTuple._replace
     costs ~10x), and nobody writes the 13 fields out by position.
     """
-    fn = _SETTERS.get(names)
+    return setter_of(Vcpu, *names)
+
+
+def setter_of(cls: type, *names: str):
+    """`setter` for any NamedTuple class (Thread's too)."""
+    fn = _SETTERS.get((cls, names))
     if fn is None:
-        fields = Vcpu._fields
+        fields = cls._fields
         unknown = set(names) - set(fields)
         if unknown:
-            raise ValueError(f"no such Vcpu field: {sorted(unknown)}")
+            raise ValueError(f"no such {cls.__name__} field: {sorted(unknown)}")
         old = ", ".join(f"_{f}" for f in fields)
         new = ", ".join(f if f in names else f"_{f}" for f in fields)
         params = ", ".join(("v", *names))
-        source = f"def set_({params}):\n    {old}, = v\n    return _new(Vcpu, ({new},))\n"
-        namespace = {"_new": tuple.__new__, "Vcpu": Vcpu}
-        exec(source, namespace)  # the source is built from Vcpu's own field names
-        fn = _SETTERS[names] = namespace["set_"]
+        source = f"def set_({params}):\n    {old}, = v\n    return _new(cls, ({new},))\n"
+        namespace = {"_new": tuple.__new__, "cls": cls}
+        exec(source, namespace)  # the source is built from the class's own field names
+        fn = _SETTERS[cls, names] = namespace["set_"]
     return fn
 
 
@@ -256,6 +261,23 @@ class Vec:
             chunk[k & 63] = v
             chunks[k >> 6] = tuple(chunk)
         return Vec(tuple(chunks), self._len, self, (i, j))
+
+    def write(self, writes: tuple) -> Vec:
+        """A step's writes, as its effect returns them (hvtui.model.steps): (),
+        (i, vi) or (i, vi, j, vj)."""
+        if not writes:
+            return self
+        if len(writes) == 2:
+            return self.set(writes[0], writes[1])
+        return self.set_both(*writes)
+
+    def with_list(self, items: list[Vcpu], dirty: set[int]) -> Vec:
+        """A Vec of `items`, which differ from this Vec only in the 64-slot
+        chunks numbered in `dirty`: the others are shared, not copied."""
+        chunks = list(self._chunks)
+        for hi in dirty:
+            chunks[hi] = tuple(items[hi << 6 : (hi + 1) << 6])
+        return Vec(tuple(chunks), self._len)
 
     def touched(self, other: Vec) -> tuple[int, ...] | None:
         """Slots that may differ from `other` when one was `set` from the other, else None."""

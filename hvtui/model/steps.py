@@ -36,6 +36,7 @@ from hvtui.model.state import (
     Thread,
     Vcpu,
     setter,
+    setter_of,
 )
 
 # -- whom a location names ------------------------------------------------------
@@ -156,6 +157,18 @@ class StepDef:
 
 
 # -- how effects write the state ---------------------------------------------------
+#
+# An effect does not build the next State: it returns what the step writes,
+# and the engine applies that. So the same effect serves the engine's
+# persistent states (Engine.take: a Vec.set per write) and a Session's run
+# to the end, which writes a plain list in place and makes a State only
+# where one is kept (hvtui.model.session). `s` is read only, through
+# `s.vcpus[i]`, iterating `s.vcpus`, `s.threads` and `s.windows`.
+#
+# A vCPU's effect(engine, s, c, vcpus[c]) -> (case, key, writes); a VMM
+# thread's effect(engine, s, i, threads[i], op) -> (case, key, thread after,
+# writes, windows after). `writes` is flat: (slot, Vcpu) or (i, vi, j, vj)
+# with i != j, or () for none.
 
 _new = tuple.__new__  # builds a NamedTuple from a tuple, without keyword parsing
 
@@ -181,28 +194,13 @@ _returned = setter("mode", "srcu_reader", "flush_srcu_reader", "op", "pc", "k")
 _work_done = setter("mode", "srcu_reader", "op", "pc", "k")
 _ran = setter("mode", "mutex", "ran")
 _set_hyperv = setter("hyperv")
+_set_thread_pc = setter_of(Thread, "pc")
+_set_thread_pc_w = setter_of(Thread, "pc", "w")
 
 
-def _put(s: State, c: int, v: Vcpu) -> State:
-    return _new(State, (s.vcpus.set(c, v), s.threads, s.windows))
-
-
-def _goto(s: State, i: int, th: Thread, vcpus=None, windows=None) -> State:
-    """Thread i moves on to th; the vCPUs and windows as given (default: unchanged)."""
-    threads = s.threads
-    return _new(
-        State,
-        (
-            s.vcpus if vcpus is None else vcpus,
-            threads[:i] + (th,) + threads[i + 1 :],
-            s.windows if windows is None else windows,
-        ),
-    )
-
-
-def _done(s: State, i: int, th: Thread, vcpus=None, windows=None) -> State:
-    """Thread i has finished its op: on to the next one, from its first step."""
-    return _goto(s, i, _new(Thread, (th.op + 1, "", 0, ())), vcpus, windows)
+def _next_op(th: Thread) -> Thread:
+    """The thread has finished its op: on to the next one, from its first step."""
+    return _new(Thread, (th.op + 1, "", 0, ()))
 
 
 def _advance(v: Vcpu, count: int, then: str) -> Vcpu:
@@ -212,23 +210,23 @@ def _advance(v: Vcpu, count: int, then: str) -> Vcpu:
     return _set_pc_k(v, then, 0)
 
 
-# -- a vCPU's steps: effect(engine, state, c, vcpus[c]) -> (state, case, key) ---------
+# -- a vCPU's steps: effect(engine, state, c, vcpus[c]) -> (case, key, writes) --------
 
 
 def _service(e, s, c, v):
     # vcpu_enter_guest(): KVM_REQ_HV_TLB_FLUSH -> kvm_hv_vcpu_flush_tlb()
-    return _put(s, c, _serviced(v, False, v.flushes + 1)), "flush", c
+    return "flush", c, (c, _serviced(v, False, v.flushes + 1))
 
 
 def _resume(e, s, c, v):
     # kvm_vcpu_running() is true again: the hypercall instruction re-executes
-    return _put(s, c, _set_mode(v, GUEST)), "runnable", c
+    return "runnable", c, (c, _set_mode(v, GUEST))
 
 
 def _leave(e, s, c, v):
     # signal pending: KVM_RUN returns to userspace and drops vcpu->mutex
     case = "from_guest" if v.mode == GUEST else "from_blocked"
-    return _put(s, c, _left(v, USER, "", False)), case, c
+    return case, c, (c, _left(v, USER, "", False))
 
 
 def _enter(e, s, c, v):
@@ -238,8 +236,8 @@ def _enter(e, s, c, v):
     key = (c, e.targets_text(c, v.op))
     if e.variant.own_srcu:  # the flush path's own srcu_read_lock(), around the whole hypercall
         v = _entered_own(v, KERNEL, True, v.srcu_gen + 1, True, v.flush_srcu_gen + 1, first, 0)
-        return _put(s, c, v), "enter_own", key
-    return _put(s, c, _entered(v, KERNEL, True, v.srcu_gen + 1, first, 0)), "enter", key
+        return "enter_own", key, (c, v)
+    return "enter", key, (c, _entered(v, KERNEL, True, v.srcu_gen + 1, first, 0))
 
 
 def _check(e, s, c, v):
@@ -248,11 +246,11 @@ def _check(e, s, c, v):
     t = targets[v.k]
     target = s.vcpus[t]
     if target.inhibit:
-        return _put(s, c, _set_pc(v, "s1")), "inhibited", t
+        return "inhibited", t, (c, _set_pc(v, "s1"))
     v = _advance(v, len(targets), "complete" if e.variant.request_first else "request")
     # 5/7 has no NULL check here: without a Hyper-V context the read is a
     # NULL dereference (no-null-deref); the model reads 0 and goes on.
-    return _put(s, c, v), "clear" if target.hyperv else "null", t
+    return "clear" if target.hyperv else "null", t, (c, v)
 
 
 def _request(e, s, c, v):
@@ -261,62 +259,58 @@ def _request(e, s, c, v):
     targets = e.ops[c][v.op].targets
     t = targets[v.k]
     then = "check" if e.variant.request_first else "complete"
-    vcpus = s.vcpus
     if t == c:
-        vcpus = vcpus.set(c, _advance(_set_pending(v, True), len(targets), then))
-    else:
-        target = _set_pending(vcpus[t], True)
-        vcpus = vcpus.set_both(t, target, c, _advance(v, len(targets), then))
-    return _new(State, (vcpus, s.threads, s.windows)), "request", t
+        return "request", t, (c, _advance(_set_pending(v, True), len(targets), then))
+    return "request", t, (t, _set_pending(s.vcpus[t], True), c, _advance(v, len(targets), then))
 
 
 def _complete(e, s, c, v):
     # return HV_STATUS_SUCCESS: the instruction is skipped; srcu_read_unlock()
-    return _put(s, c, _returned(v, GUEST, False, False, v.op + 1, "enter", 0)), "success", c
+    return "success", c, (c, _returned(v, GUEST, False, False, v.op + 1, "enter", 0))
 
 
 def _s1(e, s, c, v):
     # kvm_hv_vcpu_suspend_tlb_flush(): WRITE_ONCE(waiting_on, vcpu_id)
     t = e.ops[c][v.op].targets[v.k]
     if e.variant.merged_state:  # waiting_on alone is the suspended state
-        return _put(s, c, _set_waiting_on_pc(v, t, "s3")), "suspends", (c, t)
-    return _put(s, c, _set_waiting_on_pc(v, t, "s2")), "waiting_on", (c, t)
+        return "suspends", (c, t), (c, _set_waiting_on_pc(v, t, "s3"))
+    return "waiting_on", (c, t), (c, _set_waiting_on_pc(v, t, "s2"))
 
 
 def _s2(e, s, c, v):
     # kvm_hv_vcpu_suspend_tlb_flush(): WRITE_ONCE(suspended, true)
-    return _put(s, c, _set_suspended_pc(v, True, "s3")), "suspends", (c, v.waiting_on)
+    return "suspends", (c, v.waiting_on), (c, _set_suspended_pc(v, True, "s3"))
 
 
 def _s3(e, s, c, v):
     # kvm_hv_hypercall_complete(): if (kvm_hv_vcpu_suspended(vcpu)) return 1;
     # the instruction is not skipped, so the op restarts at `enter`.
     if e.suspended(v):
-        v = _returned(v, BLOCKED, False, False, v.op, "enter", 0)
-        return _put(s, c, v), "not_skipped", c
+        return "not_skipped", c, (c, _returned(v, BLOCKED, False, False, v.op, "enter", 0))
     if e.variant.retry:
         # wake-all-retry: return 1 whatever happened; woken already, the
         # vCPU is runnable and re-executes the hypercall at once.
-        return _put(s, c, _returned(v, GUEST, False, False, v.op, "enter", 0)), "retries", c
+        return "retries", c, (c, _returned(v, GUEST, False, False, v.op, "enter", 0))
     # Unsuspended between s2 and here (only a scan that did not wait for
     # this reader can do that): the seed falls through to the normal
     # completion with result = -EBUSY, skipping the instruction. The guest
     # gets a bogus status and its flush is never done (no-bogus-status).
-    return _put(s, c, _returned(v, GUEST, False, False, v.op + 1, "enter", 0)), "ebusy", c
+    return "ebusy", c, (c, _returned(v, GUEST, False, False, v.op + 1, "enter", 0))
 
 
 def _vmexit(e, s, c, v):
     # vcpu_enter_guest() after a VM exit handled in the kernel (MMIO, page
     # fault): kvm_vcpu_srcu_read_lock() -- a reader of kvm->srcu only
-    return _put(s, c, _entered(v, KERNEL, True, v.srcu_gen + 1, "vmentry", 0)), "vmexit", c
+    return "vmexit", c, (c, _entered(v, KERNEL, True, v.srcu_gen + 1, "vmentry", 0))
 
 
 def _vmentry(e, s, c, v):
     # kvm_vcpu_srcu_read_unlock(), then back into the guest: the op is done
-    return _put(s, c, _work_done(v, GUEST, False, v.op + 1, "enter", 0)), "vmentry", c
+    return "vmentry", c, (c, _work_done(v, GUEST, False, v.op + 1, "enter", 0))
 
 
-# -- a VMM thread's steps: effect(engine, state, i, threads[i], op) -> (state, case, key) --
+# -- a VMM thread's steps: effect(engine, state, i, threads[i], op) --------------------
+#    -> (case, key, thread after, writes, windows after)
 
 
 def _exit(e, s, i, th, op):
@@ -324,8 +318,8 @@ def _exit(e, s, i, th, op):
     x = op.vcpu
     v = s.vcpus[x]
     if v.mode == USER:
-        return _done(s, i, th), "outside", x
-    return _done(s, i, th, s.vcpus.set(x, _set_exit(v, True))), "kicked", x
+        return "outside", x, _next_op(th), (), s.windows
+    return "kicked", x, _next_op(th), (x, _set_exit(v, True)), s.windows
 
 
 def _run(e, s, i, th, op):
@@ -333,7 +327,7 @@ def _run(e, s, i, th, op):
     x = op.vcpu
     v = s.vcpus[x]
     mode = BLOCKED if e.suspended(v) else GUEST
-    return _done(s, i, th, s.vcpus.set(x, _ran(v, mode, KVM_RUN, True))), mode, (x, mode)
+    return mode, (x, mode), _next_op(th), (x, _ran(v, mode, KVM_RUN, True)), s.windows
 
 
 def _hyperv_init(e, s, i, th, op):
@@ -343,13 +337,13 @@ def _hyperv_init(e, s, i, th, op):
     x = op.vcpu
     v = s.vcpus[x]
     if v.hyperv:
-        return _done(s, i, th), "has_context", x
+        return "has_context", x, _next_op(th), (), s.windows
     if v.ran:
-        return _done(s, i, th), "ran_without", x
+        return "ran_without", x, _next_op(th), (), s.windows
     # A vCPU without a context has inhibit 0, suspended false and waiting_on
     # -1 already (no write reaches it, it never suspends): the new context
     # starts from exactly those, so only `hyperv` changes.
-    return _done(s, i, th, s.vcpus.set(x, _set_hyperv(v, True))), "init", x
+    return "init", x, _next_op(th), (x, _set_hyperv(v, True)), s.windows
 
 
 def _lock(e, s, i, th, op):
@@ -360,8 +354,8 @@ def _lock(e, s, i, th, op):
     if not op.value:  # set_inhibit(x, false) closes x's inhibit window
         windows &= ~(1 << x)
         case = "clear"
-    vcpus = s.vcpus.set(x, _set_mutex(s.vcpus[x], e.program.threads[i][0]))
-    return _goto(s, i, th._replace(pc="compare"), vcpus, windows), case, x
+    v = _set_mutex(s.vcpus[x], e.program.threads[i][0])
+    return case, x, _set_thread_pc(th, "compare"), (x, v), windows
 
 
 def _compare(e, s, i, th, op):
@@ -369,22 +363,22 @@ def _compare(e, s, i, th, op):
     x, b = op.vcpu, op.value
     v = s.vcpus[x]
     pc = "return" if v.inhibit == b else "write"
+    th = _set_thread_pc(th, pc)
     if not v.hyperv:  # no NULL check: this reads NULL->...; the model reads 0
-        return _goto(s, i, th._replace(pc=pc)), "null", x
+        return "null", x, th, (), s.windows
     if pc == "return":
-        return _goto(s, i, th._replace(pc=pc)), "already", (x, int(b))
-    return _goto(s, i, th._replace(pc=pc)), "differs", (x, int(not b))
+        return "already", (x, int(b)), th, (), s.windows
+    return "differs", (x, int(not b)), th, (), s.windows
 
 
 def _write(e, s, i, th, op):
     # WRITE_ONCE(vcpu->arch.hyperv->tlb_flush_inhibit, set->inhibit);
     x, b = op.vcpu, op.value
-    after = "sync" if e.variant.sync else ("return" if b else "unsuspend")
+    th = _set_thread_pc_w(th, "sync" if e.variant.sync else ("return" if b else "unsuspend"), 0)
     v = s.vcpus[x]
     if not v.hyperv:  # without a context the write goes nowhere: the model drops it
-        return _goto(s, i, th._replace(pc=after, w=0)), "null", (x, int(b))
-    vcpus = s.vcpus.set(x, _set_inhibit(v, b))
-    return _goto(s, i, th._replace(pc=after, w=0), vcpus), "write", (x, int(b))
+        return "null", (x, int(b)), th, (), s.windows
+    return "write", (x, int(b)), th, (x, _set_inhibit(v, b)), s.windows
 
 
 def _sync(e, s, i, th, op):
@@ -397,13 +391,13 @@ def _sync(e, s, i, th, op):
         readers = tuple((c, v.srcu_gen) for c, v in enumerate(s.vcpus) if v.srcu_reader)
         case = "begins"
     who = " ".join(f"vcpu{c}" for c, _ in readers) or "nobody"
-    return _goto(s, i, th._replace(pc="synced", readers=readers)), case, who
+    return case, who, _new(Thread, (th.op, "synced", th.w, readers)), (), s.windows
 
 
 def _synced(e, s, i, th, op):
     # synchronize_srcu() returns: every recorded reader has left its section
-    th = th._replace(pc="return" if op.value else "unsuspend", readers=(), w=0)
-    return _goto(s, i, th), "returns", ()
+    th = _new(Thread, (th.op, "return" if op.value else "unsuspend", 0, ()))
+    return "returns", (), th, (), s.windows
 
 
 def _unsuspend(e, s, i, th, op):
@@ -411,17 +405,16 @@ def _unsuspend(e, s, i, th, op):
     var = e.variant
     w = th.w
     v = s.vcpus[w]
-    nxt = _new(Thread, (th.op, "unsuspend" if w + 1 < e.n else "return", w + 1, th.readers))
     if not (e.suspended(v) and (var.wake_all or v.waiting_on == op.vcpu)):
-        return _goto(s, i, nxt), "stays", w
+        nxt = _new(Thread, (th.op, "unsuspend" if w + 1 < e.n else "return", w + 1, th.readers))
+        return "stays", w, nxt, (), s.windows
     if var.merged_state:
-        return _goto(s, i, nxt, s.vcpus.set(w, _set_waiting_on(v, -1))), "merged", w
+        nxt = _new(Thread, (th.op, "unsuspend" if w + 1 < e.n else "return", w + 1, th.readers))
+        return "merged", w, nxt, (w, _set_waiting_on(v, -1)), s.windows
     if var.unsuspend_swapped:
-        vcpus = s.vcpus.set(w, _set_suspended(v, False))
-        return _goto(s, i, th._replace(pc="wake"), vcpus), "swapped", w
+        return "swapped", w, _set_thread_pc(th, "wake"), (w, _set_suspended(v, False)), s.windows
     # "waiting_on's store should happen before suspended's"
-    vcpus = s.vcpus.set(w, _set_waiting_on(v, -1))
-    return _goto(s, i, th._replace(pc="wake"), vcpus), "waiting_on", w
+    return "waiting_on", w, _set_thread_pc(th, "wake"), (w, _set_waiting_on(v, -1)), s.windows
 
 
 def _wake(e, s, i, th, op):
@@ -430,20 +423,20 @@ def _wake(e, s, i, th, op):
     v = s.vcpus[w]
     nxt = _new(Thread, (th.op, "unsuspend" if w + 1 < e.n else "return", w + 1, th.readers))
     if e.variant.unsuspend_swapped:
-        return _goto(s, i, nxt, s.vcpus.set(w, _set_waiting_on(v, -1))), "swapped", w
-    return _goto(s, i, nxt, s.vcpus.set(w, _set_suspended(v, False))), "suspended", w
+        return "swapped", w, nxt, (w, _set_waiting_on(v, -1)), s.windows
+    return "suspended", w, nxt, (w, _set_suspended(v, False)), s.windows
 
 
 def _return(e, s, i, th, op):
     # the ioctl returns 0 and kvm_vcpu_ioctl() drops vcpu->mutex
     x = op.vcpu
     v = s.vcpus[x]
-    vcpus = s.vcpus.set(x, _set_mutex(v, ""))
+    writes = (x, _set_mutex(v, ""))
     # set_inhibit(x, true) opens x's inhibit window as it returns, unless the
     # write went nowhere (no context): that inhibits nothing
     if op.value and v.hyperv:
-        return _done(s, i, th, vcpus, s.windows | (1 << x)), "opens", x
-    return _done(s, i, th, vcpus), "returns", x
+        return "opens", x, _next_op(th), writes, s.windows | (1 << x)
+    return "returns", x, _next_op(th), writes, s.windows
 
 
 # -- guards ------------------------------------------------------------------------------

@@ -77,48 +77,48 @@ def _members(members: Iterable, out: Write, level: int, open_: str, close: str, 
 def dumps(value: object, level: int = 0) -> str:
     """`json.dumps(value, indent=2)`, with every line after the first indented
     `level` steps more (where the value sits inside a larger document)."""
-    parts: list[str] = []
-    _encode(value, "\n" + "  " * level, parts.append)
-    return "".join(parts)
+    return _text(value, "\n" + "  " * level)
 
 
-def _encode(value: object, newline: str, out: Write) -> None:
-    if isinstance(value, str):
-        out(_string(value))
-    elif value is None:
-        out("null")
-    elif value is True:
-        out("true")
-    elif value is False:
-        out("false")
-    elif isinstance(value, int):
-        out(int.__repr__(value))
-    elif isinstance(value, float):
-        out(_float(value))
-    elif isinstance(value, dict):
+def _text(value: object, newline: str) -> str:
+    # one string per container, joined: a 2-million-event document is
+    # mostly small dicts of scalars, and this is the loop that writes them
+    kind = type(value)
+    if kind is str:
+        return _string(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is dict:
         if not value:
-            out("{}")
-            return
+            return "{}"
         inner = newline + "  "
-        sep = "{" + inner
-        for key, item in value.items():
-            out(sep + _key(key) + ": ")
-            _encode(item, inner, out)
-            sep = "," + inner
-        out(newline + "}")
-    elif isinstance(value, list | tuple):
+        items = (
+            (_string(k) if type(k) is str else _key(k)) + ": " + _text(v, inner)
+            for k, v in value.items()
+        )
+        return "{" + inner + ("," + inner).join(items) + newline + "}"
+    if kind is list or kind is tuple:
         if not value:
-            out("[]")
-            return
+            return "[]"
         inner = newline + "  "
-        sep = "[" + inner
-        for item in value:
-            out(sep)
-            _encode(item, inner, out)
-            sep = "," + inner
-        out(newline + "]")
-    else:
-        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+        return "[" + inner + ("," + inner).join(_text(v, inner) for v in value) + newline + "]"
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):  # e.g. a Step
+        return _string(value)
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return _float(value)
+    if isinstance(value, dict):
+        return _text(dict(value), newline)
+    if isinstance(value, list | tuple):
+        return _text(list(value), newline)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def _key(key: object) -> str:

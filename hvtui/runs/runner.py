@@ -3,12 +3,15 @@
 What `hvtui run` prints and every export draws from; no Rich, no Textual.
 The JSON document is built lazily (`parts`) so `run --json` can write it as
 it goes (hvtui.runs.jsonout) instead of holding a gigabyte of it; `document`
-is the same thing made whole, for the exports.
+is the same thing made whole, for the exports. `run --json`, `--jsonl` and
+`--quiet` keep no history (Session.drop_history): their memory is that of
+one state however long the run.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 
 from hvtui.model.engine import Event
@@ -23,7 +26,7 @@ from hvtui.scenario.expect import (
     vcpu_view,
 )
 
-_CHUNK = 4096  # steps taken between two writes of --jsonl
+_CHUNK = 4096  # steps taken between two writes of events or of a replayed schedule
 
 
 def load(path: str, variant: str | None = None, schedule: str | None = None) -> scenarios.Scenario:
@@ -47,9 +50,12 @@ def start(scenario: scenarios.Scenario) -> Session:
     return scenarios.replay(scenario)
 
 
-def replay_to_end(scenario: scenarios.Scenario) -> Session:
-    """The schedule, then the documented round-robin order until nothing can step."""
+def replay_to_end(scenario: scenarios.Scenario, history: bool = True) -> Session:
+    """The schedule, then the documented round-robin order until nothing can step.
+    Without `history` the session keeps only where it ended (and its verdicts)."""
     session = start(scenario)
+    if not history:
+        session.drop_history()
     session.run()
     return session
 
@@ -77,24 +83,58 @@ def event_dict(event: Event, violations: tuple[str, ...]) -> dict:
 
 
 def parts(scenario: scenarios.Scenario, session: Session, strict: bool = False) -> dict:
-    """The document of `run --json`, its schedule, events and final grid made on demand."""
-    engine = session.engine
-    names = engine.names
+    """The document of `run --json`, its schedule, events and final grid made on demand.
+
+    `session` is the scenario's run to its end (replay_to_end). Without its
+    history the schedule and the events are made by replaying the scenario
+    again as they are written: the same steps, since a run is a function
+    of its scenario."""
+    names = session.engine.names
     done = session.progress()
+    if session.history:
+        schedule = Items(lambda: (names[a] for a in session.actors))
+        events = Items(lambda: map(event_dict, session.events, session.violations))
+    else:
+        schedule = Items(lambda: (names[a] for a in _actors(scenario, session.pos)))
+        events = Items(lambda: (event_dict(*step) for step in _events(scenario, session.pos)))
     return {
         "file": scenario.file,
         "name": scenario.name,
         "variant": scenario.variant,
         "vcpus": scenario.vcpus,
         "steps": session.pos,
-        "schedule": Items(lambda: (names[a] for a in session.actors)),
-        "events": Items(lambda: map(event_dict, session.events, session.violations)),
+        "schedule": schedule,
+        "events": events,
         "final": Items(lambda: _final(session), pairs=True),
         "violations": {p: {"step": s} for p, s in session.first_violations().items()},
         "progress": {"verdict": done.verdict, "detail": done.detail} if done else None,
         "stuck": stuck(session),
         "expect": expectation(scenario, session, strict),
     }
+
+
+def _actors(scenario: scenarios.Scenario, steps: int) -> Iterator[int]:
+    """Who takes each step of the scenario's run, replayed without history."""
+    session = start(scenario)
+    yield from session.actors  # the scenario's schedule
+    session.drop_history()
+    taken: list[int] = []
+    while session.run(_CHUNK, taken.append):
+        yield from taken
+        taken.clear()
+    _same_run(session, steps)
+
+
+def _events(scenario: scenarios.Scenario, steps: int) -> Iterator[tuple[Event, tuple[str, ...]]]:
+    """Each step's event and violations, replayed without history."""
+    session = start(scenario)
+    yield from _steps(session)
+    _same_run(session, steps)
+
+
+def _same_run(session: Session, steps: int) -> None:
+    if session.pos != steps:
+        raise AssertionError(f"the replay took {session.pos} steps, the run {steps}")
 
 
 def _final(session: Session):
@@ -109,20 +149,22 @@ def document(scenario: scenarios.Scenario, session: Session, strict: bool = Fals
 def write_lines(scenario: scenarios.Scenario, session: Session, out: Write, strict: bool) -> dict:
     """`run --jsonl`: one JSON object a line (shapes in the README), each event
     written as soon as it is taken: `session` (its schedule taken) is run to
-    its end here, a chunk at a time. Returns the expectation, as `parts` has it."""
+    its end here, without history. Returns the expectation, as `parts` has it."""
     head = {"file": scenario.file, "name": scenario.name, "variant": scenario.variant}
     out(json.dumps({"type": "run", **head, "vcpus": scenario.vcpus}) + "\n")
-    written = 0
-    while True:
-        events, violations = session.events, session.violations
-        for i in range(written, len(events)):
-            out(json.dumps({"type": "event", **event_dict(events[i], violations[i])}) + "\n")
-        written = len(events)
-        if not session.run(limit=_CHUNK):
-            break
+    for event, found in _steps(session):
+        out(json.dumps({"type": "event", **event_dict(event, found)}) + "\n")
     for name, view in _final(session):
         out(json.dumps({"type": "final", "vcpu": name, **view}) + "\n")
     doc = parts(scenario, session, strict)
     tail = {k: doc[k] for k in ("steps", "violations", "progress", "stuck", "expect")}
     out(json.dumps({"type": "end", **tail}) + "\n")
     return doc["expect"]
+
+
+def _steps(session: Session) -> Iterator[tuple[Event, tuple[str, ...]]]:
+    """Each step's event and violations: those `session` recorded (its
+    schedule), then the rest of its run without history, each as it is taken."""
+    yield from zip(session.events, session.violations, strict=True)
+    session.drop_history()
+    yield from session.stream(_CHUNK)
