@@ -207,3 +207,32 @@ def test_the_readings_tried_grow_with_the_scans_that_have_a_choice_and_stay_boun
     assert list(_picks([(1,)] * 5000)) == [()]
     assert list(_picks([(1,)] * 5000 + [(1, 2, 3)])) == [(), (0,) * 5000 + (1,), (0,) * 5000 + (2,)]
     assert len(list(_picks([(0, 1, 2)] * 5000))) == MAX_CANDIDATES
+
+
+def test_a_suspension_traces_its_target_even_when_a_swapped_scan_reset_waiting_on(tmp_path, capsys):
+    """6/7 traces kvm_hv_vcpu_suspend_tlb_flush(vcpu, vcpu_id) with its argument: when
+    the swapped scan's second write (waiting_on = -1) lands between the retry's two
+    writes, the line still names the target, not the -1 the field holds then."""
+    yaml = """\
+name: swapped-between
+vcpus: 3
+variant: unsuspend-swapped
+initial: {inhibit: [1, 2], mode: {1: user}}
+actors:
+  vcpu2: [{id: f2, op: flush, targets: [1, 2]}]
+  vmm: [{id: clr1, op: set_inhibit, vcpu: 1, value: false}]
+schedule: [vcpu2, vcpu2, vcpu2, vcpu2, vcpu2, vmm, vmm, vmm, vmm, vmm, vmm, vmm, vmm,
+           vcpu2, vcpu2, vcpu2, vcpu2, vcpu2, vmm, vcpu2, vcpu2]
+"""
+    path = tmp_path / "between.yaml"
+    path.write_text(yaml)
+    out = tmp_path / "between.trace"
+    export(path, out, capsys)
+    suspensions = [
+        (r.fields.vcpu, r.fields.other)
+        for r in Reader(str(out)).records()
+        if r.name == formats.SUSPEND
+    ]
+    assert suspensions == [(2, 1), (2, 2)]
+    code, doc = traced(tmp_path, capsys, yaml, "unsuspend-swapped")
+    assert (code, doc["result"]) == (0, "consistent"), (doc.get("line"), doc.get("instead"))

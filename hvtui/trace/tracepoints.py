@@ -11,7 +11,7 @@ in each tracepoint's fields from the step, keyed by the tracepoint's name:
   sparse or wide target set prints kvm_hv_flush_tlb_ex instead;
 - kvm_hv_hypercall_done: HV_STATUS_SUCCESS, or 5/7's -EBUSY when `s3` falls
   through (after a suspension 5/7 returns 1 before tracing a result);
-- kvm_hv_vcpu_suspend_tlb_flush: the vCPU and whom it now waits on;
+- kvm_hv_vcpu_suspend_tlb_flush: the vCPU and the target it suspends on;
 - kvm_hv_vcpu_unsuspend_tlb_flush: the vCPU the scan is at, printed on the
   VMM thread running the ioctl;
 - kvm_entry, kvm_userspace_exit: the vCPU entering or leaving.
@@ -100,8 +100,11 @@ def _done(at: _At) -> Emit:
 
 
 def _suspend(at: _At) -> Emit:
+    # 6/7 prints kvm_hv_vcpu_suspend_tlb_flush()'s argument, the target, not the
+    # waiting_on field read back: a swapped scan may have reset that to -1 already
     c = at.vcpu
-    t = at.after.vcpus[c].waiting_on
+    v = at.before.vcpus[c]
+    t = at.engine.ops[c][v.op].targets[v.k]
     return Emit(formats.SUSPEND, formats.print_suspend(c, t), c, ("suspend", c, t))
 
 
