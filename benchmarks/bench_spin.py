@@ -84,7 +84,6 @@ def main() -> int:
     parser.add_argument("--family-only", action="store_true")
     parser.add_argument("--warm", action="store_true", help="also SPIN again, pans cached")
     args = parser.parse_args()
-    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="bench-spin-cache-")
     files = args.files or ([] if args.family_only else sorted((ROOT / "scenarios").glob("*.yaml")))
     if not args.files and files:
         # 4096 vCPUs: neither engine completes it (hvtui runs to its memory limit; the
@@ -120,4 +119,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with tempfile.TemporaryDirectory(prefix="bench-spin-cache-") as cache:
+        os.environ["XDG_CACHE_HOME"] = cache  # pans compiled afresh, removed after
+        sys.exit(main())
