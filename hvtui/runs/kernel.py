@@ -19,6 +19,7 @@ from typing import NamedTuple
 from hvtui.model.properties import NO_BOGUS_STATUS, NO_NULL_DEREF, SYNC_FLUSHES_ONLY
 from hvtui.model.session import Session
 from hvtui.model.state import USER, Flush, SetInhibit
+from hvtui.model.steps import BY_KIND, W
 
 
 class Line(NamedTuple):
@@ -318,7 +319,7 @@ def _scan_head(s: _Step) -> str:
 
 def _unsuspend(s: _Step) -> Line:
     w = s.arg
-    if not s.event.changes:
+    if s.event.case == "stays":
         return _line(2, "", about=(w,), head=_scan_head(s), subject=w)
     return _scan_write(s, _scan_head(s))
 
@@ -327,12 +328,20 @@ def _wake(s: _Step) -> Line:
     return _scan_write(s, "")
 
 
+# What a scan's store writes into the vCPU it matched (2/7's
+# kvm_hv_vcpu_unsuspend_tlb_flush()), whether or not the field held it already:
+# under wake-all a second scan may store the value a first one left.
+_SCAN_STORES = {"waiting_on": -1, "suspended": False}
+
+
 def _scan_write(s: _Step, head: str) -> Line:
     """A matching scan iteration, or the wake after it: one store into vcpu w."""
-    (name, value), *_ = s.event.changes
-    vcpu, field = name.split(".")
-    w = int(vcpu[4:])
-    return _line(2, f"WRITE_ONCE({_hv(w, field)}, {_c(value)})", vcpu, (w,), head)
+    w = s.arg
+    (field,) = (
+        loc.field for loc in BY_KIND[s.event.kind].case_writes(s.event.case) if loc.who == W
+    )
+    text = f"WRITE_ONCE({_hv(w, field)}, {_c(_SCAN_STORES[field])})"
+    return _line(2, text, f"vcpu{w}", (w,), head)
 
 
 def _return(s: _Step) -> Line:
