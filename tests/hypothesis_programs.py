@@ -62,7 +62,9 @@ def vmm_ops(draw, name: str, vcpu) -> tuple:
 def vcpu_op(draw, c: int, j: int, targets, flushes: bool):
     """A flush of some targets (when the vCPU may flush) or kernel work."""
     if flushes and draw(st.integers(0, 3)):
-        return Flush(f"f{c}.{j}", tuple(sorted(draw(targets))))
+        chosen = sorted(draw(targets))
+        # spec as a scenario file would write it, so a saved program keeps its targets
+        return Flush(f"f{c}.{j}", tuple(chosen), spec=chosen)
     return KernelWork(f"k{c}.{j}")
 
 
