@@ -65,14 +65,20 @@ def in_ioctl(engine: Engine, s: State) -> bool:
 
 def lost_wakeup(engine: Engine, s: State, c: int) -> bool:
     """vcpu c is suspended and nobody will ever clear it (no-lost-wakeup)."""
-    v = s.vcpus[c]
-    if not engine.suspended(v):
-        return False
-    return v.waiting_on == -1 or not s.vcpus[v.waiting_on].inhibit
+    return _lost(engine, s.vcpus[c], s.vcpus)
 
 
 def runs_suspended(engine: Engine, s: State, c: int) -> bool:
-    v = s.vcpus[c]
+    return _runs_suspended(engine, s.vcpus[c])
+
+
+# The two on a vCPU's value: judge() has the vCPUs a step changed at hand, and
+# its `after` may hold its vCPUs in a list.
+def _lost(engine: Engine, v, vcpus) -> bool:
+    return engine.suspended(v) and (v.waiting_on == -1 or not vcpus[v.waiting_on].inhibit)
+
+
+def _runs_suspended(engine: Engine, v) -> bool:
     return v.mode == GUEST and engine.suspended(v)
 
 
@@ -127,24 +133,16 @@ def judge(
             found.append(NO_BOGUS_STATUS)  # the -EBUSY fall-through
     elif kind in _IOCTL_JUDGED:
         found += _ioctl_violations(engine, before, actor - engine.n, kind, after)
-    suspended = engine.suspended
-    if STAYS_PUT not in found:
-        for _, _, v in changed:
-            if v.mode == GUEST and suspended(v):  # runs_suspended
-                found.append(STAYS_PUT)
-                break
+    if STAYS_PUT not in found and any(_runs_suspended(engine, v) for _, _, v in changed):
+        found.append(STAYS_PUT)
     if not now_in:
         # Flags only change inside the ioctl, so leaving it is the one moment
         # a vCPU that did not move can become a lost wake-up.
         if was_in:
             if any(lost_wakeup(engine, after, c) for c in range(engine.n)):
                 found.append(NO_LOST_WAKEUP)
-        else:
-            vcpus = after.vcpus
-            for _, _, v in changed:  # lost_wakeup of each vCPU that moved
-                if suspended(v) and (v.waiting_on == -1 or not vcpus[v.waiting_on].inhibit):
-                    found.append(NO_LOST_WAKEUP)
-                    break
+        elif any(_lost(engine, v, after.vcpus) for _, _, v in changed):  # those that moved
+            found.append(NO_LOST_WAKEUP)
     return tuple(found) if found else ()
 
 
