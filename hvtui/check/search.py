@@ -502,7 +502,12 @@ def _verdict(space: _Space, prop: str, main: _Pass, short: _Pass | None) -> Verd
 
 
 def _unfinished(p: _Pass) -> str:
-    return f"not decided when the search stopped ({p.stop}, {len(p.keys)} states)"
+    return unfinished(p.stop, len(p.keys))
+
+
+def unfinished(bound: str, states: int) -> str:
+    """An `incomplete` verdict's detail (hvtui.spin words pan's the same)."""
+    return f"not decided when the search stopped ({bound}, {states} states)"
 
 
 def _path(p: _Pass, index: int) -> list[tuple[int, int]]:

@@ -23,11 +23,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from hvtui.check.search import Result, Verdict
+from hvtui.check.search import Result, Verdict, unfinished
 from hvtui.exports.promela import BY_DESIGN, generate
 from hvtui.model import properties as props
 from hvtui.model.engine import Engine
 from hvtui.model.properties import BLOCKED_BY_DESIGN, HOLDS, INCOMPLETE, PROPERTIES, VIOLATED
+from hvtui.model.session import Stop, replay
 from hvtui.model.variants import VARIANTS
 from hvtui.spin import toolchain
 from hvtui.spin.toolchain import Times
@@ -165,7 +166,7 @@ class _Run:
 
 
 def _unfinished(r: _Run) -> str:
-    return f"not decided when the search stopped ({r.limit}, {r.states} states)"
+    return unfinished(r.limit, r.states)
 
 
 def _schedule(model, pan, r: _Run) -> tuple[int, ...]:
@@ -179,14 +180,17 @@ def _schedule(model, pan, r: _Run) -> tuple[int, ...]:
 
 def _replay(engine: Engine, schedule: tuple[int, ...]):
     """Take the schedule on hvtui's engine: (state before the last step, after it, event)."""
-    s = before = engine.initial()
-    event = None
-    for t, a in enumerate(schedule, 1):
-        if not engine.can_step(s, a):
-            raise ModelDrift(f"step {t}: {engine.names[a]} cannot step in hvtui's model")
-        before = s
-        s, event = engine.step(s, a, t)
-    return before, s, event
+    if not schedule:
+        s = engine.initial()
+        return s, s, None
+    before, stop = replay(engine, engine.initial(), schedule[:-1])
+    last = schedule[-1]
+    if stop is None and not engine.can_step(before, last):
+        stop = Stop(len(schedule) - 1, engine.names[last], None)
+    if stop is not None:
+        raise ModelDrift(f"step {stop.index + 1}: {stop.name} cannot step in hvtui's model")
+    after, event = engine.step(before, last, len(schedule))
+    return before, after, event
 
 
 def _violations(engine: Engine, schedule: tuple[int, ...], checked: set[int]):
