@@ -5,19 +5,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import textwrap
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from hvtui.check.jobs import run as run_jobs
 from hvtui.check.limits import MEMORY_SHARE, format_size, parse_size, total_memory
-from hvtui.check.search import Interrupted, Options, Progress, Result, check
+from hvtui.check.search import Options, Progress, Result, check
 from hvtui.errors import InputError
 from hvtui.model.properties import INCOMPLETE, PROGRESS, PROPERTIES, VIOLATED
 from hvtui.model.variants import VARIANTS
 
 if TYPE_CHECKING:  # YAML and Rich load in main(), after argparse: --help stays quick
     from hvtui.scenario import load as scenarios
+    from hvtui.spin.check import SpinOptions
 
 WIDTH = 100  # the matrix is pasted into mail
 
@@ -60,6 +63,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="stop when this process's resident memory (RSS) reaches SIZE, e.g. 4G, "
         f"500M or 25%% of RAM (default {default.replace('%', '%%')}); "
         "a check ends by itself, and what it has not decided by then is 'incomplete'",
+    )
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        default="1",
+        metavar="N",
+        help="run the checks (one per file and variant) in N worker processes, each with "
+        f"1/N of the memory limit, default or --max-memory (both are totals); 0 or auto: "
+        f"one per CPU as os.cpu_count() counts them ({os.cpu_count()} here); default 1: "
+        "one at a time, in this process. The output is the same whatever N; --engine spin "
+        "runs N pans (and their compilers) at once",
     )
     parser.add_argument(
         "--max-states",
@@ -165,6 +179,7 @@ def main(args: argparse.Namespace) -> int:
         raise InputError("", "--property picks what --save writes: give --save OUT.yaml too")
     if args.save and os.path.exists(args.save) and not args.force:
         raise InputError(args.save, "already exists (pass --force to replace it)")
+    jobs = _jobs(args.jobs)
     if args.engine == "spin" and not _spin_installed():
         return 2
     loaded = [scenarios.load(path) for path in args.files]  # all input errors first
@@ -186,29 +201,30 @@ def main(args: argparse.Namespace) -> int:
     )
     if args.max_memory is not None:
         options = replace(options, max_memory=args.max_memory)
-    show = _ProgressLine() if args.progress or sys.stderr.isatty() else None
-    runs: list[tuple[scenarios.Scenario, Result]] = []
-    interrupted = False
+    checks = [
+        (scenario, variant)
+        for scenario in loaded
+        for variant in (
+            list(VARIANTS) if args.variant == "all" else [args.variant or scenario.variant]
+        )
+    ]
+    workers = min(jobs, len(checks))
+    if workers > 1 and options.max_memory is not None:  # the command's limit: a share each
+        options = replace(options, max_memory=options.max_memory // workers)
+    spin = _spin_options(args, options) if args.engine == "spin" else None
+    tasks = [_Task(scenario, variant, options, spin) for scenario, variant in checks]
+    show = (
+        _ProgressLines([(t.scenario.file, t.variant) for t in tasks], options.max_memory)
+        if args.progress or sys.stderr.isatty()
+        else None
+    )
     try:
-        for scenario in loaded:
-            names = list(VARIANTS) if args.variant == "all" else [args.variant or scenario.variant]
-            for variant in names:
-                callback = (
-                    show.reporter(scenario.file, variant, options.max_memory) if show else None
-                )
-                try:
-                    if args.engine == "spin":
-                        runs.append((scenario, _spin_check(scenario, variant, args, options)))
-                        continue
-                    runs.append((scenario, check(scenario, variant, options, progress=callback)))
-                finally:
-                    if show:
-                        show.clear()
-    except Interrupted as stop:  # Ctrl-C: the verdicts so far, this one incomplete
-        runs.append((scenario, stop.result))
-        interrupted = True
-    except KeyboardInterrupt:  # between two checks: the ones done
-        interrupted = True
+        outcome = run_jobs(_work, tasks, workers, show.report if show else None)
+    finally:
+        if show:
+            show.clear()
+    runs = [(tasks[index].scenario, result) for index, result in outcome.results]
+    interrupted = outcome.interrupted
     if args.json:
         json.dump({"results": [document(result) for _, result in runs]}, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -234,13 +250,49 @@ def _spin_installed() -> bool:
     return True
 
 
-def _spin_check(scenario, variant: str, args, options: Options) -> Result:
-    from hvtui.spin import check as spin
+def _spin_options(args, options: Options):
+    from hvtui.spin.check import SpinOptions
 
-    opts = spin.SpinOptions(
+    return SpinOptions(
         tuple(args.spin_cc), tuple(args.spin_pan), options.max_memory, options.max_seconds
     )
-    return spin.check(scenario, variant, opts)
+
+
+# -- running the checks -------------------------------------------------------
+
+
+def _jobs(text: str) -> int:
+    """--jobs: a count of worker processes (0 or auto: one per CPU)."""
+    if text.strip().lower() == "auto":
+        return os.cpu_count() or 1
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise InputError(
+            "--jobs", f"{text!r} is not a number of processes (expected N >= 0 or auto)"
+        )
+    return n or os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One search: a file under one variant, as a worker process receives it."""
+
+    scenario: scenarios.Scenario
+    variant: str
+    options: Options
+    spin: SpinOptions | None = None  # --engine spin
+
+
+def _work(task: _Task, progress, cancel) -> Result:
+    """`hvtui.check.jobs` runs this for each task, here or in a worker."""
+    if task.spin is not None:
+        from hvtui.spin import check as spin
+
+        return spin.check(task.scenario, task.variant, task.spin)
+    return check(task.scenario, task.variant, task.options, progress=progress, cancel=cancel)
 
 
 # -- JSON -----------------------------------------------------------------------
@@ -504,31 +556,50 @@ def counterexample_scenario(scenario, result: Result, prop: str) -> scenarios.Sc
 # -- progress -------------------------------------------------------------------
 
 
-class _ProgressLine:
-    """A line on stderr a few times a second: rewritten in place on a terminal,
-    appended otherwise (a log stays readable)."""
+class _ProgressLines:
+    """Progress on stderr a few times a second. On a terminal, one line per
+    running check (one per worker), rewritten in place; otherwise each report
+    is appended as a line of its own (a log stays readable)."""
 
-    def __init__(self):
+    def __init__(self, checks: list[tuple[str, str]], max_memory: int | None):
         self.tty = sys.stderr.isatty()
-        self.shown = False
+        self.checks = checks  # (file, variant) by task
+        self.of = f" of {format_size(max_memory)}" if max_memory else ""
+        self.lines: dict[int, str] = {}  # the running checks' lines, by task
+        self.drawn = 0  # how many of them the terminal shows
 
-    def reporter(self, file: str, variant: str, max_memory: int | None):
-        of = f" of {format_size(max_memory)}" if max_memory else ""
-
-        def report(p: Progress) -> None:
-            phase = "" if p.phase == "explore" else ", shortening counterexamples"
-            line = (
-                f"checking {file} ({variant}{phase}): {p.states:,} states, "
-                f"depth {p.depth}, {p.rate:,.0f} states/s, memory {format_size(p.memory)}{of}"
-            )
-            sys.stderr.write(f"\r\033[K{line}" if self.tty else line + "\n")
+    def report(self, index: int, p: Progress | None) -> None:
+        """Check `index` has got this far (None: it has ended)."""
+        if p is None:
+            if self.lines.pop(index, None) is not None:
+                self._draw()
+            return
+        file, variant = self.checks[index]
+        phase = "" if p.phase == "explore" else ", shortening counterexamples"
+        line = (
+            f"checking {file} ({variant}{phase}): {p.states:,} states, "
+            f"depth {p.depth}, {p.rate:,.0f} states/s, memory {format_size(p.memory)}{self.of}"
+        )
+        if not self.tty:
+            sys.stderr.write(line + "\n")
             sys.stderr.flush()
-            self.shown = self.tty
+            return
+        self.lines[index] = line
+        self._draw()
 
-        return report
+    def _draw(self) -> None:
+        if not self.tty:
+            return
+        # back to the first line drawn, erase from there down, draw the lines again,
+        # each cut to the terminal's width so that none wraps and the count holds
+        up = f"\033[{self.drawn - 1}F" if self.drawn > 1 else "\r"
+        width = max(20, shutil.get_terminal_size().columns - 1)
+        lines = [self.lines[i][:width] for i in sorted(self.lines)]
+        sys.stderr.write(up + "\033[J" + "\n".join(lines))
+        sys.stderr.flush()
+        self.drawn = len(lines)
 
     def clear(self) -> None:
-        if self.shown:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
-            self.shown = False
+        self.lines.clear()
+        if self.drawn:
+            self._draw()
