@@ -10,13 +10,12 @@ import os
 import pickle
 import pty
 import re
-import signal
 import subprocess
 import sys
 import time
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, interrupt_check, run_cli
 
 from hvtui.check.search import Options, check
 from hvtui.model.properties import PROPERTIES
@@ -139,54 +138,12 @@ def test_one_check_runs_in_this_process_with_the_whole_limit():
     assert all(line.endswith(" of 3.0G") for line in lines), lines
 
 
-def _children(pid: int) -> list[int]:
-    """Every process descended from `pid`, as /proc shows them."""
-    found, work = [], [pid]
-    while work:
-        parent = work.pop()
-        for entry in os.listdir("/proc"):
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            if ppid == parent:
-                found.append(int(entry))
-                work.append(int(entry))
-    return found
-
-
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
-
-
-def _interrupt(*args: str):
-    """`hvtui check --progress ARGS` sent SIGINT once two checks have shown
-    progress; (exit code, stdout, stderr, the processes it had started)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hvtui", "check", "--progress", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        shown = set()
-        while len(shown) < 2:  # both workers are searching
-            line = proc.stderr.readline()
-            assert line, "the check ended before it showed progress"
-            shown.add(line.split(":")[0])
-        started = _children(proc.pid)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
-        proc.wait()
-    return proc.returncode, out, err, started
 
 
 def _gone(pids: list[int]) -> list[int]:
@@ -200,7 +157,7 @@ def _gone(pids: list[int]) -> list[int]:
 
 
 def test_ctrl_c_stops_every_worker_prints_the_table_so_far_and_exits_130():
-    code, out, err, started = _interrupt("--jobs", "2", "--variant", "all", BIG)
+    code, out, err, _, started = interrupt_check("--jobs", "2", "--variant", "all", BIG, checks=2)
     assert len(started) >= 2  # two workers (and spawn's resource tracker)
     assert code == 130, err
     assert "Traceback" not in err
@@ -216,7 +173,8 @@ def test_ctrl_c_stops_every_worker_prints_the_table_so_far_and_exits_130():
 
 
 def test_ctrl_c_with_json_and_workers_prints_one_document():
-    code, out, _, started = _interrupt("--json", "--jobs", "2", "--variant", "all", BIG)
+    args = ("--json", "--jobs", "2", "--variant", "all", BIG)
+    code, out, _, _, started = interrupt_check(*args, checks=2)
     results = json.loads(out)["results"]
     assert code == 130
     assert [(r["variant"], r["complete"], r["bound"]) for r in results] == [

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, SCENARIOS, run_cli
+from conftest import ROOT, SCENARIOS, interrupt_check, run_cli
 
 from hvtui.check import limits
 from hvtui.check.search import Options, check
@@ -116,29 +115,9 @@ def test_progress_shows_states_depth_rate_and_memory():
     assert all(re.fullmatch(shape, line) for line in lines), lines
 
 
-def _interrupt(*args: str) -> tuple[int, str, str, str]:
-    """Start `hvtui check ARGS`, send SIGINT once it has shown progress; (code,
-    stdout, stderr, the progress line it had printed)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hvtui", "check", "--progress", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        shown = proc.stderr.readline()
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
-        proc.wait()
-    return proc.returncode, out, err, shown
-
-
 def test_ctrl_c_prints_the_verdicts_so_far_marked_incomplete_and_exits_130():
-    code, out, err, shown = _interrupt(BIG)
-    assert shown.startswith("checking scenarios/many-vcpus-4096.yaml (posted): ")
+    code, out, err, shown, _ = interrupt_check(BIG)
+    assert shown[0].startswith("checking scenarios/many-vcpus-4096.yaml (posted): ")
     assert code == 130, err
     assert "INCOMPLETE: stopped by Ctrl-C" in out
     assert out.count(" incomplete\n") == len(PROPERTIES)  # every property undecided
@@ -149,7 +128,7 @@ def test_ctrl_c_prints_the_verdicts_so_far_marked_incomplete_and_exits_130():
 
 
 def test_ctrl_c_with_json_still_prints_one_document():
-    code, out, _, _ = _interrupt("--json", "--variant", "all", BIG)
+    code, out, _, _, _ = interrupt_check("--json", "--variant", "all", BIG)
     (result,) = json.loads(out)["results"]  # the variants after it never started
     assert code == 130
     assert (result["variant"], result["complete"], result["bound"]) == ("posted", False, "Ctrl-C")

@@ -10,9 +10,11 @@ workers is the output of one.
 Ctrl-C: each worker has its own process group, so the terminal's SIGINT
 reaches the parent only; the parent passes one SIGINT to each busy worker,
 whose search then stops the way it does in one process (its Result marked
-"stopped by Ctrl-C"), sends what it found and exits. No task is started after
-that. A second Ctrl-C stops waiting for them. A worker whose parent has died
-cancels its check and exits (nothing would read its result).
+"stopped by Ctrl-C"), sends what it found and exits (a SPIN check raises
+KeyboardInterrupt there, which kills its pan, and sends nothing, as in one
+process). No task is started after that. A second Ctrl-C passes a second
+SIGINT on (a search then quits at once) and stops waiting. A worker whose
+parent has died cancels its check and exits (nothing would read its result).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -89,7 +92,7 @@ class _Pool:
             _started(context, self.work, self.size, bool(self.report)) as live,
         ):
             try:
-                while busy or (waiting and not stopping):
+                while live and (busy or (waiting and not stopping)):
                     if ctrl_c.hit and not stopping:
                         stopping = True
                         for conn in busy:
@@ -122,8 +125,9 @@ class _Pool:
                             self._ended(index)
                             if result is not None:
                                 results[index] = result
-                            if stopped:  # a stopped worker exits
+                            if stopped:  # a stopped worker exits; no task starts after it
                                 live.pop(conn)
+                                stopping = True
                             else:
                                 idle.append(conn)
             except KeyboardInterrupt:  # a second Ctrl-C: theirs, and stop waiting for them
@@ -206,8 +210,6 @@ def _worker(conn: Connection, work: Work, progress: bool, parent: int) -> None:
             except KeyboardInterrupt:  # before its search began, or not one of ours (SPIN)
                 result, stopped = None, True
             except Exception:
-                import traceback
-
                 conn.send(("error", traceback.format_exc()))
                 return
             conn.send(("result", result, stopped))
