@@ -10,12 +10,13 @@ import os
 import pickle
 import pty
 import re
+import signal
 import subprocess
 import sys
 import time
 
 import pytest
-from conftest import ROOT, interrupt_check, run_cli
+from conftest import ROOT, descendants, interrupt_check, run_cli
 
 from hvtui.check.search import Options, check
 from hvtui.model.properties import PROPERTIES
@@ -226,3 +227,37 @@ def test_spin_runs_in_workers_with_the_same_verdicts(tmp_path):
     assert _json(two[1]) == _json(one[1])
     # pan's -DMEMLIM is each worker's share: 2 models x 2 limits, each compiled once
     assert len(list(tmp_path.glob("hvtui/pan/*/pan"))) == 4
+
+
+@pytest.mark.skipif(toolchain.spin_path() is None, reason="SPIN is not installed")
+def test_ctrl_c_stops_spin_workers_and_their_compilers(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hvtui", "check", "--engine", "spin", "--jobs", "2",
+         "--variant", "all", FAMILY],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},  # nothing cached: gcc runs
+    )  # fmt: skip
+    try:
+        for _ in range(600):  # until a worker's compiler (or pan) is running
+            started = descendants(proc.pid)
+            if any(_command(p) in ("gcc", "cc1", "pan") for p in started):
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert "interrupted (Ctrl-C)" in err
+    assert {"gcc", "cc1"} & {_command(p) for p in started}
+    assert _gone(started) == []
+
+
+def _command(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""

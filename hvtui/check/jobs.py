@@ -8,10 +8,10 @@ of the tasks, whatever order the workers finish in, so the output of N
 workers is the output of one.
 
 Ctrl-C: each worker has its own process group, so the terminal's SIGINT
-reaches the parent only; the parent passes one SIGINT to each busy worker,
-whose search then stops the way it does in one process (its Result marked
-"stopped by Ctrl-C"), sends what it found and exits (a SPIN check raises
-KeyboardInterrupt there, which kills its pan, and sends nothing, as in one
+reaches the parent only; the parent passes one SIGINT to each busy worker's
+group, whose search then stops the way it does in one process (its Result
+marked "stopped by Ctrl-C"), sends what it found and exits (a SPIN check's
+compiler or pan gets the SIGINT too, and the check sends nothing, as in one
 process). No task is started after that. A second Ctrl-C passes a second
 SIGINT on (a search then quits at once) and stops waiting. A worker whose
 parent has died cancels its check and exits (nothing would read its result).
@@ -40,6 +40,7 @@ Report = Callable[[int, Progress | None], None]
 
 _WAIT = 0.1  # seconds between looks at Ctrl-C while waiting for workers
 _JOIN = 5.0  # seconds a worker gets to exit before it is killed
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 @dataclass
@@ -142,8 +143,10 @@ class _Pool:
 
 
 def _interrupt(proc) -> None:
+    """A Ctrl-C for the worker's process group, as the terminal would have sent
+    it: the worker and what it runs (SPIN's compiler and its cc1, pan)."""
     try:
-        os.kill(proc.pid, signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)  # a busy worker has made its group (_worker)
     except ProcessLookupError:  # it has exited already
         pass
 
@@ -195,10 +198,25 @@ def _started(context, work: Work, size: int, progress: bool) -> Iterator[dict[Co
             conn.close()
 
 
+def _ctrl_c_when_orphaned() -> None:
+    """Linux: a SIGINT when the parent dies, even by SIGKILL, so that a worker
+    busy in SPIN's compiler or pan stops them and exits too (a search of
+    ours also notices by itself: `orphaned` below)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGINT)
+    except (OSError, AttributeError):  # not Linux
+        pass
+
+
 def _worker(conn: Connection, work: Work, progress: bool, parent: int) -> None:
     os.setpgid(0, 0)  # the terminal's Ctrl-C is the parent's to pass on
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    _ctrl_c_when_orphaned()
     orphaned = lambda: os.getppid() != parent  # noqa: E731
+    if orphaned():  # it died before we asked
+        return
     try:
         conn.send(("ready",))
         for task in iter(conn.recv, None):
