@@ -19,7 +19,6 @@ parent has died cancels its check and exits (nothing would read its result).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import threading
@@ -27,11 +26,13 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hvtui.check.limits import Interrupt
 from hvtui.check.search import Interrupted, Progress, Result
+
+if TYPE_CHECKING:  # multiprocessing loads when workers start: `check --help` stays quick
+    from multiprocessing.connection import Connection
 
 # work(task, progress, cancel) -> Result; a module-level function (it is pickled by name)
 Work = Callable[[Any, Callable[[Progress], None] | None, Callable[[], bool] | None], Result]
@@ -82,6 +83,9 @@ class _Pool:
         self.report = report
 
     def run(self, tasks: Sequence[Any]) -> Outcome:
+        import multiprocessing
+        from multiprocessing.connection import wait
+
         context = multiprocessing.get_context("spawn")
         results: dict[int, Result] = {}
         waiting = list(enumerate(tasks))[::-1]  # popped from the end: task 0 first
