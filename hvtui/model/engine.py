@@ -12,7 +12,7 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from hvtui.model.state import GUEST, KERNEL, KVM_RUN, USER, Program, State, Thread, Vcpu, Vec
-from hvtui.model.steps import ANYTIME, BY_KIND, NO_STEP, OP_PHASES, Step, StepDef
+from hvtui.model.steps import ANYTIME, BY_KIND, NO_STEP, OP_PHASES, VCPU, C, Step, StepDef, T
 from hvtui.model.variants import Variant
 
 DONE = "done"  # Status.why of an actor that has finished its ops and has nothing to do
@@ -101,6 +101,12 @@ class Engine:
         }
         # each vCPU op's first step (`enter`, `vmexit`), by vCPU and op
         self._firsts = [tuple(OP_PHASES[op.op][0][0] for op in ops) for ops in program.vcpu_ops]
+        # vcpu c's status by its value: a vCPU's guards read only its own fields,
+        # and asking every actor its status is the larger part of expanding a state
+        self._statuses: list[dict[Vcpu, Status]] = [{} for _ in range(self.n)]
+        # vcpu c's moves, its effect's (case, key, writes), by the values the
+        # effect reads: its own, and at a target (`check`, `request`) the target's
+        self._moves: list[dict[object, tuple]] = [{} for _ in range(self.n)]
 
     # -- the initial state ---------------------------------------------------
 
@@ -145,7 +151,9 @@ class Engine:
 
     def status(self, s: State, a: int) -> Status:
         if a < self.n:
-            return self.vcpu_status(a, s.vcpus[a])
+            v = s.vcpus[a]
+            st = self._statuses[a].get(v)
+            return self.vcpu_status(a, v) if st is None else st
         return self.thread_status(s, a - self.n)
 
     def can_step(self, s: State, a: int) -> bool:
@@ -156,6 +164,15 @@ class Engine:
 
     def vcpu_status(self, c: int, v: Vcpu) -> Status:
         """vcpu c's status when its fields are `v`: a vCPU's guards read only its own."""
+        memo = self._statuses[c]
+        st = memo.get(v)
+        if st is None:
+            if len(memo) >= _MEMO:  # a long replay's counters make new values forever
+                memo.clear()
+            st = memo[v] = self._vcpu_status(c, v)
+        return st
+
+    def _vcpu_status(self, c: int, v: Vcpu) -> Status:
         if v.mode == KERNEL:  # inside an op: its next step is at pc, and has no guard
             pc = v.pc
             if pc in _AT_TARGET:
@@ -216,8 +233,18 @@ class Engine:
             raise ValueError(f"{self.names[a]} cannot step: {st.why}")
         d = BY_KIND[st.step.kind]
         if a < self.n:
-            case, key, writes = d.effect(self, s, a, s.vcpus[a])
-            return _new(State, (s.vcpus.write(writes), s.threads, s.windows)), d, case, key
+            vcpus = s.vcpus
+            v = vcpus[a]
+            arg = st.step.arg
+            seen = v if arg is None else (v, vcpus[arg])  # all that the effect reads
+            memo = self._moves[a]
+            move = memo.get(seen)
+            if move is None:
+                if len(memo) >= _MEMO:
+                    memo.clear()
+                move = memo[seen] = d.effect(self, s, a, v)
+            case, key, writes = move
+            return _new(State, (vcpus.write(writes), s.threads, s.windows)), d, case, key
         i = a - self.n
         threads = s.threads
         th = threads[i]
@@ -256,6 +283,16 @@ _AT_TARGET = frozenset(d.kind for d in BY_KIND.values() if d.actor == "vcpu" and
 def _waits_on_someone(v: Vcpu) -> bool:
     return v.waiting_on != -1
 
+
+_MEMO = 4096  # values remembered per vCPU before its memo starts again
+
+# Engine.take's memo of a vCPU's moves stands on this: a vCPU step's
+# locations name the stepping vCPU and, for a step with an argument, its target.
+assert all(
+    {loc.who for loc in d.reads + d.all_writes()} <= ({C, T} if d.arg else {C})
+    for d in BY_KIND.values()
+    if d.actor == VCPU
+), "a vCPU step reads or writes a vCPU other than itself and its target"
 
 _new = tuple.__new__  # builds a NamedTuple from a tuple, without keyword parsing
 _FINISHED = Status(NO_STEP, False, DONE)
