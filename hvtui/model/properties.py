@@ -135,29 +135,29 @@ def judge(
     of each vCPU the step changed, and in_ioctl before and after. A step
     never writes what is read here of another vCPU (the target of a check,
     the ioctl's vCPU's context, a reader's pc), so those are read in `after`."""
-    found: list[str] = []
+    found: tuple[str, ...] = ()  # a tuple, grown only on a violation: most steps have none
     if actor < engine.n:
         c = actor
         if kind == "complete":
             if before.windows and engine.ops[c][own.op].mask & before.windows:
-                found.append(INHIBIT_HOLDS)
+                found += (INHIBIT_HOLDS,)
             if engine.suspended(own):
-                found.append(STAYS_PUT)
+                found += (STAYS_PUT,)
         elif kind == "request" and before.windows >> arg & 1:
-            found.append(NO_REQUEST)
+            found += (NO_REQUEST,)
         elif kind == "service" and before.windows >> c & 1:
-            found.append(NO_FLUSH)
+            found += (NO_FLUSH,)
         elif kind == "check" and not after.vcpus[arg].hyperv:
-            found.append(NO_NULL_DEREF)  # 5/7's loops read v->arch.hyperv unchecked
+            found += (NO_NULL_DEREF,)  # 5/7's loops read v->arch.hyperv unchecked
         elif kind == "s3" and not engine.variant.retry and not engine.suspended(own):
-            found.append(NO_BOGUS_STATUS)  # the -EBUSY fall-through
+            found += (NO_BOGUS_STATUS,)  # the -EBUSY fall-through
     elif kind in _IOCTL_JUDGED:
         found += _ioctl_violations(engine, before, actor - engine.n, kind, after)
     if STAYS_PUT not in found:
         suspended = engine.suspended
         for _, _, v in changed:
             if v.mode == GUEST and suspended(v):  # _runs_suspended, inline: every step asks
-                found.append(STAYS_PUT)
+                found += (STAYS_PUT,)
                 break
     if not now_in:
         vcpus = after.vcpus
@@ -165,13 +165,13 @@ def judge(
             # Flags only change inside the ioctl, so leaving it is the one moment
             # a vCPU that did not move can become a lost wake-up.
             if any(_lost(engine, v, vcpus) for v in vcpus):
-                found.append(NO_LOST_WAKEUP)
+                found += (NO_LOST_WAKEUP,)
         else:
             for _, _, v in changed:  # those that moved
                 if _lost(engine, v, vcpus):
-                    found.append(NO_LOST_WAKEUP)
+                    found += (NO_LOST_WAKEUP,)
                     break
-    return tuple(found) if found else ()
+    return found
 
 
 _IOCTL_JUDGED = ("compare", "write", "sync")
@@ -187,17 +187,19 @@ assert [
 ] == ["set_inhibit"], "in_ioctl reads a set pc as being inside set_inhibit"
 
 
-def _ioctl_violations(engine: Engine, before: State, i: int, kind: str, after: State) -> list:
+def _ioctl_violations(
+    engine: Engine, before: State, i: int, kind: str, after: State
+) -> tuple[str, ...]:
     """What a set_inhibit's compare, write or sync violates."""
     if kind == "sync":
         # a reader in kernel work (pc `vmentry`) is not inside a flush hypercall
         readers = after.threads[i].readers
         if any(after.vcpus[c].pc == "vmentry" for c, _ in readers):
-            return [SYNC_FLUSHES_ONLY]
-        return []
+            return (SYNC_FLUSHES_ONLY,)
+        return ()
     op = engine.program.threads[i][1][before.threads[i].op]
     # vcpu->arch.hyperv->tlb_flush_inhibit, no NULL check in the ioctl
-    return [] if after.vcpus[op.vcpu].hyperv else [NO_NULL_DEREF]
+    return () if after.vcpus[op.vcpu].hyperv else (NO_NULL_DEREF,)
 
 
 # -- which steps can matter to which property -----------------------------------
