@@ -101,12 +101,12 @@ class Engine:
         }
         # each vCPU op's first step (`enter`, `vmexit`), by vCPU and op
         self._firsts = [tuple(OP_PHASES[op.op][0][0] for op in ops) for ops in program.vcpu_ops]
-        # vcpu c's status by its value: a vCPU's guards read only its own fields,
-        # and asking every actor its status is the larger part of expanding a state
-        self._statuses: list[dict[Vcpu, Status]] = [{} for _ in range(self.n)]
+        # vcpu c's status by its value (in `status`): a vCPU's guards read only
+        # its own fields, and asking every actor is much of expanding a state
+        self._statuses = _PerVcpu(self.n)
         # vcpu c's moves, its effect's (case, key, writes), by the values the
         # effect reads: its own, and at a target (`check`, `request`) the target's
-        self._moves: list[dict[object, tuple]] = [{} for _ in range(self.n)]
+        self._moves = _PerVcpu(self.n)
 
     # -- the initial state ---------------------------------------------------
 
@@ -152,8 +152,12 @@ class Engine:
     def status(self, s: State, a: int) -> Status:
         if a < self.n:
             v = s.vcpus[a]
-            st = self._statuses[a].get(v)
-            return self.vcpu_status(a, v) if st is None else st
+            memo = self._statuses.of[a]
+            st = memo.get(v)
+            if st is None:
+                self._statuses.miss()
+                st = memo[v] = self.vcpu_status(a, v)
+            return st
         return self.thread_status(s, a - self.n)
 
     def can_step(self, s: State, a: int) -> bool:
@@ -163,16 +167,9 @@ class Engine:
         return [a for a in range(len(self.names)) if self.status(s, a).enabled]
 
     def vcpu_status(self, c: int, v: Vcpu) -> Status:
-        """vcpu c's status when its fields are `v`: a vCPU's guards read only its own."""
-        memo = self._statuses[c]
-        st = memo.get(v)
-        if st is None:
-            if len(memo) >= _MEMO:  # a long replay's counters make new values forever
-                memo.clear()
-            st = memo[v] = self._vcpu_status(c, v)
-        return st
-
-    def _vcpu_status(self, c: int, v: Vcpu) -> Status:
+        """vcpu c's status when its fields are `v`: a vCPU's guards read only its own.
+        Not memoized (`status` is): a Session's replay asks it of values that
+        its counters make new at almost every step."""
         if v.mode == KERNEL:  # inside an op: its next step is at pc, and has no guard
             pc = v.pc
             if pc in _AT_TARGET:
@@ -237,11 +234,10 @@ class Engine:
             v = vcpus[a]
             arg = st.step.arg
             seen = v if arg is None else (v, vcpus[arg])  # all that the effect reads
-            memo = self._moves[a]
+            memo = self._moves.of[a]
             move = memo.get(seen)
             if move is None:
-                if len(memo) >= _MEMO:
-                    memo.clear()
+                self._moves.miss()
                 move = memo[seen] = d.effect(self, s, a, v)
             case, key, writes = move
             return _new(State, (vcpus.write(writes), s.threads, s.windows)), d, case, key
@@ -284,7 +280,29 @@ def _waits_on_someone(v: Vcpu) -> bool:
     return v.waiting_on != -1
 
 
-_MEMO = 4096  # values remembered per vCPU before its memo starts again
+# Entries an engine's memo holds, over all its vCPUs, before it starts again:
+# a check meets a few hundred values per vCPU, but a long replay's counters
+# (srcu_gen, flushes) make new ones forever, and each entry keeps a Vcpu alive.
+_MEMO = 1 << 14
+
+
+class _PerVcpu:
+    """One dict per vCPU, sharing one budget of _MEMO entries."""
+
+    __slots__ = ("of", "size")
+
+    def __init__(self, n: int):
+        self.of: list[dict] = [{} for _ in range(n)]
+        self.size = 0
+
+    def miss(self) -> None:
+        """Make room for one more entry: past the budget, every dict starts again."""
+        self.size += 1
+        if self.size > _MEMO:
+            for memo in self.of:
+                memo.clear()
+            self.size = 1
+
 
 # Engine.take's memo of a vCPU's moves stands on this: a vCPU step's
 # locations name the stepping vCPU and, for a step with an argument, its target.
