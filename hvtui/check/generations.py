@@ -23,10 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hvtui.model.state import State, Vcpu
+from hvtui.model.state import State, Thread, Vcpu, setter, setter_of
 from hvtui.model.variants import Variant
 
 Forget = Callable[..., State]
+
+_set_gens = setter("srcu_gen", "flush_srcu_gen")
+_set_readers = setter_of(Thread, "readers")
 
 
 def _forgetter(own_srcu: bool) -> Forget:
@@ -47,16 +50,16 @@ def _forgetter(own_srcu: bool) -> Forget:
             slots = range(len(vcpus))
         for c in slots:
             v = vcpus[c]
-            gen = 1 if v.srcu_reader else 0
-            fgen = 1 if v.flush_srcu_reader else 0
-            if v.srcu_gen != gen or v.flush_srcu_gen != fgen:
-                vcpus = vcpus.set(c, v._replace(srcu_gen=gen, flush_srcu_gen=fgen))
+            # forgotten: the generation equals the reader bit (True == 1)
+            if v.srcu_gen != v.srcu_reader or v.flush_srcu_gen != v.flush_srcu_reader:
+                gens = (1 if v.srcu_reader else 0, 1 if v.flush_srcu_reader else 0)
+                vcpus = vcpus.set(c, _set_gens(v, *gens))
         threads = s.threads
         for i, th in enumerate(threads):
             if th.readers:
                 kept = blocking(th.readers, s)
                 if kept != th.readers:
-                    threads = threads[:i] + (th._replace(readers=kept),) + threads[i + 1 :]
+                    threads = threads[:i] + (_set_readers(th, kept),) + threads[i + 1 :]
         if vcpus is s.vcpus and threads is s.threads:
             return s
         return State(vcpus, threads, s.windows)

@@ -12,7 +12,7 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from hvtui.model.state import GUEST, KERNEL, KVM_RUN, USER, Program, State, Thread, Vcpu, Vec
-from hvtui.model.steps import ANYTIME, BY_KIND, NO_STEP, OP_PHASES, Step, StepDef
+from hvtui.model.steps import ANYTIME, BY_KIND, NO_STEP, OP_PHASES, VCPU, C, Step, StepDef, T
 from hvtui.model.variants import Variant
 
 DONE = "done"  # Status.why of an actor that has finished its ops and has nothing to do
@@ -101,6 +101,12 @@ class Engine:
         }
         # each vCPU op's first step (`enter`, `vmexit`), by vCPU and op
         self._firsts = [tuple(OP_PHASES[op.op][0][0] for op in ops) for ops in program.vcpu_ops]
+        # vcpu c's status by its value (in `status`): a vCPU's guards read only
+        # its own fields, and asking every actor is much of expanding a state
+        self._statuses = _PerVcpu(self.n)
+        # vcpu c's moves, its effect's (case, key, writes), by the values the
+        # effect reads: its own, and at a target (`check`, `request`) the target's
+        self._moves = _PerVcpu(self.n)
 
     # -- the initial state ---------------------------------------------------
 
@@ -145,7 +151,13 @@ class Engine:
 
     def status(self, s: State, a: int) -> Status:
         if a < self.n:
-            return self.vcpu_status(a, s.vcpus[a])
+            v = s.vcpus[a]
+            memo = self._statuses.of[a]
+            st = memo.get(v)
+            if st is None:
+                self._statuses.miss()
+                st = memo[v] = self.vcpu_status(a, v)
+            return st
         return self.thread_status(s, a - self.n)
 
     def can_step(self, s: State, a: int) -> bool:
@@ -155,7 +167,9 @@ class Engine:
         return [a for a in range(len(self.names)) if self.status(s, a).enabled]
 
     def vcpu_status(self, c: int, v: Vcpu) -> Status:
-        """vcpu c's status when its fields are `v`: a vCPU's guards read only its own."""
+        """vcpu c's status when its fields are `v`: a vCPU's guards read only its own.
+        Not memoized (`status` is): a Session's replay asks it of values that
+        its counters make new at almost every step."""
         if v.mode == KERNEL:  # inside an op: its next step is at pc, and has no guard
             pc = v.pc
             if pc in _AT_TARGET:
@@ -216,8 +230,17 @@ class Engine:
             raise ValueError(f"{self.names[a]} cannot step: {st.why}")
         d = BY_KIND[st.step.kind]
         if a < self.n:
-            case, key, writes = d.effect(self, s, a, s.vcpus[a])
-            return _new(State, (s.vcpus.write(writes), s.threads, s.windows)), d, case, key
+            vcpus = s.vcpus
+            v = vcpus[a]
+            arg = st.step.arg
+            seen = v if arg is None else (v, vcpus[arg])  # all that the effect reads
+            memo = self._moves.of[a]
+            move = memo.get(seen)
+            if move is None:
+                self._moves.miss()
+                move = memo[seen] = d.effect(self, s, a, v)
+            case, key, writes = move
+            return _new(State, (vcpus.write(writes), s.threads, s.windows)), d, case, key
         i = a - self.n
         threads = s.threads
         th = threads[i]
@@ -256,6 +279,38 @@ _AT_TARGET = frozenset(d.kind for d in BY_KIND.values() if d.actor == "vcpu" and
 def _waits_on_someone(v: Vcpu) -> bool:
     return v.waiting_on != -1
 
+
+# Entries an engine's memo holds, over all its vCPUs, before it starts again:
+# a check meets a few hundred values per vCPU, but a long replay's counters
+# (srcu_gen, flushes) make new ones forever, and each entry keeps a Vcpu alive.
+_MEMO = 1 << 14
+
+
+class _PerVcpu:
+    """One dict per vCPU, sharing one budget of _MEMO entries."""
+
+    __slots__ = ("of", "size")
+
+    def __init__(self, n: int):
+        self.of: list[dict] = [{} for _ in range(n)]
+        self.size = 0
+
+    def miss(self) -> None:
+        """Make room for one more entry: past the budget, every dict starts again."""
+        self.size += 1
+        if self.size > _MEMO:
+            for memo in self.of:
+                memo.clear()
+            self.size = 1
+
+
+# Engine.take's memo of a vCPU's moves stands on this: a vCPU step's
+# locations name the stepping vCPU and, for a step with an argument, its target.
+assert all(
+    {loc.who for loc in d.reads + d.all_writes()} <= ({C, T} if d.arg else {C})
+    for d in BY_KIND.values()
+    if d.actor == VCPU
+), "a vCPU step reads or writes a vCPU other than itself and its target"
 
 _new = tuple.__new__  # builds a NamedTuple from a tuple, without keyword parsing
 _FINISHED = Status(NO_STEP, False, DONE)

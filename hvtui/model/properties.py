@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from hvtui.model.engine import DONE, Engine
-from hvtui.model.state import GUEST, SetInhibit, State
-from hvtui.model.steps import StepDef, bind
+from hvtui.model.state import GUEST, State
+from hvtui.model.steps import BY_KIND, OP_PHASES, VMM, Step, StepDef, bind
 
 INHIBIT_HOLDS = "inhibit-holds"
 NO_REQUEST = "no-request-while-inhibited"
@@ -56,9 +56,13 @@ INCOMPLETE = "incomplete"
 
 
 def in_ioctl(engine: Engine, s: State) -> bool:
-    """Some set_inhibit is between its `lock` and its `return`."""
-    for th, (_, ops) in zip(s.threads, engine.program.threads, strict=True):
-        if th.pc and th.op < len(ops) and isinstance(ops[th.op], SetInhibit):
+    """Some set_inhibit is between its `lock` and its `return`.
+
+    A thread is past the first step of its op exactly when its pc is set, and
+    set_inhibit is the one VMM op of more than one step (asserted below), so
+    the pc alone says it: this runs at every step of a check or a replay."""
+    for th in s.threads:
+        if th.pc:
             return True
     return False
 
@@ -96,12 +100,28 @@ def step_violations(
     engine: Engine, before: State, actor: int, step: str, after: State
 ) -> tuple[str, ...]:
     """Properties the transition `before --actor/step--> after` violates."""
-    kind, _, arg = step.partition(" ")
-    own = before.vcpus[actor] if actor < engine.n else None
-    changed = list(before.vcpus.diff(after.vcpus))
-    now_in = in_ioctl(engine, after)
-    was_in = now_in if actor < engine.n else in_ioctl(engine, before)  # a vCPU moves no thread
-    arg = int(arg) if arg else None
+    if isinstance(step, Step):
+        kind, arg = step.kind, step.arg
+    else:
+        kind, _, text = step.partition(" ")
+        arg = int(text) if text else None
+    vb, va = before.vcpus, after.vcpus
+    touched = va.touched(vb)
+    if touched is None:
+        changed = list(vb.diff(va))
+    else:  # a step's own after: only the slots it wrote can differ
+        changed = []
+        for c in touched:
+            x, y = vb[c], va[c]
+            if x != y:
+                changed.append((c, x, y))
+    if actor < engine.n:  # a vCPU moves no thread
+        now_in = was_in = in_ioctl(engine, after)
+        own = vb[actor]
+    else:
+        own = None
+        was_in = kind in _INSIDE_BEFORE or in_ioctl(engine, before)
+        now_in = kind in _INSIDE_AFTER or in_ioctl(engine, after)
     return judge(engine, actor, kind, arg, own, before, after, changed, was_in, now_in)
 
 
@@ -115,51 +135,71 @@ def judge(
     of each vCPU the step changed, and in_ioctl before and after. A step
     never writes what is read here of another vCPU (the target of a check,
     the ioctl's vCPU's context, a reader's pc), so those are read in `after`."""
-    found: list[str] = []
+    found: tuple[str, ...] = ()  # a tuple, grown only on a violation: most steps have none
     if actor < engine.n:
         c = actor
         if kind == "complete":
             if before.windows and engine.ops[c][own.op].mask & before.windows:
-                found.append(INHIBIT_HOLDS)
+                found += (INHIBIT_HOLDS,)
             if engine.suspended(own):
-                found.append(STAYS_PUT)
+                found += (STAYS_PUT,)
         elif kind == "request" and before.windows >> arg & 1:
-            found.append(NO_REQUEST)
+            found += (NO_REQUEST,)
         elif kind == "service" and before.windows >> c & 1:
-            found.append(NO_FLUSH)
+            found += (NO_FLUSH,)
         elif kind == "check" and not after.vcpus[arg].hyperv:
-            found.append(NO_NULL_DEREF)  # 5/7's loops read v->arch.hyperv unchecked
+            found += (NO_NULL_DEREF,)  # 5/7's loops read v->arch.hyperv unchecked
         elif kind == "s3" and not engine.variant.retry and not engine.suspended(own):
-            found.append(NO_BOGUS_STATUS)  # the -EBUSY fall-through
+            found += (NO_BOGUS_STATUS,)  # the -EBUSY fall-through
     elif kind in _IOCTL_JUDGED:
         found += _ioctl_violations(engine, before, actor - engine.n, kind, after)
-    if STAYS_PUT not in found and any(_runs_suspended(engine, v) for _, _, v in changed):
-        found.append(STAYS_PUT)
+    if STAYS_PUT not in found:
+        suspended = engine.suspended
+        for _, _, v in changed:
+            if v.mode == GUEST and suspended(v):  # _runs_suspended, inline: every step asks
+                found += (STAYS_PUT,)
+                break
     if not now_in:
-        # Flags only change inside the ioctl, so leaving it is the one moment
-        # a vCPU that did not move can become a lost wake-up.
+        vcpus = after.vcpus
         if was_in:
-            if any(lost_wakeup(engine, after, c) for c in range(engine.n)):
-                found.append(NO_LOST_WAKEUP)
-        elif any(_lost(engine, v, after.vcpus) for _, _, v in changed):  # those that moved
-            found.append(NO_LOST_WAKEUP)
-    return tuple(found) if found else ()
+            # Flags only change inside the ioctl, so leaving it is the one moment
+            # a vCPU that did not move can become a lost wake-up.
+            if any(_lost(engine, v, vcpus) for v in vcpus):
+                found += (NO_LOST_WAKEUP,)
+        else:
+            for _, _, v in changed:  # those that moved
+                if _lost(engine, v, vcpus):
+                    found += (NO_LOST_WAKEUP,)
+                    break
+    return found
 
 
 _IOCTL_JUDGED = ("compare", "write", "sync")
 
+# Where a VMM step stands to the ioctl, read off set_inhibit's phases: its
+# first step (`lock`) enters, its last (`return`) leaves, and every step
+# between runs inside it, so in_ioctl need not be asked around those.
+_PHASES = OP_PHASES["set_inhibit"]
+_INSIDE_BEFORE = frozenset(k for phase in _PHASES[1:] for k in phase)
+_INSIDE_AFTER = frozenset(k for phase in _PHASES[:-1] for k in phase)
+assert [
+    op for op, phases in OP_PHASES.items() if len(phases) > 1 and BY_KIND[phases[0][0]].actor == VMM
+] == ["set_inhibit"], "in_ioctl reads a set pc as being inside set_inhibit"
 
-def _ioctl_violations(engine: Engine, before: State, i: int, kind: str, after: State) -> list:
+
+def _ioctl_violations(
+    engine: Engine, before: State, i: int, kind: str, after: State
+) -> tuple[str, ...]:
     """What a set_inhibit's compare, write or sync violates."""
     if kind == "sync":
         # a reader in kernel work (pc `vmentry`) is not inside a flush hypercall
         readers = after.threads[i].readers
         if any(after.vcpus[c].pc == "vmentry" for c, _ in readers):
-            return [SYNC_FLUSHES_ONLY]
-        return []
+            return (SYNC_FLUSHES_ONLY,)
+        return ()
     op = engine.program.threads[i][1][before.threads[i].op]
     # vcpu->arch.hyperv->tlb_flush_inhibit, no NULL check in the ioctl
-    return [] if after.vcpus[op.vcpu].hyperv else [NO_NULL_DEREF]
+    return () if after.vcpus[op.vcpu].hyperv else (NO_NULL_DEREF,)
 
 
 # -- which steps can matter to which property -----------------------------------
