@@ -27,6 +27,7 @@ class InputError(Exception):
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}:{self.col}"
-        text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        # a command line's own mistake (an option without its partner) has no file
+        text = ": ".join(part for part in (where, self.path, self.message) if part)
         # one line, always: a file name or a quoted value may hold a line break
         return text.replace("\r", "\\r").replace("\n", "\\n")

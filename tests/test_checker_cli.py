@@ -60,7 +60,7 @@ def test_exit_1_when_an_expected_failure_does_not_happen(cli, tmp_path):
         (["missing.yaml"], r"^missing\.yaml: cannot read the file"),
         (["BAD"], r"^\S+bad-op\.yaml:\d+:\d+: actors\.vcpu0\[0\]\.op: "),
         ([WINDOW, "--save", WINDOW], r"inhibit-window\.yaml: already exists \(pass --force"),
-        ([WINDOW, "--property", "progress"], r"--property picks what --save writes"),
+        ([WINDOW, "--property", "progress"], r"^(hvtui: )?--property picks what --save writes"),
     ],
 )
 def test_exit_2_with_one_line_and_no_traceback_on_bad_input(cli, tmp_path, args, message):
