@@ -1,0 +1,122 @@
+"""The reference model against `hvtui.check.search.check`: verdicts and lengths.
+
+`disagreements(program, variant)` names every property on which the two
+differ: the verdict, or the length of a shortest schedule (hvtui's
+counterexamples are shortest by design; one its checker itself marks as not
+shortest, a blocked-by-design end found under the partial order, has only
+its verdict compared). `python -m reference.crosscheck N SEED` (from
+tests/) runs a batch of N random programs under every variant, half drawn
+by tests/hypothesis_programs.py and half as scenario files by
+tests/scenario_strategies.py (then loaded, as a user's file would be).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from hvtui.check.search import check
+from hvtui.model.state import Program
+from hvtui.scenario.value import Scenario
+from reference.model import PROGRESS, TOO_BIG, VIOLATED, end_of, explore, replay
+
+
+def as_scenario(program: Program, variant: str) -> Scenario:
+    return Scenario("<reference>", "reference", "", program.vcpus, variant, program)
+
+
+def disagreements(program: Program, variant: str, max_states: int = 100_000) -> list[str] | None:
+    """What differs between the reference and hvtui; None if the reference
+    model's state space is beyond `max_states` (nothing compared)."""
+    ref = explore(program, variant, max_states)
+    if any(found.verdict == TOO_BIG for found in ref.values()):
+        return None
+    result = check(as_scenario(program, variant), variant)
+    out = []
+    for prop, found in ref.items():
+        got = result.properties[prop]
+        length = None if got.schedule is None else len(got.schedule)
+        if got.verdict != found.verdict or (got.shortest and length != found.length):
+            out.append(
+                f"{variant} {prop}: reference {found.verdict} in {found.length} "
+                f"{list(found.schedule or ())}, hvtui {got.verdict} in {length} "
+                f"{list(got.schedule or ())}"
+            )
+        elif got.schedule is not None and not _reaches(program, variant, prop, got):
+            out.append(
+                f"{variant} {prop}: hvtui's schedule {list(got.schedule)} does not reach "
+                f"{got.verdict} in the reference"
+            )
+    return out
+
+
+def _reaches(program: Program, variant: str, prop: str, got) -> bool:
+    """hvtui's schedule, replayed on the reference, ends in what it claims:
+    its last step violates `prop`, or it ends where nobody can step with
+    that progress verdict."""
+    replayed = replay(program, variant, got.schedule)
+    if replayed is None:
+        return False
+    state, bad = replayed
+    if prop == PROGRESS:
+        return end_of(program, variant, state) == got.verdict
+    return got.verdict == VIOLATED and prop in bad
+
+
+def random_programs():
+    """Small random programs (2-4 vCPUs, 1-2 VMM threads, a few ops), from both
+    of the test suite's generators."""
+    from hypothesis import strategies as st
+    from hypothesis_programs import programs
+    from scenario_strategies import scenario_docs, yaml_text
+
+    from hvtui.scenario.load import parse
+
+    docs = scenario_docs(max_vcpus=4).filter(lambda d: d["vcpus"] >= 2)
+    loaded = docs.map(lambda d: parse(yaml_text(d), "<random>").program)
+    return st.one_of(programs().filter(lambda p: p.vcpus >= 2), loaded)
+
+
+def batch(examples: int, seed: int, max_states: int = 100_000) -> tuple[dict, list[str]]:
+    """`examples` random programs under every variant: counts, and each
+    disagreement as text (the program first, so it can be replayed)."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hseed
+
+    from reference.model import VARIANTS
+
+    counts = {"programs": 0, "compared": 0, "too_big": 0}
+    found: list[str] = []
+
+    @hseed(seed)
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(random_programs())
+    def one(program):
+        counts["programs"] += 1
+        for variant in VARIANTS:
+            diff = disagreements(program, variant, max_states)
+            if diff is None:
+                counts["too_big"] += 1
+                continue
+            counts["compared"] += 1
+            found.extend(f"{program!r}\n  {line}" for line in diff)
+
+    one()
+    return counts, found
+
+
+def main(argv: list[str]) -> int:
+    counts, found = batch(int(argv[0]), int(argv[1]))
+    for line in found:
+        print("DISAGREE", line)
+    print(" ".join(f"{k}={v}" for k, v in counts.items()), f"disagreements={len(found)}")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
