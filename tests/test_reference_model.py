@@ -13,8 +13,19 @@ from pathlib import Path
 
 import pytest
 from reference.crosscheck import batch, disagreements
-from reference.model import BLOCKED_BY_DESIGN, HOLDS, VARIANTS, VIOLATED, explore
+from reference.model import (
+    BLOCKED,
+    BLOCKED_BY_DESIGN,
+    GUEST,
+    HOLDS,
+    KVM_RUN,
+    VARIANTS,
+    VIOLATED,
+    Model,
+    explore,
+)
 
+from hvtui.model.state import Exit, HypervInit, Program, Run, SetInhibit
 from hvtui.model.variants import VARIANTS as HVTUI_VARIANTS
 from hvtui.scenario.load import load
 
@@ -100,3 +111,113 @@ def test_reference_null_deref_and_srcu_stall():
     assert verdicts(stall, "posted")["sync-waits-for-flushes-only"] == (VIOLATED, 5)
     assert verdicts(stall, "own-srcu")["sync-waits-for-flushes-only"] == (HOLDS, None)
     assert verdicts(stall, "no-sync")["sync-waits-for-flushes-only"] == (HOLDS, None)
+
+
+# -- the cross-check notices a wrong step ---------------------------------------
+#
+# Each mutant is the reference with one step got wrong the way a model of
+# this series plausibly could; on the scenario named beside it, the
+# cross-check must disagree with hvtui (so a wrong step in hvtui's table,
+# mirrored, would be caught the same way).
+
+
+class SyncWaitsForNobody(Model):
+    """synchronize_srcu() that returns at once."""
+
+    def sync(self, s, a):
+        s2, bad = super().sync(s, a)
+        return self._sett(s2, a - self.n, readers=()), bad
+
+
+class ServiceBeforeLeave(Model):
+    """A pending flush serviced before a pending exit returns to userspace."""
+
+    def _vcpu_next(self, s, c):
+        v = s.vcpus[c]
+        if v.mode == GUEST and v.pending and v.exit_pending:
+            return self.service
+        return super()._vcpu_next(s, c)
+
+
+class NoEbusy(Model):
+    """kvm_hv_hypercall_complete() that always returns 1, whatever the variant."""
+
+    def s3(self, s, c):
+        s = self._leave_srcu(s, c)
+        return self._setv(s, c, mode=BLOCKED, pc="enter", k=0), set()
+
+
+class RunIgnoresSuspension(Model):
+    """KVM_RUN that enters the guest even when the vCPU is suspended."""
+
+    def run(self, s, a):
+        x = self._op(s, a).vcpu
+        s = self._setv(s, x, mutex=KVM_RUN, mode=GUEST, ran=True)
+        return self._vmm_op_done(s, a), set()
+
+
+class LockKeepsWindow(Model):
+    """set_inhibit(x, false) that does not close x's window at its lock."""
+
+    def lock(self, s, a):
+        s2, bad = super().lock(s, a)
+        return s2._replace(windows=s.windows), bad
+
+
+class KernelWorkNotReader(Model):
+    """kernel_work outside kvm->srcu."""
+
+    def vmexit(self, s, c):
+        s2, bad = super().vmexit(s, c)
+        return self._setv(s2, c, reader=False), bad
+
+
+class InitAfterRun(Model):
+    """kvm_hv_vcpu_init() that creates the context even after a KVM_RUN."""
+
+    def hyperv_init(self, s, a):
+        s = self._setv(s, self._op(s, a).vcpu, hyperv=True)
+        return self._vmm_op_done(s, a), set()
+
+
+# vcpu1 is hot-plugged; the VMM runs it before its KVM_SET_CPUID2, so the
+# context never comes and the ioctl dereferences NULL (no scenario has this)
+RUN_BEFORE_INIT = Program(
+    vcpus=2,
+    vcpu_ops=((), ()),
+    threads=(
+        (
+            "vmm",
+            (
+                Run("r", 1),
+                Exit("e", 1),
+                HypervInit("h", 1),
+                SetInhibit("s", 1, True),
+            ),
+        ),
+    ),
+    initial_no_hyperv=frozenset({1}),
+)
+
+
+def _program(name: str) -> Program:
+    return load(str(ROOT / name)).program
+
+
+@pytest.mark.parametrize(
+    "mutant, where, variant",
+    [
+        (SyncWaitsForNobody, "scenarios/reviewer-race.yaml", "request-first"),
+        (ServiceBeforeLeave, "tests/data/check/bystanders.yaml", "posted"),
+        (NoEbusy, "scenarios/basic-suspend-wake.yaml", "no-sync"),
+        (RunIgnoresSuspension, "scenarios/three-waiters.yaml", "no-sync"),
+        (LockKeepsWindow, "tests/data/check/inhibit-window.yaml", "request-first"),
+        (KernelWorkNotReader, "scenarios/mmio-exit-during-uninhibit.yaml", "posted"),
+        (InitAfterRun, RUN_BEFORE_INIT, "posted"),
+    ],
+    ids=lambda x: x.__name__ if isinstance(x, type) else None,
+)
+def test_a_wrong_step_is_a_disagreement(mutant, where, variant):
+    program = where if isinstance(where, Program) else _program(where)
+    assert not disagreements(program, variant)  # the reference itself agrees
+    assert disagreements(program, variant, model=mutant)

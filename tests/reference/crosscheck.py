@@ -17,17 +17,19 @@ import sys
 from hvtui.check.search import check
 from hvtui.model.state import Program
 from hvtui.scenario.value import Scenario
-from reference.model import PROGRESS, TOO_BIG, VIOLATED, end_of, explore, replay
+from reference.model import PROGRESS, TOO_BIG, VIOLATED, Model, end_of, explore, replay
 
 
 def as_scenario(program: Program, variant: str) -> Scenario:
     return Scenario("<reference>", "reference", "", program.vcpus, variant, program)
 
 
-def disagreements(program: Program, variant: str, max_states: int = 100_000) -> list[str] | None:
+def disagreements(
+    program: Program, variant: str, max_states: int = 100_000, model=Model
+) -> list[str] | None:
     """What differs between the reference and hvtui; None if the reference
     model's state space is beyond `max_states` (nothing compared)."""
-    ref = explore(program, variant, max_states)
+    ref = explore(program, variant, max_states, model)
     if any(found.verdict == TOO_BIG for found in ref.values()):
         return None
     result = check(as_scenario(program, variant), variant)
@@ -41,7 +43,7 @@ def disagreements(program: Program, variant: str, max_states: int = 100_000) -> 
                 f"{list(found.schedule or ())}, hvtui {got.verdict} in {length} "
                 f"{list(got.schedule or ())}"
             )
-        elif got.schedule is not None and not _reaches(program, variant, prop, got):
+        elif got.schedule is not None and not _reaches(program, variant, prop, got, model):
             out.append(
                 f"{variant} {prop}: hvtui's schedule {list(got.schedule)} does not reach "
                 f"{got.verdict} in the reference"
@@ -49,16 +51,16 @@ def disagreements(program: Program, variant: str, max_states: int = 100_000) -> 
     return out
 
 
-def _reaches(program: Program, variant: str, prop: str, got) -> bool:
+def _reaches(program: Program, variant: str, prop: str, got, model) -> bool:
     """hvtui's schedule, replayed on the reference, ends in what it claims:
     its last step violates `prop`, or it ends where nobody can step with
     that progress verdict."""
-    replayed = replay(program, variant, got.schedule)
+    replayed = replay(program, variant, got.schedule, model)
     if replayed is None:
         return False
     state, bad = replayed
     if prop == PROGRESS:
-        return end_of(program, variant, state) == got.verdict
+        return end_of(program, variant, state, model) == got.verdict
     return got.verdict == VIOLATED and prop in bad
 
 

@@ -8,7 +8,9 @@ only the Program (the ops of each actor) that the scenario loader builds.
 
 `explore(program, variant)` runs a breadth-first search over every
 interleaving, without any reduction, and returns per property its verdict
-and the length of a shortest schedule that reaches it.
+and the length of a shortest schedule that reaches it. `model` may be a
+subclass of Model with one step changed: the cross-check's own test uses
+such mutants to show that it notices a wrong step.
 """
 
 from __future__ import annotations
@@ -516,11 +518,11 @@ class Model:
         return BLOCKED_BY_DESIGN if by_design else HOLDS
 
 
-def replay(program: Program, variant: str, schedule) -> tuple[S, set[str]] | None:
+def replay(program: Program, variant: str, schedule, model=Model) -> tuple[S, set[str]] | None:
     """Step the actors named in `schedule`; the last state and what the last
     step violated (its step's and its state's), or None if some named actor
     could not step."""
-    m = Model(program, variant)
+    m = model(program, variant)
     s = initial(program)
     bad = m.state_violations(s)
     for name in schedule:
@@ -532,9 +534,9 @@ def replay(program: Program, variant: str, schedule) -> tuple[S, set[str]] | Non
     return s, bad
 
 
-def end_of(program: Program, variant: str, s: S) -> str | None:
+def end_of(program: Program, variant: str, s: S, model=Model) -> str | None:
     """The progress verdict of `s` if nobody can step there, else None."""
-    m = Model(program, variant)
+    m = model(program, variant)
     if any(m.next_step(s, a) is not None for a in range(len(m.names))):
         return None
     return m.end_verdict(s)
@@ -550,9 +552,11 @@ class Found:
     schedule: tuple[str, ...] | None = None  # one such schedule (actor names)
 
 
-def explore(program: Program, variant: str, max_states: int = 200_000) -> dict[str, Found]:
+def explore(
+    program: Program, variant: str, max_states: int = 200_000, model=Model
+) -> dict[str, Found]:
     """Every interleaving, breadth-first, no reduction; per property a verdict."""
-    m = Model(program, variant)
+    m = model(program, variant)
     root = initial(program)
     parent: dict[S, tuple[S, int] | None] = {root: None}
     # property -> (state, actor) of its first violating step, or (state, None)
