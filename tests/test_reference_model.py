@@ -143,8 +143,8 @@ class NoEbusy(Model):
     """kvm_hv_hypercall_complete() that always returns 1, whatever the variant."""
 
     def s3(self, s, c):
-        s = self._leave_srcu(s, c)
-        return self._setv(s, c, mode=BLOCKED, pc="enter", k=0), set()
+        restart = {"pc": "enter", "k": 0, "reader": False, "freader": False}
+        return self._setv(s, c, mode=BLOCKED, **restart), set()
 
 
 class RunIgnoresSuspension(Model):
@@ -219,5 +219,6 @@ def _program(name: str) -> Program:
 )
 def test_a_wrong_step_is_a_disagreement(mutant, where, variant):
     program = where if isinstance(where, Program) else _program(where)
-    assert not disagreements(program, variant)  # the reference itself agrees
+    if isinstance(where, Program):  # the scenarios' agreement is tested above
+        assert not disagreements(program, variant)
     assert disagreements(program, variant, model=mutant)

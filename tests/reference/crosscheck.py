@@ -7,15 +7,18 @@ shortest, a blocked-by-design end found under the partial order, has only
 its verdict compared). `python -m reference.crosscheck N SEED` (from
 tests/) runs a batch of N random programs under every variant, half drawn
 by tests/hypothesis_programs.py and half as scenario files by
-tests/scenario_strategies.py (then loaded, as a user's file would be).
+tests/scenario_strategies.py (then loaded, as a user's file would be);
+`python -m reference.crosscheck N SEED twins` runs twin_programs instead.
 """
 
 from __future__ import annotations
 
 import sys
 
+from hypothesis import strategies as st
+
 from hvtui.check.search import check
-from hvtui.model.state import Program
+from hvtui.model.state import Exit, Flush, KernelWork, Program, Run, SetInhibit
 from hvtui.scenario.value import Scenario
 from reference.model import PROGRESS, TOO_BIG, VIOLATED, Model, end_of, explore, replay
 
@@ -67,7 +70,6 @@ def _reaches(program: Program, variant: str, prop: str, got, model) -> bool:
 def random_programs():
     """Small random programs (2-4 vCPUs, 1-2 VMM threads, a few ops), from both
     of the test suite's generators."""
-    from hypothesis import strategies as st
     from hypothesis_programs import programs
     from scenario_strategies import scenario_docs, yaml_text
 
@@ -78,7 +80,42 @@ def random_programs():
     return st.one_of(programs().filter(lambda p: p.vcpus >= 2), loaded)
 
 
-def batch(examples: int, seed: int, max_states: int = 100_000) -> tuple[dict, list[str]]:
+@st.composite
+def twin_programs(draw) -> Program:
+    """Programs where several vCPUs run the same ops up to renaming (flushes
+    of themselves, of vcpu0, of all): the shapes hvtui's symmetry reduction
+    folds, which random programs rarely draw."""
+    n = draw(st.integers(3, 4))
+    shape = draw(
+        st.lists(st.sampled_from(["self", "zero", "self+zero", "all", "work"]), max_size=2)
+    )
+    twins = range(draw(st.integers(1, n - 2)), n)
+
+    def op(c: int, j: int, kind: str):
+        if kind == "work":
+            return KernelWork(f"k{c}.{j}")
+        targets = {"self": [c], "zero": [0], "self+zero": [0, c], "all": list(range(n))}[kind]
+        return Flush(f"f{c}.{j}", tuple(targets), spec=targets)
+
+    vcpu_ops = [()] * n
+    for c in twins:
+        vcpu_ops[c] = tuple(op(c, j, kind) for j, kind in enumerate(shape))
+    vcpu_ops[0] = tuple(draw(st.lists(st.just(Flush("f0", (1,), spec=[1])), max_size=1)))
+    ops = []
+    for j, (x, value) in enumerate(
+        draw(st.lists(st.tuples(st.sampled_from([0, 1]), st.booleans()), min_size=1, max_size=2))
+    ):
+        ops += [Exit(f"e{j}", x), SetInhibit(f"s{j}", x, value), Run(f"r{j}", x)]
+    threads = [("vmm", tuple(ops))]
+    if draw(st.booleans()):
+        threads.append(("vmm:b", (Exit("be", 0), SetInhibit("bs", 0, False), Run("br", 0))))
+    inhibit = frozenset(draw(st.sets(st.sampled_from([0, 1]), max_size=1)))
+    return Program(n, tuple(vcpu_ops), tuple(threads), inhibit)
+
+
+def batch(
+    examples: int, seed: int, max_states: int = 100_000, programs=None, report=None
+) -> tuple[dict, list[str]]:
     """`examples` random programs under every variant: counts, and each
     disagreement as text (the program first, so it can be replayed)."""
     from hypothesis import HealthCheck, Phase, given, settings
@@ -97,7 +134,7 @@ def batch(examples: int, seed: int, max_states: int = 100_000) -> tuple[dict, li
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(random_programs())
+    @given(programs if programs is not None else random_programs())
     def one(program):
         counts["programs"] += 1
         for variant in VARIANTS:
@@ -107,15 +144,25 @@ def batch(examples: int, seed: int, max_states: int = 100_000) -> tuple[dict, li
                 continue
             counts["compared"] += 1
             found.extend(f"{program!r}\n  {line}" for line in diff)
+        if report is not None:
+            report(counts, found)
 
     one()
     return counts, found
 
 
 def main(argv: list[str]) -> int:
-    counts, found = batch(int(argv[0]), int(argv[1]))
-    for line in found:
-        print("DISAGREE", line)
+    twins = argv[2:] == ["twins"]
+    shown = []
+
+    def report(counts: dict, found: list[str]) -> None:
+        for line in found[len(shown) :]:
+            print("DISAGREE", line, flush=True)
+        shown[:] = found
+        print(" ".join(f"{k}={v}" for k, v in counts.items()), flush=True)
+
+    programs = twin_programs() if twins else None
+    counts, found = batch(int(argv[0]), int(argv[1]), programs=programs, report=report)
     print(" ".join(f"{k}={v}" for k, v in counts.items()), f"disagreements={len(found)}")
     return 1 if found else 0
 

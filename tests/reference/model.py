@@ -226,14 +226,12 @@ class Model:
     # helpers -------------------------------------------------------------------
 
     def _setv(self, s: S, c: int, **kw) -> S:
-        vcpus = list(s.vcpus)
-        vcpus[c] = vcpus[c]._replace(**kw)
-        return s._replace(vcpus=tuple(vcpus))
+        vcpus = s.vcpus
+        return S(vcpus[:c] + (vcpus[c]._replace(**kw),) + vcpus[c + 1 :], s.threads, s.windows)
 
     def _sett(self, s: S, i: int, **kw) -> S:
-        threads = list(s.threads)
-        threads[i] = threads[i]._replace(**kw)
-        return s._replace(threads=tuple(threads))
+        threads = s.threads
+        return S(s.vcpus, threads[:i] + (threads[i]._replace(**kw),) + threads[i + 1 :], s.windows)
 
     def _flush(self, s: S, c: int) -> Flush:
         return self.p.vcpu_ops[c][s.vcpus[c].op]
@@ -242,11 +240,10 @@ class Model:
         i = a - self.n
         return self.p.threads[i][1][s.threads[i].op]
 
-    def _leave_srcu(self, s: S, c: int) -> S:
-        return self._setv(s, c, reader=False, freader=False)
-
     def _op_done(self, s: S, c: int, mode: str) -> S:
-        return self._setv(s, c, mode=mode, op=s.vcpus[c].op + 1, pc="enter", k=0)
+        """The vCPU's op is over (it left any SRCU section), on to the next."""
+        op = s.vcpus[c].op + 1
+        return self._setv(s, c, mode=mode, op=op, pc="enter", k=0, reader=False, freader=False)
 
     # vCPU c, op `flush` (kvm_hv_flush_tlb(), 5/7) ------------------------------
 
@@ -255,12 +252,12 @@ class Model:
         # own-srcu: the flush path's own domain instead, for the whole hypercall
         v = s.vcpus[c]
         if self.tg.own_srcu:
-            s = self._setv(s, c, freader=True, fgen=v.fgen + 1)
+            srcu = {"freader": True, "fgen": v.fgen + 1}
         else:
-            s = self._setv(s, c, reader=True, gen=v.gen + 1)
+            srcu = {"reader": True, "gen": v.gen + 1}
         first = "request" if self.tg.request_first else "check"
-        targets = self._flush(s, c).targets
-        return self._setv(s, c, mode=KERNEL, pc=first if targets else "complete", k=0), set()
+        pc = first if self._flush(s, c).targets else "complete"
+        return self._setv(s, c, mode=KERNEL, pc=pc, k=0, **srcu), set()
 
     def check(self, s: S, c: int):
         # if (READ_ONCE(v->arch.hyperv->tlb_flush_inhibit)) goto ret_suspend;
@@ -296,7 +293,6 @@ class Model:
             bad.add(INHIBIT_HOLDS)
         if is_suspended(self.tg, s.vcpus[c]):
             bad.add(STAYS_PUT)
-        s = self._leave_srcu(s, c)
         return self._op_done(s, c, GUEST), bad
 
     def s1(self, s: S, c: int):
@@ -312,13 +308,14 @@ class Model:
 
     def s3(self, s: S, c: int):
         # kvm_hv_hypercall_complete(): if (kvm_hv_vcpu_suspended(vcpu)) return 1;
+        # (the vCPU leaves SRCU either way: srcu_read_unlock() in vcpu_run())
         suspended = is_suspended(self.tg, s.vcpus[c])
-        s = self._leave_srcu(s, c)
+        restart = {"pc": "enter", "k": 0, "reader": False, "freader": False}
         if self.tg.retry:
             # wake-all-retry: always return 1; the op restarts at enter
-            return self._setv(s, c, mode=BLOCKED if suspended else GUEST, pc="enter", k=0), set()
+            return self._setv(s, c, mode=BLOCKED if suspended else GUEST, **restart), set()
         if suspended:
-            return self._setv(s, c, mode=BLOCKED, pc="enter", k=0), set()
+            return self._setv(s, c, mode=BLOCKED, **restart), set()
         # woken in between: falls through with -EBUSY as the status, skipped
         return self._op_done(s, c, GUEST), {NO_BOGUS_STATUS}
 
@@ -330,7 +327,7 @@ class Model:
         return self._setv(s, c, mode=KERNEL, reader=True, gen=v.gen + 1, pc="vmentry"), set()
 
     def vmentry(self, s: S, c: int):
-        s = self._leave_srcu(s, c)
+        # kvm_vcpu_srcu_read_unlock(), back into the guest
         return self._op_done(s, c, GUEST), set()
 
     # vCPU x, any time ----------------------------------------------------------
