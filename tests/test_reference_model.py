@@ -19,12 +19,14 @@ from reference.model import (
     GUEST,
     HOLDS,
     KVM_RUN,
+    PROPERTIES,
     VARIANTS,
     VIOLATED,
     Model,
     explore,
 )
 
+from hvtui.model.properties import PROPERTIES as HVTUI_PROPERTIES
 from hvtui.model.state import Exit, HypervInit, Program, Run, SetInhibit
 from hvtui.model.variants import VARIANTS as HVTUI_VARIANTS
 from hvtui.scenario.load import load
@@ -41,8 +43,9 @@ RANDOM_EXAMPLES = 25
 RANDOM_BOUND = 5_000  # states of the reference's search
 
 
-def test_the_reference_knows_every_variant():
+def test_the_reference_knows_every_variant_and_property():
     assert sorted(VARIANTS) == sorted(HVTUI_VARIANTS)
+    assert PROPERTIES == HVTUI_PROPERTIES
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)

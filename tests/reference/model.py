@@ -26,6 +26,9 @@ VIOLATED = "violated"
 BLOCKED_BY_DESIGN = "blocked-by-design"
 TOO_BIG = "too-big"  # the search stopped at its state bound: nothing decided
 
+# The property ids are the file format's and the CLI's; written out here, not
+# imported, as the reference shares nothing with hvtui.model.properties
+# (test_reference_model checks that the two lists name the same ids).
 INHIBIT_HOLDS = "inhibit-holds"
 NO_REQUEST = "no-request-while-inhibited"
 NO_FLUSH = "no-flush-while-inhibited"
