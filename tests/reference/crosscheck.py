@@ -1,0 +1,178 @@
+"""The reference model against `hvtui.check.search.check`: verdicts and lengths.
+
+`disagreements(program, variant)` names every property on which the two
+differ: the verdict, or the length of a shortest schedule (hvtui's
+counterexamples are shortest by design; one its checker itself marks as not
+shortest, a blocked-by-design end found under the partial order, has only
+its verdict compared). `python -m reference.crosscheck N SEED` (from
+tests/) runs a batch of N random programs under every variant, half drawn
+by tests/hypothesis_programs.py and half as scenario files by
+tests/scenario_strategies.py (then loaded, as a user's file would be);
+`python -m reference.crosscheck N SEED twins` runs twin_programs instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+from hypothesis import strategies as st
+
+from hvtui.check.search import check
+from hvtui.model.state import Exit, Flush, KernelWork, Program, Run, SetInhibit
+from hvtui.scenario.value import Scenario
+from reference.model import PROGRESS, TOO_BIG, VIOLATED, Model, end_of, explore, replay
+
+
+def as_scenario(program: Program, variant: str) -> Scenario:
+    return Scenario("<reference>", "reference", "", program.vcpus, variant, program)
+
+
+@functools.lru_cache(maxsize=256)
+def hvtui_check(program: Program, variant: str):
+    """hvtui's verdicts, kept: the test's mutants compare against the same
+    check the scenario sweep ran (a Program is a value, so a key)."""
+    return check(as_scenario(program, variant), variant)
+
+
+def disagreements(
+    program: Program, variant: str, max_states: int = 100_000, model=Model
+) -> list[str] | None:
+    """What differs between the reference and hvtui; None if the reference
+    model's state space is beyond `max_states` (nothing compared)."""
+    ref = explore(program, variant, max_states, model)
+    if any(found.verdict == TOO_BIG for found in ref.values()):
+        return None
+    result = hvtui_check(program, variant)
+    out = []
+    for prop, found in ref.items():
+        got = result.properties[prop]
+        length = None if got.schedule is None else len(got.schedule)
+        if got.verdict != found.verdict or (got.shortest and length != found.length):
+            out.append(
+                f"{variant} {prop}: reference {found.verdict} in {found.length} "
+                f"{list(found.schedule or ())}, hvtui {got.verdict} in {length} "
+                f"{list(got.schedule or ())}"
+            )
+        elif got.schedule is not None and not _reaches(program, variant, prop, got, model):
+            out.append(
+                f"{variant} {prop}: hvtui's schedule {list(got.schedule)} does not reach "
+                f"{got.verdict} in the reference"
+            )
+    return out
+
+
+def _reaches(program: Program, variant: str, prop: str, got, model) -> bool:
+    """hvtui's schedule, replayed on the reference, ends in what it claims:
+    its last step violates `prop`, or it ends where nobody can step with
+    that progress verdict."""
+    replayed = replay(program, variant, got.schedule, model)
+    if replayed is None:
+        return False
+    state, bad = replayed
+    if prop == PROGRESS:
+        return end_of(program, variant, state, model) == got.verdict
+    return got.verdict == VIOLATED and prop in bad
+
+
+def random_programs():
+    """Small random programs (2-4 vCPUs, 1-2 VMM threads, a few ops), from both
+    of the test suite's generators."""
+    from hypothesis_programs import programs
+    from scenario_strategies import scenario_docs, yaml_text
+
+    from hvtui.scenario.load import parse
+
+    docs = scenario_docs(max_vcpus=4).filter(lambda d: d["vcpus"] >= 2)
+    loaded = docs.map(lambda d: parse(yaml_text(d), "<random>").program)
+    return st.one_of(programs().filter(lambda p: p.vcpus >= 2), loaded)
+
+
+@st.composite
+def twin_programs(draw) -> Program:
+    """Programs in which vCPUs 2 and 3 (and 1, when nothing names it) run the
+    same ops up to renaming -- flushes of themselves, of vcpu0, kernel work --
+    and nothing else names them: the shapes hvtui's symmetry reduction
+    folds, which random programs rarely draw. Half of them never clear a
+    flag, so twins may also fold while suspended."""
+    n = 4
+    shape = draw(st.lists(st.sampled_from(["self", "zero", "self+zero", "work"]), max_size=2))
+    first = draw(st.sampled_from([1, 2]))
+
+    def op(c: int, j: int, kind: str):
+        if kind == "work":
+            return KernelWork(f"k{c}.{j}")
+        targets = {"self": [c], "zero": [0], "self+zero": [0, c]}[kind]
+        return Flush(f"f{c}.{j}", tuple(targets), spec=targets)
+
+    vcpu_ops = [()] * n
+    for c in range(first, n):
+        vcpu_ops[c] = tuple(op(c, j, kind) for j, kind in enumerate(shape))
+    if first == 2 and draw(st.booleans()):
+        vcpu_ops[0] = (Flush("f0", (1,), spec=[1]),)
+    named = list(range(first))  # the vCPUs the VMM may act on
+    clears = draw(st.booleans())
+    ops = []
+    for j, x in enumerate(draw(st.lists(st.sampled_from(named), min_size=1, max_size=2))):
+        ops += [Exit(f"e{j}", x), SetInhibit(f"s{j}", x, True), Run(f"r{j}", x)]
+        if clears:
+            ops += [Exit(f"x{j}", x), SetInhibit(f"c{j}", x, False), Run(f"y{j}", x)]
+    return Program(n, tuple(vcpu_ops), (("vmm", tuple(ops)),))
+
+
+def batch(
+    examples: int, seed: int, max_states: int = 100_000, programs=None, report=None
+) -> tuple[dict, list[str]]:
+    """`examples` random programs under every variant: counts, and each
+    disagreement as text (the program first, so it can be replayed)."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hseed
+
+    from reference.model import VARIANTS
+
+    counts = {"programs": 0, "compared": 0, "too_big": 0}
+    found: list[str] = []
+
+    @hseed(seed)
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(programs if programs is not None else random_programs())
+    def one(program):
+        counts["programs"] += 1
+        for variant in VARIANTS:
+            diff = disagreements(program, variant, max_states)
+            if diff is None:
+                counts["too_big"] += 1
+                continue
+            counts["compared"] += 1
+            found.extend(f"{program!r}\n  {line}" for line in diff)
+        if report is not None:
+            report(counts, found)
+
+    one()
+    return counts, found
+
+
+def main(argv: list[str]) -> int:
+    twins = argv[2:] == ["twins"]
+    shown = []
+
+    def report(counts: dict, found: list[str]) -> None:
+        for line in found[len(shown) :]:
+            print("DISAGREE", line, flush=True)
+        shown[:] = found
+        print(" ".join(f"{k}={v}" for k, v in counts.items()), flush=True)
+
+    programs = twin_programs() if twins else None
+    counts, found = batch(int(argv[0]), int(argv[1]), programs=programs, report=report)
+    print(" ".join(f"{k}={v}" for k, v in counts.items()), f"disagreements={len(found)}")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
