@@ -205,7 +205,7 @@ class PartialOrder:
             else:
                 table = self.thread_future[a - self.n]
                 r, w, z = table[0][0] if table else (0, 0, 0)
-            for bit in _bits(r | w | z):
+            for bit in bits(r | w | z):
                 self._touchers[bit] = self._touchers.get(bit, 0) | 1 << a
         self._touching: dict[tuple[int, int], tuple[int, ...]] = {}
         # footprint() and guard() by (actor, step, _where): tokens bound once
@@ -225,9 +225,9 @@ class PartialOrder:
         if out is None:
             mask = 0
             toucher = self._touchers
-            for bit in _bits(tokens):
+            for bit in bits(tokens):
                 mask |= toucher.get(bit, 0)
-            out = self._touching[key] = tuple(_bits(mask & ~(1 << x)))
+            out = self._touching[key] = tuple(bits(mask & ~(1 << x)))
         return out
 
     # -- tokens --------------------------------------------------------------
@@ -392,7 +392,7 @@ class PartialOrder:
         return best
 
 
-def _bits(mask: int) -> Iterator[int]:
+def bits(mask: int) -> Iterator[int]:
     """The indices of the set bits of `mask`, ascending."""
     while mask:
         low = mask & -mask
