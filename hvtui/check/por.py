@@ -39,7 +39,7 @@ commute with the ones it leaves out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 
 from hvtui.check.symmetry import flush_targets, may_be_inhibited
 from hvtui.model import properties as props
@@ -207,6 +207,12 @@ class PartialOrder:
                 r, w, z = table[0][0] if table else (0, 0, 0)
             for bit in bits(r | w | z):
                 self._touchers[bit] = self._touchers.get(bit, 0) | 1 << a
+        # least[a]: the least future actor a can have anywhere (a vCPU past its
+        # last op, a thread that has finished): what it will touch whatever it does
+        self.least = [(0, 0, 0)] * len(engine.names)
+        for c, table in enumerate(self.vcpu_future):
+            self.least[c] = table[-1]
+        self._hopeless: dict[tuple, bool] = {}
         self._touching: dict[tuple[int, int], tuple[int, ...]] = {}
         # footprint() and guard() by (actor, step, _where): tokens bound once
         self._footprints: dict[tuple, tuple[int, int, int]] = {}
@@ -312,6 +318,20 @@ class PartialOrder:
         writes, sets = split_sets(d, self.sets)
         return reads, self._bound(s, a, writes), self._bound(s, a, sets)
 
+    def hopeless(self, s, a: int, status: Status) -> bool:
+        """Actor a's enabled step conflicts with what another actor will do
+        whatever it does yet (its least future), so it is never a persistent
+        set alone while a stands where it stands (ample skips it as a seed).
+        A function of the footprint's key, computed once per key."""
+        key = (a, status.step, self._where(s, a))
+        out = self._hopeless.get(key)
+        if out is None:
+            fp = self.footprint(s, a, status.step)
+            least = self.least
+            out = any(clash(fp, least[y]) for y in self.touching(fp[0] | fp[1] | fp[2], a))
+            self._hopeless[key] = out
+        return out
+
     def guard(self, s, a: int, status: Status) -> int:
         """What a disabled actor's enabling condition reads. A vCPU with nothing
         to do can still be given something (a request, an exit)."""
@@ -363,19 +383,22 @@ class PartialOrder:
         self,
         s: State,
         statuses: list[Status],
-        enabled: list[int],
+        enabled: Collection[int],
         taken: dict | None = None,
         decided=(),
-    ) -> list[int]:
+        seeds: Iterable[int] | None = None,
+    ) -> Collection[int]:
         """The smallest persistent set found, as the enabled actors to take; all of
-        `enabled` when no proper one exists. Deterministic: ties go to the lowest actor.
-        `taken` (if given) receives actor -> successor for the steps it took to judge
-        them, so the search need not take them again. `decided`: properties already
-        found violated, whose steps need no longer be kept (see the module doc)."""
+        `enabled` (ascending) when no proper one exists. Deterministic: ties go to
+        the lowest actor. `taken` (if given) receives actor -> successor for the
+        steps it took to judge them, so the search need not take them again.
+        `decided`: properties already found violated, whose steps need no longer
+        be kept (see the module doc). `seeds`: the enabled actors but (some of)
+        the hopeless ones, ascending, if the caller keeps them."""
         here = _Here(self, s, statuses, {} if taken is None else taken, decided)
         # An invisible step nothing else touches is a persistent set alone: the
         # cheap case, and the common one where thousands of vCPUs flush.
-        for seed in enabled:
+        for seed in enabled if seeds is None else seeds:
             if here.alone(seed) and not here.visible(seed):
                 return [seed]
         many = len(enabled) > MAX_ENABLED
@@ -390,6 +413,15 @@ class PartialOrder:
                 if len(best) == 1:
                     break
         return best
+
+
+def clash(step: tuple[int, int, int], future: tuple[int, int, int]) -> bool:
+    """Does an actor's `future` (reads, writes, sets) conflict with a `step`'s
+    footprint: could it change the step, or be changed by it? Two sets of one
+    flag commute; a set conflicts with any other access."""
+    reads, writes, sets = step
+    fr, fw, fz = future
+    return bool((writes | sets) & (fr | fw) or (fw | fz) & (reads | writes))
 
 
 def bits(mask: int) -> Iterator[int]:
@@ -464,13 +496,10 @@ class _Here:
     def _conflicts(self, x: int) -> Iterator[int]:
         po, st = self.po, self.statuses[x]
         if st.enabled:
-            # y's future conflicts with x's step: it could change it, or be changed.
-            # Two sets of one flag commute; a set conflicts with any other access.
-            reads, writes, sets = po.footprint(self.s, x, st.step)
-            stores, hard = writes | sets, reads | writes
-            for y in po.touching(reads | stores, x):
-                fr, fw, fz = self.future(y)
-                if stores & (fr | fw) or (fw | fz) & hard:
+            # y's future conflicts with x's step: it could change it, or be changed
+            fp = po.footprint(self.s, x, st.step)
+            for y in po.touching(fp[0] | fp[1] | fp[2], x):
+                if clash(fp, self.future(y)):
                     yield y
         else:
             # y could enable x

@@ -205,8 +205,7 @@ class _Space:
         # done from the start, and at 4096 vCPUs asking each one costs most.
         named = named_vcpus(program)
         self.live = [c for c in range(engine.n) if program.vcpu_ops[c] or c in named]
-        self._threads = range(engine.n, len(engine.names))
-        self.live += self._threads
+        self.live += range(engine.n, len(engine.names))
         self.is_live = [False] * len(engine.names)  # by actor id
         for a in self.live:
             self.is_live[a] = True
@@ -230,33 +229,60 @@ class _Space:
         k3, renamed = self.sort(k2, touched, s)
         return k1, k2, k3, renamed
 
-    def enabled(self, s: State) -> int:
-        """The live actors whose next step is enabled in `s`, as a bitmask of ids."""
+
+class _Ready:
+    """Who may step in a state, as two bitmasks of actor ids: the enabled
+    actors, and the seeds -- the enabled ones the POR may start a persistent
+    set from (it finds the others hopeless: PartialOrder.hopeless); without
+    POR, every enabled actor.
+
+    A child's come from its parent's: a vCPU's status (and whether it is
+    hopeless) is a function of its own value (Engine.vcpu_status), so only
+    the vCPUs whose value changed are asked again; a VMM thread's guard may
+    read anything, but threads are few: they are always asked. So expanding
+    a state costs what its step changed, not the vCPU count, and a frontier
+    state keeps two integers of one bit per actor, not a list of statuses.
+    """
+
+    def __init__(self, space: _Space, por: PartialOrder | None):
+        self.engine = space.engine
+        self.live = space.live
+        self.is_live = space.is_live
+        self.threads = range(self.engine.n, len(self.engine.names))
+        self.hopeless = por.hopeless if por is not None else None
+
+    def of(self, s: State) -> tuple[int, int]:
         status = self.engine.status
-        return sum(1 << a for a in self.live if status(s, a).enabled)
+        return self._update((0, 0), s, ((a, status(s, a)) for a in self.live))
 
-    def enabled_after(self, mask: int, child: State, changed) -> int:
-        """enabled(child), from `mask` = enabled(parent) when `changed` lists the
-        (id, before, after) of every vCPU whose value differs between them.
+    def after(self, masks: tuple[int, int], child: State, changed) -> tuple[int, int]:
+        """of(child), from `masks` = of(parent) when `changed` lists the
+        (id, before, after) of every vCPU whose value differs between them."""
+        vcpu_status, thread_status, is_live = (
+            self.engine.vcpu_status,
+            self.engine.thread_status,
+            self.is_live,
+        )
+        asked = [(c, vcpu_status(c, v)) for c, _, v in changed if is_live[c]]
+        n = self.engine.n
+        asked += [(a, thread_status(child, a - n)) for a in self.threads]
+        return self._update(masks, child, asked)
 
-        A vCPU's status is a function of its own value (Engine.vcpu_status),
-        so only those vCPUs are asked again; a VMM thread's guard may read
-        anything, but threads are few: they are always asked.
-        """
-        vcpu_status, is_live = self.engine.vcpu_status, self.is_live
-        for c, _, v in changed:
-            if is_live[c]:
-                if vcpu_status(c, v).enabled:
-                    mask |= 1 << c
-                else:
-                    mask &= ~(1 << c)
-        thread_status = self.engine.thread_status
-        for i, a in enumerate(self._threads):
-            if thread_status(child, i).enabled:
-                mask |= 1 << a
+    def _update(self, masks: tuple[int, int], s: State, asked) -> tuple[int, int]:
+        enabled, seeds = masks
+        hopeless = self.hopeless
+        for a, st in asked:
+            bit = 1 << a
+            if not st.enabled:
+                enabled &= ~bit
+                seeds &= ~bit
+            elif hopeless is not None and hopeless(s, a, st):
+                enabled |= bit
+                seeds &= ~bit
             else:
-                mask &= ~(1 << a)
-        return mask
+                enabled |= bit
+                seeds |= bit
+        return enabled, seeds
 
 
 _IDLE = Status("", False, DONE)
@@ -363,11 +389,9 @@ class _Search:
         root = space.canon(engine.initial())
         p = _Pass(por is not None, [root], [-1], [-1])
         keys, parent, actor, found = p.keys, p.parent, p.actor, p.found
-        # The enabled set of each state not yet expanded (the frontier only), as
-        # a bitmask: a child's is its parent's with the vCPUs the step changed
-        # asked again, so expanding a state costs what its step changed, not
-        # the vCPU count.
-        frontier = {0: space.enabled(root)}
+        # Who may step in each state not yet expanded (the frontier only)
+        ready = _Ready(space, por)
+        frontier = {0: ready.of(root)}
         seen: dict | None = None
         # Up to one chunk of vCPUs a state is its own key: hashing it whole in C
         # is cheaper than keeping a hash per vCPU; past that, _Key's xor of them.
@@ -384,14 +408,15 @@ class _Search:
             if self._tick(p):
                 return p
             s = keys[i]
-            mask = frontier.pop(i)
+            masks = frontier.pop(i)
+            mask = masks[0]
             if not mask:
                 self._terminal(p, i, s)
             statuses = _Statuses(space, s)
             chosen = enabled = _Actors(mask)
             taken.clear()
             if por is not None and mask & (mask - 1):  # two or more enabled
-                chosen = por.ample(s, statuses, enabled, taken, found)
+                chosen = por.ample(s, statuses, enabled, taken, found, _Actors(masks[1]))
                 if len(chosen) < len(enabled):
                     p.reduced += 1
                     p.pruned += len(enabled) - len(chosen)
@@ -427,7 +452,7 @@ class _Search:
                 if limit is not None and len(keys) >= limit:
                     p.stop = f"--max-states {limit}"
                     return p
-                frontier[len(keys)] = space.enabled_after(mask, k3, changed)
+                frontier[len(keys)] = ready.after(masks, k3, changed)
                 keys.append(k3)
                 parent.append(i)
                 actor.append(a)
