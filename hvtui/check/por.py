@@ -327,10 +327,20 @@ class PartialOrder:
         out = self._hopeless.get(key)
         if out is None:
             fp = self.footprint(s, a, status.step)
-            least = self.least
-            out = any(clash(fp, least[y]) for y in self.touching(fp[0] | fp[1] | fp[2], a))
+            out = next(self.clashing(fp, a, self.least.__getitem__), None) is not None
             self._hopeless[key] = out
         return out
+
+    def clashing(self, step: tuple[int, int, int], x: int, future) -> Iterator[int]:
+        """The actors but x whose `future(y)` (reads, writes, sets) conflicts with
+        x's `step` (its footprint): could change it, or be changed by it. Two
+        sets of one flag commute; a set conflicts with any other access."""
+        reads, writes, sets = step
+        stores, hard = writes | sets, reads | writes
+        for y in self.touching(reads | stores, x):
+            fr, fw, fz = future(y)
+            if stores & (fr | fw) or (fw | fz) & hard:
+                yield y
 
     def guard(self, s, a: int, status: Status) -> int:
         """What a disabled actor's enabling condition reads. A vCPU with nothing
@@ -415,15 +425,6 @@ class PartialOrder:
         return best
 
 
-def clash(step: tuple[int, int, int], future: tuple[int, int, int]) -> bool:
-    """Does an actor's `future` (reads, writes, sets) conflict with a `step`'s
-    footprint: could it change the step, or be changed by it? Two sets of one
-    flag commute; a set conflicts with any other access."""
-    reads, writes, sets = step
-    fr, fw, fz = future
-    return bool((writes | sets) & (fr | fw) or (fw | fz) & (reads | writes))
-
-
 def bits(mask: int) -> Iterator[int]:
     """The indices of the set bits of `mask`, ascending."""
     while mask:
@@ -497,10 +498,7 @@ class _Here:
         po, st = self.po, self.statuses[x]
         if st.enabled:
             # y's future conflicts with x's step: it could change it, or be changed
-            fp = po.footprint(self.s, x, st.step)
-            for y in po.touching(fp[0] | fp[1] | fp[2], x):
-                if clash(fp, self.future(y)):
-                    yield y
+            yield from po.clashing(po.footprint(self.s, x, st.step), x, self.future)
         else:
             # y could enable x
             guard = po.guard(self.s, x, st)

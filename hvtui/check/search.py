@@ -381,7 +381,8 @@ class _Search:
     def run(self) -> _Pass:
         space = self.space
         engine = space.engine
-        take, reduce = engine.take, space.reduce
+        take, reduce, status = engine.take, space.reduce, engine.status
+        actors, is_live = range(len(engine.names)), space.is_live
         taken: dict[int, State] = {}  # actor -> its successor, where the POR took the step
         step_violations = props.step_violations
         por = self.por
@@ -412,7 +413,12 @@ class _Search:
             mask = masks[0]
             if not mask:
                 self._terminal(p, i, s)
-            statuses = _Statuses(space, s)
+            # few actors: asking them all at once costs less than asking lazily
+            statuses = (
+                [status(s, a) if is_live[a] else _IDLE for a in actors]
+                if small
+                else (_Statuses(space, s))
+            )
             chosen = enabled = _Actors(mask)
             taken.clear()
             if por is not None and mask & (mask - 1):  # two or more enabled
@@ -435,7 +441,7 @@ class _Search:
                 p.sliced += k2 is not k1
                 p.folded += k3 is not k2
                 # every vCPU the step, forgetting, slicing and sorting changed
-                changed = list(s.vcpus.diff(k3.vcpus))
+                changed = None if small else list(s.vcpus.diff(k3.vcpus))
                 if seen is not None:
                     if small:
                         key = k3
@@ -452,6 +458,8 @@ class _Search:
                 if limit is not None and len(keys) >= limit:
                     p.stop = f"--max-states {limit}"
                     return p
+                if changed is None:
+                    changed = list(s.vcpus.diff(k3.vcpus))
                 frontier[len(keys)] = ready.after(masks, k3, changed)
                 keys.append(k3)
                 parent.append(i)
