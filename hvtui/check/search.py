@@ -234,7 +234,7 @@ class _Ready:
     """Who may step in a state, as two bitmasks of actor ids: the enabled
     actors, and the seeds -- the enabled ones the POR may start a persistent
     set from (it finds the others hopeless: PartialOrder.hopeless); without
-    POR, every enabled actor.
+    POR, or with few actors, every enabled actor.
 
     A child's come from its parent's: a vCPU's status (and whether it is
     hopeless) is a function of its own value (Engine.vcpu_status), so only
@@ -249,7 +249,9 @@ class _Ready:
         self.live = space.live
         self.is_live = space.is_live
         self.threads = range(self.engine.n, len(self.engine.names))
-        self.hopeless = por.hopeless if por is not None else None
+        # with few actors, trying a hopeless seed costs less than keeping them apart
+        wide = len(self.live) > _WHOLE
+        self.hopeless = por.hopeless if por is not None and wide else None
 
     def of(self, s: State) -> tuple[int, int]:
         status = self.engine.status
