@@ -39,7 +39,7 @@ commute with the ones it leaves out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 
 from hvtui.check.symmetry import flush_targets, may_be_inhibited
 from hvtui.model import properties as props
@@ -205,8 +205,14 @@ class PartialOrder:
             else:
                 table = self.thread_future[a - self.n]
                 r, w, z = table[0][0] if table else (0, 0, 0)
-            for bit in _bits(r | w | z):
+            for bit in bits(r | w | z):
                 self._touchers[bit] = self._touchers.get(bit, 0) | 1 << a
+        # least[a]: the least future actor a can have anywhere (a vCPU past its
+        # last op, a thread that has finished): what it will touch whatever it does
+        self.least = [(0, 0, 0)] * len(engine.names)
+        for c, table in enumerate(self.vcpu_future):
+            self.least[c] = table[-1]
+        self._hopeless: dict[tuple, bool] = {}
         self._touching: dict[tuple[int, int], tuple[int, ...]] = {}
         # footprint() and guard() by (actor, step, _where): tokens bound once
         self._footprints: dict[tuple, tuple[int, int, int]] = {}
@@ -225,9 +231,9 @@ class PartialOrder:
         if out is None:
             mask = 0
             toucher = self._touchers
-            for bit in _bits(tokens):
+            for bit in bits(tokens):
                 mask |= toucher.get(bit, 0)
-            out = self._touching[key] = tuple(_bits(mask & ~(1 << x)))
+            out = self._touching[key] = tuple(bits(mask & ~(1 << x)))
         return out
 
     # -- tokens --------------------------------------------------------------
@@ -312,6 +318,30 @@ class PartialOrder:
         writes, sets = split_sets(d, self.sets)
         return reads, self._bound(s, a, writes), self._bound(s, a, sets)
 
+    def hopeless(self, s, a: int, status: Status) -> bool:
+        """Actor a's enabled step conflicts with what another actor will do
+        whatever it does yet (its least future), so it is never a persistent
+        set alone while a stands where it stands (ample skips it as a seed).
+        A function of the footprint's key, computed once per key."""
+        key = (a, status.step, self._where(s, a))
+        out = self._hopeless.get(key)
+        if out is None:
+            fp = self.footprint(s, a, status.step)
+            out = next(self.clashing(fp, a, self.least.__getitem__), None) is not None
+            self._hopeless[key] = out
+        return out
+
+    def clashing(self, step: tuple[int, int, int], x: int, future) -> Iterator[int]:
+        """The actors but x whose `future(y)` (reads, writes, sets) conflicts with
+        x's `step` (its footprint): could change it, or be changed by it. Two
+        sets of one flag commute; a set conflicts with any other access."""
+        reads, writes, sets = step
+        stores, hard = writes | sets, reads | writes
+        for y in self.touching(reads | stores, x):
+            fr, fw, fz = future(y)
+            if stores & (fr | fw) or (fw | fz) & hard:
+                yield y
+
     def guard(self, s, a: int, status: Status) -> int:
         """What a disabled actor's enabling condition reads. A vCPU with nothing
         to do can still be given something (a request, an exit)."""
@@ -363,19 +393,22 @@ class PartialOrder:
         self,
         s: State,
         statuses: list[Status],
-        enabled: list[int],
+        enabled: Collection[int],
         taken: dict | None = None,
         decided=(),
-    ) -> list[int]:
+        seeds: Iterable[int] | None = None,
+    ) -> Collection[int]:
         """The smallest persistent set found, as the enabled actors to take; all of
-        `enabled` when no proper one exists. Deterministic: ties go to the lowest actor.
-        `taken` (if given) receives actor -> successor for the steps it took to judge
-        them, so the search need not take them again. `decided`: properties already
-        found violated, whose steps need no longer be kept (see the module doc)."""
+        `enabled` (ascending) when no proper one exists. Deterministic: ties go to
+        the lowest actor. `taken` (if given) receives actor -> successor for the
+        steps it took to judge them, so the search need not take them again.
+        `decided`: properties already found violated, whose steps need no longer
+        be kept (see the module doc). `seeds`: the enabled actors but (some of)
+        the hopeless ones, ascending, if the caller keeps them."""
         here = _Here(self, s, statuses, {} if taken is None else taken, decided)
         # An invisible step nothing else touches is a persistent set alone: the
         # cheap case, and the common one where thousands of vCPUs flush.
-        for seed in enabled:
+        for seed in enabled if seeds is None else seeds:
             if here.alone(seed) and not here.visible(seed):
                 return [seed]
         many = len(enabled) > MAX_ENABLED
@@ -392,7 +425,7 @@ class PartialOrder:
         return best
 
 
-def _bits(mask: int) -> Iterator[int]:
+def bits(mask: int) -> Iterator[int]:
     """The indices of the set bits of `mask`, ascending."""
     while mask:
         low = mask & -mask
@@ -464,14 +497,8 @@ class _Here:
     def _conflicts(self, x: int) -> Iterator[int]:
         po, st = self.po, self.statuses[x]
         if st.enabled:
-            # y's future conflicts with x's step: it could change it, or be changed.
-            # Two sets of one flag commute; a set conflicts with any other access.
-            reads, writes, sets = po.footprint(self.s, x, st.step)
-            stores, hard = writes | sets, reads | writes
-            for y in po.touching(reads | stores, x):
-                fr, fw, fz = self.future(y)
-                if stores & (fr | fw) or (fw | fz) & hard:
-                    yield y
+            # y's future conflicts with x's step: it could change it, or be changed
+            yield from po.clashing(po.footprint(self.s, x, st.step), x, self.future)
         else:
             # y could enable x
             guard = po.guard(self.s, x, st)

@@ -31,14 +31,14 @@ the same and then raises `Interrupted`, which carries that Result.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from hvtui.check.generations import forgetter
 from hvtui.check.limits import INTERRUPTED, Interrupt, default_max_memory, format_size
 from hvtui.check.limits import resident_memory as _resident
-from hvtui.check.por import PartialOrder
+from hvtui.check.por import PartialOrder, bits
 from hvtui.check.slicing import slicer
 from hvtui.check.symmetry import Symmetry, named_vcpus
 from hvtui.model import properties as props
@@ -206,33 +206,85 @@ class _Space:
         named = named_vcpus(program)
         self.live = [c for c in range(engine.n) if program.vcpu_ops[c] or c in named]
         self.live += range(engine.n, len(engine.names))
+        self.is_live = [False] * len(engine.names)  # by actor id
+        for a in self.live:
+            self.is_live[a] = True
         # A state is stored in canonical form: generations forgotten, fields
         # sliced, then twins sorted; each is a bisimulation (see their modules).
         self.forget = forgetter(engine.variant) if options.generations else _first
         self.slice = slicer(program) if options.slicing else _first
         self.symmetry = Symmetry(engine, options.banks) if options.symmetry else None
-        self.fold = self.symmetry.canon if self.symmetry else _first
+        self.sort = self.symmetry.fold if self.symmetry else _unmoved
 
     def canon(self, s: State) -> State:
-        return self.fold(self.slice(self.forget(s)))
+        return self.sort(self.slice(self.forget(s)))[0]
 
-    def counterpart(self, real: State, a: int) -> int:
-        """The actor of `real` that actor `a` of canon(real) stands for."""
-        if self.symmetry is None:
-            return a
-        renamed = self.symmetry.renaming(self.slice(self.forget(real)))
-        return next((old for old, new in renamed.items() if new == a), a)
+    def reduce(self, s: State, s2: State) -> tuple[State, State, State, dict[int, int]]:
+        """Canonical `s2`, one step from canonical `s`, by stages: generations
+        forgotten, fields sliced, twins sorted; and where the sort moved each
+        vCPU (old id -> new id). Each stage looks only at what the step changed."""
+        k1 = self.forget(s2, s)
+        touched = s2.vcpus.touched(s.vcpus)
+        k2 = self.slice(k1, touched)  # s is sliced already
+        k3, renamed = self.sort(k2, touched, s)
+        return k1, k2, k3, renamed
 
-    def statuses(self, s: State) -> list[Status]:
+
+class _Ready:
+    """Who may step in a state, as two bitmasks of actor ids: the enabled
+    actors, and the seeds -- the enabled ones the POR may start a persistent
+    set from (it finds the others hopeless: PartialOrder.hopeless); without
+    POR, or with few actors, every enabled actor.
+
+    A child's come from its parent's: a vCPU's status (and whether it is
+    hopeless) is a function of its own value (Engine.vcpu_status), so only
+    the vCPUs whose value changed are asked again; a VMM thread's guard may
+    read anything, but threads are few: they are always asked. So expanding
+    a state costs what its step changed, not the vCPU count, and a frontier
+    state keeps two integers of one bit per actor, not a list of statuses.
+    """
+
+    def __init__(self, space: _Space, por: PartialOrder | None):
+        self.engine = space.engine
+        self.live = space.live
+        self.is_live = space.is_live
+        self.threads = range(self.engine.n, len(self.engine.names))
+        # with few actors, trying a hopeless seed costs less than keeping them apart
+        wide = len(self.live) > _WHOLE
+        self.hopeless = por.hopeless if por is not None and wide else None
+
+    def of(self, s: State) -> tuple[int, int]:
         status = self.engine.status
-        out: list[Status] = [_IDLE] * len(self.engine.names)
-        for a in self.live:
-            out[a] = status(s, a)
-        return out
+        return self._update((0, 0), s, ((a, status(s, a)) for a in self.live))
 
-    def successor(self, s: State, a: int, status: Status) -> State:
-        """`a` takes its enabled next step (`status` = its status in `s`)."""
-        return self.engine.take(s, a, status)[0]
+    def after(self, masks: tuple[int, int], child: State, changed) -> tuple[int, int]:
+        """of(child), from `masks` = of(parent) when `changed` lists the
+        (id, before, after) of every vCPU whose value differs between them."""
+        vcpu_status, thread_status, is_live = (
+            self.engine.vcpu_status,
+            self.engine.thread_status,
+            self.is_live,
+        )
+        asked = [(c, vcpu_status(c, v)) for c, _, v in changed if is_live[c]]
+        n = self.engine.n
+        asked += [(a, thread_status(child, a - n)) for a in self.threads]
+        return self._update(masks, child, asked)
+
+    def _update(self, masks: tuple[int, int], s: State, asked) -> tuple[int, int]:
+        enabled, seeds = masks
+        hopeless = self.hopeless
+        for a, st in asked:
+            bit = 1 << a
+            if not st.enabled:
+                enabled &= ~bit
+                seeds &= ~bit
+            elif hopeless is not None and hopeless(s, a, st):
+                enabled |= bit
+                seeds &= ~bit
+            else:
+                enabled |= bit
+                seeds |= bit
+        return enabled, seeds
 
 
 _IDLE = Status("", False, DONE)
@@ -240,6 +292,10 @@ _IDLE = Status("", False, DONE)
 
 def _first(s: State, *_) -> State:
     return s
+
+
+def _unmoved(s: State, *_) -> tuple[State, dict[int, int]]:
+    return s, {}
 
 
 @dataclass
@@ -327,8 +383,8 @@ class _Search:
     def run(self) -> _Pass:
         space = self.space
         engine = space.engine
-        forget, slice_, fold = space.forget, space.slice, space.fold
-        take = engine.take
+        take, reduce, status = engine.take, space.reduce, engine.status
+        actors, is_live = range(len(engine.names)), space.is_live
         taken: dict[int, State] = {}  # actor -> its successor, where the POR took the step
         step_violations = props.step_violations
         por = self.por
@@ -336,67 +392,63 @@ class _Search:
         root = space.canon(engine.initial())
         p = _Pass(por is not None, [root], [-1], [-1])
         keys, parent, actor, found = p.keys, p.parent, p.actor, p.found
+        # Who may step in each state not yet expanded (the frontier only)
+        ready = _Ready(space, por)
+        frontier = {0: ready.of(root)}
         seen: dict | None = None
         # Up to one chunk of vCPUs a state is its own key: hashing it whole in C
         # is cheaper than keeping a hash per vCPU; past that, _Key's xor of them.
         small = len(root.vcpus) <= _WHOLE
         if self.dedup:
-            hashes = [0 if small else _vcpus_hash(root)]  # per stored state (_Key only)
+            hashes = [0 if small else _root_hash(root)]  # per stored state (_Key only)
             seen = {root if small else _Key(root, hashes[0]): 0}
-        # asking every live actor for its status is the cost of expanding a
-        # state: at 4096 vCPUs it is hundreds of transitions' worth, and the
-        # clock must be read as often in time as with 4 (Ctrl-C, --max-seconds)
-        expand_cost = 1 + len(space.live) // 32
         next_level = 0  # index of the first state one level deeper than state i
         i = 0
         while i < len(keys) and not self._done(p):
             if i == next_level:
                 p.depth = 0 if i == 0 else p.depth + 1
                 next_level = len(keys)
-            if self._tick(p, expand_cost):
+            if self._tick(p):
                 return p
             s = keys[i]
-            statuses = space.statuses(s)
-            enabled = [a for a in space.live if statuses[a].enabled]
-            if not enabled:
+            masks = frontier.pop(i)
+            mask = masks[0]
+            if not mask:
                 self._terminal(p, i, s)
-            chosen = enabled
+            # few actors: asking them all at once costs less than asking lazily
+            statuses = (
+                [status(s, a) if is_live[a] else _IDLE for a in actors]
+                if small
+                else (_Statuses(space, s))
+            )
+            chosen = enabled = _Actors(mask)
             taken.clear()
-            if por is not None and len(enabled) > 1:
-                chosen = por.ample(s, statuses, enabled, taken, found)
+            if por is not None and mask & (mask - 1):  # two or more enabled
+                chosen = por.ample(s, statuses, enabled, taken, found, _Actors(masks[1]))
                 if len(chosen) < len(enabled):
                     p.reduced += 1
                     p.pruned += len(enabled) - len(chosen)
             for a in chosen:
                 if self._tick(p):
                     return p
+                st = statuses[a]
                 # the POR may have taken this step already, to judge it
-                s2 = taken.pop(a, None) or take(s, a, statuses[a])[0]
+                s2 = taken.pop(a, None) or take(s, a, st)[0]
                 p.transitions += 1
-                for prop in step_violations(engine, s, a, statuses[a].step, s2):
+                for prop in step_violations(engine, s, a, st.step, s2):
                     if prop not in found:
                         found[prop] = (i, a)
-                k1 = forget(s2, s)
-                if k1 is not s2:
-                    p.forgotten += 1
-                k2 = slice_(k1, s2.vcpus.touched(s.vcpus))  # s is sliced already
-                if k2 is not k1:
-                    p.sliced += 1
-                # a vCPU's step unsorts only its own group (Symmetry.canon)
-                k3 = fold(k2, s2.vcpus.touched(s.vcpus) if k2.threads is s.threads else None)
-                if k3 is not k2:
-                    p.folded += 1
+                k1, k2, k3, _ = reduce(s, s2)
+                p.forgotten += k1 is not s2
+                p.sliced += k2 is not k1
+                p.folded += k3 is not k2
+                # every vCPU the step, forgetting, slicing and sorting changed
+                changed = None if small else list(s.vcpus.diff(k3.vcpus))
                 if seen is not None:
                     if small:
                         key = k3
                     else:
-                        h2 = _vcpus_hash(s2, s, hashes[i])
-                        if k1 is not s2:
-                            h2 = _vcpus_hash(k1, s2, h2)
-                        if k2 is not k1:
-                            h2 = _vcpus_hash(k2, k1, h2)
-                        if k3 is not k2:
-                            h2 = _vcpus_hash(k3)
+                        h2 = _vcpus_hash(changed, hashes[i])
                         key = _Key(k3, h2)
                         hashes.append(h2)
                     if key in seen:
@@ -408,6 +460,9 @@ class _Search:
                 if limit is not None and len(keys) >= limit:
                     p.stop = f"--max-states {limit}"
                     return p
+                if changed is None:
+                    changed = list(s.vcpus.diff(k3.vcpus))
+                frontier[len(keys)] = ready.after(masks, k3, changed)
                 keys.append(k3)
                 parent.append(i)
                 actor.append(a)
@@ -459,21 +514,52 @@ class _Key:
         return isinstance(other, _Key) and self.state == other.state
 
 
-def _vcpus_hash(s: State, parent: State | None = None, parent_hash: int = 0) -> int:
-    """xor of hash((id, vcpu)) over every vCPU; from the parent's when `s` came
-    from it by a step (Vec.touched names the slots it wrote)."""
-    vcpus = s.vcpus
-    touched = None if parent is None else vcpus.touched(parent.vcpus)
-    if touched is None:
-        h = 0
-        for c, v in enumerate(vcpus):
-            h ^= hash((c, v))
-        return h
-    old = parent.vcpus
-    for c in touched:
-        h = parent_hash ^ hash((c, old[c])) ^ hash((c, vcpus[c]))
-        parent_hash = h
+def _vcpus_hash(changed, parent_hash: int) -> int:
+    """xor of hash((id, vcpu)) over every vCPU of a state, from its parent's
+    hash and the (id, before, after) of each vCPU that differs from it."""
+    for c, old, new in changed:
+        parent_hash ^= hash((c, old)) ^ hash((c, new))
     return parent_hash
+
+
+def _root_hash(s: State) -> int:
+    h = 0
+    for c, v in enumerate(s.vcpus):
+        h ^= hash((c, v))
+    return h
+
+
+class _Actors:
+    """A bitmask of actor ids as the ascending sequence of them, read only as
+    far as the reader goes: the POR usually takes the first of thousands."""
+
+    __slots__ = ("mask",)
+
+    def __init__(self, mask: int):
+        self.mask = mask
+
+    def __len__(self) -> int:
+        return self.mask.bit_count()
+
+    def __iter__(self) -> Iterator[int]:
+        return bits(self.mask)
+
+
+class _Statuses:
+    """One state's actor statuses, each asked when first read (the POR reads a
+    few of thousands); an actor that never steps is idle."""
+
+    __slots__ = ("status", "s", "live", "known")
+
+    def __init__(self, space: _Space, s: State):
+        self.status, self.s, self.live = space.engine.status, s, space.is_live
+        self.known: dict[int, Status] = {}
+
+    def __getitem__(self, a: int) -> Status:
+        st = self.known.get(a)
+        if st is None:
+            st = self.known[a] = self.status(self.s, a) if self.live[a] else _IDLE
+        return st
 
 
 # -- verdicts and counterexamples ----------------------------------------------
@@ -488,9 +574,9 @@ def _verdict(space: _Space, prop: str, main: _Pass, short: _Pass | None) -> Verd
                 return Verdict(INCOMPLETE, None, _unfinished(main))
             if getattr(main, kind) is not None:
                 src = short if short is not None and getattr(short, kind) is not None else main
-                schedule, state = _replay(space, src, getattr(src, kind))
-                detail = props.progress(space.engine, state).detail
-                return Verdict(verdict, schedule, detail, not src.reduced_order)
+                run = _replay(space, src, getattr(src, kind))
+                detail = props.progress(space.engine, run.real).detail
+                return Verdict(verdict, tuple(run.names), detail, not src.reduced_order)
         return Verdict(HOLDS, None, f"every actor finishes, in all {main.terminals} end states")
     if prop in main.found:
         src = short if short is not None and prop in short.found else main
@@ -519,43 +605,76 @@ def _path(p: _Pass, index: int) -> list[tuple[int, int]]:
     return steps[::-1]
 
 
-def _replay(space: _Space, p: _Pass, index: int) -> tuple[tuple[str, ...], State]:
-    """A real schedule to (a symmetric twin of) canonical state `index`, and the
-    real state it ends in."""
-    engine = space.engine
-    real = engine.initial()
-    names = []
+_UNSOUND = "a canonical step has no real counterpart: the symmetry is unsound"
+
+
+class _Follow:
+    """A real run along a path of canonical states.
+
+    The symmetry's renamings say which real vCPU each canonical one stands
+    for, so each real step is found directly, and the cost of a step is what
+    it changed: no state is put in canonical form whole but the last.
+    """
+
+    def __init__(self, space: _Space):
+        self.space = space
+        self.real = space.engine.initial()
+        self.canonical, renamed = space.sort(space.slice(space.forget(self.real)))
+        self.real_of = list(range(len(space.engine.names)))  # canonical actor -> real actor
+        self._rename(renamed)
+        self.names: list[str] = []
+
+    def _rename(self, renamed: dict[int, int]) -> None:
+        moved = {new: self.real_of[old] for old, new in renamed.items()}
+        for new, b in moved.items():
+            self.real_of[new] = b
+
+    def real_step(self, a: int) -> tuple[int, Status]:
+        """The real actor that canonical actor `a` stands for, and its status."""
+        engine, symmetry = self.space.engine, self.space.symmetry
+        if symmetry is not None and a < engine.n:
+            # Twins that tie in the canonical state stand for their real ones in
+            # id order, as a (stable) sort of the real state would rename them.
+            ties = symmetry.ties(self.canonical, a)
+            for x, real in zip(ties, sorted(self.real_of[x] for x in ties), strict=True):
+                self.real_of[x] = real
+        b = self.real_of[a]
+        st = engine.status(self.real, b)
+        if not st.enabled or st.step.kind != engine.status(self.canonical, a).step.kind:
+            raise AssertionError(_UNSOUND)
+        return b, st
+
+    def step(self, a: int, expected: State) -> None:
+        """Canonical actor `a` steps, to canonical state `expected`; so does its real one."""
+        engine = self.space.engine
+        b, st = self.real_step(a)
+        s2 = engine.take(self.canonical, a, engine.status(self.canonical, a))[0]
+        *_, canonical, renamed = self.space.reduce(self.canonical, s2)
+        if canonical != expected:
+            raise AssertionError(_UNSOUND)
+        self._rename(renamed)
+        self.canonical = expected
+        self.real = engine.take(self.real, b, st)[0]
+        self.names.append(engine.names[b])
+
+
+def _replay(space: _Space, p: _Pass, index: int) -> _Follow:
+    """A real run to (a symmetric twin of) canonical state `index`."""
+    run = _Follow(space)
     for child, a in _path(p, index):
-        target = p.keys[child]
-        good = lambda s, b, s2, t=target: space.canon(s2) == t  # noqa: E731
-        real, b = _follow(space, real, space.counterpart(real, a), good)
-        names.append(engine.names[b])
-    return tuple(names), real
+        run.step(a, p.keys[child])
+    if space.canon(run.real) != p.keys[index]:
+        raise AssertionError(_UNSOUND)
+    return run
 
 
 def _replay_violation(space: _Space, p: _Pass, index: int, actor: int, prop: str):
     """The schedule whose last step violates `prop`, and that step as text."""
     engine = space.engine
-    schedule, real = _replay(space, p, index)
-    canonical = p.keys[index]
-    target = space.canon(space.successor(canonical, actor, engine.status(canonical, actor)))
-
-    def violates(s: State, b: int, s2: State) -> bool:
-        step = engine.status(s, b).step
-        return space.canon(s2) == target and prop in props.step_violations(engine, s, b, step, s2)
-
-    _, b = _follow(space, real, space.counterpart(real, actor), violates)
-    _, event = engine.step(real, b, len(schedule) + 1)
-    return schedule + (event.actor,), f"{event.actor} {event.step}: {event.text}"
-
-
-def _follow(space: _Space, real: State, hint: int, good) -> tuple[State, int]:
-    """The real actor whose step from `real` is `good` (try `hint`, the canonical
-    path's actor renamed back, first: it is the one unless twins tie)."""
-    statuses = space.statuses(real)
-    for b in [hint, *space.live]:
-        if statuses[b].enabled:
-            s2 = space.successor(real, b, statuses[b])
-            if good(real, b, s2):
-                return s2, b
-    raise AssertionError("a canonical step has no real counterpart: the symmetry is unsound")
+    run = _replay(space, p, index)
+    b, st = run.real_step(actor)
+    s2 = engine.take(run.real, b, st)[0]
+    if prop not in props.step_violations(engine, run.real, b, st.step, s2):
+        raise AssertionError(_UNSOUND)
+    _, event = engine.step_with(run.real, b, st, len(run.names) + 1)
+    return (*run.names, event.actor), f"{event.actor} {event.step}: {event.text}"

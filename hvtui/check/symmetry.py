@@ -124,32 +124,66 @@ class Symmetry:
                 return True
         return False
 
-    def canon(self, s: State, touched: Iterable[int] | None = None) -> State:
+    def canon(
+        self, s: State, touched: Iterable[int] | None = None, parent: State | None = None
+    ) -> State:
         """The orbit's representative; `s` itself when it already is one.
 
-        With `touched` (the vCPUs a step wrote, `s` one step from a canonical
-        state) only the groups of those vCPUs are sorted: the rest are already.
-        A step that records readers or ends a scan may unsort any group, so
-        the search passes None then.
+        With `parent` (a canonical state `s` is one step from) and `touched`
+        (the vCPUs that step wrote) only the groups that step may have
+        unsorted are sorted: those of the vCPUs it wrote or whose
+        synchronize_srcu record it changed, and every group a scan kept apart
+        if it ended the last scan. The rest are sorted already.
         """
-        return self._sort(s, touched)[0]
+        return self.fold(s, touched, parent)[0]
 
-    def renaming(self, s: State) -> dict[int, int]:
-        """Where canon(s) puts each vCPU of `s` that it moves: old id -> new id."""
-        return self._sort(s, None)[1]
+    def fold(
+        self, s: State, touched: Iterable[int] | None = None, parent: State | None = None
+    ) -> tuple[State, dict[int, int]]:
+        """canon(s, touched, parent), and where it put each vCPU of `s` that it
+        moved: old id -> new id."""
+        groups = None
+        if touched is not None and parent is not None:
+            groups = self._unsorted(s, touched, parent)
+        return self._sort(s, groups)
 
-    def _sort(self, s: State, touched: Iterable[int] | None) -> tuple[State, dict[int, int]]:
+    def _unsorted(self, s: State, touched: Iterable[int], parent: State) -> set[int]:
+        """The groups that may be out of order in `s`, one step from canonical `parent`."""
+        group_of = self.group_of
+        moved = set(touched)
+        for before, after in zip(parent.threads, s.threads, strict=True):
+            if before.readers != after.readers:
+                moved.update(c for c, _ in set(before.readers) ^ set(after.readers))
+        out = {group_of[c] for c in moved if c in group_of}
+        if not all(self.always) and self.scan_ahead(parent) and not self.scan_ahead(s):
+            out.update(range(len(self.groups)))
+        return out
+
+    def ties(self, s: State, c: int) -> tuple[int, ...]:
+        """The vCPUs of canonical `s` that nothing tells from vCPU c (members of its
+        group with its local state and records), c included, ascending: the
+        ones whose places a sort of equal keys leaves in id order."""
+        g = self.group_of.get(c)
+        if g is None or (not self.always[g] and self.scan_ahead(s)):
+            return (c,)  # not sorted, so not renamed either
+        vcpus = s.vcpus
+        mine = vcpus[c]
+        alike = [x for x in self.groups[g] if vcpus[x] == mine]
+        records = [dict(th.readers) for th in s.threads if th.readers]
+        if records:
+            recorded = tuple(r.get(c, -1) for r in records)
+            alike = [x for x in alike if tuple(r.get(x, -1) for r in records) == recorded]
+        return tuple(alike)
+
+    def _sort(self, s: State, groups: Iterable[int] | None) -> tuple[State, dict[int, int]]:
+        """canon(s) and renaming(s), sorting only `groups` (None: every group)."""
         vcpus = s.vcpus
         renamed: dict[int, int] = {}
         scan = None  # scan_ahead(s), asked at most once
         # A twin is its vCPU fields plus what synchronize_srcu has recorded of
         # it: twins alike but for a record are not the same twin.
         records = [dict(th.readers) for th in s.threads if th.readers]
-        groups = range(len(self.groups))
-        if touched is not None:
-            group_of = self.group_of
-            groups = sorted({group_of[c] for c in touched if c in group_of})
-        for g in groups:
+        for g in range(len(self.groups)) if groups is None else sorted(groups):
             group = self.groups[g]
             if not self.always[g]:
                 if scan is None:

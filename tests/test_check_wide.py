@@ -1,0 +1,93 @@
+"""Wide states: what the checker carries from a parent to its child is what
+it would compute from scratch.
+
+At thousands of vCPUs the search asks again only what a step changed: the
+enabled set and the POR's seeds (search._Ready.after), the groups the
+symmetry re-sorts (Symmetry.fold with a parent) and the dedup hash. Here,
+on 128+ vCPU instances of many-vcpus-4096's shape (a VMM thread clearing a
+head's flag, so scans, reader records and thread steps are among the
+steps), every carried value is held to the one computed from the whole
+state, and whole searches to searches that recompute everything.
+"""
+
+import pytest
+from test_check_stronger import bank_program, scenario_of
+
+from hvtui.check import search
+from hvtui.check.search import Options, check
+from hvtui.check.symmetry import Symmetry
+from hvtui.model import properties as props
+from hvtui.model.session import replay
+
+BOUND = 1_500  # states per search: enough to pass scans, records and closures
+
+
+def wide(variant: str = "posted"):
+    """2 banks of 64: vcpu0 inhibited in user mode (its members suspend),
+    the VMM clears it (the scan wakes them); bank 1 flushes freely."""
+    return scenario_of(bank_program(2, 64, inhibited=(0,), clear=True), variant)
+
+
+def summary(result):
+    verdicts = {p: (v.verdict, v.schedule, v.detail) for p, v in result.properties.items()}
+    return result.states, result.transitions, result.depth, result.reductions, verdicts
+
+
+@pytest.mark.parametrize("variant", ["posted", "request-first", "wake-all"])
+def test_carried_enabled_sets_and_seeds_are_the_ones_of_the_whole_state(monkeypatch, variant):
+    carried = search._Ready.after
+    asked = []
+
+    def after(self, masks, child, changed):
+        out = carried(self, masks, child, changed)
+        assert out == self.of(child)
+        asked.append(child)
+        return out
+
+    monkeypatch.setattr(search._Ready, "after", after)
+    result = check(wide(variant), options=Options(max_states=BOUND))
+    assert len(asked) == result.states - 1
+
+
+def test_a_sort_from_the_parent_is_the_sort_of_the_whole_state(monkeypatch):
+    fold = Symmetry.fold
+    partial = []
+
+    def checked(self, s, touched=None, parent=None):
+        out = fold(self, s, touched, parent)
+        assert out[0] == fold(self, s)[0]
+        if touched is not None and parent is not None:
+            partial.append(len(out[1]))
+        return out
+
+    monkeypatch.setattr(Symmetry, "fold", checked)
+    check(wide(), options=Options(max_states=BOUND))
+    assert len(partial) > 100
+    assert max(partial) > 10  # a member moved past many twins
+
+
+@pytest.mark.parametrize("variant", ["posted", "no-sync"])
+def test_a_search_that_recomputes_everything_finds_the_same(monkeypatch, variant):
+    """States, transitions, depth, reductions, verdicts and schedules alike."""
+    options = Options(max_states=BOUND)
+    carried = summary(check(wide(variant), options=options))
+    monkeypatch.setattr(search._Ready, "after", lambda self, masks, child, changed: self.of(child))
+    fold = Symmetry.fold
+    monkeypatch.setattr(Symmetry, "fold", lambda self, s, *_: fold(self, s))
+    assert summary(check(wide(variant), options=options)) == carried
+
+
+def test_a_long_wide_witness_replays_to_the_state_it_names():
+    """The blocked-by-design end state of 2 banks of 64 (bank 0's members
+    suspended for good): the schedule the renaming-following replay builds
+    is one a replay takes to the end, and it ends blocked by design."""
+    scenario = scenario_of(bank_program(2, 64))
+    result = check(scenario)
+    assert result.complete
+    verdict = result.properties[props.PROGRESS]
+    assert verdict.verdict == "blocked-by-design" and len(verdict.schedule) > 300
+    engine = scenario.engine()
+    state, stop = replay(engine, engine.initial(), verdict.schedule)
+    assert stop is None
+    assert props.progress(engine, state).verdict == "blocked-by-design"
+    assert not engine.enabled(state)
