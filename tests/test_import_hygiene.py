@@ -120,7 +120,7 @@ LAYERS = {
         "spin",
     },
 }
-LEAVES = {"errors", "atomic"}
+LEAVES = {"errors", "atomic", "collector"}
 
 
 class _Imports(ast.NodeVisitor):

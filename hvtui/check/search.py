@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from hvtui import collector
 from hvtui.check.generations import forgetter
 from hvtui.check.limits import INTERRUPTED, Interrupt, default_max_memory, format_size
 from hvtui.check.limits import resident_memory as _resident
@@ -141,7 +142,7 @@ def check(
     Ends at the first limit of `options` it reaches; a Ctrl-C (in the main
     thread) ends it the same way, then raises Interrupted with the Result.
     """
-    with Interrupt() as ctrl_c:
+    with Interrupt() as ctrl_c, collector.paused():
         result = _check(scenario, variant or scenario.variant, options, progress, cancel, ctrl_c)
     if ctrl_c.hit:
         raise Interrupted(result)
@@ -384,7 +385,7 @@ class _Search:
         space = self.space
         engine = space.engine
         take, reduce, status = engine.take, space.reduce, engine.status
-        actors, is_live = range(len(engine.names)), space.is_live
+        actors, live, is_live = range(len(engine.names)), space.live, space.is_live
         taken: dict[int, State] = {}  # actor -> its successor, where the POR took the step
         step_violations = props.step_violations
         por = self.por
@@ -392,13 +393,15 @@ class _Search:
         root = space.canon(engine.initial())
         p = _Pass(por is not None, [root], [-1], [-1])
         keys, parent, actor, found = p.keys, p.parent, p.actor, p.found
-        # Who may step in each state not yet expanded (the frontier only)
-        ready = _Ready(space, por)
-        frontier = {0: ready.of(root)}
         seen: dict | None = None
         # Up to one chunk of vCPUs a state is its own key: hashing it whole in C
         # is cheaper than keeping a hash per vCPU; past that, _Key's xor of them.
+        # And asking every actor when a state is expanded costs less than
+        # carrying who may step from its parent.
         small = len(root.vcpus) <= _WHOLE
+        # Who may step in each state not yet expanded (the frontier only)
+        ready = _Ready(space, por)
+        frontier = {} if small else {0: ready.of(root)}
         if self.dedup:
             hashes = [0 if small else _root_hash(root)]  # per stored state (_Key only)
             seen = {root if small else _Key(root, hashes[0]): 0}
@@ -411,20 +414,20 @@ class _Search:
             if self._tick(p):
                 return p
             s = keys[i]
-            masks = frontier.pop(i)
-            mask = masks[0]
-            if not mask:
+            if small:
+                statuses = [status(s, a) if is_live[a] else _IDLE for a in actors]
+                enabled = [a for a in live if statuses[a].enabled]
+                seeds = None
+            else:
+                statuses = _Statuses(space, s)
+                masks = frontier.pop(i)
+                enabled, seeds = _Actors(masks[0]), _Actors(masks[1])
+            if not enabled:
                 self._terminal(p, i, s)
-            # few actors: asking them all at once costs less than asking lazily
-            statuses = (
-                [status(s, a) if is_live[a] else _IDLE for a in actors]
-                if small
-                else (_Statuses(space, s))
-            )
-            chosen = enabled = _Actors(mask)
+            chosen = enabled
             taken.clear()
-            if por is not None and mask & (mask - 1):  # two or more enabled
-                chosen = por.ample(s, statuses, enabled, taken, found, _Actors(masks[1]))
+            if por is not None and len(enabled) > 1:
+                chosen = por.ample(s, statuses, enabled, taken, found, seeds)
                 if len(chosen) < len(enabled):
                     p.reduced += 1
                     p.pruned += len(enabled) - len(chosen)
@@ -460,9 +463,8 @@ class _Search:
                 if limit is not None and len(keys) >= limit:
                     p.stop = f"--max-states {limit}"
                     return p
-                if changed is None:
-                    changed = list(s.vcpus.diff(k3.vcpus))
-                frontier[len(keys)] = ready.after(masks, k3, changed)
+                if not small:
+                    frontier[len(keys)] = ready.after(masks, k3, changed)
                 keys.append(k3)
                 parent.append(i)
                 actor.append(a)

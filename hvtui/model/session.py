@@ -15,12 +15,12 @@ never steps back: memory stays that of one state however long the run, and
 
 from __future__ import annotations
 
-import gc
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
+from hvtui import collector
 from hvtui.model.engine import Engine, Event, Status
 from hvtui.model.properties import (
     PROPERTIES,
@@ -348,17 +348,9 @@ class _Live:
 
 
 def _run(session: Session, limit: int | None, each: Callable | None, events: bool = False) -> int:
-    """Session.run's new steps, with the cycle collector off: the steps
-    allocate millions of tuples and make no reference cycle, and the
-    collector, which runs every few hundred allocations and now and then
-    walks all of the history, cost a third of a long run and found nothing."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    """Session.run's new steps, with the cycle collector paused (hvtui.collector)."""
+    with collector.paused():
         return _take(session, limit, each, events)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _take(session: Session, limit: int | None, each: Callable | None, events: bool) -> int:
