@@ -35,13 +35,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from hvtui import collector
 from hvtui.check.generations import forgetter
 from hvtui.check.limits import INTERRUPTED, Interrupt, default_max_memory, format_size
 from hvtui.check.limits import resident_memory as _resident
 from hvtui.check.por import PartialOrder, bits
 from hvtui.check.slicing import slicer
 from hvtui.check.symmetry import Symmetry, named_vcpus
+from hvtui.collector import paused as collector_paused
 from hvtui.model import properties as props
 from hvtui.model.engine import DONE, Engine, Status
 from hvtui.model.properties import BLOCKED_BY_DESIGN, HOLDS, INCOMPLETE, PROPERTIES, VIOLATED
@@ -142,7 +142,7 @@ def check(
     Ends at the first limit of `options` it reaches; a Ctrl-C (in the main
     thread) ends it the same way, then raises Interrupted with the Result.
     """
-    with Interrupt() as ctrl_c, collector.paused():
+    with Interrupt() as ctrl_c, collector_paused():
         result = _check(scenario, variant or scenario.variant, options, progress, cancel, ctrl_c)
     if ctrl_c.hit:
         raise Interrupted(result)

@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
-from hvtui import collector
+from hvtui.collector import paused as collector_paused
 from hvtui.model.engine import Engine, Event, Status
 from hvtui.model.properties import (
     PROPERTIES,
@@ -349,7 +349,7 @@ class _Live:
 
 def _run(session: Session, limit: int | None, each: Callable | None, events: bool = False) -> int:
     """Session.run's new steps, with the cycle collector paused (hvtui.collector)."""
-    with collector.paused():
+    with collector_paused():
         return _take(session, limit, each, events)
 
 
