@@ -405,13 +405,17 @@ class _Search:
         if self.dedup:
             hashes = [0 if small else _root_hash(root)]  # per stored state (_Key only)
             seen = {root if small else _Key(root, hashes[0]): 0}
+        # Expanding a state costs more with more actors: its statuses (few
+        # actors), or the POR's look around the enabled ones (many); and the
+        # clock must be read as often in time as with 4 (Ctrl-C, --max-seconds)
+        expand_cost = 1 + len(live) // 32
         next_level = 0  # index of the first state one level deeper than state i
         i = 0
         while i < len(keys) and not self._done(p):
             if i == next_level:
                 p.depth = 0 if i == 0 else p.depth + 1
                 next_level = len(keys)
-            if self._tick(p):
+            if self._tick(p, expand_cost):
                 return p
             s = keys[i]
             if small:
