@@ -105,16 +105,8 @@ def step_violations(
     else:
         kind, _, text = step.partition(" ")
         arg = int(text) if text else None
-    vb, va = before.vcpus, after.vcpus
-    touched = va.touched(vb)
-    if touched is None:
-        changed = list(vb.diff(va))
-    else:  # a step's own after: only the slots it wrote can differ
-        changed = []
-        for c in touched:
-            x, y = vb[c], va[c]
-            if x != y:
-                changed.append((c, x, y))
+    vb = before.vcpus
+    changed = list(vb.diff(after.vcpus))  # of a step's own after, only the slots it wrote
     if actor < engine.n:  # a vCPU moves no thread
         now_in = was_in = in_ioctl(engine, after)
         own = vb[actor]
@@ -154,9 +146,8 @@ def judge(
     elif kind in _IOCTL_JUDGED:
         found += _ioctl_violations(engine, before, actor - engine.n, kind, after)
     if STAYS_PUT not in found:
-        suspended = engine.suspended
         for _, _, v in changed:
-            if v.mode == GUEST and suspended(v):  # _runs_suspended, inline: every step asks
+            if _runs_suspended(engine, v):
                 found += (STAYS_PUT,)
                 break
     if not now_in:
