@@ -166,23 +166,16 @@ class Symmetry:
         g = self.group_of.get(c)
         if g is None or (not self.always[g] and self.scan_ahead(s)):
             return (c,)  # not sorted, so not renamed either
-        vcpus = s.vcpus
-        mine = vcpus[c]
-        alike = [x for x in self.groups[g] if vcpus[x] == mine]
-        records = [dict(th.readers) for th in s.threads if th.readers]
-        if records:
-            recorded = tuple(r.get(c, -1) for r in records)
-            alike = [x for x in alike if tuple(r.get(x, -1) for r in records) == recorded]
-        return tuple(alike)
+        twin = _twin(s)
+        mine = twin(c)
+        return tuple(x for x in self.groups[g] if twin(x) == mine)
 
     def _sort(self, s: State, groups: Iterable[int] | None) -> tuple[State, dict[int, int]]:
         """canon(s) and renaming(s), sorting only `groups` (None: every group)."""
         vcpus = s.vcpus
         renamed: dict[int, int] = {}
         scan = None  # scan_ahead(s), asked at most once
-        # A twin is its vCPU fields plus what synchronize_srcu has recorded of
-        # it: twins alike but for a record are not the same twin.
-        records = [dict(th.readers) for th in s.threads if th.readers]
+        twin = _twin(s)
         for g in range(len(self.groups)) if groups is None else sorted(groups):
             group = self.groups[g]
             if not self.always[g]:
@@ -191,9 +184,7 @@ class Symmetry:
                 if scan:
                     continue
             local = [vcpus[c] for c in group]
-            keys = local
-            if records:
-                keys = [(vcpus[c], tuple(r.get(c, -1) for r in records)) for c in group]
+            keys = [twin(c) for c in group]
             order = sorted(range(len(group)), key=keys.__getitem__)
             if order == list(range(len(group))):  # already sorted
                 continue
@@ -204,6 +195,17 @@ class Symmetry:
         if not renamed:
             return s, renamed
         return State(vcpus, _rename_readers(s.threads, renamed), s.windows), renamed
+
+
+def _twin(s: State):
+    """vCPU id -> what a sort of its group compares: its fields, plus what
+    synchronize_srcu has recorded of it (twins alike but for a record are
+    not the same twin)."""
+    vcpus = s.vcpus
+    records = [dict(th.readers) for th in s.threads if th.readers]
+    if not records:
+        return vcpus.__getitem__
+    return lambda c: (vcpus[c], tuple(r.get(c, -1) for r in records))
 
 
 def _rename_readers(threads: tuple[Thread, ...], renamed: dict[int, int]) -> tuple[Thread, ...]:
