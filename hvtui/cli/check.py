@@ -588,8 +588,7 @@ class _ProgressLines:
         self._draw()
 
     def _draw(self) -> None:
-        if not self.tty:
-            return
+        # only on a terminal: elsewhere report() appends and keeps no lines
         # back to the first line drawn, erase from there down, draw the lines again,
         # each cut to the terminal's width so that none wraps and the count holds
         up = f"\033[{self.drawn - 1}F" if self.drawn > 1 else "\r"
