@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from reference.crosscheck import batch, disagreements
+from reference.crosscheck import batch, disagreements, wide_programs
 from reference.model import (
     BLOCKED,
     BLOCKED_BY_DESIGN,
@@ -65,6 +65,16 @@ def test_random_programs_agree_under_every_variant():
     space is beyond the bound is not compared under that variant, and those
     must stay few, so the batch cannot pass by comparing nothing."""
     counts, found = batch(examples=RANDOM_EXAMPLES, seed=0, max_states=RANDOM_BOUND)
+    assert not found, "\n".join(found)
+    assert counts["compared"] >= 0.75 * counts["programs"] * len(VARIANTS), counts
+
+
+def test_wide_programs_agree_under_every_variant():
+    """Every v2 feature at once (hot-plugged vCPUs and hyperv_init, kernel
+    work, up to 6 vCPUs and 3 VMM threads, flushes of all and of
+    themselves, initial flags and modes): crosscheck.wide_programs, a fixed
+    batch; `python -m reference.crosscheck N SEED wide` runs more."""
+    counts, found = batch(10, 1, RANDOM_BOUND, programs=wide_programs())
     assert not found, "\n".join(found)
     assert counts["compared"] >= 0.75 * counts["programs"] * len(VARIANTS), counts
 

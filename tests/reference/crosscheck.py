@@ -8,7 +8,10 @@ its verdict compared). `python -m reference.crosscheck N SEED` (from
 tests/) runs a batch of N random programs under every variant, half drawn
 by tests/hypothesis_programs.py and half as scenario files by
 tests/scenario_strategies.py (then loaded, as a user's file would be);
-`python -m reference.crosscheck N SEED twins` runs twin_programs instead.
+`python -m reference.crosscheck N SEED twins` runs twin_programs instead,
+`... wide` wide_programs (every v2 feature, up to 6 vCPUs and 3 VMM
+threads), and `... literal` compares wide_programs' verdicts with
+reference.literal, the model whose vCPUs take any step whose guard holds.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import sys
 from hypothesis import strategies as st
 
 from hvtui.check.search import check
-from hvtui.model.state import Exit, Flush, KernelWork, Program, Run, SetInhibit
+from hvtui.model.state import Exit, Flush, HypervInit, KernelWork, Program, Run, SetInhibit
 from hvtui.scenario.value import Scenario
 from reference.model import PROGRESS, TOO_BIG, VIOLATED, Model, end_of, explore, replay
 
@@ -60,6 +63,26 @@ def disagreements(
                 f"{got.verdict} in the reference"
             )
     return out
+
+
+def verdict_disagreements(
+    program: Program, variant: str, max_states: int = 100_000, model=None
+) -> list[str] | None:
+    """`disagreements` on verdicts alone, against reference.literal's model by
+    default: its schedules are not schedules of actor names, and may be
+    shorter than hvtui's."""
+    from reference.literal import Literal
+
+    ref = explore(program, variant, max_states, model or Literal)
+    if any(found.verdict == TOO_BIG for found in ref.values()):
+        return None
+    result = hvtui_check(program, variant)
+    return [
+        f"{variant} {prop}: reference {found.verdict} in {found.length} "
+        f"{list(found.schedule or ())}, hvtui {result.properties[prop].verdict}"
+        for prop, found in ref.items()
+        if result.properties[prop].verdict != found.verdict
+    ]
 
 
 def _reaches(program: Program, variant: str, prop: str, got, model) -> bool:
@@ -120,11 +143,93 @@ def twin_programs(draw) -> Program:
     return Program(n, tuple(vcpu_ops), (("vmm", tuple(ops)),))
 
 
+@st.composite
+def wide_programs(draw) -> Program:
+    """Programs that exercise every feature at once, up to 6 vCPUs and 3 VMM
+    threads: flushes of all, of themselves and of vCPUs without a Hyper-V
+    context, kernel work, initial flags and user-mode vCPUs, and VMM threads
+    that kick, flip flags, run, and `hyperv_init` hot-plugged vCPUs before or
+    after their first KVM_RUN. The more vCPUs, the fewer ops, so most state
+    spaces stay within the reference's bound."""
+    n = draw(st.integers(2, 6))
+    vcpu = st.integers(0, n - 1)
+    no_hyperv = frozenset(draw(st.sets(st.integers(1, n - 1), max_size=2 if n > 2 else 1)))
+    flushers = [c for c in range(n) if c not in no_hyperv]
+    budget = 3 if n <= 3 else 2  # ops over all vCPUs
+    vcpu_ops: list[tuple] = [()] * n
+    for j in range(draw(st.integers(1, budget))):
+        c = draw(st.sampled_from(flushers + sorted(no_hyperv)))
+        if c in no_hyperv or not draw(st.integers(0, 3)):
+            op = KernelWork(f"k{c}.{j}")
+        else:
+            form = draw(st.sampled_from(["all", "self", "some", "some"]))
+            targets = {
+                "all": list(range(n)),
+                "self": [c],
+                "some": sorted(draw(st.sets(vcpu, min_size=1, max_size=3))),
+            }[form]
+            op = Flush(f"f{c}.{j}", tuple(targets), spec="all" if form == "all" else targets)
+        vcpu_ops[c] = vcpu_ops[c] + (op,)
+    names = ["vmm", "vmm:b", "vmm:c"][: draw(st.integers(1, 3 if n <= 4 else 2))]
+    threads = []
+    for name in names:
+        ops: list = []
+        for kind in draw(st.lists(st.sampled_from(BLOCKS), min_size=1, max_size=2)):
+            x = draw(vcpu)
+            j = len(ops)
+            for k, make in enumerate(kind):
+                op_id = f"{name}.{j + k}"
+                ops.append(make(op_id, x, draw(st.booleans())))
+        threads.append((name, tuple(ops)))
+    inhibit = frozenset(draw(st.sets(vcpu, max_size=2))) - no_hyperv
+    user = tuple((c, "user") for c in sorted(draw(st.sets(vcpu, max_size=2)) - no_hyperv))
+    return Program(n, tuple(vcpu_ops), tuple(threads), inhibit, user, no_hyperv)
+
+
+def _set(op_id, x, value):
+    return SetInhibit(op_id, x, value)
+
+
+def _clear(op_id, x, value):
+    return SetInhibit(op_id, x, False)
+
+
+def _run(op_id, x, value):
+    return Run(op_id, x)
+
+
+def _exit(op_id, x, value):
+    return Exit(op_id, x)
+
+
+def _init(op_id, x, value):
+    return HypervInit(op_id, x)
+
+
+# What a VMM thread does to one vCPU: whole ioctl sequences the way a VMM
+# makes them (kick, ioctl, run again), and bare ops for the odd orders.
+BLOCKS = (
+    (_exit, _set, _run),
+    (_exit, _clear, _run),
+    (_exit, _set, _run, _exit, _clear, _run),
+    (_init, _run),
+    (_run, _exit, _init),
+    (_set,),
+    (_exit,),
+)
+
+
 def batch(
-    examples: int, seed: int, max_states: int = 100_000, programs=None, report=None
+    examples: int,
+    seed: int,
+    max_states: int = 100_000,
+    programs=None,
+    report=None,
+    compare=disagreements,
 ) -> tuple[dict, list[str]]:
     """`examples` random programs under every variant: counts, and each
-    disagreement as text (the program first, so it can be replayed)."""
+    disagreement `compare` finds, as text (the program first, so it can be
+    replayed)."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hseed
 
@@ -145,7 +250,7 @@ def batch(
     def one(program):
         counts["programs"] += 1
         for variant in VARIANTS:
-            diff = disagreements(program, variant, max_states)
+            diff = compare(program, variant, max_states)
             if diff is None:
                 counts["too_big"] += 1
                 continue
@@ -158,8 +263,17 @@ def batch(
     return counts, found
 
 
+# `python -m reference.crosscheck N SEED [KIND]`: the programs to draw, and how to compare
+KINDS = {
+    "random": (None, disagreements),
+    "twins": (twin_programs, disagreements),
+    "wide": (wide_programs, disagreements),
+    "literal": (wide_programs, verdict_disagreements),
+}
+
+
 def main(argv: list[str]) -> int:
-    twins = argv[2:] == ["twins"]
+    make, compare = KINDS[argv[2] if len(argv) > 2 else "random"]
     shown = []
 
     def report(counts: dict, found: list[str]) -> None:
@@ -168,8 +282,10 @@ def main(argv: list[str]) -> int:
         shown[:] = found
         print(" ".join(f"{k}={v}" for k, v in counts.items()), flush=True)
 
-    programs = twin_programs() if twins else None
-    counts, found = batch(int(argv[0]), int(argv[1]), programs=programs, report=report)
+    programs = make() if make else None
+    counts, found = batch(
+        int(argv[0]), int(argv[1]), programs=programs, report=report, compare=compare
+    )
     print(" ".join(f"{k}={v}" for k, v in counts.items()), f"disagreements={len(found)}")
     return 1 if found else 0
 

@@ -181,6 +181,12 @@ class Model:
             return self._vcpu_next(s, a)
         return self._vmm_next(s, a - self.n)
 
+    def choices(self, s: S, a: int) -> list:
+        """Every step actor `a` may take now: its one next step here (a
+        schedule names actors); reference.literal lets it choose."""
+        step = self.next_step(s, a)
+        return [] if step is None else [step]
+
     def _vcpu_next(self, s: S, c: int):
         v = s.vcpus[c]
         ops = self.p.vcpu_ops[c]
@@ -537,7 +543,7 @@ def replay(program: Program, variant: str, schedule, model=Model) -> tuple[S, se
 def end_of(program: Program, variant: str, s: S, model=Model) -> str | None:
     """The progress verdict of `s` if nobody can step there, else None."""
     m = model(program, variant)
-    if any(m.next_step(s, a) is not None for a in range(len(m.names))):
+    if any(m.choices(s, a) for a in range(len(m.names))):
         return None
     return m.end_verdict(s)
 
@@ -569,21 +575,19 @@ def explore(
         s = queue.popleft()
         stepped = False
         for a in range(len(m.names)):
-            step = m.next_step(s, a)
-            if step is None:
-                continue
-            stepped = True
-            s2, bad = step(s, a)
-            for prop in bad:
-                first.setdefault(prop, (s, a))
-            if s2 in parent:
-                continue
-            if len(parent) >= max_states:
-                return {p: Found(TOO_BIG) for p in PROPERTIES}
-            parent[s2] = (s, a)
-            for prop in m.state_violations(s2):
-                first.setdefault(prop, (s2, None))
-            queue.append(s2)
+            for step in m.choices(s, a):
+                stepped = True
+                s2, bad = step(s, a)
+                for prop in bad:
+                    first.setdefault(prop, (s, a))
+                if s2 in parent:
+                    continue
+                if len(parent) >= max_states:
+                    return {p: Found(TOO_BIG) for p in PROPERTIES}
+                parent[s2] = (s, a)
+                for prop in m.state_violations(s2):
+                    first.setdefault(prop, (s2, None))
+                queue.append(s2)
         if not stepped:
             ends.setdefault(m.end_verdict(s), s)
 
