@@ -146,44 +146,54 @@ def twin_programs(draw) -> Program:
 @st.composite
 def wide_programs(draw) -> Program:
     """Programs that exercise every feature at once, up to 6 vCPUs and 3 VMM
-    threads: flushes of all, of themselves and of vCPUs without a Hyper-V
-    context, kernel work, initial flags and user-mode vCPUs, and VMM threads
-    that kick, flip flags, run, and `hyperv_init` hot-plugged vCPUs before or
-    after their first KVM_RUN. The more vCPUs, the fewer ops, so most state
+    threads. A few *victims* are what the VMM acts on and what the flushes
+    aim at (so the races happen): their flags set or cleared, from an
+    initial flag and user mode or after a kick, hot-plugged ones given a
+    context (`hyperv_init`) before or after their first KVM_RUN. The
+    flushes hit all vCPUs, themselves or a few victims and bystanders,
+    beside kernel work. The more vCPUs, the fewer ops, so most state
     spaces stay within the reference's bound."""
     n = draw(st.integers(2, 6))
     vcpu = st.integers(0, n - 1)
     no_hyperv = frozenset(draw(st.sets(st.integers(1, n - 1), max_size=2 if n > 2 else 1)))
-    flushers = [c for c in range(n) if c not in no_hyperv]
-    budget = 3 if n <= 3 else 2  # ops over all vCPUs
+    with_context = [c for c in range(n) if c not in no_hyperv]
+    victims = sorted(
+        draw(st.sets(vcpu, min_size=1, max_size=2))
+        | set(draw(st.sets(st.sampled_from(sorted(no_hyperv)), max_size=1)) if no_hyperv else ())
+    )
     vcpu_ops: list[tuple] = [()] * n
-    for j in range(draw(st.integers(1, budget))):
-        c = draw(st.sampled_from(flushers + sorted(no_hyperv)))
-        if c in no_hyperv or not draw(st.integers(0, 3)):
+    for j in range(draw(st.integers(1, 3 if n <= 3 else 2))):
+        c = draw(st.sampled_from(with_context + sorted(no_hyperv)))
+        if c in no_hyperv or not draw(st.integers(0, 4)):
             op = KernelWork(f"k{c}.{j}")
         else:
-            form = draw(st.sampled_from(["all", "self", "some", "some"]))
-            targets = {
-                "all": list(range(n)),
-                "self": [c],
-                "some": sorted(draw(st.sets(vcpu, min_size=1, max_size=3))),
-            }[form]
+            form = draw(st.sampled_from(["all", "self", "victims", "victims", "any"]))
+            if form == "all":
+                targets = list(range(n))
+            elif form == "self":
+                targets = [c]
+            else:
+                pool = victims if form == "victims" else range(n)
+                targets = sorted(draw(st.sets(st.sampled_from(pool), min_size=1, max_size=3)))
+                targets = sorted(set(targets) | set(draw(st.sets(vcpu, max_size=1))))
             op = Flush(f"f{c}.{j}", tuple(targets), spec="all" if form == "all" else targets)
         vcpu_ops[c] = vcpu_ops[c] + (op,)
+    inhibit = frozenset(draw(st.sets(st.sampled_from(victims), max_size=2))) - no_hyperv
+    user = draw(st.sets(st.sampled_from(victims), max_size=2)) - no_hyperv
+    modes = tuple((c, "user") for c in sorted(user))
     names = ["vmm", "vmm:b", "vmm:c"][: draw(st.integers(1, 3 if n <= 4 else 2))]
     threads = []
     for name in names:
         ops: list = []
-        for kind in draw(st.lists(st.sampled_from(BLOCKS), min_size=1, max_size=2)):
-            x = draw(vcpu)
-            j = len(ops)
-            for k, make in enumerate(kind):
-                op_id = f"{name}.{j + k}"
-                ops.append(make(op_id, x, draw(st.booleans())))
+        for _ in range(draw(st.integers(1, 2))):
+            x = draw(st.sampled_from(victims))
+            # a bare ioctl only on a vCPU that starts outside KVM_RUN: on
+            # one inside it would wait for the mutex for ever
+            blocks = HOTPLUG if x in no_hyperv else BLOCKS + (BARE if x in user else ())
+            for make in draw(st.sampled_from(blocks)):
+                ops.append(make(f"{name}.{len(ops)}", x, draw(st.booleans())))
         threads.append((name, tuple(ops)))
-    inhibit = frozenset(draw(st.sets(vcpu, max_size=2))) - no_hyperv
-    user = tuple((c, "user") for c in sorted(draw(st.sets(vcpu, max_size=2)) - no_hyperv))
-    return Program(n, tuple(vcpu_ops), tuple(threads), inhibit, user, no_hyperv)
+    return Program(n, tuple(vcpu_ops), tuple(threads), inhibit, modes, no_hyperv)
 
 
 def _set(op_id, x, value):
@@ -212,11 +222,12 @@ BLOCKS = (
     (_exit, _set, _run),
     (_exit, _clear, _run),
     (_exit, _set, _run, _exit, _clear, _run),
-    (_init, _run),
-    (_run, _exit, _init),
-    (_set,),
     (_exit,),
 )
+BARE = ((_clear,), (_set,), (_clear, _run), (_set, _run))
+# ... and to a hot-plugged one: KVM_SET_CPUID2 before its first KVM_RUN or
+# after it, and the ioctl on it before either
+HOTPLUG = ((_init, _run), (_run, _exit, _init), (_set, _init, _run), (_init, _set, _run))
 
 
 def batch(
