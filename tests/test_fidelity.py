@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import pytest
 from engine_support import Walk, flush, program
-from reference.crosscheck import batch, verdict_disagreements, wide_programs
-from reference.model import VARIANTS
+from reference.crosscheck import as_scenario, batch, verdict_disagreements, wide_programs
+from reference.literal import Literal
+from reference.model import VARIANTS, explore
 
 from hvtui.check.search import check
-from hvtui.model.state import SetInhibit
+from hvtui.model.state import Flush, KernelWork, Program, SetInhibit
 from hvtui.scenario.load import load, parse
 from tests.conftest import SCENARIOS
 
@@ -76,6 +77,27 @@ def test_wake_all_hands_out_ebusy_with_a_single_vmm_thread():
 # service, then the op (vcpu_run()'s order). reference.literal lets the
 # vCPU take any step whose guard holds: a reader of the tables alone. Its
 # verdicts must be hvtui's.
+
+
+def test_the_literal_model_lets_a_vcpu_run_on_with_its_own_request_pending():
+    """What makes the comparison below worth making: vcpu0 flushes itself,
+    then does kernel work. hvtui (and reference.model) service the request
+    vcpu0 raised on itself before its next op, as vcpu_enter_guest() does;
+    reference.literal may start the kernel work first, so the kernel work
+    overlaps the ioctl's sync one step sooner."""
+    p = Program(
+        2,
+        ((Flush("f", (0,), spec=[0]), KernelWork("k")), ()),
+        (("vmm", (SetInhibit("s", 1, True),)),),
+        initial_mode=((1, "user"),),
+    )
+    stall = "sync-waits-for-flushes-only"
+    fixed = explore(p, "posted")[stall]
+    literal = explore(p, "posted", model=Literal)[stall]
+    assert fixed.schedule == ("vcpu0",) * 6 + ("vmm",) * 4  # enter request complete service vmexit
+    assert literal.schedule == ("vcpu0",) * 5 + ("vmm",) * 4  # no service before vmexit
+    assert check(as_scenario(p, "posted"), "posted").properties[stall].schedule == fixed.schedule
+
 
 LIBRARY = sorted(p for p in SCENARIOS.glob("*.yaml") if p.name != "many-vcpus-4096.yaml")
 LITERAL_BOUND = 5_000  # states of reference.literal's search; `... literal` in crosscheck: more
