@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import signal
 import sys
 
@@ -68,13 +69,41 @@ def _stdout_is_devnull() -> bool:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, except that help written into a closed pipe is reported, not
-    swallowed, so `hvtui run --help | head -1` ends like the commands do."""
+    """argparse, except that a mistake on the command line is one line, like
+    every other bad input, and that help written into a closed pipe is
+    reported, not swallowed, so `hvtui run --help | head -1` ends like the
+    commands do."""
+
+    def error(self, message: str):
+        self.exit(2, usage_error(self.prog, message) + "\n")
 
     def _print_message(self, message: str, file=None) -> None:
         file = file or sys.stderr
         if message and file is not None:  # argparse would ignore every OSError here
             file.write(message)
+
+
+_ARGUMENT = re.compile(r"argument (\S+?)(?:/\S+)?: (.*)", re.DOTALL)
+_CHOICE = re.compile(r"invalid choice: (.*) \(choose from (.*)\)", re.DOTALL)
+
+
+def usage_error(prog: str, message: str) -> str:
+    """argparse's complaint as one line: `--opt: what is wrong (what was expected)`.
+
+    argparse prints the whole usage block first; a script reading stderr, or a
+    user, gets the same one line as for a bad file instead, and --help is named
+    for the rest. "argument --format/-f: ..." is named by its long spelling.
+    """
+    where, what = prog, message
+    argument = _ARGUMENT.fullmatch(message)
+    if argument:
+        where, what = argument.groups()
+    choice = _CHOICE.fullmatch(what)
+    if choice:
+        what = f"{choice[1]} is not a choice (expected one of {choice[2].replace(chr(39), '')})"
+    elif not what.endswith(")"):
+        what += f" (see {prog} --help)"
+    return " ".join(f"{where}: {what}".split())  # one line, whatever argparse wrapped
 
 
 def _dispatch(argv: list[str]) -> int:

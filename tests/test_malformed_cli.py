@@ -1,0 +1,131 @@
+"""Malformed command lines and output paths, through the real CLI.
+
+Each case is a crack an outside user found: the answer must be what a bad
+scenario gets, exit 2, nothing on stdout, one line on stderr naming what is
+wrong and what was expected, never a traceback, and no file written over.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ROOT, SCENARIOS, run_cli
+
+RACE = str(SCENARIOS / "reviewer-race.yaml")
+TRACE = str(ROOT / "tests" / "data" / "traces" / "reviewer-race.report")
+
+
+def refused(*args: str, cwd=ROOT) -> str:
+    code, out, err = run_cli(*args, cwd=cwd)
+    assert (code, out) == (2, ""), err
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1 and err.endswith("\n"), err
+    return err.rstrip("\n")
+
+
+# argparse would print its usage block and then `prog: error: ...`: two lines
+# or more, unlike every other refusal; the usage is one --help away.
+@pytest.mark.parametrize(
+    "args, line",
+    [
+        (["run"], "hvtui run: the following arguments are required: FILE (see hvtui run --help)"),
+        (
+            ["run", RACE, "--bogus"],
+            "hvtui run: unrecognized arguments: --bogus (see hvtui run --help)",
+        ),
+        (
+            ["check", RACE, "--max-states", "-1"],
+            "--max-states: '-1' is not a positive number of states (see hvtui check --help)",
+        ),
+        (
+            ["check", RACE, "--max-seconds", "nan"],
+            "--max-seconds: 'nan' is not a positive number of seconds (see hvtui check --help)",
+        ),
+        (
+            ["export", RACE, "-f", "bogus"],
+            "--format: 'bogus' is not a choice (expected one of diagram, markdown, mermaid, "
+            "svg, ftrace, json, cast, perfetto, promela)",
+        ),
+        (
+            ["export", RACE],
+            "hvtui export: the following arguments are required: --format/-f "
+            "(see hvtui export --help)",
+        ),
+        (
+            ["run", RACE, "--json", "--jsonl"],
+            "--jsonl: not allowed with argument --json (see hvtui run --help)",
+        ),
+        (["steps", "extra"], "hvtui steps: unrecognized arguments: extra (see hvtui steps --help)"),
+        (["--bogus"], "hvtui: unrecognized arguments: --bogus (see hvtui --help)"),
+    ],
+    ids=lambda v: " ".join(v)[:40] if isinstance(v, list) else "",
+)
+def test_a_command_line_mistake_is_one_line(args, line):
+    assert refused(*args) == line
+
+
+def test_an_ambiguous_option_names_the_candidates():
+    line = refused("check", RACE, "--max", "3")
+    assert line.startswith("hvtui check: ambiguous option: --max could match --max-")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["export", RACE, "-f", "diagram", "-o", "{dir}", "--force"],
+        ["schema", "-o", "{dir}", "--force"],
+        ["trace", TRACE, "--save", "{dir}", "--force"],
+        ["check", RACE, "--save", "{dir}", "--force"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_forcing_an_output_onto_a_directory_is_refused(args, tmp_path):
+    (tmp_path / "keep").write_text("mine\n")
+    args = [a.format(dir=tmp_path) for a in args]
+    assert refused(*args) == f"{tmp_path}: is a directory (expected a file name to write)"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep"]
+
+
+def test_schema_never_writes_over_a_file_unasked(tmp_path):
+    target = tmp_path / "scenario.yaml"
+    target.write_text("name: mine\n")
+    assert refused("schema", "-o", str(target)) == (
+        f"{target}: already exists (expected a new file, or --force to replace it)"
+    )
+    assert target.read_text() == "name: mine\n"
+    code, out, err = run_cli("schema", "-o", str(target), "--force")
+    assert (code, out, err) == (0, "", "")
+    assert target.read_text().startswith('{\n  "$schema"')
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", RACE, "--save", "{dir}/no/such/out.yaml"],
+        ["trace", TRACE, "--save", "{dir}/no/such/out.yaml"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_a_save_into_a_missing_directory_is_refused_before_the_work(args, tmp_path):
+    args = [a.format(dir=tmp_path) for a in args]
+    assert refused(*args) == (
+        f"{tmp_path}/no/such/out.yaml: cannot write here: No such file or directory "
+        "(expected a writable directory)"
+    )
+
+
+def test_an_empty_output_name_is_refused():
+    assert refused("export", RACE, "-f", "diagram", "-o", "") == (
+        "hvtui: an empty file name (expected a path to write to)"
+    )
+
+
+def test_a_diagram_of_no_actors_is_refused():
+    assert refused("export", RACE, "-f", "diagram", "--actors", ", ,") == (
+        "--actors:1:1: no actor named (expected some of CPU0, CPU1, CPU2, CPU3, VMM)"
+    )
+
+
+def test_comparing_a_variant_with_itself_is_refused():
+    assert refused("compare", RACE, "--variants", "posted, posted") == (
+        "--variants:1:9: 'posted' twice (expected two different variants, e.g. posted,no-sync)"
+    )
