@@ -129,3 +129,42 @@ def test_comparing_a_variant_with_itself_is_refused():
     assert refused("compare", RACE, "--variants", "posted, posted") == (
         "--variants:1:9: 'posted' twice (expected two different variants, e.g. posted,no-sync)"
     )
+
+
+# Ctrl-C while the command's modules still import (Rich, YAML, the model: a
+# tenth of a second) escaped main() as a traceback; inside the import
+# machinery CPython even printed "Exception ignored" and went on running.
+INTERRUPT_WHILE_IMPORTING = """
+import importlib, os, signal, sys
+import hvtui.cli.main as cli
+real = importlib.import_module
+def slow_import(name, *args):
+    os.kill(os.getpid(), signal.SIGINT)
+    return real(name, *args)
+importlib.import_module = slow_import
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+INTERRUPT_WHILE_RUNNING = """
+import os, signal, sys
+import hvtui.cli.main as cli, hvtui.runs.runner as runner
+def replay_to_end(*args):
+    os.kill(os.getpid(), signal.SIGINT)
+runner.replay_to_end = replay_to_end
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("program", [INTERRUPT_WHILE_IMPORTING, INTERRUPT_WHILE_RUNNING])
+def test_ctrl_c_ends_quietly_with_130(program):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", program, "export", RACE, "-f", "diagram"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", "")

@@ -39,12 +39,33 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
     except BrokenPipeError:
         return _output_closed()
+    except KeyboardInterrupt:
+        # anywhere, the command's own modules still importing included: Ctrl-C
+        # ends quietly with the shell's 128 + SIGINT, never a traceback
+        return 128 + signal.SIGINT
     except SystemExit as exc:
         # Rich meets a closed pipe by pointing stdout at /dev/null and exiting 1,
         # which here would read "an expectation failed".
         if exc.code == 1 and not was_devnull and _stdout_is_devnull():
             return 128 + signal.SIGPIPE
         raise
+
+
+def _exit_on_interrupt():
+    """Until the command runs, Ctrl-C ends the process at once, and quietly.
+
+    Nothing is written yet, and a KeyboardInterrupt landing in the import
+    machinery would be printed by CPython ("Exception ignored in ...") and then
+    lost, the command going on. Returns the handler to put back, or None where
+    SIGINT is not the usual KeyboardInterrupt (ignored in a background job) or
+    cannot be set (main() called off the main thread).
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return None
+    try:
+        return signal.signal(signal.SIGINT, lambda *_: os._exit(128 + signal.SIGINT))
+    except ValueError:
+        return None
 
 
 def _output_closed() -> int:
@@ -107,6 +128,21 @@ def usage_error(prog: str, message: str) -> str:
 
 
 def _dispatch(argv: list[str]) -> int:
+    previous = _exit_on_interrupt()
+    try:
+        module, args = _parse(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    try:
+        return module.main(args)
+    except InputError as exc:
+        print(f"hvtui: {exc}" if not exc.file else str(exc), file=sys.stderr)
+        return 2
+
+
+def _parse(argv: list[str]):
+    """The command's module, imported, and its parsed arguments."""
     if argv and argv[0] in COMMANDS:
         module_name, doc = COMMANDS[argv[0]]
         module = importlib.import_module(module_name)
@@ -123,10 +159,4 @@ def _dispatch(argv: list[str]) -> int:
         )
         module.configure(parser)
         args = parser.parse_args(argv)
-    try:
-        return module.main(args)
-    except InputError as exc:
-        print(f"hvtui: {exc}" if not exc.file else str(exc), file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return module, args
