@@ -168,3 +168,16 @@ def test_ctrl_c_ends_quietly_with_130(program):
         timeout=60,
     )
     assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", "")
+
+
+@pytest.mark.parametrize("args", [[""], ["run", ""], ["export", "", "-f", "json"]], ids=repr)
+def test_an_empty_file_name_is_refused_not_read_as_no_file(args):
+    # `hvtui ""` opened the built-in demo, as if no file had been named
+    assert refused(*args) == "hvtui: an empty file name (expected a scenario file)"
+
+
+def test_a_dash_says_scenarios_are_not_read_from_stdin(tmp_path):
+    assert refused("run", "-", cwd=tmp_path) == (
+        "-: cannot read the file: no such file or directory "
+        "(expected a scenario file: a scenario is read from a file, not stdin)"
+    )
