@@ -77,3 +77,20 @@ def test_a_fifo_is_refused_rather_than_read_forever(tmp_path):
 
 def test_a_directory_names_what_was_expected(tmp_path):
     assert refused(tmp_path) == f"{tmp_path}: is a directory (expected {TEXT})"
+
+
+@pytest.mark.parametrize(
+    "option, value, line",
+    [
+        ("--pid-map", "4821=0,4821=1", "--pid-map:1:8: PID 4821 is mapped twice"),
+        ("--vp-map", "0=1, 0=2", "--vp-map:1:6: VP 0 is mapped twice"),
+        ("--pid-map", " 4821=0,  x", "--pid-map:1:11: 'x' is not PID=VCPU"),
+    ],
+)
+def test_a_hand_map_names_each_thread_once(option, value, line, tmp_path):
+    # the second mapping of a PID used to win silently (and columns drifted after spaces)
+    path = tmp_path / "t.report"
+    path.write_text(GOOD)
+    code, out, err = run_cli("trace", str(path), option, value)
+    assert (code, out) == (2, "") and len(err.splitlines()) == 1, err
+    assert err.startswith(line), err
