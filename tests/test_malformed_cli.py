@@ -54,6 +54,11 @@ def refused(*args: str, cwd=ROOT) -> str:
             ["run", RACE, "--json", "--jsonl"],
             "--jsonl: not allowed with argument --json (see hvtui run --help)",
         ),
+        (
+            ["check", RACE, "--spin-cc", "-O2"],
+            "--spin-cc: expected one argument (a value that starts with '-' is written "
+            "--spin-cc=VALUE)",
+        ),
         (["steps", "extra"], "hvtui steps: unrecognized arguments: extra (see hvtui steps --help)"),
         (["--bogus"], "hvtui: unrecognized arguments: --bogus (see hvtui --help)"),
     ],

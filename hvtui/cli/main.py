@@ -120,7 +120,10 @@ def usage_error(prog: str, message: str) -> str:
     if argument:
         where, what = argument.groups()
     choice = _CHOICE.fullmatch(what)
-    if choice:
+    if what == "expected one argument" and where.startswith("--"):
+        # `--spin-cc -O2`, `--max-memory -5G`: argparse took the value for an option
+        what += f" (a value that starts with '-' is written {where}=VALUE)"
+    elif choice:
         what = f"{choice[1]} is not a choice (expected one of {choice[2].replace(chr(39), '')})"
     elif not what.endswith(")"):
         what += f" (see {prog} --help)"
