@@ -186,3 +186,11 @@ def test_a_dash_says_scenarios_are_not_read_from_stdin(tmp_path):
         "-: cannot read the file: no such file or directory "
         "(expected a scenario file: a scenario is read from a file, not stdin)"
     )
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_a_terminal_that_is_not_utf8_gets_the_grid_not_a_traceback(encoding):
+    # Rich's grid has an ellipsis and box lines: a UnicodeEncodeError ended `run`
+    code, out, err = run_cli("run", RACE, env={"PYTHONIOENCODING": encoding})
+    assert (code, err) == (0, ""), err
+    assert out.startswith("reviewer-race (") and "| vcpu |" in out

@@ -32,6 +32,7 @@ EPILOG = "commands:\n" + "\n".join(f"  {name:<9} {doc}" for name, (_, doc) in CO
 
 def main(argv: list[str] | None = None) -> int:
     was_devnull = _stdout_is_devnull()
+    _replace_what_stdout_cannot_encode()
     try:
         try:
             return _dispatch(sys.argv[1:] if argv is None else argv)
@@ -49,6 +50,16 @@ def main(argv: list[str] | None = None) -> int:
         if exc.code == 1 and not was_devnull and _stdout_is_devnull():
             return 128 + signal.SIGPIPE
         raise
+
+
+def _replace_what_stdout_cannot_encode() -> None:
+    """A glyph (the grid's box lines, an ellipsis) that a Latin-1 or ASCII stdout
+    (LANG=en_US.ISO-8859-1, PYTHONIOENCODING=ascii) cannot hold prints as '?'
+    rather than ending the command in a UnicodeEncodeError."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    if reconfigure is not None and encoding != "utf8":
+        reconfigure(errors="replace")
 
 
 def _exit_on_interrupt():
