@@ -7,6 +7,8 @@ wrong and what was expected, never a traceback, and no file written over.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from conftest import ROOT, SCENARIOS, run_cli
 
@@ -194,3 +196,54 @@ def test_a_terminal_that_is_not_utf8_gets_the_grid_not_a_traceback(encoding):
     code, out, err = run_cli("run", RACE, env={"PYTHONIOENCODING": encoding})
     assert (code, err) == (0, ""), err
     assert out.startswith("reviewer-race (") and "| vcpu |" in out
+
+
+def _with_streams(args, stdout, close=()):
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "hvtui", *args],
+        cwd=ROOT,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: [os.close(fd) for fd in close],
+    )
+    return proc.returncode, proc.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "args", [["run", RACE], ["check", "--json", RACE], ["export", RACE, "-f", "diagram"]]
+)
+def test_a_full_disk_under_stdout_is_one_line(args):
+    with open("/dev/full", "w") as full:
+        code, err = _with_streams(args, full)
+    assert (code, err) == (
+        2,
+        "hvtui: cannot write the output: No space left on device (expected room for it)\n",
+    )
+
+
+def test_a_closed_stdout_is_one_line():
+    import subprocess
+
+    code, err = _with_streams(["run", RACE], subprocess.DEVNULL, close=(1,))
+    assert (code, err) == (
+        2,
+        "hvtui: stdout is closed (expected a terminal, a file or a pipe; >/dev/null to see "
+        "nothing)\n",
+    )
+
+
+def test_a_closed_stderr_keeps_the_error_off_stdout(tmp_path):
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nvcpus: 0\nactors: {}\n")
+    out = tmp_path / "out"
+    with open(out, "w") as f:
+        code, _ = _with_streams(["run", str(bad)], f, close=(2,))
+    assert code == 2 and out.read_text() == ""

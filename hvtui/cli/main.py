@@ -7,6 +7,7 @@ never pays for Textual.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import re
@@ -31,6 +32,8 @@ EPILOG = "commands:\n" + "\n".join(f"  {name:<9} {doc}" for name, (_, doc) in CO
 
 
 def main(argv: list[str] | None = None) -> int:
+    if not _standard_streams():
+        return 2
     was_devnull = _stdout_is_devnull()
     _replace_what_stdout_cannot_encode()
     try:
@@ -40,6 +43,15 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
     except BrokenPipeError:
         return _output_closed()
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_FULL:
+            raise
+        _discard_stdout()  # or the interpreter's own flush at exit fails again
+        print(
+            f"hvtui: cannot write the output: {exc.strerror} (expected room for it)",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         # anywhere, the command's own modules still importing included: Ctrl-C
         # ends quietly with the shell's 128 + SIGINT, never a traceback
@@ -50,6 +62,31 @@ def main(argv: list[str] | None = None) -> int:
         if exc.code == 1 and not was_devnull and _stdout_is_devnull():
             return 128 + signal.SIGPIPE
         raise
+
+
+# what writing to a full or failing disk or device raises (`> /dev/full`)
+_OUTPUT_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+
+
+def _standard_streams() -> bool:
+    """Cope with `2>&-` and `>&-`, where Python starts with no sys.stderr or sys.stdout.
+
+    A closed stderr becomes /dev/null (a message printed to None would land on
+    stdout); a closed stdout is refused in one line, as nothing could be shown.
+    Either way the descriptor is taken by /dev/null, so no file the command
+    opens later can become its stdout or stderr.
+    """
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 -- for the process's life
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- for the process's life
+        print(
+            "hvtui: stdout is closed (expected a terminal, a file or a pipe; >/dev/null "
+            "to see nothing)",
+            file=sys.stderr,
+        )
+        return False
+    return True
 
 
 def _replace_what_stdout_cannot_encode() -> None:
@@ -87,10 +124,15 @@ def _output_closed() -> int:
     rather than restored: `serve` writes to sockets, where a closed peer must
     not kill the server.
     """
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())  # whatever is still buffered goes nowhere at exit
-    os.close(devnull)
+    _discard_stdout()
     return 128 + signal.SIGPIPE
+
+
+def _discard_stdout() -> None:
+    """Whatever is still buffered for stdout goes nowhere at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _stdout_is_devnull() -> bool:
