@@ -8,6 +8,8 @@ wrong and what was expected, never a traceback, and no file written over.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 from conftest import ROOT, SCENARIOS, run_cli
@@ -164,9 +166,6 @@ sys.exit(cli.main(sys.argv[1:]))
 
 @pytest.mark.parametrize("program", [INTERRUPT_WHILE_IMPORTING, INTERRUPT_WHILE_RUNNING])
 def test_ctrl_c_ends_quietly_with_130(program):
-    import subprocess
-    import sys
-
     proc = subprocess.run(
         [sys.executable, "-c", program, "export", RACE, "-f", "diagram"],
         cwd=ROOT,
@@ -199,10 +198,7 @@ def test_a_terminal_that_is_not_utf8_gets_the_grid_not_a_traceback(encoding):
 
 
 def _with_streams(args, stdout, close=()):
-    import os
-    import subprocess
-    import sys
-
+    """`hvtui ARGS` with stdout where given and the descriptors `close` closed."""
     proc = subprocess.run(
         [sys.executable, "-m", "hvtui", *args],
         cwd=ROOT,
@@ -229,8 +225,6 @@ def test_a_full_disk_under_stdout_is_one_line(args):
 
 
 def test_a_closed_stdout_is_one_line():
-    import subprocess
-
     code, err = _with_streams(["run", RACE], subprocess.DEVNULL, close=(1,))
     assert (code, err) == (
         2,

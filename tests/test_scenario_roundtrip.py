@@ -80,7 +80,10 @@ def test_save_never_replaces_a_file_unless_told(scenario, tmp_path):
     path.write_text("precious\n")
     with pytest.raises(InputError) as error:
         save(scenario, str(path))
-    assert str(error.value) == f"{path}: already exists (expected a new file, or --force to replace it)"
+    assert (
+        str(error.value)
+        == f"{path}: already exists (expected a new file, or --force to replace it)"
+    )
     assert path.read_text() == "precious\n"
     save(scenario, str(path), overwrite=True)
     assert path.read_text() == to_yaml(scenario)
