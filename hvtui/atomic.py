@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
 
 from hvtui.errors import InputError
 
+# what every command says when its output would land on a file that is there
+EXISTS = "already exists (expected a new file, or --force to replace it)"
 
-def write_file(path: str, data: bytes, overwrite: bool, exists: str) -> None:
+
+def write_file(path: str, data: bytes, overwrite: bool, exists: str = EXISTS) -> None:
     """Write `data` to `path` through a temp file beside it, fsync'd, then renamed.
 
     Without `overwrite` an existing path is refused with the message
@@ -19,12 +23,10 @@ def write_file(path: str, data: bytes, overwrite: bool, exists: str) -> None:
     renaming over it would put a plain file where a device was.
     Failures leave the old file as it was and no temp file behind.
     """
+    writable(path, overwrite, exists)
     if os.path.lexists(path):
-        if not overwrite:
-            raise InputError(path, exists)
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            with open(path, "wb") as f:
-                f.write(data)
+        if not _is_file_or_dangling(path):
+            _write_through(path, data)
             return
     directory = os.path.dirname(os.path.abspath(path))
     try:
@@ -52,6 +54,37 @@ def write_file(path: str, data: bytes, overwrite: bool, exists: str) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def writable(path: str, overwrite: bool, exists: str = EXISTS) -> None:
+    """Refuse now what write_file() would refuse: a command that works for a
+    minute before it writes checks its output path before it starts."""
+    if not path:
+        raise InputError("", "an empty file name (expected a path to write to)")
+    if os.path.isdir(path):  # --force cannot mean "replace this directory"
+        raise InputError(path, "is a directory (expected a file name to write)")
+    if os.path.lexists(path) and not overwrite:
+        raise InputError(path, exists)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        why = os.strerror(errno.ENOTDIR if os.path.exists(directory) else errno.ENOENT)
+        raise InputError(path, f"cannot write here: {why} (expected a writable directory)")
+
+
+def _is_file_or_dangling(path: str) -> bool:
+    """A regular file, or a symlink to nothing: either is replaced by renaming."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True
+
+
+def _write_through(path: str, data: bytes) -> None:
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+    except OSError as exc:
+        raise InputError(path, f"cannot write: {exc.strerror} (expected a writable file)") from None
 
 
 def _mode_for(path: str) -> int:

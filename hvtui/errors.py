@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 
 class InputError(Exception):
     """Bad input: where it is, which field, and what was expected.
@@ -31,3 +34,22 @@ class InputError(Exception):
         text = ": ".join(part for part in (where, self.path, self.message) if part)
         # one line, always: a file name or a quoted value may hold a line break
         return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def regular_file(path: str, expected: str, stdin_hint: str = "") -> os.stat_result:
+    """The stat of an input file that can be read to its end, or the InputError
+    saying why not: missing, a directory, or a FIFO or device (which would block
+    or never end)."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        also = stdin_hint if path == "-" else ""
+        reason = (exc.strerror or str(exc)).lower()
+        raise InputError(
+            path, f"cannot read the file: {reason} (expected {expected}{also})"
+        ) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(path, f"is a directory (expected {expected})")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(path, f"is not a regular file (expected {expected})")
+    return info

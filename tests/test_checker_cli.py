@@ -59,7 +59,10 @@ def test_exit_1_when_an_expected_failure_does_not_happen(cli, tmp_path):
     [
         (["missing.yaml"], r"^missing\.yaml: cannot read the file"),
         (["BAD"], r"^\S+bad-op\.yaml:\d+:\d+: actors\.vcpu0\[0\]\.op: "),
-        ([WINDOW, "--save", WINDOW], r"inhibit-window\.yaml: already exists \(pass --force"),
+        (
+            [WINDOW, "--save", WINDOW],
+            r"inhibit-window\.yaml: already exists \(expected a new file, or --force",
+        ),
         ([WINDOW, "--property", "progress"], r"^(hvtui: )?--property picks what --save writes"),
     ],
 )

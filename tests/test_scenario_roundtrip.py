@@ -80,7 +80,10 @@ def test_save_never_replaces_a_file_unless_told(scenario, tmp_path):
     path.write_text("precious\n")
     with pytest.raises(InputError) as error:
         save(scenario, str(path))
-    assert str(error.value) == f"{path}: the file exists (expected a new file name, or overwrite)"
+    assert (
+        str(error.value)
+        == f"{path}: already exists (expected a new file, or --force to replace it)"
+    )
     assert path.read_text() == "precious\n"
     save(scenario, str(path), overwrite=True)
     assert path.read_text() == to_yaml(scenario)
@@ -96,7 +99,7 @@ def test_a_file_that_appears_while_saving_is_not_clobbered(scenario, tmp_path, m
         real_link(src, dst)
 
     monkeypatch.setattr(atomic.os, "link", someone_else_writes_first)
-    with pytest.raises(InputError, match="the file exists"):
+    with pytest.raises(InputError, match="already exists"):
         save(scenario, str(path))
     assert path.read_text() == "theirs\n"
     assert leftovers(tmp_path) == []

@@ -292,7 +292,7 @@ def test_a_binary_trace_dat_is_refused_with_the_command_that_makes_text(capsys, 
 
 def test_a_missing_file_is_an_input_error(capsys, tmp_path):
     code, _, err = trace(capsys, str(tmp_path / "nope.txt"))
-    assert code == 2 and "cannot read the trace" in err
+    assert code == 2 and "nope.txt: cannot read the file: no such file or directory" in err
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import textwrap
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from hvtui.atomic import writable
 from hvtui.check.jobs import run as run_jobs
 from hvtui.check.limits import MEMORY_SHARE, format_size, parse_size, total_memory
 from hvtui.check.search import Options, Progress, Result, check
@@ -177,8 +178,8 @@ def main(args: argparse.Namespace) -> int:
 
     if args.property and not args.save:
         raise InputError("", "--property picks what --save writes: give --save OUT.yaml too")
-    if args.save and os.path.exists(args.save) and not args.force:
-        raise InputError(args.save, "already exists (pass --force to replace it)")
+    if args.save:
+        writable(args.save, args.force)
     jobs = _jobs(args.jobs)
     if args.engine == "spin" and not _spin_installed():
         return 2

@@ -55,6 +55,13 @@ def parse_variants(text: str) -> tuple[str, str]:
                 text.index(name, col - 1) + 1,
             )
         col += len(name) + 1
+    if names[0] == names[1]:  # one variant against itself has nothing to show
+        raise InputError(
+            "--variants",
+            f"'{names[1]}' twice (expected two different variants, e.g. posted,no-sync)",
+            1,
+            text.rindex(names[1]) + 1,
+        )
     return names[0], names[1]
 
 

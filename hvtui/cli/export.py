@@ -100,11 +100,11 @@ def parse_actors(text: str, names: list[str]) -> list[str]:
     for name in names:
         known[name.lower()] = name
         known[cpu_name(name).lower()] = name
+    shown = ", ".join(cpu_name(n) for n in names[:8]) + (", ..." if len(names) > 8 else "")
     out = []
     for col, word in _words(text):
         name = known.get(word.lower())
         if name is None:
-            shown = ", ".join(cpu_name(n) for n in names[:8]) + (", ..." if len(names) > 8 else "")
             raise InputError(
                 "--actors",
                 f"'{word}' is not an actor of this scenario (expected some of {shown})",
@@ -112,6 +112,8 @@ def parse_actors(text: str, names: list[str]) -> list[str]:
                 col,
             )
         out.append(name)
+    if not out:  # a diagram of no columns says nothing
+        raise InputError("--actors", f"no actor named (expected some of {shown})", 1, 1)
     return out
 
 

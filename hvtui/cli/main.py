@@ -7,8 +7,10 @@ never pays for Textual.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
+import re
 import signal
 import sys
 
@@ -30,7 +32,10 @@ EPILOG = "commands:\n" + "\n".join(f"  {name:<9} {doc}" for name, (_, doc) in CO
 
 
 def main(argv: list[str] | None = None) -> int:
+    if not _standard_streams():
+        return 2
     was_devnull = _stdout_is_devnull()
+    _replace_what_stdout_cannot_encode()
     try:
         try:
             return _dispatch(sys.argv[1:] if argv is None else argv)
@@ -38,12 +43,77 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
     except BrokenPipeError:
         return _output_closed()
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_FULL:
+            raise
+        _discard_stdout()  # or the interpreter's own flush at exit fails again
+        print(
+            f"hvtui: cannot write the output: {exc.strerror} (expected room for it)",
+            file=sys.stderr,
+        )
+        return 2
+    except KeyboardInterrupt:
+        # anywhere, the command's own modules still importing included: Ctrl-C
+        # ends quietly with the shell's 128 + SIGINT, never a traceback
+        return 128 + signal.SIGINT
     except SystemExit as exc:
         # Rich meets a closed pipe by pointing stdout at /dev/null and exiting 1,
         # which here would read "an expectation failed".
         if exc.code == 1 and not was_devnull and _stdout_is_devnull():
             return 128 + signal.SIGPIPE
         raise
+
+
+# what writing to a full or failing disk or device raises (`> /dev/full`)
+_OUTPUT_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+
+
+def _standard_streams() -> bool:
+    """Cope with `2>&-` and `>&-`, where Python starts with no sys.stderr or sys.stdout.
+
+    A closed stderr becomes /dev/null (a message printed to None would land on
+    stdout); a closed stdout is refused in one line, as nothing could be shown.
+    Either way the descriptor is taken by /dev/null, so no file the command
+    opens later can become its stdout or stderr.
+    """
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 -- for the process's life
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- for the process's life
+        print(
+            "hvtui: stdout is closed (expected a terminal, a file or a pipe; >/dev/null "
+            "to see nothing)",
+            file=sys.stderr,
+        )
+        return False
+    return True
+
+
+def _replace_what_stdout_cannot_encode() -> None:
+    """A glyph (the grid's box lines, an ellipsis) that a Latin-1 or ASCII stdout
+    (LANG=en_US.ISO-8859-1, PYTHONIOENCODING=ascii) cannot hold prints as '?'
+    rather than ending the command in a UnicodeEncodeError."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    if reconfigure is not None and encoding != "utf8":
+        reconfigure(errors="replace")
+
+
+def _exit_on_interrupt():
+    """Until the command runs, Ctrl-C ends the process at once, and quietly.
+
+    Nothing is written yet, and a KeyboardInterrupt landing in the import
+    machinery would be printed by CPython ("Exception ignored in ...") and then
+    lost, the command going on. Returns the handler to put back, or None where
+    SIGINT is not the usual KeyboardInterrupt (ignored in a background job) or
+    cannot be set (main() called off the main thread).
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return None
+    try:
+        return signal.signal(signal.SIGINT, lambda *_: os._exit(128 + signal.SIGINT))
+    except ValueError:
+        return None
 
 
 def _output_closed() -> int:
@@ -54,10 +124,15 @@ def _output_closed() -> int:
     rather than restored: `serve` writes to sockets, where a closed peer must
     not kill the server.
     """
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())  # whatever is still buffered goes nowhere at exit
-    os.close(devnull)
+    _discard_stdout()
     return 128 + signal.SIGPIPE
+
+
+def _discard_stdout() -> None:
+    """Whatever is still buffered for stdout goes nowhere at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _stdout_is_devnull() -> bool:
@@ -68,8 +143,13 @@ def _stdout_is_devnull() -> bool:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, except that help written into a closed pipe is reported, not
-    swallowed, so `hvtui run --help | head -1` ends like the commands do."""
+    """argparse, except that a mistake on the command line is one line, like
+    every other bad input, and that help written into a closed pipe is
+    reported, not swallowed, so `hvtui run --help | head -1` ends like the
+    commands do."""
+
+    def error(self, message: str):
+        self.exit(2, usage_error(self.prog, message) + "\n")
 
     def _print_message(self, message: str, file=None) -> None:
         file = file or sys.stderr
@@ -77,7 +157,48 @@ class _Parser(argparse.ArgumentParser):
             file.write(message)
 
 
+_ARGUMENT = re.compile(r"argument (\S+?)(?:/\S+)?: (.*)", re.DOTALL)
+_CHOICE = re.compile(r"invalid choice: (.*) \(choose from (.*)\)", re.DOTALL)
+
+
+def usage_error(prog: str, message: str) -> str:
+    """argparse's complaint as one line: `--opt: what is wrong (what was expected)`.
+
+    argparse prints the whole usage block first; a script reading stderr, or a
+    user, gets the same one line as for a bad file instead, and --help is named
+    for the rest. "argument --format/-f: ..." is named by its long spelling.
+    """
+    where, what = prog, message
+    argument = _ARGUMENT.fullmatch(message)
+    if argument:
+        where, what = argument.groups()
+    choice = _CHOICE.fullmatch(what)
+    if what == "expected one argument" and where.startswith("--"):
+        # `--spin-cc -O2`, `--max-memory -5G`: argparse took the value for an option
+        what += f" (a value that starts with '-' is written {where}=VALUE)"
+    elif choice:
+        what = f"{choice[1]} is not a choice (expected one of {choice[2].replace(chr(39), '')})"
+    elif not what.endswith(")"):
+        what += f" (see {prog} --help)"
+    return " ".join(f"{where}: {what}".split())  # one line, whatever argparse wrapped
+
+
 def _dispatch(argv: list[str]) -> int:
+    previous = _exit_on_interrupt()
+    try:
+        module, args = _parse(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    try:
+        return module.main(args)
+    except InputError as exc:
+        print(f"hvtui: {exc}" if not exc.file else str(exc), file=sys.stderr)
+        return 2
+
+
+def _parse(argv: list[str]):
+    """The command's module, imported, and its parsed arguments."""
     if argv and argv[0] in COMMANDS:
         module_name, doc = COMMANDS[argv[0]]
         module = importlib.import_module(module_name)
@@ -94,10 +215,4 @@ def _dispatch(argv: list[str]) -> int:
         )
         module.configure(parser)
         args = parser.parse_args(argv)
-    try:
-        return module.main(args)
-    except InputError as exc:
-        print(f"hvtui: {exc}" if not exc.file else str(exc), file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return module, args

@@ -9,29 +9,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o", "--output", metavar="FILE", help="write the schema to FILE instead of stdout"
     )
+    parser.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
 
 def main(args: argparse.Namespace) -> int:
+    from hvtui.exports.output import write
     from hvtui.scenario.schema import scenario_schema
 
-    text = json.dumps(scenario_schema(), indent=2) + "\n"
-    if args.output:
-        from hvtui.errors import InputError
-
-        try:
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(text)
-        except OSError as exc:
-            raise InputError(
-                args.output, f"cannot write: {exc.strerror} (expected a writable path)"
-            ) from None
-    else:
-        sys.stdout.write(text)
+    # never over a file unasked: `-o` names a scenario as easily as a schema
+    write(json.dumps(scenario_schema(), indent=2) + "\n", args.output, args.force)
     return 0

@@ -17,6 +17,7 @@ import os
 import re
 import sys
 
+from hvtui.atomic import writable
 from hvtui.errors import InputError
 from hvtui.model.variants import VARIANTS
 
@@ -104,6 +105,8 @@ def main(args: argparse.Namespace) -> int:
     from hvtui.trace.check import check
 
     tolerance = parse_tolerance(args.tolerance)
+    if args.save:
+        writable(args.save, args.force)  # before the search, which can take a while
     report = check(
         args.file,
         args.skeleton,

@@ -34,7 +34,7 @@ def open_scenario(args: argparse.Namespace) -> scenarios.Scenario:
     """The scenario the workbench opens; raises InputError for anything invalid."""
     from hvtui.view.library import demo_path
 
-    scenario = scenarios.load(args.file or demo_path())
+    scenario = scenarios.load(demo_path() if args.file is None else args.file)
     if args.variant:
         scenario = replace(scenario, variant=args.variant)
     if args.schedule is not None:

@@ -6,8 +6,6 @@ import sys
 
 from hvtui.atomic import write_file
 
-EXISTS = "already exists (expected a new file, or --force to replace it)"
-
 
 def write(text: str, path: str | None, force: bool = False) -> int:
     """Write `text` to `path` (or stdout when None); returns the bytes written.
@@ -21,5 +19,5 @@ def write(text: str, path: str | None, force: bool = False) -> int:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return len(data)
-    write_file(path, data, force, EXISTS)
+    write_file(path, data, force)
     return len(data)

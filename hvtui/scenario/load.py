@@ -8,12 +8,10 @@ writing back is hvtui.scenario.save.
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from dataclasses import replace
 
-from hvtui.errors import InputError
+from hvtui.errors import InputError, regular_file
 from hvtui.model.engine import DONE, Engine
 from hvtui.model.session import Session
 from hvtui.scenario.rules import actor_hint, check
@@ -48,17 +46,10 @@ SCHEDULE_ARG = "--schedule"  # the "file" named by errors in a command-line sche
 
 def load(path: str) -> Scenario:
     """Read and validate one scenario file; anything wrong is one InputError."""
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        raise InputError(
-            path, f"cannot read the file: {_reason(exc)} (expected a scenario file)"
-        ) from None
-    if stat.S_ISDIR(info.st_mode):
-        raise InputError(path, "is a directory (expected a scenario file)")
-    if not stat.S_ISREG(info.st_mode):
-        # a FIFO or a device would block or never end
-        raise InputError(path, "is not a regular file (expected a scenario file)")
+    if not path:
+        raise InputError("", "an empty file name (expected a scenario file)")
+    # `-` reads as stdin elsewhere; here a scenario is a file the workbench can reload
+    info = regular_file(path, "a scenario file", ": a scenario is read from a file, not stdin")
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_BYTES + 1)  # never more, whatever the file grew to

@@ -299,10 +299,14 @@ class _Rules:
         if items is None:
             return []
         items = self.seq(items, init.valpos[key], f"initial.{key}", "vCPU ids")
+        return self.vcpu_ids(items, f"initial.{key}")
+
+    def vcpu_ids(self, items: PosList, path_of_list: str) -> list[tuple[int, Pos, str]]:
+        """A list of vCPU ids: each in range and named once, with where it was."""
         out: list[tuple[int, Pos, str]] = []
         first: dict[int, Pos] = {}
         for i, item in enumerate(items):
-            path, where = f"initial.{key}[{i}]", items.itempos[i]
+            path, where = f"{path_of_list}[{i}]", items.itempos[i]
             c = self.vcpu_id(item, where, path)
             if c in first:
                 line, col = first[c]
@@ -370,7 +374,8 @@ class _Rules:
                 f"make a flush hypercall (expected the flush under a vCPU with a context, "
                 f"or {actor} left out of initial.no_hyperv)",
             )
-        self.keys(d, OP_KEYS[kind], path, f"a {kind} op")
+        what = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} op"
+        self.keys(d, OP_KEYS[kind], path, what)
         op_id = default_id = f"{actor}#{index}"
         if "id" in d:
             op_id = self.text(d["id"], d.valpos["id"], f"{path}.id", "an op id")
@@ -388,7 +393,7 @@ class _Rules:
             return Flush(op_id, targets, plain(spec))
         if kind == "kernel_work":
             return KernelWork(op_id)
-        self.required(d, OP_KEYS[kind][2:], path, f"a {kind} op")
+        self.required(d, OP_KEYS[kind][2:], path, what)
         x = self.vcpu_id(d["vcpu"], d.valpos["vcpu"], f"{path}.vcpu")
         if kind == "set_inhibit":
             return SetInhibit(
@@ -400,11 +405,7 @@ class _Rules:
         if spec == "all":
             return tuple(range(self.vcpus))
         if isinstance(spec, PosList):
-            return tuple(
-                sorted(
-                    {self.vcpu_id(t, spec.itempos[i], f"{path}[{i}]") for i, t in enumerate(spec)}
-                )
-            )
+            return tuple(sorted(c for c, _, _ in self.vcpu_ids(spec, path)))
         if not isinstance(spec, PosDict):
             raise self.fail(
                 pos, path, f"{show_value(spec)} is not a target set ({_TARGETS_EXPECTED})"

@@ -19,9 +19,6 @@ if TYPE_CHECKING:
     from hvtui.scenario.load import Scenario
 
 
-EXISTS = "the file exists (expected a new file name, or overwrite)"
-
-
 def to_dict(scenario: Scenario) -> dict:
     program = scenario.program
     doc: dict = {"name": scenario.name}
@@ -125,4 +122,4 @@ def _flow(value: object) -> str:
 
 def save(scenario: Scenario, path: str, overwrite: bool = False) -> None:
     """Write atomically (temp file, fsync, rename); never replace a file unless told to."""
-    write_file(path, to_yaml(scenario).encode("utf-8"), overwrite, EXISTS)
+    write_file(path, to_yaml(scenario).encode("utf-8"), overwrite)

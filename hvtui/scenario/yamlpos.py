@@ -187,10 +187,26 @@ def join(path: str, key: object) -> str:
 # -- reading ---------------------------------------------------------------------
 
 
+def _wide_encoding(data: bytes) -> str | None:
+    """UTF-32 or UTF-16 by their byte-order mark or, without one, by the NULs
+    that pad the first ASCII characters (a scenario starts with some)."""
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    if len(data) >= 4 and data[:4].count(0) == 3:
+        return "UTF-32"
+    head = data[:4]
+    if len(head) == 4 and (head[0::2] == b"\0\0" or head[1::2] == b"\0\0") and head.count(0) == 2:
+        return "UTF-16"
+    return None
+
+
 def decode(data: bytes, file: str) -> str:
     """UTF-8 bytes to text; a bad byte is named with its line and column."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(file, "the file is UTF-16 (expected a UTF-8 text file)", 1, 1)
+    wide = _wide_encoding(data)
+    if wide:
+        raise InputError(file, f"the file is {wide} (expected a UTF-8 text file)", 1, 1)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -68,7 +68,7 @@ class Fields(NamedTuple):
     text: str = ""  # kvm_userspace_exit's reason
 
 
-_HEX = r"0x([0-9a-fA-F]+)"
+_HEX = r"0x0*([0-9a-fA-F]{1,16})"  # a %llx: 64 bits at most
 _PARSERS = {
     FLUSH: re.compile(
         rf"processor_mask {_HEX} address_space {_HEX} flags {_HEX}(?: ?(\(L2\))?)\s*$"

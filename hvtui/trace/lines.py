@@ -24,10 +24,24 @@ import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from hvtui.errors import InputError
+from hvtui.errors import InputError, regular_file
 from hvtui.trace import formats
 
 TRACE_DAT_MAGIC = b"\x17\x08\x44tracing"
+# what a trace file can be instead of its text, and how to get the text
+_NOT_TEXT = (
+    (
+        TRACE_DAT_MAGIC,
+        "a binary trace.dat (expected its text: trace-cmd report -i FILE > FILE.txt)",
+    ),
+    (b"\x1f\x8b", "gzip-compressed (expected its text: zcat FILE > FILE.txt)"),
+    (b"\xfd7zXZ\x00", "xz-compressed (expected its text: xzcat FILE > FILE.txt)"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed (expected its text: zstdcat FILE > FILE.txt)"),
+    (b"BZh", "bzip2-compressed (expected its text: bzcat FILE > FILE.txt)"),
+    (b"\xff\xfe", "UTF-16 (expected the UTF-8 text trace-cmd report prints)"),
+    (b"\xfe\xff", "UTF-16 (expected the UTF-8 text trace-cmd report prints)"),
+)
+_NOT_AN_EVENT = "(not an event line)"
 
 _RECORD = re.compile(
     r"\s*(?P<comm>.*?)-(?P<pid>\d+)\s+"
@@ -59,15 +73,20 @@ class Record(NamedTuple):
 
 class Reader:
     """Iterate `records()`; afterwards `skipped` counts the lines of unknown events,
-    `clock` is the trace_clock a header named ("" if none did), `lines` the total."""
+    `clock` is the trace_clock a header named ("" if none did), `lines` the total.
+    A file with neither an event line nor a trace's header is refused when the
+    iteration ends."""
 
     def __init__(self, path: str):
         self.path = path
         self.skipped: dict[str, int] = {}
         self.clock = ""
         self.lines = 0
+        self.events = 0  # event lines, of any tracepoint
+        self.headers = 0  # lines only a trace has: `# tracer: nop`, `cpus=4`, ...
 
     def records(self) -> Iterator[Record]:
+        regular_file(self.path, "the text of trace-cmd report or of tracefs trace")
         try:
             f = open(self.path, "rb")  # noqa: SIM115 -- closed by the with below
         except OSError as exc:
@@ -75,24 +94,40 @@ class Reader:
                 self.path, f"cannot read the trace: {(exc.strerror or str(exc)).lower()}"
             ) from None
         with f:
-            if f.read(len(TRACE_DAT_MAGIC)) == TRACE_DAT_MAGIC:
-                raise InputError(
-                    self.path,
-                    "is a binary trace.dat "
-                    "(expected its text: trace-cmd report -i FILE > FILE.txt)",
-                )
+            self._text_or_refuse(f.read(4096))
             f.seek(0)
             for number, raw in enumerate(f, 1):
                 self.lines = number
                 record = self._record(number, raw.decode("utf-8", "replace").rstrip("\r\n"))
                 if record is not None:
                     yield record
+        if not self.events and not self.headers:
+            # empty, or a file of something else: "consistent" would read as a verdict
+            # (a trace's headers with no event under them is a recording of nothing)
+            raise InputError(
+                self.path,
+                "no event line in the file (expected the text of trace-cmd report or of "
+                "tracefs trace: TASK-PID [CPU] TIMESTAMP: EVENT: FIELDS)",
+            )
+
+    def _text_or_refuse(self, head: bytes) -> None:
+        """Refuse a file that is not a trace's text before reading it line by line."""
+        for magic, what in _NOT_TEXT:
+            if head.startswith(magic):
+                raise InputError(self.path, f"is {what}")
+        if b"\0" in head:
+            raise InputError(
+                self.path,
+                f"byte 0x00 at offset {head.index(0)}: the file is binary "
+                "(expected the text of trace-cmd report or of tracefs trace)",
+            )
 
     def _record(self, number: int, text: str) -> Record | None:
         m = _RECORD.match(text)
         if m is None:
             self._header(number, text)
             return None
+        self.events += 1
         name = m.group("name")
         if name not in formats.KNOWN:
             self.skipped[name] = self.skipped.get(name, 0) + 1
@@ -124,8 +159,10 @@ class Reader:
         clock = _CLOCK_NAMED.search(stripped) or _CLOCK_FILE.search(stripped)
         if clock and (stripped.startswith("#") or _CLOCK_FILE.search(stripped)):
             self.clock = clock.group(1)
+            self.headers += 1
             return
         if _HEADER.match(stripped):
+            self.headers += 1
             return
         for name in formats.KNOWN:
             at = stripped.find(name + ":")
@@ -137,7 +174,7 @@ class Reader:
                     number,
                     1,
                 )
-        self.skipped["(not an event line)"] = self.skipped.get("(not an event line)", 0) + 1
+        self.skipped[_NOT_AN_EVENT] = self.skipped.get(_NOT_AN_EVENT, 0) + 1
 
 
 def _nanoseconds(ts: str) -> int:

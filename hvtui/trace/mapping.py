@@ -32,18 +32,26 @@ class Source(NamedTuple):
 def parse_id_map(text: str | None, option: str = PID_MAP) -> dict[int, int]:
     """`1234=0,1235=1` (commas or spaces) -> {1234: 0, 1235: 1}; for --pid-map and --vp-map."""
     out: dict[int, int] = {}
-    if not text:
-        return out
-    col = 1
-    for item in re.split(r"[,\s]+", text.strip()):
-        m = re.fullmatch(r"(\d+)[=:](\d+)", item)
-        if m is None:
-            what = "PID=VCPU" if option == PID_MAP else "VP=VCPU"
+    what, example = ("PID", "4001=0,4002=1") if option == PID_MAP else ("VP", "0=0,1=4")
+    first: dict[int, int] = {}  # key -> the column that mapped it
+    for m in re.finditer(r"[^,\s]+", text or ""):
+        item, col = m.group(0), m.start() + 1
+        pair = re.fullmatch(r"(\d+)[=:](\d+)", item)
+        if pair is None:
             raise InputError(
-                option, f"{item!r} is not {what} (expected e.g. 4001=0,4002=1)", 1, col
+                option, f"{item!r} is not {what}=VCPU (expected e.g. {example})", 1, col
             )
-        out[int(m.group(1))] = int(m.group(2))
-        col += len(item) + 1
+        key = int(pair.group(1))
+        if key in first:  # the later one would silently win
+            raise InputError(
+                option,
+                f"{what} {key} is mapped twice (expected each {what} once; the first is at "
+                f"column {first[key]})",
+                1,
+                col,
+            )
+        first[key] = col
+        out[key] = int(pair.group(2))
     return out
 
 
