@@ -150,11 +150,6 @@ CASES = {
         "s.yaml:5:42: actors.vcpu0[0].targets.mask: -1 is out of range "
         "(expected a 64-bit processor mask 0..0xffffffffffffffff)",
     ),
-    "mask-bit-past-the-scenario": (
-        mistake("targets: [1, 2]", "targets: {mask: 0x16}"),
-        "s.yaml:5:42: actors.vcpu0[0].targets.mask: bit 4 is vcpu4, out of range "
-        "(the scenario has 4 vCPUs)",
-    ),
     # names
     "unknown-op": (
         mistake("op: flush", "op: flsh"),

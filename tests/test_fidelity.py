@@ -128,11 +128,6 @@ def test_wide_programs_have_the_same_verdicts_whatever_step_a_vcpu_takes_first()
 # -- the loader, against kvm_hv_flush_tlb() ----------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hvtui/scenario/rules.py refuses a mask bit past the last vCPU; 5/7's mask "
-    "loop skips it (`if (!v) { __clear_bit(i, vcpu_mask); continue; }`)",
-)
 def test_a_mask_naming_a_vcpu_that_does_not_exist_flushes_the_ones_that_do():
     text = (
         "name: m\nvcpus: 2\nactors:\n  vcpu0:\n"

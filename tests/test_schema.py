@@ -37,9 +37,7 @@ CROSS_FIELD = {
     "range-final-actor",
     "range-final-waiting-on",
     "range-initial-inhibit",
-    "range-mask-bit-beyond-vcpus",
     "range-op-vcpu-equals-vcpus",
-    "range-sparse-bit-beyond-vcpus",
     "range-targets-item-equals-vcpus",
     "range-no-hyperv-equals-vcpus",
     "range-hyperv_init-vcpu-equals-vcpus",  # ids below vcpus
