@@ -640,6 +640,11 @@ class WorkbenchApp(App):
 
         self.push_screen(unsaved_screen(what, doing), answer)
 
+    def action_help_quit(self) -> None:
+        """ctrl+c does not quit (it copies); say what does. Textual's own hint is
+        markup, and the message line shows a message's text as it is."""
+        self.notify("q quits the workbench (ctrl+c does not)", title="quit?")
+
     async def action_quit(self) -> None:
         self.unless_unsaved("quit", self.exit)
 

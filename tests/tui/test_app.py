@@ -379,3 +379,12 @@ async def test_a_click_on_a_grid_cell_shows_that_vcpu_in_the_detail_panel():
         await pilot.pause()
         assert widget_lines(app.query_one(DetailPanel))[0].startswith("─vcpu2")
         assert cell(app, 2) == "2 ·g·· ·"
+
+
+async def test_ctrl_c_says_in_words_which_key_quits():
+    app = WorkbenchApp(demo())
+    async with opened(app) as pilot:
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert toasts(app) == "ℹ quit?: q quits the workbench (ctrl+c does not)"
+        assert app.is_running  # still open: ctrl+c is not quit
