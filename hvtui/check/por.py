@@ -40,6 +40,7 @@ commute with the ones it leaves out.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
+from operator import is_
 
 from hvtui.check.symmetry import flush_targets, may_be_inhibited
 from hvtui.model import properties as props
@@ -231,8 +232,11 @@ class PartialOrder:
         self._part_ids: dict[tuple, int] = {}
         self.parts_of: list[tuple[bool, object, tuple[int, int, int]]] = []  # by part id
         self._rows: list[tuple[int, int]] = []  # row(x) and how many parts it has judged
-        # (actor, enabled, access) -> the last actor found to need it (_Here.alone)
-        self.witness: dict[tuple, int] = {}
+        # (actor, status, _where) -> the last actor found to need it, and that
+        # actor's future then (_Here.alone)
+        self.witness: dict[tuple, tuple] = {}
+        # the same key -> (the actors it may need, their futures, those it needed)
+        self.company: dict[tuple, tuple] = {}
 
     def touching(self, tokens: int, x: int) -> tuple[int, ...]:
         """The live actors but x, ascending, whose program touches one of `tokens`
@@ -348,8 +352,11 @@ class PartialOrder:
         """The actors but x that must join a persistent set once x is in it
         (`dependents`): x's `access` is its step's footprint if it is enabled, its
         guard if not; `future(y)` is y's."""
-        tokens = access if not enabled else access[0] | access[1] | access[2]
-        return dependents(enabled, access, self.touching(tokens, x), future)
+        return dependents(enabled, access, self.candidates(x, enabled, access), future)
+
+    def candidates(self, x: int, enabled: bool, access) -> tuple[int, ...]:
+        """The actors conflicts() asks: those whose program touches x's `access`."""
+        return self.touching(access if not enabled else access[0] | access[1] | access[2], x)
 
     def guard(self, s, a: int, status: Status) -> int:
         """What a disabled actor's enabling condition reads. A vCPU with nothing
@@ -567,11 +574,27 @@ def dependents(enabled: bool, access, ys: Iterable, future) -> Iterator:
 
 
 def bits(mask: int) -> Iterator[int]:
-    """The indices of the set bits of `mask`, ascending."""
+    """The indices of the set bits of `mask`, ascending. A word at a time: on a
+    mask of thousands of bits each operation costs its width, and a caller that
+    stops at the first few bits should not pay it for every bit."""
+    base = 0
     while mask:
-        low = mask & -mask
-        yield low.bit_length() - 1
-        mask ^= low
+        word = mask & _WORD
+        if not word:  # skip to the next set bit
+            skip = (mask & -mask).bit_length() - 1
+            mask >>= skip
+            base += skip
+            continue
+        while word:
+            low = word & -word
+            yield base + low.bit_length() - 1
+            word ^= low
+        mask >>= _WORD_BITS
+        base += _WORD_BITS
+
+
+_WORD_BITS = 64
+_WORD = (1 << _WORD_BITS) - 1
 
 
 class _Binding:
@@ -594,6 +617,7 @@ MAX_ENABLED = 64
 # (PartialOrder.plan); at most MAX_ENABLED, as the plan never skips a seed.
 FEW = 16
 PLANS = 1 << 15  # part tuples kept (PartialOrder.plan); past it they start again
+COMPANY = 1 << 12  # needs() kept (_Here.needs); past it they start again
 
 
 class _Here:
@@ -625,10 +649,26 @@ class _Here:
         return fut
 
     def needs(self, x: int) -> list[int]:
-        """The actors that must join a persistent set once x is in it."""
+        """The actors that must join a persistent set once x is in it. Kept from
+        the last state where x stood like this, while every actor that could be
+        among them has the same future (one table entry, so the same object):
+        comparing thousands of futures by identity costs less than by tokens."""
         out = self._needs.get(x)
-        if out is None:
-            out = self._needs[x] = list(self._conflicts(x))
+        if out is not None:
+            return out
+        po, s, st = self.po, self.s, self.statuses[x]
+        key = (x, st, po._where(s, x))
+        kept = po.company.get(key)
+        if kept is not None and all(map(is_, map(self.future, kept[0]), kept[1])):
+            out = kept[2]
+        else:
+            access = po.access(s, x, st)
+            ys = po.candidates(x, st.enabled, access)
+            out = list(dependents(st.enabled, access, ys, self.future))
+            if len(po.company) >= COMPANY:
+                po.company.clear()
+            po.company[key] = (ys, tuple(map(self.future, ys)), out)
+        self._needs[x] = out
         return out
 
     def alone(self, x: int) -> bool:
@@ -638,20 +678,20 @@ class _Here:
         out = self._needs.get(x)
         if out is not None:
             return not out
-        po, st = self.po, self.statuses[x]
-        key = (x, st.enabled, po.access(self.s, x, st))
+        po, s, st = self.po, self.s, self.statuses[x]
+        # what access() is a function of: small to hash, where access's tokens
+        # are thousands of bits wide
+        key = (x, st, po._where(s, x))
         last = po.witness.get(key)
-        if last is not None and next(dependents(*key[1:], (last,), self.future), None) is not None:
+        # the same future (one table entry, so the same object) conflicts again
+        if last is not None and self.future(last[0]) is last[1]:
             return False
-        found = next(po.conflicts(*key, self.future), None)
+        access = po.access(s, x, st)
+        found = next(po.conflicts(x, st.enabled, access, self.future), None)
         if found is None:
             return True
-        po.witness[key] = found
+        po.witness[key] = (found, self.future(found))
         return False
-
-    def _conflicts(self, x: int) -> Iterator[int]:
-        po, st = self.po, self.statuses[x]
-        return po.conflicts(x, st.enabled, po.access(self.s, x, st), self.future)
 
     def closure(self, seed: int, limit: int, covered: set | None = None) -> list[int] | None:
         """The enabled actors of the persistent set grown from `seed`; None if it
