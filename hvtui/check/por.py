@@ -40,10 +40,11 @@ commute with the ones it leaves out.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
+from operator import is_
 
 from hvtui.check.symmetry import flush_targets, may_be_inhibited
 from hvtui.model import properties as props
-from hvtui.model.engine import Engine, Status
+from hvtui.model.engine import Engine, Status, _PerVcpu
 from hvtui.model.state import KERNEL, USER, State
 from hvtui.model.steps import (
     ALL,
@@ -220,6 +221,22 @@ class PartialOrder:
         self._phase = {
             kind: p for phases in OP_PHASES.values() for p, ks in enumerate(phases) for kind in ks
         }
+        # With few actors, who needs whom is asked of their parts (_part): few
+        # differ, so each pair of parts is judged once (row), and ample()'s
+        # candidates are found once per tuple of parts (plan), not once a state.
+        self.few = len(live) <= FEW
+        self._vcpu_parts = _PerVcpu(self.n)
+        self._thread_parts = _PerVcpu(len(program.threads))
+        self._by_parts: dict[tuple[int, ...], tuple] = {}  # plan() by the parts
+        self._plans: dict[tuple, tuple] = {}  # plan() by (enabled, needs masks)
+        self._part_ids: dict[tuple, int] = {}
+        self.parts_of: list[tuple[bool, object, tuple[int, int, int]]] = []  # by part id
+        self._rows: list[tuple[int, int]] = []  # row(x) and how many parts it has judged
+        # (actor, status, _where) -> the last actor found to need it, and that
+        # actor's future then (_Here.alone)
+        self.witness: dict[tuple, tuple] = {}
+        # the same key -> (the actors it may need, their futures, those it needed)
+        self.company: dict[tuple, tuple] = {}
 
     def touching(self, tokens: int, x: int) -> tuple[int, ...]:
         """The live actors but x, ascending, whose program touches one of `tokens`
@@ -272,20 +289,16 @@ class PartialOrder:
             return (0, 0, 0)
         return table[th.op][self._phase[th.pc] if th.pc else 0]
 
-    def may_open(self, s) -> int:
-        """Windows open now or that a remaining set_inhibit(true) may open."""
-        return s.windows | self._ahead(s, self.opens_from)
-
-    def may_clear(self, s) -> int:
-        """Flags a remaining set_inhibit(false) may clear."""
-        return self._ahead(s, self.clears_from)
-
-    @staticmethod
-    def _ahead(s, tables: list[list[int]]) -> int:
-        out = 0
-        for th, table in zip(s.threads, tables, strict=True):
-            out |= table[min(th.op, len(table) - 1)]
-        return out
+    def ahead(self, s) -> tuple[int, int]:
+        """(may open, may clear): the windows open now or that a remaining
+        set_inhibit(true) may open, and the flags a remaining set_inhibit(false)
+        may clear."""
+        opens, clears = s.windows, 0
+        for th, o, c in zip(s.threads, self.opens_from, self.clears_from, strict=True):
+            # th.op <= its op count, the tables' last index
+            opens |= o[th.op]
+            clears |= c[th.op]
+        return opens, clears
 
     def _bound(self, s, a: int, where: tuple[Loc, ...]) -> int:
         return self.tokens(where, _Binding(self.engine, s, a))
@@ -332,15 +345,18 @@ class PartialOrder:
         return out
 
     def clashing(self, step: tuple[int, int, int], x: int, future) -> Iterator[int]:
-        """The actors but x whose `future(y)` (reads, writes, sets) conflicts with
-        x's `step` (its footprint): could change it, or be changed by it. Two
-        sets of one flag commute; a set conflicts with any other access."""
-        reads, writes, sets = step
-        stores, hard = writes | sets, reads | writes
-        for y in self.touching(reads | stores, x):
-            fr, fw, fz = future(y)
-            if stores & (fr | fw) or (fw | fz) & hard:
-                yield y
+        """The actors but x whose `future(y)` conflicts with x's `step` (its footprint)."""
+        return self.conflicts(x, True, step, future)
+
+    def conflicts(self, x: int, enabled: bool, access, future) -> Iterator[int]:
+        """The actors but x that must join a persistent set once x is in it
+        (`dependents`): x's `access` is its step's footprint if it is enabled, its
+        guard if not; `future(y)` is y's."""
+        return dependents(enabled, access, self.candidates(x, enabled, access), future)
+
+    def candidates(self, x: int, enabled: bool, access) -> tuple[int, ...]:
+        """The actors conflicts() asks: those whose program touches x's `access`."""
+        return self.touching(access if not enabled else access[0] | access[1] | access[2], x)
 
     def guard(self, s, a: int, status: Status) -> int:
         """What a disabled actor's enabling condition reads. A vCPU with nothing
@@ -350,6 +366,12 @@ class PartialOrder:
         if out is None:
             out = self._guards[key] = self._guard(s, a, status)
         return out
+
+    def access(self, s, a: int, status: Status):
+        """What conflicts() asks of actor a: its step's footprint, or its guard."""
+        if status.enabled:
+            return self.footprint(s, a, status.step)
+        return self.guard(s, a, status)
 
     def _guard(self, s, a: int, status: Status) -> int:
         if a < self.n:
@@ -382,7 +404,7 @@ class PartialOrder:
         decided=(),
     ) -> bool:
         """Can this step change whether some property not in `decided` holds (see
-        the module doc)? `opens`, `clears`: may_open(s), may_clear(s); `taken`
+        the module doc)? `opens`, `clears`: ahead(s); `taken`
         receives a -> the successor."""
         after, d, case, _ = self.engine.take(s, a, status)
         if taken is not None:
@@ -406,6 +428,12 @@ class PartialOrder:
         be kept (see the module doc). `seeds`: the enabled actors but (some of)
         the hopeless ones, ascending, if the caller keeps them."""
         here = _Here(self, s, statuses, {} if taken is None else taken, decided)
+        if self.few and seeds is None:
+            # the search of seeds below, its candidates found once (plan)
+            for members in self.plan(s, statuses, enabled):
+                if not any(map(here.visible, members)):
+                    return list(members)
+            return enabled
         # An invisible step nothing else touches is a persistent set alone: the
         # cheap case, and the common one where thousands of vCPUs flush.
         for seed in enabled if seeds is None else seeds:
@@ -424,13 +452,149 @@ class PartialOrder:
                     break
         return best
 
+    # -- few actors ------------------------------------------------------------
+
+    def plan(self, s: State, statuses: list[Status], enabled: Collection[int]) -> tuple:
+        """ample()'s candidates at s, as few actors have them: the persistent sets it
+        would try, in the order it prefers them (each taken if none of its steps
+        is visible). Found by each live actor's part, and kept by the tuple of
+        them and by who needs whom: few such tuples differ."""
+        n, part = self.n, self._part
+        vcpus, threads = tuple(s.vcpus), s.threads
+        key = []
+        for a in self.live:
+            # a vCPU's part is a function of its value; a thread's, of its value
+            # and its status (its guard may read any vCPU)
+            if a < n:
+                memo, i, value = self._vcpu_parts, a, vcpus[a]
+            else:
+                memo, i, value = self._thread_parts, a - n, (threads[a - n], statuses[a])
+            of = memo.of[i]
+            pid = of.get(value)
+            if pid is None:
+                memo.miss()
+                pid = of[value] = part(s, a, statuses[a])
+            key.append(pid)
+        key = tuple(key)
+        out = self._by_parts.get(key)
+        if out is None:
+            if len(self._by_parts) >= PLANS:
+                self._by_parts.clear()
+            graph = (tuple(enabled), self._needs(key))
+            out = self._plans.get(graph)
+            if out is None:
+                out = self._plans[graph] = _plan(*graph)
+            self._by_parts[key] = out
+        return out
+
+    def _needs(self, parts: tuple[int, ...]) -> tuple[int, ...]:
+        """By actor id, the actors that must join a persistent set holding it, as a
+        bitmask, when the live actors have these parts (others need none)."""
+        holders: dict[int, int] = {}  # part -> the actors that have it
+        for y, py in zip(self.live, parts, strict=True):
+            holders[py] = holders.get(py, 0) | 1 << y
+        present = sum(1 << py for py in holders)
+        out = [0] * len(self.engine.names)
+        for x, px in zip(self.live, parts, strict=True):
+            mask = 0
+            for py in bits(self.row(px) & present):
+                mask |= holders[py]
+            out[x] = mask & ~(1 << x)
+        return tuple(out)
+
+    def _part(self, s: State, a: int, status: Status) -> int:
+        """The id of (enabled, access, future) of actor a at s -- all that decides
+        whether a needs another actor or another needs a -- interned: few differ."""
+        part = (status.enabled, self.access(s, a, status), self.future(s, a))
+        pid = self._part_ids.get(part)
+        if pid is None:
+            pid = self._part_ids[part] = len(self.parts_of)
+            self.parts_of.append(part)
+            self._rows.append((0, 0))
+        return pid
+
+    def row(self, x: int) -> int:
+        """The parts (as a bitmask of their ids) that an actor of part x needs,
+        judged once a pair (`dependents`)."""
+        mask, known = self._rows[x]
+        parts = self.parts_of
+        if known < len(parts):
+            enabled, access, _ = parts[x]
+            for y in dependents(enabled, access, range(known, len(parts)), lambda y: parts[y][2]):
+                mask |= 1 << y
+            self._rows[x] = (mask, len(parts))
+        return mask
+
+
+def _plan(enabled: tuple[int, ...], needs: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """ample()'s candidates, given who is enabled and who needs whom (bitmasks by
+    actor id), most preferred first: each enabled actor that needs nobody, alone;
+    then the enabled actors of the closure of `needs` around each enabled seed,
+    if fewer than all, shortest first and, among equals, by seed. The first of
+    these with no visible step is the set ample()'s search of seeds ends on."""
+    ready = 0
+    for a in enabled:
+        ready |= 1 << a
+    out = [(a,) for a in enabled if not needs[a]]
+    closures = []
+    for seed in enabled:
+        members = work = 1 << seed
+        while work:
+            low = work & -work
+            work ^= low
+            new = needs[low.bit_length() - 1] & ~members
+            members |= new
+            work |= new
+        chosen = tuple(bits(members & ready))
+        if len(chosen) < len(enabled):
+            closures.append(chosen)
+    closures.sort(key=len)  # stable: ties stay in seed order
+    # a candidate met again has the same steps: it fails where it failed first
+    return tuple(dict.fromkeys(out + closures))
+
+
+def dependents(enabled: bool, access, ys: Iterable, future) -> Iterator:
+    """The ys whose `future(y)` (reads, writes, sets) must join a persistent set
+    holding an actor whose next step has footprint `access` (if `enabled`: y could
+    change that step, or be changed by it; two sets of one flag commute, a set
+    conflicts with any other access) or whose guard is `access` (if not: y could
+    enable it)."""
+    if not enabled:
+        for y in ys:
+            _, fw, fz = future(y)
+            if (fw | fz) & access:
+                yield y
+        return
+    reads, writes, sets = access
+    stores, hard = writes | sets, reads | writes
+    for y in ys:
+        fr, fw, fz = future(y)
+        if stores & (fr | fw) or (fw | fz) & hard:
+            yield y
+
 
 def bits(mask: int) -> Iterator[int]:
-    """The indices of the set bits of `mask`, ascending."""
+    """The indices of the set bits of `mask`, ascending. A word at a time: on a
+    mask of thousands of bits each operation costs its width, and a caller that
+    stops at the first few bits should not pay it for every bit."""
+    base = 0
     while mask:
-        low = mask & -mask
-        yield low.bit_length() - 1
-        mask ^= low
+        word = mask & _WORD
+        if not word:  # skip to the next set bit
+            skip = (mask & -mask).bit_length() - 1
+            mask >>= skip
+            base += skip
+            continue
+        while word:
+            low = word & -word
+            yield base + low.bit_length() - 1
+            word ^= low
+        mask >>= _WORD_BITS
+        base += _WORD_BITS
+
+
+_WORD_BITS = 64
+_WORD = (1 << _WORD_BITS) - 1
 
 
 class _Binding:
@@ -449,6 +613,11 @@ class _Binding:
 # (its size) per state; past this many enabled actors (thousands of vCPUs
 # flushing at once) a seed already inside an earlier set is not tried again.
 MAX_ENABLED = 64
+# Up to this many live actors, ample() asks who needs whom by their parts
+# (PartialOrder.plan); at most MAX_ENABLED, as the plan never skips a seed.
+FEW = 16
+PLANS = 1 << 15  # part tuples kept (PartialOrder.plan); past it they start again
+COMPANY = 1 << 12  # needs() kept (_Here.needs); past it they start again
 
 
 class _Here:
@@ -460,8 +629,7 @@ class _Here:
         self.statuses = statuses
         self.taken = taken
         self.decided = decided
-        self.opens = po.may_open(s)
-        self.clears = po.may_clear(s)
+        self.opens, self.clears = po.ahead(s)
         self._visible: dict[int, bool] = {}
         self._futures: dict[int, tuple[int, int, int]] = {}
         self._needs: dict[int, list[int]] = {}
@@ -481,31 +649,49 @@ class _Here:
         return fut
 
     def needs(self, x: int) -> list[int]:
-        """The actors that must join a persistent set once x is in it."""
+        """The actors that must join a persistent set once x is in it. Kept from
+        the last state where x stood like this, while every actor that could be
+        among them has the same future (one table entry, so the same object):
+        comparing thousands of futures by identity costs less than by tokens."""
         out = self._needs.get(x)
-        if out is None:
-            out = self._needs[x] = list(self._conflicts(x))
+        if out is not None:
+            return out
+        po, s, st = self.po, self.s, self.statuses[x]
+        key = (x, st, po._where(s, x))
+        kept = po.company.get(key)
+        if kept is not None and all(map(is_, map(self.future, kept[0]), kept[1])):
+            out = kept[2]
+        else:
+            access = po.access(s, x, st)
+            ys = po.candidates(x, st.enabled, access)
+            out = list(dependents(st.enabled, access, ys, self.future))
+            if len(po.company) >= COMPANY:
+                po.company.clear()
+            po.company[key] = (ys, tuple(map(self.future, ys)), out)
+        self._needs[x] = out
         return out
 
     def alone(self, x: int) -> bool:
-        """needs(x) is empty (found at the first conflict, without listing them all)."""
+        """needs(x) is empty (found at the first conflict, without listing them all).
+        The actor that needed x last time x stood like this is asked first: the
+        same actors tend to keep x company from state to state."""
         out = self._needs.get(x)
         if out is not None:
             return not out
-        return next(self._conflicts(x), None) is None
-
-    def _conflicts(self, x: int) -> Iterator[int]:
-        po, st = self.po, self.statuses[x]
-        if st.enabled:
-            # y's future conflicts with x's step: it could change it, or be changed
-            yield from po.clashing(po.footprint(self.s, x, st.step), x, self.future)
-        else:
-            # y could enable x
-            guard = po.guard(self.s, x, st)
-            for y in po.touching(guard, x):
-                _, fw, fz = self.future(y)
-                if (fw | fz) & guard:
-                    yield y
+        po, s, st = self.po, self.s, self.statuses[x]
+        # what access() is a function of: small to hash, where access's tokens
+        # are thousands of bits wide
+        key = (x, st, po._where(s, x))
+        last = po.witness.get(key)
+        # the same future (one table entry, so the same object) conflicts again
+        if last is not None and self.future(last[0]) is last[1]:
+            return False
+        access = po.access(s, x, st)
+        found = next(po.conflicts(x, st.enabled, access, self.future), None)
+        if found is None:
+            return True
+        po.witness[key] = (found, self.future(found))
+        return False
 
     def closure(self, seed: int, limit: int, covered: set | None = None) -> list[int] | None:
         """The enabled actors of the persistent set grown from `seed`; None if it
