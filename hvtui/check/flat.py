@@ -95,7 +95,8 @@ class Flat:
         self._reads: list[tuple] = []  # threads id -> (x, w) per thread: see _read
         self._statuses: list[dict[int, Status]] = [{} for _ in range(n)]
         self._thread_statuses: dict[tuple, Status] = {}
-        self._moves: dict[tuple, tuple] = {}
+        # (windows, in the ioctl, flags set) -> (actor, ...) -> the move: see child()
+        self._moves: dict[tuple, dict[tuple, tuple]] = {}
         self._canon: dict[tuple[int, int], tuple[int, bool, bool]] = {}
         self._forget = forget_vcpu if generations else None
         self._prune = pruner(engine.variant) if generations else None
@@ -109,7 +110,7 @@ class Flat:
         self._key: tuple | None = None  # the state being expanded, and what is known of it
         self._view: View | None = None
         self._state: State | None = None
-        self._here: tuple = ()
+        self._here_moves: dict[tuple, tuple] = {}  # _moves of the state being expanded
 
     # -- interning ---------------------------------------------------------------
 
@@ -168,7 +169,11 @@ class Flat:
             for c in self._flags:
                 if values[key[c]].inhibit:
                     flags |= 1 << c
-            self._here = (key[n + 1], self._inside[key[n]], flags)
+            here = (key[n + 1], self._inside[key[n]], flags)
+            memo = self._moves.get(here)
+            if memo is None:
+                memo = self._moves[here] = {}
+            self._here_moves = memo
 
     # -- expanding (as hvtui.check.search's run() reads a graph) ----------------
 
@@ -216,18 +221,18 @@ class Flat:
         n = self.n
         if a < n:
             arg = st.step.arg
-            memo_key = (a, key[a], -1 if arg is None else key[arg], *self._here)
+            memo_key = (a, key[a], -1 if arg is None else key[arg])
         elif st.step.kind in _READS_ALL:
             memo_key = None
         else:
             tid = key[n]
             x, w = self._reads[tid][a - n]
-            memo_key = (a, tid, key[x], key[w], *self._here)
-        move = None if memo_key is None else self._moves.get(memo_key)
+            memo_key = (a, tid, key[x], key[w])
+        move = None if memo_key is None else self._here_moves.get(memo_key)
         if move is None:
             move = self._move(key, a, st)
             if memo_key is not None:
-                self._moves[memo_key] = move
+                self._here_moves[memo_key] = move
         found, writes, raw, tid, windows, forgot, sliced = move
         if not writes:
             out = key

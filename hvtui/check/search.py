@@ -381,7 +381,6 @@ class _Search:
         self.clock = clock
         self.phase = phase
         self.wanted = wanted  # stop as soon as these have failed (the shortening pass)
-        self.work = 0  # states and transitions since the last poll
 
     def run(self) -> _Pass:
         space = self.space
@@ -408,12 +407,16 @@ class _Search:
         expand, child, store = graph.expand, graph.child, graph.store
         next_level = 0  # index of the first state one level deeper than state i
         i = 0
+        work = 0  # units of work (a transition is one) since the last poll
         while i < len(keys) and not self._done(p):
             if i == next_level:
                 p.depth = 0 if i == 0 else p.depth + 1
                 next_level = len(keys)
-            if self._tick(p, expand_cost):
-                return p
+            work += expand_cost
+            if work >= _POLL:
+                work = 0
+                if self._poll(p):
+                    return p
             s = keys[i]
             statuses, enabled, seeds = expand(i, s)
             if not enabled:
@@ -426,16 +429,22 @@ class _Search:
                     p.reduced += 1
                     p.pruned += len(enabled) - len(chosen)
             for a in chosen:
-                if self._tick(p):
-                    return p
+                work += 1
+                if work >= _POLL:
+                    work = 0
+                    if self._poll(p):
+                        return p
                 violated, key, k3, forgot, sliced, folded = child(i, s, a, statuses[a], taken)
                 p.transitions += 1
                 for prop in violated:
                     if prop not in found:
                         found[prop] = (i, a)
-                p.forgotten += forgot
-                p.sliced += sliced
-                p.folded += folded
+                if forgot:
+                    p.forgotten += 1
+                if sliced:
+                    p.sliced += 1
+                if folded:
+                    p.folded += 1
                 if seen is not None:
                     if key in seen:
                         p.revisits += 1
@@ -452,13 +461,8 @@ class _Search:
             i += 1
         return p
 
-    def _tick(self, p: _Pass, units: int = 1) -> bool:
-        """Count units of work (a transition is one); every _POLL units,
-        report progress and ask whether to stop."""
-        self.work += units
-        if self.work < _POLL:
-            return False
-        self.work = 0
+    def _poll(self, p: _Pass) -> bool:
+        """Every _POLL units of work: report progress and ask whether to stop."""
         p.stop = self.clock.poll(self.phase, p)
         return p.stop is not None
 
