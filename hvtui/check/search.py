@@ -17,8 +17,11 @@ each switchable off in `Options` and each tested to give the same verdicts:
   something fails, a second breadth-first pass without it finds the
   shortest counterexamples (`Options.shortest`).
 
-Counterexamples are replayed on real states, so every schedule is one
-`hvtui run` accepts. Nothing here is global: `check` may run in a thread,
+States of up to 64 vCPUs are flat tuples of interned ids, each vCPU step
+a table lookup (hvtui.check.flat); wider ones stay States, hashed from what
+each step changed (_Wide). The one loop below reads either through the
+same calls (see _Wide). Counterexamples are replayed on real states, so every
+schedule is one `hvtui run` accepts. Nothing here is global: `check` may run in a thread,
 and `cancel()` stops it within a few hundred states.
 
 A check ends by itself (hvtui.check.limits): by default when the process's
@@ -52,7 +55,7 @@ from hvtui.model.variants import VARIANTS
 if TYPE_CHECKING:  # loading scenarios (YAML) is the caller's business
     from hvtui.scenario.load import Scenario
 
-_WHOLE = 64  # up to this many vCPUs a state is its own dedup key (see _Search.run)
+_WHOLE = 64  # up to this many vCPUs a state is a flat tuple, its own dedup key (hvtui.check.flat)
 _POLL = 512  # units of work (a transition is one) between looks at clock, memory, cancel()
 _REPORT_EVERY = 0.2  # seconds between progress reports
 
