@@ -41,7 +41,7 @@ _IDLE = Status("", False, DONE)
 _READS_ALL = frozenset({"sync", "return"})
 assert all(
     {loc.who for v in VARIANTS.values() for loc in d.reads_under(v)} <= {X, W, THREAD, RECORDED}
-    for d in STEPS  # RECORDED: synced's guard, not memoized while a record exists
+    for d in STEPS  # RECORDED: synced's guard, its status memoized by the records' ids
     if d.actor == VMM and d.kind not in _READS_ALL
 ), "a VMM step reads a vCPU Flat.child does not key its memo by"
 
@@ -91,7 +91,9 @@ class Flat:
         self.thread_values: list[tuple] = []  # id -> the threads tuple
         self._thread_ids: dict[tuple, int] = {}
         self._inside: list[bool] = []  # threads id -> in_ioctl
+        self._recorded: list[tuple[int, ...]] = []  # threads id -> the vCPUs its records name
         self._recording: list[bool] = []  # threads id -> some synchronize_srcu record
+        self._prunes: dict[tuple, int] = {}  # see _pruned
         self._reads: list[tuple] = []  # threads id -> (x, w) per thread: see _read
         self._statuses: list[dict[int, Status]] = [{} for _ in range(n)]
         self._thread_statuses: dict[tuple, Status] = {}
@@ -127,7 +129,8 @@ class Flat:
             x = self._thread_ids[threads] = len(self.thread_values)
             self.thread_values.append(threads)
             self._inside.append(props.in_ioctl(self.engine, View([], threads, 0)))
-            self._recording.append(any(th.readers for th in threads))
+            self._recorded.append(tuple(sorted({c for th in threads for c, _ in th.readers})))
+            self._recording.append(bool(self._recorded[-1]))
             self._reads.append(tuple(self._read(i, th) for i, th in enumerate(threads)))
         return x
 
@@ -201,12 +204,11 @@ class Flat:
         if self._live_threads:
             n, tid = self.n, key[self.n]
             reads = self._reads[tid]
+            # synchronize_srcu's guard reads its recorded readers, the others x
+            readers = tuple(key[c] for c in self._recorded[tid])
             memo = self._thread_statuses
             for a in self._live_threads:
-                if self._recording[tid]:  # synchronize_srcu's guard reads its readers
-                    out[a] = self.engine.thread_status(self.view(key), a - n)
-                    continue
-                memo_key = (a, tid, key[reads[a - n][0]])
+                memo_key = (a, tid, key[reads[a - n][0]], readers)
                 st = memo.get(memo_key)
                 if st is None:
                     st = memo[memo_key] = self.engine.thread_status(self.view(key), a - n)
@@ -299,16 +301,22 @@ class Flat:
     def _pruned(self, key: tuple, out: tuple, raw: tuple) -> tuple[tuple, bool]:
         """`out` (one step from `key`) with synchronize_srcu's records pruned as
         hvtui.check.generations does, reading the values the step wrote before
-        they were forgotten."""
-        n, values = self.n, self.values
-        vcpus = [values[x] for x in key[:n]]
+        they were forgotten; memoized by the threads and the recorded vCPUs' ids."""
+        n = self.n
+        tid = out[n]
+        recorded = self._recorded[tid]
+        after = [key[c] for c in recorded]
         for j in range(0, len(raw), 2):
-            vcpus[raw[j]] = values[raw[j + 1]]
-        threads = self.thread_values[out[n]]
-        kept = self._prune(threads, vcpus)
-        if kept is threads:
+            if raw[j] in recorded:
+                after[recorded.index(raw[j])] = raw[j + 1]
+        memo_key = (tid, *after)
+        kept = self._prunes.get(memo_key)
+        if kept is None:
+            vcpus = {c: self.values[x] for c, x in zip(recorded, after, strict=True)}
+            kept = self._prunes[memo_key] = self._tid(self._prune(self.thread_values[tid], vcpus))
+        if kept == tid:
             return out, False
-        return (*out[:n], self._tid(kept), out[n + 1]), True
+        return (*out[:n], kept, out[n + 1]), True
 
     def _sorted(self, key: tuple, out: tuple, raw: tuple) -> tuple[tuple, bool]:
         """The symmetry's canonical form of `out` (one step from `key`), and
