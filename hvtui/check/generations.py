@@ -32,12 +32,41 @@ _set_gens = setter("srcu_gen", "flush_srcu_gen")
 _set_readers = setter_of(Thread, "readers")
 
 
-def _forgetter(own_srcu: bool) -> Forget:
-    """`forget` for records of kvm->srcu readers, or of the flush path's own domain."""
+def forget_vcpu(v: Vcpu) -> Vcpu:
+    """One vCPU's generations forgotten (`v` itself when nothing changes): the
+    generation equals the reader bit (True == 1). A function of the value alone,
+    so a search over interned values applies it once per value."""
+    if v.srcu_gen != v.srcu_reader or v.flush_srcu_gen != v.flush_srcu_reader:
+        return _set_gens(v, 1 if v.srcu_reader else 0, 1 if v.flush_srcu_reader else 0)
+    return v
+
+
+def _pruner(own_srcu: bool) -> Callable:
+    """`prune(threads, vcpus)` for records of kvm->srcu readers, or of the flush
+    path's own domain: `threads` with the records of readers that have moved on
+    (in `vcpus`, not yet forgotten) dropped, the others at generation 1;
+    `threads` itself when nothing changes."""
     reader_field = "flush_srcu_reader" if own_srcu else "srcu_reader"
     gen_field = "flush_srcu_gen" if own_srcu else "srcu_gen"
     reader, generation = Vcpu._fields.index(reader_field), Vcpu._fields.index(gen_field)
 
+    def prune(threads: tuple[Thread, ...], vcpus) -> tuple[Thread, ...]:
+        for i, th in enumerate(threads):
+            if th.readers:
+                kept = []
+                for c, gen in th.readers:
+                    v = vcpus[c]
+                    if v[reader] and v[generation] == gen:
+                        kept.append((c, 1))
+                kept = tuple(kept)
+                if kept != th.readers:
+                    threads = threads[:i] + (_set_readers(th, kept),) + threads[i + 1 :]
+        return threads
+
+    return prune
+
+
+def _forgetter(prune: Callable) -> Forget:
     def forget(s: State, parent: State | None = None) -> State:
         """`s` with its generations forgotten; `s` itself when nothing changes.
 
@@ -50,37 +79,27 @@ def _forgetter(own_srcu: bool) -> Forget:
             slots = range(len(vcpus))
         for c in slots:
             v = vcpus[c]
-            # forgotten: the generation equals the reader bit (True == 1)
-            if v.srcu_gen != v.srcu_reader or v.flush_srcu_gen != v.flush_srcu_reader:
-                gens = (1 if v.srcu_reader else 0, 1 if v.flush_srcu_reader else 0)
-                vcpus = vcpus.set(c, _set_gens(v, *gens))
-        threads = s.threads
-        for i, th in enumerate(threads):
-            if th.readers:
-                kept = blocking(th.readers, s)
-                if kept != th.readers:
-                    threads = threads[:i] + (_set_readers(th, kept),) + threads[i + 1 :]
+            v2 = forget_vcpu(v)
+            if v2 is not v:
+                vcpus = vcpus.set(c, v2)
+        threads = prune(s.threads, s.vcpus)
         if vcpus is s.vcpus and threads is s.threads:
             return s
         return State(vcpus, threads, s.windows)
 
-    def blocking(readers: tuple[tuple[int, int], ...], s: State) -> tuple[tuple[int, int], ...]:
-        """The recorded readers still inside the section synchronize_srcu waits for,
-        with the generation they will have once forgotten."""
-        kept = []
-        for c, gen in readers:
-            v = s.vcpus[c]
-            if v[reader] and v[generation] == gen:
-                kept.append((c, 1))
-        return tuple(kept)
-
     return forget
 
 
-forget = _forgetter(own_srcu=False)  # every variant whose ioctl waits on kvm->srcu
-_forget_own = _forgetter(own_srcu=True)
+_prune, _prune_own = _pruner(own_srcu=False), _pruner(own_srcu=True)
+forget = _forgetter(_prune)  # every variant whose ioctl waits on kvm->srcu
+_forget_own = _forgetter(_prune_own)
 
 
 def forgetter(variant: Variant) -> Forget:
     """The `forget` that knows which domain `variant`'s synchronize_srcu records."""
     return _forget_own if variant.own_srcu else forget
+
+
+def pruner(variant: Variant) -> Callable:
+    """forgetter(variant)'s part that reads synchronize_srcu's records."""
+    return _prune_own if variant.own_srcu else _prune

@@ -17,8 +17,11 @@ each switchable off in `Options` and each tested to give the same verdicts:
   something fails, a second breadth-first pass without it finds the
   shortest counterexamples (`Options.shortest`).
 
-Counterexamples are replayed on real states, so every schedule is one
-`hvtui run` accepts. Nothing here is global: `check` may run in a thread,
+States of up to 64 vCPUs are flat tuples of interned ids, each vCPU step
+a table lookup (hvtui.check.flat); wider ones stay States, hashed from what
+each step changed (_Wide). The one loop below reads either through the
+same calls (see _Wide). Counterexamples are replayed on real states, so every
+schedule is one `hvtui run` accepts. Nothing here is global: `check` may run in a thread,
 and `cancel()` stops it within a few hundred states.
 
 A check ends by itself (hvtui.check.limits): by default when the process's
@@ -35,6 +38,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from hvtui.check.flat import Flat
 from hvtui.check.generations import forgetter
 from hvtui.check.limits import INTERRUPTED, Interrupt, default_max_memory, format_size
 from hvtui.check.limits import resident_memory as _resident
@@ -51,7 +55,7 @@ from hvtui.model.variants import VARIANTS
 if TYPE_CHECKING:  # loading scenarios (YAML) is the caller's business
     from hvtui.scenario.load import Scenario
 
-_WHOLE = 64  # up to this many vCPUs a state is its own dedup key (see _Search.run)
+_WHOLE = 64  # up to this many vCPUs a state is a flat tuple, its own dedup key (hvtui.check.flat)
 _POLL = 512  # units of work (a transition is one) between looks at clock, memory, cancel()
 _REPORT_EVERY = 0.2  # seconds between progress reports
 
@@ -322,6 +326,7 @@ class _Pass:
     deadlock: int | None = None  # first end state that is a deadlock
     by_design: int | None = None  # first end state blocked by design
     terminals: int = 0
+    decode: Callable = field(default=lambda key: key)  # a key in `keys` -> its State
 
     def failing(self) -> frozenset[str]:
         out = set(self.found)
@@ -379,109 +384,88 @@ class _Search:
         self.clock = clock
         self.phase = phase
         self.wanted = wanted  # stop as soon as these have failed (the shortening pass)
-        self.work = 0  # states and transitions since the last poll
 
     def run(self) -> _Pass:
         space = self.space
-        engine = space.engine
-        take, reduce, status = engine.take, space.reduce, engine.status
-        actors, live, is_live = range(len(engine.names)), space.live, space.is_live
         taken: dict[int, State] = {}  # actor -> its successor, where the POR took the step
-        step_violations = props.step_violations
         por = self.por
         limit = self.max_states
-        root = space.canon(engine.initial())
-        p = _Pass(por is not None, [root], [-1], [-1])
+        root = space.canon(space.engine.initial())
+        # Up to one chunk of vCPUs a state is a flat tuple of interned ids
+        # (hvtui.check.flat); past that a State, hashed by _Key's xor of its vCPUs.
+        if len(root.vcpus) <= _WHOLE:
+            graph = Flat(space, space.forget is not _first, space.slice is not _first)
+        else:
+            graph = _Wide(space, por, self.dedup)
+        root_key = graph.root(root)
+        p = _Pass(por is not None, [root_key], [-1], [-1], decode=graph.decode)
         keys, parent, actor, found = p.keys, p.parent, p.actor, p.found
         seen: dict | None = None
-        # Up to one chunk of vCPUs a state is its own key: hashing it whole in C
-        # is cheaper than keeping a hash per vCPU; past that, _Key's xor of them.
-        # And asking every actor when a state is expanded costs less than
-        # carrying who may step from its parent.
-        small = len(root.vcpus) <= _WHOLE
-        # Who may step in each state not yet expanded (the frontier only)
-        ready = _Ready(space, por)
-        frontier = {} if small else {0: ready.of(root)}
         if self.dedup:
-            hashes = [0 if small else _root_hash(root)]  # per stored state (_Key only)
-            seen = {root if small else _Key(root, hashes[0]): 0}
+            seen = {graph.dedup_key(root_key): 0}
         # Expanding a state costs more with more actors: its statuses (few
         # actors), or the POR's look around the enabled ones (many); and the
         # clock must be read as often in time as with 4 (Ctrl-C, --max-seconds)
-        expand_cost = 1 + len(live) // 32
+        expand_cost = 1 + len(space.live) // 32
+        expand, child, store = graph.expand, graph.child, graph.store
         next_level = 0  # index of the first state one level deeper than state i
         i = 0
+        work = 0  # units of work (a transition is one) since the last poll
         while i < len(keys) and not self._done(p):
             if i == next_level:
                 p.depth = 0 if i == 0 else p.depth + 1
                 next_level = len(keys)
-            if self._tick(p, expand_cost):
-                return p
+            work += expand_cost
+            if work >= _POLL:
+                work = 0
+                if self._poll(p):
+                    return p
             s = keys[i]
-            if small:
-                statuses = [status(s, a) if is_live[a] else _IDLE for a in actors]
-                enabled = [a for a in live if statuses[a].enabled]
-                seeds = None
-            else:
-                statuses = _Statuses(space, s)
-                masks = frontier.pop(i)
-                enabled, seeds = _Actors(masks[0]), _Actors(masks[1])
+            statuses, enabled, seeds = expand(i, s)
             if not enabled:
-                self._terminal(p, i, s)
+                self._terminal(p, i, graph.state(s))
             chosen = enabled
             taken.clear()
             if por is not None and len(enabled) > 1:
-                chosen = por.ample(s, statuses, enabled, taken, found, seeds)
+                chosen = por.ample(graph.state(s), statuses, enabled, taken, found, seeds)
                 if len(chosen) < len(enabled):
                     p.reduced += 1
                     p.pruned += len(enabled) - len(chosen)
             for a in chosen:
-                if self._tick(p):
-                    return p
-                st = statuses[a]
-                # the POR may have taken this step already, to judge it
-                s2 = taken.pop(a, None) or take(s, a, st)[0]
+                work += 1
+                if work >= _POLL:
+                    work = 0
+                    if self._poll(p):
+                        return p
+                violated, key, k3, forgot, sliced, folded = child(i, s, a, statuses[a], taken)
                 p.transitions += 1
-                for prop in step_violations(engine, s, a, st.step, s2):
+                for prop in violated:
                     if prop not in found:
                         found[prop] = (i, a)
-                k1, k2, k3, _ = reduce(s, s2)
-                p.forgotten += k1 is not s2
-                p.sliced += k2 is not k1
-                p.folded += k3 is not k2
-                # every vCPU the step, forgetting, slicing and sorting changed
-                changed = None if small else list(s.vcpus.diff(k3.vcpus))
+                if forgot:
+                    p.forgotten += 1
+                if sliced:
+                    p.sliced += 1
+                if folded:
+                    p.folded += 1
                 if seen is not None:
-                    if small:
-                        key = k3
-                    else:
-                        h2 = _vcpus_hash(changed, hashes[i])
-                        key = _Key(k3, h2)
-                        hashes.append(h2)
                     if key in seen:
-                        if not small:
-                            hashes.pop()
                         p.revisits += 1
                         continue
                     seen[key] = len(keys)
                 if limit is not None and len(keys) >= limit:
                     p.stop = f"--max-states {limit}"
                     return p
-                if not small:
-                    frontier[len(keys)] = ready.after(masks, k3, changed)
+                if store is not None:
+                    store(len(keys), k3)
                 keys.append(k3)
                 parent.append(i)
                 actor.append(a)
             i += 1
         return p
 
-    def _tick(self, p: _Pass, units: int = 1) -> bool:
-        """Count units of work (a transition is one); every _POLL units,
-        report progress and ask whether to stop."""
-        self.work += units
-        if self.work < _POLL:
-            return False
-        self.work = 0
+    def _poll(self, p: _Pass) -> bool:
+        """Every _POLL units of work: report progress and ask whether to stop."""
         p.stop = self.clock.poll(self.phase, p)
         return p.stop is not None
 
@@ -497,6 +481,66 @@ class _Search:
             p.deadlock = i
         elif verdict == BLOCKED_BY_DESIGN and p.by_design is None:
             p.by_design = i
+
+
+class _Wide:
+    """States of more than _WHOLE vCPUs, as run() reads them: expand(i, s) ->
+    (statuses, the enabled actors, the POR's seeds or None); child(i, s, a,
+    st, taken) -> (the properties a's step violates, its dedup key, the
+    canonical successor, whether forgetting, slicing, sorting changed it);
+    store(index, successor) once it is kept.
+
+    Who may step comes from the parent's masks (_Ready), and a state's dedup
+    key is its _Key, hashed from its parent's hash and what the step changed.
+    """
+
+    def __init__(self, space: _Space, por: PartialOrder | None, dedup: bool):
+        self.space = space
+        self.engine = space.engine
+        self.ready = _Ready(space, por)
+        self.frontier: dict[int, tuple[int, int]] = {}  # the frontier's masks, by index
+        self.hashes: list[int] | None = [] if dedup else None  # per stored state
+        self.masks = (0, 0)  # of the state being expanded
+        self.changed: list = []  # (id, before, after) of the last child's vCPUs
+        self.hash = 0  # of the last child
+
+    def root(self, root: State) -> State:
+        self.frontier[0] = self.ready.of(root)
+        if self.hashes is not None:
+            self.hashes.append(_root_hash(root))
+        return root
+
+    def dedup_key(self, s: State) -> _Key:
+        return _Key(s, self.hashes[0])
+
+    def decode(self, s: State) -> State:
+        return s
+
+    def state(self, s: State) -> State:
+        return s
+
+    def expand(self, i: int, s: State) -> tuple:
+        self.masks = masks = self.frontier.pop(i)
+        return _Statuses(self.space, s), _Actors(masks[0]), _Actors(masks[1])
+
+    def child(self, i: int, s: State, a: int, st: Status, taken) -> tuple:
+        engine = self.engine
+        # the POR may have taken this step already, to judge it
+        s2 = taken.pop(a, None) or engine.take(s, a, st)[0]
+        found = props.step_violations(engine, s, a, st.step, s2)
+        k1, k2, k3, _ = self.space.reduce(s, s2)
+        # every vCPU the step, forgetting, slicing and sorting changed
+        self.changed = list(s.vcpus.diff(k3.vcpus))
+        key = None
+        if self.hashes is not None:
+            self.hash = _vcpus_hash(self.changed, self.hashes[i])
+            key = _Key(k3, self.hash)
+        return found, key, k3, k1 is not s2, k2 is not k1, k3 is not k2
+
+    def store(self, index: int, s: State) -> None:
+        if self.hashes is not None:
+            self.hashes.append(self.hash)
+        self.frontier[index] = self.ready.after(self.masks, s, self.changed)
 
 
 class _Key:
@@ -668,8 +712,8 @@ def _replay(space: _Space, p: _Pass, index: int) -> _Follow:
     """A real run to (a symmetric twin of) canonical state `index`."""
     run = _Follow(space)
     for child, a in _path(p, index):
-        run.step(a, p.keys[child])
-    if space.canon(run.real) != p.keys[index]:
+        run.step(a, p.decode(p.keys[child]))
+    if space.canon(run.real) != p.decode(p.keys[index]):
         raise AssertionError(_UNSOUND)
     return run
 

@@ -29,26 +29,41 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from hvtui.model.state import Program, State, setter
+from hvtui.model.state import Program, State, Vcpu, setter
 
 Slice = Callable[[State, "Iterable[int] | None"], State]
 
 _sliced = setter("flushes", "ran")
 
 
+def vcpu_slicer(program: Program) -> Callable:
+    """`slice_vcpu(c, v)`: vcpu c's value `v` with the sliced fields forgotten
+    (`v` itself when nothing changes). A function of (id, value) alone, so a
+    search over interned values applies it once per value."""
+    read_ran = program.initial_no_hyperv  # the vCPUs whose `ran` hyperv_init reads
+
+    def slice_vcpu(c: int, v: Vcpu) -> Vcpu:
+        ran = v.ran or c not in read_ran
+        if v.flushes or ran != v.ran:
+            return _sliced(v, 0, ran)
+        return v
+
+    return slice_vcpu
+
+
 def slicer(program: Program) -> Slice:
     """`slice_(s, slots)` for this program: `s` with the sliced fields forgotten,
     looking at the vCPUs `slots` only (None: every vCPU); `s` itself when it
     changes nothing."""
-    read_ran = program.initial_no_hyperv  # the vCPUs whose `ran` hyperv_init reads
+    slice_vcpu = vcpu_slicer(program)
 
     def slice_(s: State, slots: Iterable[int] | None = None) -> State:
         vcpus = s.vcpus
         for c in range(len(vcpus)) if slots is None else slots:
             v = vcpus[c]
-            ran = v.ran or c not in read_ran
-            if v.flushes or ran != v.ran:
-                vcpus = vcpus.set(c, _sliced(v, 0, ran))
+            v2 = slice_vcpu(c, v)
+            if v2 is not v:
+                vcpus = vcpus.set(c, v2)
         if vcpus is s.vcpus:
             return s
         return State(vcpus, s.threads, s.windows)

@@ -226,27 +226,41 @@ class Engine:
     def take(self, s: State, a: int, st: Status) -> tuple[State, StepDef, str, object]:
         """(state after, the step's declaration, its outcome, the key of its line),
         without building the event (the partial-order reduction asks this)."""
+        if a < self.n:
+            d, (case, key, writes) = self.move(s, a, st)
+            return _new(State, (s.vcpus.write(writes), s.threads, s.windows)), d, case, key
+        d, case, key, threads, writes, windows = self.thread_move(s, a, st)
+        return _new(State, (s.vcpus.write(writes), threads, windows)), d, case, key
+
+    def move(self, s, a: int, st: Status) -> tuple[StepDef, tuple]:
+        """vCPU a's step: its declaration and its effect's (case, key, writes)
+        (hvtui.model.steps), memoized by the values the effect reads. `s` may
+        be any object with State's fields (its vcpus a list)."""
         if not st.enabled:
             raise ValueError(f"{self.names[a]} cannot step: {st.why}")
         d = BY_KIND[st.step.kind]
-        if a < self.n:
-            vcpus = s.vcpus
-            v = vcpus[a]
-            arg = st.step.arg
-            seen = v if arg is None else (v, vcpus[arg])  # all that the effect reads
-            memo = self._moves.of[a]
-            move = memo.get(seen)
-            if move is None:
-                self._moves.miss()
-                move = memo[seen] = d.effect(self, s, a, v)
-            case, key, writes = move
-            return _new(State, (vcpus.write(writes), s.threads, s.windows)), d, case, key
+        vcpus = s.vcpus
+        v = vcpus[a]
+        arg = st.step.arg
+        seen = v if arg is None else (v, vcpus[arg])  # all that the effect reads
+        memo = self._moves.of[a]
+        move = memo.get(seen)
+        if move is None:
+            self._moves.miss()
+            move = memo[seen] = d.effect(self, s, a, v)
+        return d, move
+
+    def thread_move(self, s, a: int, st: Status) -> tuple:
+        """VMM thread actor a's step: (its declaration, case, key, the threads
+        after, its vCPU writes, the windows after); `s` as for `move`."""
+        if not st.enabled:
+            raise ValueError(f"{self.names[a]} cannot step: {st.why}")
+        d = BY_KIND[st.step.kind]
         i = a - self.n
         threads = s.threads
         th = threads[i]
         case, key, th, writes, windows = d.effect(self, s, i, th, self.ops[a][th.op])
-        threads = threads[:i] + (th,) + threads[i + 1 :]
-        return _new(State, (s.vcpus.write(writes), threads, windows)), d, case, key
+        return d, case, key, threads[:i] + (th,) + threads[i + 1 :], writes, windows
 
     def event(self, time, a, step, case, key, written, op: int, thread=None) -> Event:
         """The Event of actor a's step: outcome `case`, line key `key`, at its op

@@ -105,11 +105,19 @@ def step_violations(
     else:
         kind, _, text = step.partition(" ")
         arg = int(text) if text else None
-    vb = before.vcpus
-    changed = list(vb.diff(after.vcpus))  # of a step's own after, only the slots it wrote
+    changed = list(before.vcpus.diff(after.vcpus))  # of a step's own after, only the slots it wrote
+    return violations(engine, before, actor, kind, arg, after, changed)
+
+
+def violations(
+    engine: Engine, before, actor: int, kind: str, arg, after, changed
+) -> tuple[str, ...]:
+    """step_violations, given the (id, before, after) of each vCPU that differs
+    between `before` and `after` (anything with State's fields: their vcpus
+    may be lists)."""
     if actor < engine.n:  # a vCPU moves no thread
         now_in = was_in = in_ioctl(engine, after)
-        own = vb[actor]
+        own = before.vcpus[actor]
     else:
         own = None
         was_in = kind in _INSIDE_BEFORE or in_ioctl(engine, before)

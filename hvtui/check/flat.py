@@ -1,0 +1,329 @@
+"""Small states as flat tuples of interned ids: the search's fast path.
+
+Up to 64 vCPUs (hvtui.check.search) a state is kept as one tuple of small
+ints: each vCPU's value and the threads tuple interned to an id, then the
+windows, `(v0, ..., vN-1, threads, windows)`. Hashing and comparing such a
+tuple is a few machine words, where a `State` is objects all the way down.
+
+What a vCPU step does and what it violates is then a table lookup: a vCPU's
+guards read only its own value (Engine.vcpu_status), its effect reads only
+its own and its target's (the assert behind Engine.move), and what judge()
+reads of the rest for a vCPU step is the windows, whether the ioctl is
+running and which flags are set (no vCPU step writes one). So a vCPU's
+status is memoized by (vCPU, id), and its step -- the canonical ids it
+writes and the properties it violates -- by (vCPU, id, target's id,
+windows, in the ioctl, flags set). Forgetting generations and slicing are
+functions of one vCPU's value (hvtui.check.generations, hvtui.check.slicing),
+so they are applied once per interned value, inside that table.
+
+A VMM thread's step may read anything: it runs on a decoded view of the
+state (a list of the values). States are decoded to `State` only where the
+API needs one: the POR, the symmetry's sort, end states, counterexamples.
+"""
+
+from __future__ import annotations
+
+from hvtui.check.generations import forget_vcpu, pruner
+from hvtui.check.slicing import vcpu_slicer
+from hvtui.check.symmetry import may_be_inhibited
+from hvtui.model import properties as props
+from hvtui.model.engine import DONE, Engine, Status
+from hvtui.model.state import State, Vcpu, Vec
+from hvtui.model.steps import RECORDED, STEPS, THREAD, VMM, W, X
+from hvtui.model.variants import VARIANTS
+
+_IDLE = Status("", False, DONE)
+
+# VMM steps whose effect or judgement reads every vCPU: synchronize_srcu's
+# start records every reader, and the ioctl's return is where judge() looks
+# for lost wake-ups everywhere. The others read the vCPU their op acts on and
+# the one the scan is at (asserted below), so child() memoizes them by those.
+_READS_ALL = frozenset({"sync", "return"})
+assert all(
+    {loc.who for v in VARIANTS.values() for loc in d.reads_under(v)} <= {X, W, THREAD, RECORDED}
+    for d in STEPS  # RECORDED: synced's guard, its status memoized by the records' ids
+    if d.actor == VMM and d.kind not in _READS_ALL
+), "a VMM step reads a vCPU Flat.child does not key its memo by"
+
+
+class View:
+    """State's fields, with the vCPUs as a list: what the step table's effects,
+    guards and judge() read."""
+
+    __slots__ = ("vcpus", "threads", "windows")
+
+    def __init__(self, vcpus: list[Vcpu], threads: tuple, windows: int):
+        self.vcpus = vcpus
+        self.threads = threads
+        self.windows = windows
+
+
+def _applied(vcpus: list[Vcpu], writes: tuple) -> tuple[list[Vcpu], list[tuple[int, Vcpu, Vcpu]]]:
+    """`vcpus` with a step's writes ((), (i, vi) or (i, vi, j, vj)), and the
+    (id, before, after) of each slot that changed, ascending (Vec.diff's)."""
+    after = list(vcpus)
+    changed = []
+    for c, v in sorted(zip(writes[::2], writes[1::2], strict=True), key=_slot):
+        after[c] = v
+        if v is not vcpus[c] and v != vcpus[c]:
+            changed.append((c, vcpus[c], v))
+    return after, changed
+
+
+def _slot(write: tuple[int, Vcpu]) -> int:
+    return write[0]
+
+
+class Flat:
+    """One program under one variant, its states as flat tuples (see the module doc).
+
+    `child` gives what `_Search.run` needs of one transition; `decode` and
+    `encode` translate between keys and States.
+    """
+
+    def __init__(self, space, generations: bool, slicing: bool):
+        engine: Engine = space.engine
+        self.engine = engine
+        self.n = n = engine.n
+        program = engine.program
+        self.values: list[Vcpu] = []  # id -> value
+        self._ids: dict[Vcpu, int] = {}
+        self.thread_values: list[tuple] = []  # id -> the threads tuple
+        self._thread_ids: dict[tuple, int] = {}
+        self._inside: list[bool] = []  # threads id -> in_ioctl
+        self._recorded: list[tuple[int, ...]] = []  # threads id -> the vCPUs its records name
+        self._recording: list[bool] = []  # threads id -> some synchronize_srcu record
+        self._prunes: dict[tuple, int] = {}  # see _pruned
+        self._reads: list[tuple] = []  # threads id -> (x, w) per thread: see _read
+        self._statuses: list[dict[int, Status]] = [{} for _ in range(n)]
+        self._thread_statuses: dict[tuple, Status] = {}
+        # (windows, in the ioctl, flags set) -> (actor, ...) -> the move: see child()
+        self._moves: dict[tuple, dict[tuple, tuple]] = {}
+        self._canon: dict[tuple[int, int], tuple[int, bool, bool]] = {}
+        self._forget = forget_vcpu if generations else None
+        self._prune = pruner(engine.variant) if generations else None
+        self._slice = vcpu_slicer(program) if slicing else None
+        self._flags = sorted(may_be_inhibited(program))  # the only flags that can be set
+        self._sort = space.sort if space.symmetry else None
+        self.idle = [_IDLE] * len(engine.names)
+        self._live_vcpus = [a for a in space.live if a < n]
+        self._live_threads = [a for a in space.live if a >= n]
+        self.live = space.live
+        self._key: tuple | None = None  # the state being expanded, and what is known of it
+        self._view: View | None = None
+        self._state: State | None = None
+        self._here_moves: dict[tuple, tuple] = {}  # _moves of the state being expanded
+
+    # -- interning ---------------------------------------------------------------
+
+    def _vid(self, v: Vcpu) -> int:
+        x = self._ids.get(v)
+        if x is None:
+            x = self._ids[v] = len(self.values)
+            self.values.append(v)
+        return x
+
+    def _tid(self, threads: tuple) -> int:
+        x = self._thread_ids.get(threads)
+        if x is None:
+            x = self._thread_ids[threads] = len(self.thread_values)
+            self.thread_values.append(threads)
+            self._inside.append(props.in_ioctl(self.engine, View([], threads, 0)))
+            self._recorded.append(tuple(sorted({c for th in threads for c, _ in th.readers})))
+            self._recording.append(bool(self._recorded[-1]))
+            self._reads.append(tuple(self._read(i, th) for i, th in enumerate(threads)))
+        return x
+
+    def _read(self, i: int, th) -> tuple[int, int]:
+        """The vCPUs thread i's next step may read, besides what _READS_ALL
+        marks: the one its op acts on (its guard too: _mutex_blocked), and the
+        one its unsuspend scan is at (0 where there is none)."""
+        ops = self.engine.program.threads[i][1]
+        return (ops[th.op].vcpu if th.op < len(ops) else 0), th.w
+
+    def encode(self, s: State) -> tuple:
+        return (*map(self._vid, s.vcpus), self._tid(s.threads), s.windows)
+
+    def decode(self, key: tuple) -> State:
+        n, values = self.n, self.values
+        vcpus = Vec.of([values[x] for x in key[:n]])
+        return State(vcpus, self.thread_values[key[n]], key[n + 1])
+
+    def state(self, key: tuple) -> State:
+        """decode(key), once per state expanded."""
+        self._focus(key)
+        if self._state is None:
+            self._state = self.decode(key)
+        return self._state
+
+    def view(self, key: tuple) -> View:
+        self._focus(key)
+        if self._view is None:
+            values, n = self.values, self.n
+            vcpus = [values[x] for x in key[:n]]
+            self._view = View(vcpus, self.thread_values[key[n]], key[n + 1])
+        return self._view
+
+    def _focus(self, key: tuple) -> None:
+        if key is not self._key:
+            self._key, self._view, self._state = key, None, None
+            values, n = self.values, self.n
+            flags = 0
+            for c in self._flags:
+                if values[key[c]].inhibit:
+                    flags |= 1 << c
+            here = (key[n + 1], self._inside[key[n]], flags)
+            memo = self._moves.get(here)
+            if memo is None:
+                memo = self._moves[here] = {}
+            self._here_moves = memo
+
+    # -- expanding (as hvtui.check.search's run() reads a graph) ----------------
+
+    def root(self, root: State) -> tuple:
+        return self.encode(root)
+
+    def dedup_key(self, key: tuple) -> tuple:
+        return key
+
+    store = None  # nothing to keep per stored state
+
+    def expand(self, i: int, key: tuple) -> tuple[list[Status], list[int], None]:
+        """Every actor's status (idle where it never steps), by actor id; the
+        enabled ones; no seeds for the POR (it finds them among few actors)."""
+        self._focus(key)
+        out = self.idle.copy()
+        values, vcpu_status, statuses = self.values, self.engine.vcpu_status, self._statuses
+        for c in self._live_vcpus:
+            x = key[c]
+            memo = statuses[c]
+            st = memo.get(x)
+            if st is None:
+                st = memo[x] = vcpu_status(c, values[x])
+            out[c] = st
+        if self._live_threads:
+            n, tid = self.n, key[self.n]
+            reads = self._reads[tid]
+            # synchronize_srcu's guard reads its recorded readers, the others x
+            readers = tuple(key[c] for c in self._recorded[tid])
+            memo = self._thread_statuses
+            for a in self._live_threads:
+                memo_key = (a, tid, key[reads[a - n][0]], readers)
+                st = memo.get(memo_key)
+                if st is None:
+                    st = memo[memo_key] = self.engine.thread_status(self.view(key), a - n)
+                out[a] = st
+        return out, [a for a in self.live if out[a].enabled], None
+
+    def child(self, i: int, key: tuple, a: int, st: Status, taken) -> tuple:
+        """(the properties actor a's step from `key` violates, the canonical
+        successor's key (twice: it is its own dedup key), whether forgetting,
+        slicing and sorting changed it). The POR's `taken` States would cost
+        more to encode than the memo does: they are not read."""
+        n = self.n
+        if a < n:
+            arg = st.step.arg
+            memo_key = (a, key[a], -1 if arg is None else key[arg])
+        elif st.step.kind in _READS_ALL:
+            memo_key = None
+        else:
+            tid = key[n]
+            x, w = self._reads[tid][a - n]
+            memo_key = (a, tid, key[x], key[w])
+        move = None if memo_key is None else self._here_moves.get(memo_key)
+        if move is None:
+            move = self._move(key, a, st)
+            if memo_key is not None:
+                self._here_moves[memo_key] = move
+        found, writes, raw, tid, windows, forgot, sliced = move
+        if not writes:
+            out = key
+        elif len(writes) == 2:
+            c = writes[0]
+            out = key[:c] + (writes[1],) + key[c + 1 :]
+        else:
+            out = list(key)
+            out[writes[0]], out[writes[2]] = writes[1], writes[3]
+            out = tuple(out)
+        if a < n:  # the move is the vCPU's, whatever the threads: they stay
+            tid = key[n]
+        else:
+            out = (*out[:n], tid, windows)
+        if self._prune is not None and self._recording[tid]:
+            out, pruned = self._pruned(key, out, raw)
+            forgot = forgot or pruned
+        if self._sort is None:
+            return found, out, out, forgot, sliced, False
+        out, folded = self._sorted(key, out, raw)
+        return found, out, out, forgot, sliced, folded
+
+    def _move(self, key: tuple, a: int, st: Status) -> tuple:
+        """Actor a's step from `key`, as child() keeps it: (found, its writes as
+        canonical (slot, id, ...), the same with raw ids, the threads' id and
+        the windows after, forgot, sliced)."""
+        engine, before = self.engine, self.view(key)
+        if a < self.n:
+            d, (_, _, writes) = engine.move(before, a, st)
+            threads, windows = before.threads, before.windows
+        else:
+            d, _, _, threads, writes, windows = engine.thread_move(before, a, st)
+        vcpus, changed = _applied(before.vcpus, writes)
+        after = View(vcpus, threads, windows)
+        found = props.violations(engine, before, a, d.kind, st.step.arg, after, changed)
+        out, raw, forgot, sliced = self._canonical(writes)
+        return found, out, raw, self._tid(threads), windows, forgot, sliced
+
+    def _canonical(self, writes: tuple) -> tuple:
+        """A step's writes as (slot, canonical id, ...) and (slot, raw id, ...),
+        and whether forgetting or slicing changed one."""
+        out, raw = [], []
+        forgot = sliced = False
+        for j in range(0, len(writes), 2):
+            c = writes[j]
+            x = self._vid(writes[j + 1])
+            y, f, s = self._canonical_id(c, x)
+            out += (c, y)
+            raw += (c, x)
+            forgot, sliced = forgot or f, sliced or s
+        return tuple(out), tuple(raw), forgot, sliced
+
+    def _canonical_id(self, c: int, x: int) -> tuple[int, bool, bool]:
+        """vcpu c's value x forgotten and sliced: (its id, forgetting changed it,
+        slicing changed it), once per (c, x)."""
+        out = self._canon.get((c, x))
+        if out is None:
+            v = self.values[x]
+            f = v if self._forget is None else self._forget(v)
+            s = f if self._slice is None else self._slice(c, f)
+            out = self._canon[c, x] = (self._vid(s), f is not v, s is not f)
+        return out
+
+    def _pruned(self, key: tuple, out: tuple, raw: tuple) -> tuple[tuple, bool]:
+        """`out` (one step from `key`) with synchronize_srcu's records pruned as
+        hvtui.check.generations does, reading the values the step wrote before
+        they were forgotten; memoized by the threads and the recorded vCPUs' ids."""
+        n = self.n
+        tid = out[n]
+        recorded = self._recorded[tid]
+        after = [key[c] for c in recorded]
+        for j in range(0, len(raw), 2):
+            if raw[j] in recorded:
+                after[recorded.index(raw[j])] = raw[j + 1]
+        memo_key = (tid, *after)
+        kept = self._prunes.get(memo_key)
+        if kept is None:
+            vcpus = {c: self.values[x] for c, x in zip(recorded, after, strict=True)}
+            kept = self._prunes[memo_key] = self._tid(self._prune(self.thread_values[tid], vcpus))
+        if kept == tid:
+            return out, False
+        return (*out[:n], kept, out[n + 1]), True
+
+    def _sorted(self, key: tuple, out: tuple, raw: tuple) -> tuple[tuple, bool]:
+        """The symmetry's canonical form of `out` (one step from `key`), and
+        whether sorting changed it: on States, which it sorts."""
+        s2 = self.decode(out)
+        touched = sorted(raw[::2])
+        s3, _ = self._sort(s2, touched, self.state(key))
+        if s3 is s2:
+            return out, False
+        return self.encode(s3), True
