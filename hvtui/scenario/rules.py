@@ -405,7 +405,13 @@ class _Rules:
         if spec == "all":
             return tuple(range(self.vcpus))
         if isinstance(spec, PosList):
-            return tuple(sorted(c for c, _, _ in self.vcpu_ids(spec, path)))
+            # a list is a set written out, as a mask is: naming a vCPU twice
+            # flushes it once (tests/test_engine_races.py)
+            return tuple(
+                sorted(
+                    {self.vcpu_id(t, spec.itempos[i], f"{path}[{i}]") for i, t in enumerate(spec)}
+                )
+            )
         if not isinstance(spec, PosDict):
             raise self.fail(
                 pos, path, f"{show_value(spec)} is not a target set ({_TARGETS_EXPECTED})"

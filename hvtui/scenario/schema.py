@@ -94,7 +94,7 @@ def scenario_schema() -> dict:
         "description": "the vCPUs to flush, visited in ascending order",
         "oneOf": [
             {"const": "all"},
-            {"type": "array", "uniqueItems": True, "items": _vcpu_id("a vCPU id")},
+            {"type": "array", "items": _vcpu_id("a vCPU id")},
             {
                 "type": "object",
                 "properties": {"mask": _mask("a 64-bit processor mask")},
