@@ -39,7 +39,8 @@ class Drawn:
         current = None
         for line in self.body:
             number = re.match(r"^\s*(\d+)\*? ", line)
-            if number:
+            # a step number stands in the gutter; a wrapped line's text may be a number too
+            if number and number.end(1) <= self.spans[0][0]:
                 current = int(number.group(1))
                 self.rows[current] = []
             if current is not None and not _marker(line):
