@@ -27,12 +27,10 @@ from hvtui.check.generations import forget_vcpu, pruner
 from hvtui.check.slicing import vcpu_slicer
 from hvtui.check.symmetry import may_be_inhibited
 from hvtui.model import properties as props
-from hvtui.model.engine import DONE, Engine, Status
+from hvtui.model.engine import FINISHED, Engine, Status
 from hvtui.model.state import State, Vcpu, Vec
 from hvtui.model.steps import RECORDED, STEPS, THREAD, VMM, W, X
 from hvtui.model.variants import VARIANTS
-
-_IDLE = Status("", False, DONE)
 
 # VMM steps whose effect or judgement reads every vCPU: synchronize_srcu's
 # start records every reader, and the ioctl's return is where judge() looks
@@ -105,7 +103,7 @@ class Flat:
         self._slice = vcpu_slicer(program) if slicing else None
         self._flags = sorted(may_be_inhibited(program))  # the only flags that can be set
         self._sort = space.sort if space.symmetry else None
-        self.idle = [_IDLE] * len(engine.names)
+        self.idle = [FINISHED] * len(engine.names)  # actors that never step
         self._live_vcpus = [a for a in space.live if a < n]
         self._live_threads = [a for a in space.live if a >= n]
         self.live = space.live

@@ -44,7 +44,7 @@ from operator import is_
 
 from hvtui.check.symmetry import flush_targets, may_be_inhibited
 from hvtui.model import properties as props
-from hvtui.model.engine import Engine, Status, _PerVcpu
+from hvtui.model.engine import Engine, PerVcpu, Status
 from hvtui.model.state import KERNEL, USER, State
 from hvtui.model.steps import (
     ALL,
@@ -225,8 +225,8 @@ class PartialOrder:
         # differ, so each pair of parts is judged once (row), and ample()'s
         # candidates are found once per tuple of parts (plan), not once a state.
         self.few = len(live) <= FEW
-        self._vcpu_parts = _PerVcpu(self.n)
-        self._thread_parts = _PerVcpu(len(program.threads))
+        self._vcpu_parts = PerVcpu(self.n)
+        self._thread_parts = PerVcpu(len(program.threads))
         self._by_parts: dict[tuple[int, ...], tuple] = {}  # plan() by the parts
         self._plans: dict[tuple, tuple] = {}  # plan() by (enabled, needs masks)
         self._part_ids: dict[tuple, int] = {}

@@ -47,7 +47,7 @@ from hvtui.check.slicing import slicer
 from hvtui.check.symmetry import Symmetry, named_vcpus
 from hvtui.collector import paused as collector_paused
 from hvtui.model import properties as props
-from hvtui.model.engine import DONE, Engine, Status
+from hvtui.model.engine import FINISHED, Engine, Status
 from hvtui.model.properties import BLOCKED_BY_DESIGN, HOLDS, INCOMPLETE, PROPERTIES, VIOLATED
 from hvtui.model.state import State
 from hvtui.model.variants import VARIANTS
@@ -290,9 +290,6 @@ class _Ready:
                 enabled |= bit
                 seeds |= bit
         return enabled, seeds
-
-
-_IDLE = Status("", False, DONE)
 
 
 def _first(s: State, *_) -> State:
@@ -608,7 +605,7 @@ class _Statuses:
     def __getitem__(self, a: int) -> Status:
         st = self.known.get(a)
         if st is None:
-            st = self.known[a] = self.status(self.s, a) if self.live[a] else _IDLE
+            st = self.known[a] = self.status(self.s, a) if self.live[a] else FINISHED
         return st
 
 

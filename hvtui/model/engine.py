@@ -103,10 +103,10 @@ class Engine:
         self._firsts = [tuple(OP_PHASES[op.op][0][0] for op in ops) for ops in program.vcpu_ops]
         # vcpu c's status by its value (in `status`): a vCPU's guards read only
         # its own fields, and asking every actor is much of expanding a state
-        self._statuses = _PerVcpu(self.n)
+        self._statuses = PerVcpu(self.n)
         # vcpu c's moves, its effect's (case, key, writes), by the values the
         # effect reads: its own, and at a target (`check`, `request`) the target's
-        self._moves = _PerVcpu(self.n)
+        self._moves = PerVcpu(self.n)
 
     # -- the initial state ---------------------------------------------------
 
@@ -184,14 +184,14 @@ class Engine:
             why = d.waits(self, c, v, first) if d.waits else ""
             if why:
                 return Status(Step(d.kind), False, why)
-        return _FINISHED
+        return FINISHED
 
     def thread_status(self, s: State, i: int) -> Status:
         """VMM thread i's status; `s` may be any object with State's fields."""
         th = s.threads[i]
         ops = self.program.threads[i][1]
         if th.op >= len(ops):
-            return _FINISHED
+            return FINISHED
         op = ops[th.op]
         kind = th.pc or OP_PHASES[op.op][0][0]
         d = BY_KIND[kind]
@@ -300,7 +300,7 @@ def _waits_on_someone(v: Vcpu) -> bool:
 _MEMO = 1 << 14
 
 
-class _PerVcpu:
+class PerVcpu:
     """One dict per vCPU, sharing one budget of _MEMO entries."""
 
     __slots__ = ("of", "size")
@@ -327,7 +327,7 @@ assert all(
 ), "a vCPU step reads or writes a vCPU other than itself and its target"
 
 _new = tuple.__new__  # builds a NamedTuple from a tuple, without keyword parsing
-_FINISHED = Status(NO_STEP, False, DONE)
+FINISHED = Status(NO_STEP, False, DONE)  # an actor done with its ops (or with none)
 
 
 class _Cache(dict):
