@@ -90,7 +90,6 @@ class Flat:
         self._thread_ids: dict[tuple, int] = {}
         self._inside: list[bool] = []  # threads id -> in_ioctl
         self._recorded: list[tuple[int, ...]] = []  # threads id -> the vCPUs its records name
-        self._recording: list[bool] = []  # threads id -> some synchronize_srcu record
         self._prunes: dict[tuple, int] = {}  # see _pruned
         self._reads: list[tuple] = []  # threads id -> (x, w) per thread: see _read
         self._statuses: list[dict[int, Status]] = [{} for _ in range(n)]
@@ -128,7 +127,6 @@ class Flat:
             self.thread_values.append(threads)
             self._inside.append(props.in_ioctl(self.engine, View([], threads, 0)))
             self._recorded.append(tuple(sorted({c for th in threads for c, _ in th.readers})))
-            self._recording.append(bool(self._recorded[-1]))
             self._reads.append(tuple(self._read(i, th) for i, th in enumerate(threads)))
         return x
 
@@ -247,7 +245,7 @@ class Flat:
             tid = key[n]
         else:
             out = (*out[:n], tid, windows)
-        if self._prune is not None and self._recording[tid]:
+        if self._prune is not None and self._recorded[tid]:
             out, pruned = self._pruned(key, out, raw)
             forgot = forgot or pruned
         if self._sort is None:
