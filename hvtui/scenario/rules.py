@@ -299,14 +299,10 @@ class _Rules:
         if items is None:
             return []
         items = self.seq(items, init.valpos[key], f"initial.{key}", "vCPU ids")
-        return self.vcpu_ids(items, f"initial.{key}")
-
-    def vcpu_ids(self, items: PosList, path_of_list: str) -> list[tuple[int, Pos, str]]:
-        """A list of vCPU ids: each in range and named once, with where it was."""
         out: list[tuple[int, Pos, str]] = []
         first: dict[int, Pos] = {}
         for i, item in enumerate(items):
-            path, where = f"{path_of_list}[{i}]", items.itempos[i]
+            path, where = f"initial.{key}[{i}]", items.itempos[i]
             c = self.vcpu_id(item, where, path)
             if c in first:
                 line, col = first[c]
