@@ -46,6 +46,13 @@ def test_strings_a_yaml_reader_would_misread_are_quoted():
         assert parse(text, "s.yaml").name == name, text
 
 
+def test_a_description_ending_in_blank_lines_is_kept_and_the_rest_still_reads():
+    scenario = parse("name: x\nvcpus: 1\nactors: {vmm: []}\n", "s.yaml")
+    for prose in ("Two\nlines.\n\n", "one\n\n\n", "a\n  indented\n\n"):
+        text = to_yaml(replace(scenario, description=prose))
+        assert parse(text, "s.yaml") == replace(scenario, description=prose), text
+
+
 def test_masks_written_in_hex_read_back_as_the_same_targets():
     text = "name: x\nvcpus: 70\nactors:\n  vcpu0:\n    - {op: flush, targets: {sparse: {1: 0x3}}}\n"
     scenario = parse(text, "s.yaml")

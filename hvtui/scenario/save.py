@@ -98,7 +98,7 @@ _Dumper.add_representer(list, _list)
 def to_yaml(scenario: Scenario) -> str:
     doc = to_dict(scenario)
     head = {k: v for k, v in doc.items() if k not in ("actors", "schedule", "expect")}
-    out = [yaml.dump(head, Dumper=_Dumper, sort_keys=False, width=100)]
+    out = [_block(head)]
     out.append("actors:\n" if doc["actors"] else "actors: {}\n")
     for name, ops in doc["actors"].items():
         out.append(f"  {_flow(name)}:\n" if ops else f"  {_flow(name)}: []\n")
@@ -107,8 +107,14 @@ def to_yaml(scenario: Scenario) -> str:
     if "schedule" in doc:
         out.append(f"schedule: {_flow(doc['schedule'])}\n")
     if "expect" in doc:
-        out.append(yaml.dump({"expect": doc["expect"]}, Dumper=_Dumper, sort_keys=False, width=100))
+        out.append(_block({"expect": doc["expect"]}))
     return "".join(out)
+
+
+def _block(part: dict) -> str:
+    # After a `|+` block (prose ending in blank lines) the emitter closes the
+    # document with "...", and the parts that follow it would be a second one.
+    return yaml.dump(part, Dumper=_Dumper, sort_keys=False, width=100).removesuffix("...\n")
 
 
 def _flow(value: object) -> str:
