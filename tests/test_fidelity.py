@@ -136,3 +136,20 @@ def test_a_mask_naming_a_vcpu_that_does_not_exist_flushes_the_ones_that_do():
     )
     f, g = parse(text, "m.yaml").program.vcpu_ops[0]
     assert f.targets == (0, 1) and g.targets == (1,)
+
+
+def test_a_zero_mask_flushes_every_vcpu_as_kvm_hv_flush_tlb_reads_it():
+    """kvm_hv_flush_tlb(): `all_cpus = (flush.flags & HV_FLUSH_ALL_PROCESSORS) ||
+    flush.processor_mask == 0` (the WS2012 workaround), so a zero mask checks and
+    flushes every vCPU; bits only past the last vCPU name nobody."""
+    text = (
+        "name: m\nvcpus: 3\ninitial: {inhibit: [2], mode: {2: user}}\nactors:\n  vcpu0:\n"
+        "    - {id: f, op: flush, targets: {mask: 0}}\n"
+        "    - {id: g, op: flush, targets: {mask: 0xf0}}\n"
+    )
+    sc = parse(text, "m.yaml")
+    f, g = sc.program.vcpu_ops[0]
+    assert f.targets == (0, 1, 2) and g.targets == ()
+    # the zero mask reaches the inhibited vcpu2, which the VMM never clears:
+    # vcpu0 waits on it by design (an empty set would let every op finish)
+    assert check(sc, "posted").properties["progress"].verdict == "blocked-by-design"

@@ -66,6 +66,22 @@ def test_the_export_prints_the_kernels_lines_on_qemus_threads(tmp_path, capsys):
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)  # in step order
 
 
+def test_a_flush_of_nobody_is_traced_as_an_empty_set_not_a_zero_mask(tmp_path, capsys):
+    """A zero processor_mask reads as every vCPU (kvm_hv_flush_tlb's WS2012
+    workaround), so a flush of an empty list must print the _ex form's empty set."""
+    path = tmp_path / "nobody.yaml"
+    path.write_text(
+        "name: nobody\nvcpus: 2\ninitial: {inhibit: [1], mode: {1: user}}\n"
+        "actors:\n  vcpu0: [{id: f, op: flush, targets: []}]\n"
+    )
+    out = tmp_path / "nobody.trace"
+    export(path, out, capsys)
+    assert "kvm_hv_flush_tlb_ex: valid_bank_mask 0x0 " in out.read_text()
+    assert main(["trace", str(out), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["result"] == "consistent"
+
+
 def test_a_suspension_is_traced_after_both_writes_and_the_wake_in_the_scan(tmp_path, capsys):
     """6/7 traces kvm_hv_vcpu_suspend_tlb_flush after waiting_on and suspended are written,
     and kvm_hv_vcpu_unsuspend_tlb_flush after the scan's two writes: under

@@ -430,6 +430,10 @@ class _Rules:
                 MASK_MAX,
                 "a 64-bit processor mask 0..0xffffffffffffffff",
             )
+            if mask == 0:
+                # kvm_hv_flush_tlb() takes a zero processor_mask for
+                # HV_FLUSH_ALL_PROCESSORS (its WS2012 workaround), and 5/7 keeps that
+                return tuple(range(self.vcpus))
             return self.bits(mask, 0)
         banks = self.mapping(
             spec["sparse"],

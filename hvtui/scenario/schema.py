@@ -97,7 +97,11 @@ def scenario_schema() -> dict:
             {"type": "array", "items": _vcpu_id("a vCPU id")},
             {
                 "type": "object",
-                "properties": {"mask": _mask("a 64-bit processor mask")},
+                "properties": {
+                    "mask": _mask(
+                        "a 64-bit processor mask; 0 is every vCPU, as in kvm_hv_flush_tlb()"
+                    )
+                },
                 "required": ["mask"],
                 "additionalProperties": False,
             },

@@ -162,8 +162,10 @@ def print_flush(targets: tuple[int, ...], spec: object, n: int) -> tuple[str, st
     these targets: HV_FLUSH_ALL_PROCESSORS only when they are all of them."""
     if spec == "all" and targets == tuple(range(n)):
         return FLUSH, _flush_fields(0, HV_FLUSH_ALL_PROCESSORS), HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE
-    sparse = isinstance(spec, dict) and "sparse" in spec
-    if not sparse and (not targets or targets[-1] < 64):
+    # an empty set goes out as an empty sparse set: a zero processor_mask would
+    # read back as every vCPU (flush_targets)
+    sparse = not targets or isinstance(spec, dict) and "sparse" in spec
+    if not sparse and targets[-1] < 64:
         mask = sum(1 << t for t in targets)
         return FLUSH, _flush_fields(mask, 0), HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE
     banks = 0
