@@ -291,3 +291,23 @@ def test_the_check_path_never_imports_textual():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_progress_verdict_names_the_first_waiters_and_counts_the_rest(cli, tmp_path):
+    """Hundreds of suspended vCPUs would be one screen-wide line: the text names
+    eight and counts the others; --json keeps every one."""
+    flushers = "".join(
+        f"  vcpu{c}: [{{id: f{c}, op: flush, targets: [0]}}]\n" for c in range(1, 13)
+    )
+    path = tmp_path / "crowd.yaml"
+    path.write_text(
+        f"name: crowd\nvcpus: 13\ninitial: {{inhibit: [0], mode: {{0: user}}}}\nactors:\n{flushers}"
+    )
+    code, out, _ = cli("check", str(path))
+    line = next(line for line in out.splitlines() if line.startswith("  progress "))
+    assert "blocked-by-design: vcpu1 waits at resume" in line
+    assert line.count(" waits at ") == 8
+    assert line.endswith("; and 4 more (--json lists them all)")
+    code, out, _ = cli("check", str(path), "--json")
+    detail = json.loads(out)["results"][0]["properties"][PROGRESS]["detail"]
+    assert detail.count(" waits at ") == 12

@@ -358,11 +358,13 @@ def section(scenario: scenarios.Scenario, result: Result, quiet: bool = False) -
         f"{result.depth}, {result.seconds:.2f} s ({rate:,.0f} states/s); {ending}"
     )
     lines.append(_fill(f"reductions: {reductions_text(result.reductions)}", "  ", "    "))
+    from hvtui.runs.report import abridged
+
     width = max(len(p) for p in PROPERTIES)
     for prop, verdict in result.properties.items():
         text = cell(verdict.verdict, verdict.schedule, verdict.shortest)
         if prop == PROGRESS and verdict.verdict != INCOMPLETE:
-            text += f": {verdict.detail}"  # who waits on what
+            text += f": {abridged(verdict.detail)}"  # who waits on what
         lines.append(f"  {prop:<{width}}  {text}")
     for prop, verdict in result.properties.items():
         if verdict.verdict == VIOLATED and verdict.schedule is not None:
@@ -416,7 +418,7 @@ def cell(verdict: str, schedule, shortest: bool = True, compact: bool = False) -
 
 
 def counterexample(scenario, variant: str, prop: str, verdict, quiet: bool) -> list[str]:
-    from hvtui.runs.report import event_line
+    from hvtui.runs.report import abridged, event_line
     from hvtui.scenario import load as scenarios
 
     schedule = verdict.schedule
@@ -434,7 +436,7 @@ def counterexample(scenario, variant: str, prop: str, verdict, quiet: bool) -> l
         mark = f"   <-- {', '.join(found)}" if found else ""
         lines.append("    " + event_line(event) + mark)
     if prop == PROGRESS:
-        lines.append(f"    stuck: {verdict.detail}")
+        lines.append(f"    stuck: {abridged(verdict.detail)}")
     return lines
 
 
