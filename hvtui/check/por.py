@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
 from operator import is_
+from typing import NamedTuple
 
 from hvtui.check.symmetry import flush_targets, may_be_inhibited
 from hvtui.model import properties as props
@@ -237,6 +238,10 @@ class PartialOrder:
         self.witness: dict[tuple, tuple] = {}
         # the same key -> (the actors it may need, their futures, those it needed)
         self.company: dict[tuple, tuple] = {}
+        # component[a]: the vCPUs a's closure can ever reach, as a tuple, or None
+        # where a VMM thread is among them (its status and steps read any vCPU)
+        self.component = _components(self._touchers, live, self.n)
+        self.walks: dict[int, tuple] = {}  # seed -> (what it was walked from, _Walk)
 
     def touching(self, tokens: int, x: int) -> tuple[int, ...]:
         """The live actors but x, ascending, whose program touches one of `tokens`
@@ -633,6 +638,7 @@ class _Here:
         self._visible: dict[int, bool] = {}
         self._futures: dict[int, tuple[int, int, int]] = {}
         self._needs: dict[int, list[int]] = {}
+        self._context: tuple | None = None  # what a kept walk must have been walked with
 
     def visible(self, a: int) -> bool:
         seen = self._visible.get(a)
@@ -696,27 +702,98 @@ class _Here:
     def closure(self, seed: int, limit: int, covered: set | None = None) -> list[int] | None:
         """The enabled actors of the persistent set grown from `seed`; None if it
         needs a visible step or has `limit` or more enabled actors. `covered`
-        (if given) receives every actor the set took in."""
-        members = {seed}
-        chosen = self._grow(members, limit)
+        (if given) receives every actor the set took in by then."""
+        walk = self.walk(seed)
+        stops = walk.stops
+        if len(stops) >= limit:  # the limit-th enabled member ends it
+            chosen, taken_in = None, stops[limit - 1]
+        elif walk.chosen is None:  # a visible member ends it
+            chosen, taken_in = None, stops[-1]
+        else:
+            chosen, taken_in = walk.chosen, len(walk.members)
         if covered is not None:
-            covered |= members
+            covered.update(walk.members[:taken_in])
         return chosen
 
-    def _grow(self, members: set[int], limit: int) -> list[int] | None:
-        work = list(members)
-        enabled = 0
+    def walk(self, seed: int) -> _Walk:
+        """The growth of a persistent set from `seed`, unbounded (_Walk). Kept from
+        the last state it was walked at while the seed's component is what it was
+        there (its vCPUs' values the same objects) with the same threads, windows
+        and decided properties: the walk reads nothing else (a component's steps
+        bind only its own vCPUs, and what else they read never changes), so
+        thousands of untouched vCPUs cost a comparison, not a walk, a state."""
+        po, s = self.po, self.s
+        comp = po.component[seed]
+        if comp is None:
+            return self._walk(seed)
+        values = tuple(map(s.vcpus.__getitem__, comp))
+        if self._context is None:
+            self._context = (s.threads, s.windows, frozenset(self.decided))
+        context = self._context
+        kept = po.walks.get(seed)
+        if kept is not None and kept[1] == context and all(map(is_, values, kept[0])):
+            return kept[2]
+        out = po.walks[seed] = (values, context, self._walk(seed))
+        return out[2]
+
+    def _walk(self, seed: int) -> _Walk:
+        members = [seed]
+        inside = {seed}
+        work = [seed]
+        stops = []
         statuses = self.statuses
         while work:
             x = work.pop()
             if statuses[x].enabled:
+                stops.append(len(members))
                 if self.visible(x):
-                    return None
-                enabled += 1
-                if enabled >= limit:
-                    return None
+                    return _Walk(members, stops, None)
             for y in self.needs(x):
-                if y not in members:
-                    members.add(y)
+                if y not in inside:
+                    inside.add(y)
+                    members.append(y)
                     work.append(y)
-        return [a for a in sorted(members) if statuses[a].enabled]
+        return _Walk(members, stops, [a for a in sorted(members) if statuses[a].enabled])
+
+
+class _Walk(NamedTuple):
+    """A persistent set grown from a seed as far as it goes: `members` in the
+    order taken in (the seed first); `stops`, for each enabled member as it was
+    reached, how many members were in by then (a bound of k enabled members
+    ends the growth at the k-th stop); `chosen`, the enabled members, sorted,
+    or None if the last stop is a visible step (which ends it whatever the bound)."""
+
+    members: list[int]
+    stops: list[int]
+    chosen: list[int] | None
+
+
+def _components(touchers: dict[int, int], live: list[int], n: int) -> list:
+    """actor -> the vCPUs of its component (the actors linked to it through
+    tokens their programs share, transitively), ascending; None where a VMM
+    thread is among them. A persistent set grown from an actor stays inside
+    its component: it takes in only actors that touch what a member touches."""
+    root = {a: a for a in live}
+
+    def find(a: int) -> int:
+        while root[a] != a:
+            root[a] = root[root[a]]
+            a = root[a]
+        return a
+
+    for mask in touchers.values():
+        first = None
+        for a in bits(mask):
+            if first is None:
+                first = find(a)
+            else:
+                root[find(a)] = first
+    members: dict[int, list[int]] = {}
+    for a in live:
+        members.setdefault(find(a), []).append(a)
+    out: list = [None] * (max(live, default=-1) + 1)
+    for group in members.values():
+        comp = None if group[-1] >= n else tuple(group)  # live is ascending: threads last
+        for a in group:
+            out[a] = comp
+    return out
