@@ -141,3 +141,30 @@ def test_a_walk_never_leaves_its_component(monkeypatch):
     monkeypatch.setattr(por._Here, "needs", inside)
     check(free(), options=Options(max_states=BOUND))
     assert asked
+
+
+@pytest.mark.parametrize("make,variant", [(free, "posted"), (wide, "wake-all"), (wide, "posted")])
+def test_a_twins_step_leads_where_the_first_twins_did(monkeypatch, make, variant):
+    """A twin's child, taken from the first twin's, is the child its own step
+    gives; and the search that steps every twin finds the same states,
+    transitions, verdicts and schedules (only `folded` counts the twins')."""
+    options = Options(max_states=BOUND)
+    shared = summary(check(make(variant), options=options))
+    child = search._Wide.child
+    again = []
+
+    def fresh(self, i, s, a, st, taken):
+        out = child(self, i, s, a, st, taken)
+        own = self._child(i, s, a, st, None)
+        assert own[:5] == out[:5] and (own[6], own[7]) == (self.changed, self.hash)
+        again.append(out[5] and not own[5])
+        return out
+
+    monkeypatch.setattr(search._Wide, "child", fresh)
+    assert summary(check(make(variant), options=options)) == shared
+    assert any(again)
+    monkeypatch.setattr(Symmetry, "twins", lambda self, s: lambda c: None)
+    every = summary(check(make(variant), options=options))
+    for reductions in (every[3], shared[3]):
+        reductions["symmetry"].pop("folded")
+    assert every == shared

@@ -170,6 +170,22 @@ class Symmetry:
         mine = twin(c)
         return tuple(x for x in self.groups[g] if twin(x) == mine)
 
+    def twins(self, s: State):
+        """c -> what vCPU c of canonical `s` shares with exactly its twins (`ties`),
+        or None if c has none: swapping two twins maps `s` to itself, so their
+        steps lead to the same canonical state."""
+        group_of, always = self.group_of, self.always
+        frozen = not all(always) and self.scan_ahead(s)  # groups not sorted in s
+        twin = _twin(s)
+
+        def key(c: int):
+            g = group_of.get(c)
+            if g is None or (frozen and not always[g]):
+                return None
+            return g, twin(c)
+
+        return key
+
     def _sort(self, s: State, groups: Iterable[int] | None) -> tuple[State, dict[int, int]]:
         """canon(s) and renaming(s), sorting only `groups` (None: every group)."""
         vcpus = s.vcpus
