@@ -236,7 +236,7 @@ class PartialOrder:
         # (actor, status, _where) -> the last actor found to need it, and that
         # actor's future then (_Here.alone)
         self.witness: dict[tuple, tuple] = {}
-        # the same key -> (the actors it may need, their futures, those it needed)
+        # the same key -> the actors it may need, and when each does (_Here._rows)
         self.company: dict[tuple, tuple] = {}
         # component[a]: the vCPUs a's closure can ever reach, as a tuple, or None
         # where a VMM thread is among them (its status and steps read any vCPU)
@@ -578,6 +578,11 @@ def dependents(enabled: bool, access, ys: Iterable, future) -> Iterator:
             yield y
 
 
+def _depends(enabled: bool, access, future, y: int) -> bool:
+    """dependents() of this one y: does y's `future(y)` have to join?"""
+    return next(dependents(enabled, access, (y,), future), None) is not None
+
+
 def bits(mask: int) -> Iterator[int]:
     """The indices of the set bits of `mask`, ascending. A word at a time: on a
     mask of thousands of bits each operation costs its width, and a caller that
@@ -622,7 +627,7 @@ MAX_ENABLED = 64
 # (PartialOrder.plan); at most MAX_ENABLED, as the plan never skips a seed.
 FEW = 16
 PLANS = 1 << 15  # part tuples kept (PartialOrder.plan); past it they start again
-COMPANY = 1 << 12  # needs() kept (_Here.needs); past it they start again
+COMPANY = 1 << 12  # conflict rows kept (_Here._rows); past it they start again
 
 
 class _Here:
@@ -655,26 +660,12 @@ class _Here:
         return fut
 
     def needs(self, x: int) -> list[int]:
-        """The actors that must join a persistent set once x is in it. Kept from
-        the last state where x stood like this, while every actor that could be
-        among them has the same future (one table entry, so the same object):
-        comparing thousands of futures by identity costs less than by tokens."""
+        """The actors that must join a persistent set once x is in it."""
         out = self._needs.get(x)
-        if out is not None:
-            return out
-        po, s, st = self.po, self.s, self.statuses[x]
-        key = (x, st, po._where(s, x))
-        kept = po.company.get(key)
-        if kept is not None and all(map(is_, map(self.future, kept[0]), kept[1])):
-            out = kept[2]
-        else:
-            access = po.access(s, x, st)
-            ys = po.candidates(x, st.enabled, access)
-            out = list(dependents(st.enabled, access, ys, self.future))
-            if len(po.company) >= COMPANY:
-                po.company.clear()
-            po.company[key] = (ys, tuple(map(self.future, ys)), out)
-        self._needs[x] = out
+        if out is None:
+            rows, enabled, access = self._rows(x)
+            out = [y for y, row in rows if self._conflicts(y, row, enabled, access)]
+            self._needs[x] = out
         return out
 
     def alone(self, x: int) -> bool:
@@ -685,19 +676,48 @@ class _Here:
         if out is not None:
             return not out
         po, s, st = self.po, self.s, self.statuses[x]
-        # what access() is a function of: small to hash, where access's tokens
-        # are thousands of bits wide
         key = (x, st, po._where(s, x))
         last = po.witness.get(key)
         # the same future (one table entry, so the same object) conflicts again
         if last is not None and self.future(last[0]) is last[1]:
             return False
-        access = po.access(s, x, st)
-        found = next(po.conflicts(x, st.enabled, access, self.future), None)
-        if found is None:
-            return True
-        po.witness[key] = (found, self.future(found))
-        return False
+        rows, enabled, access = self._rows(x)
+        for y, row in rows:
+            if self._conflicts(y, row, enabled, access):
+                po.witness[key] = (y, self.future(y))
+                return False
+        return True
+
+    def _rows(self, x: int) -> tuple[list, bool, object]:
+        """([(y, row)] for each candidate y that may have to join x, x's status's
+        `enabled`, x's access): row[j] says whether vCPU y's future from its op j
+        on conflicts with x as x stands (None for a thread: its future is asked).
+        Kept by what x's access is a function of, so each comparison of x's
+        access with a future (big integers, thousands of bits wide) is made
+        once per such key, not once a state."""
+        po, s, st = self.po, self.s, self.statuses[x]
+        key = (x, st, po._where(s, x))
+        out = po.company.get(key)
+        if out is None:
+            access = po.access(s, x, st)
+            rows = []
+            for y in po.candidates(x, st.enabled, access):
+                row = None
+                if y < po.n:
+                    row = tuple(
+                        _depends(st.enabled, access, lambda _, f=f: f, y) for f in po.vcpu_future[y]
+                    )
+                rows.append((y, row))
+            if len(po.company) >= COMPANY:
+                po.company.clear()
+            out = po.company[key] = (rows, st.enabled, access)
+        return out
+
+    def _conflicts(self, y: int, row: tuple | None, enabled: bool, access) -> bool:
+        """Must y join a set holding an actor of this status and access (`_rows`)?"""
+        if row is not None:
+            return row[self.s.vcpus[y].op]
+        return _depends(enabled, access, self.future, y)
 
     def closure(self, seed: int, limit: int, covered: set | None = None) -> list[int] | None:
         """The enabled actors of the persistent set grown from `seed`; None if it
