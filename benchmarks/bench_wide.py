@@ -37,7 +37,7 @@ def row(label: str, scenario: scenarios.Scenario, variant: str, options: Options
     banks = scenario.program.vcpus // BANK
     end = "complete" if result.complete else f"incomplete ({result.bound})"
     print(
-        f"{label:<34} {variant:<14} {banks:>5} {result.states:>9,} {result.transitions:>10,}"
+        f"{label:<34} {variant:<18} {banks:>5} {result.states:>9,} {result.transitions:>10,}"
         f" {seconds:>8.2f} {seconds / max(result.states, 1) * 1000:>8.3f}"
         f" {result.states / banks:>9.1f}  {end}",
         flush=True,
@@ -51,7 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     options = Options(max_seconds=args.max_seconds)
     header = (
-        f"{'scenario':<34} {'variant':<14} {'banks':>5} {'states':>9} {'trans':>10}"
+        f"{'scenario':<34} {'variant':<18} {'banks':>5} {'states':>9} {'trans':>10}"
         f" {'CPU s':>8} {'ms/state':>8} {'per bank':>9}  end"
     )
     print(header)
