@@ -114,7 +114,7 @@ def test_kept_walks_find_what_walks_from_scratch_find(monkeypatch, make, variant
     def fresh(self, seed):
         out = walk(self, seed)
         reused.append(self.po.component[seed] is not None)
-        assert out == self._walk(seed)
+        assert out[:3] == self._walk(seed)[:3]  # members, stops, chosen
         return out
 
     monkeypatch.setattr(por._Here, "walk", fresh)
@@ -146,25 +146,25 @@ def test_a_walk_never_leaves_its_component(monkeypatch):
 @pytest.mark.parametrize("make,variant", [(free, "posted"), (wide, "wake-all"), (wide, "posted")])
 def test_a_twins_step_leads_where_the_first_twins_did(monkeypatch, make, variant):
     """A twin's child, taken from the first twin's, is the child its own step
-    gives; and the search that steps every twin finds the same states,
-    transitions, verdicts and schedules (only `folded` counts the twins')."""
+    gives (and the sort folds it exactly when it folds that one); the search
+    that steps every twin finds the same states, transitions, counts, verdicts
+    and schedules."""
     options = Options(max_states=BOUND)
     shared = summary(check(make(variant), options=options))
     child = search._Wide.child
     again = []
 
     def fresh(self, i, s, a, st, taken):
+        twin = self.twins.key(a) if self.twins is not None and a < self.engine.n else None
+        hit = twin is not None and twin in self.made
         out = child(self, i, s, a, st, taken)
         own = self._child(i, s, a, st, None)
-        assert own[:5] == out[:5] and (own[6], own[7]) == (self.changed, self.hash)
-        again.append(out[5] and not own[5])
+        assert own[:6] == out[:6] and (own[6], own[7]) == (self.changed, self.hash)
+        again.append(hit)
         return out
 
     monkeypatch.setattr(search._Wide, "child", fresh)
     assert summary(check(make(variant), options=options)) == shared
     assert any(again)
-    monkeypatch.setattr(Symmetry, "twins", lambda self, s: lambda c: None)
-    every = summary(check(make(variant), options=options))
-    for reductions in (every[3], shared[3]):
-        reductions["symmetry"].pop("folded")
-    assert every == shared
+    monkeypatch.setattr(Symmetry, "twins", lambda self, s: None)
+    assert summary(check(make(variant), options=options)) == shared

@@ -40,7 +40,7 @@ commute with the ones it leaves out.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
-from operator import is_
+from operator import is_, itemgetter
 from typing import NamedTuple
 
 from hvtui.check.symmetry import flush_targets, may_be_inhibited
@@ -241,6 +241,8 @@ class PartialOrder:
         # component[a]: the vCPUs a's closure can ever reach, as a tuple, or None
         # where a VMM thread is among them (its status and steps read any vCPU)
         self.component = _components(self._touchers, live, self.n)
+        # pick[a]: all vCPUs' values -> those of a's component (C speed)
+        self.pick = [_picker(comp) for comp in self.component]
         self.walks: dict[int, tuple] = {}  # seed -> (what it was walked from, _Walk)
 
     def touching(self, tokens: int, x: int) -> tuple[int, ...]:
@@ -446,11 +448,20 @@ class PartialOrder:
                 return [seed]
         many = len(enabled) > MAX_ENABLED
         best = enabled
-        covered: set[int] = set()
-        for seed in enabled:
-            if seed in covered or here.visible(seed):
+        # the seeds left to try, as a bitmask: with many enabled, a seed inside
+        # an earlier set is not tried, and thousands are dropped at once
+        left = getattr(enabled, "mask", None)
+        if left is None:
+            left = sum(1 << a for a in enabled)
+        while left:
+            low = left & -left
+            left ^= low
+            seed = low.bit_length() - 1
+            if here.visible(seed):
                 continue
-            chosen = here.closure(seed, len(best), covered if many else None)
+            chosen, took = here.closure(seed, len(best))
+            if many:
+                left &= ~took
             if chosen is not None:
                 best = chosen
                 if len(best) == 1:
@@ -644,6 +655,7 @@ class _Here:
         self._futures: dict[int, tuple[int, int, int]] = {}
         self._needs: dict[int, list[int]] = {}
         self._context: tuple | None = None  # what a kept walk must have been walked with
+        self._values: tuple = ()  # every vCPU's value, once a walk asks
 
     def visible(self, a: int) -> bool:
         seen = self._visible.get(a)
@@ -664,7 +676,12 @@ class _Here:
         out = self._needs.get(x)
         if out is None:
             rows, enabled, access = self._rows(x)
-            out = [y for y, row in rows if self._conflicts(y, row, enabled, access)]
+            vcpus, future = self.s.vcpus, self.future
+            out = [
+                y
+                for y, row in rows
+                if (row[vcpus[y].op] if row is not None else _depends(enabled, access, future, y))
+            ]
             self._needs[x] = out
         return out
 
@@ -682,16 +699,18 @@ class _Here:
         if last is not None and self.future(last[0]) is last[1]:
             return False
         rows, enabled, access = self._rows(x)
+        vcpus, future = s.vcpus, self.future
         for y, row in rows:
-            if self._conflicts(y, row, enabled, access):
-                po.witness[key] = (y, self.future(y))
+            if row[vcpus[y].op] if row is not None else _depends(enabled, access, future, y):
+                po.witness[key] = (y, future(y))
                 return False
         return True
 
     def _rows(self, x: int) -> tuple[list, bool, object]:
         """([(y, row)] for each candidate y that may have to join x, x's status's
         `enabled`, x's access): row[j] says whether vCPU y's future from its op j
-        on conflicts with x as x stands (None for a thread: its future is asked).
+        on conflicts with x as x stands (None for a thread: its future is asked,
+        with `_depends`).
         Kept by what x's access is a function of, so each comparison of x's
         access with a future (big integers, thousands of bits wide) is made
         once per such key, not once a state."""
@@ -713,16 +732,10 @@ class _Here:
             out = po.company[key] = (rows, st.enabled, access)
         return out
 
-    def _conflicts(self, y: int, row: tuple | None, enabled: bool, access) -> bool:
-        """Must y join a set holding an actor of this status and access (`_rows`)?"""
-        if row is not None:
-            return row[self.s.vcpus[y].op]
-        return _depends(enabled, access, self.future, y)
-
-    def closure(self, seed: int, limit: int, covered: set | None = None) -> list[int] | None:
-        """The enabled actors of the persistent set grown from `seed`; None if it
-        needs a visible step or has `limit` or more enabled actors. `covered`
-        (if given) receives every actor the set took in by then."""
+    def closure(self, seed: int, limit: int) -> tuple[list[int] | None, int]:
+        """The enabled actors of the persistent set grown from `seed` (None if it
+        needs a visible step or has `limit` or more enabled actors), and every
+        actor it took in by then, as a bitmask."""
         walk = self.walk(seed)
         stops = walk.stops
         if len(stops) >= limit:  # the limit-th enabled member ends it
@@ -731,9 +744,10 @@ class _Here:
             chosen, taken_in = None, stops[-1]
         else:
             chosen, taken_in = walk.chosen, len(walk.members)
-        if covered is not None:
-            covered.update(walk.members[:taken_in])
-        return chosen
+        took = walk.took.get(taken_in)
+        if took is None:
+            took = walk.took[taken_in] = sum(1 << a for a in walk.members[:taken_in])
+        return chosen, took
 
     def walk(self, seed: int) -> _Walk:
         """The growth of a persistent set from `seed`, unbounded (_Walk). Kept from
@@ -746,10 +760,12 @@ class _Here:
         comp = po.component[seed]
         if comp is None:
             return self._walk(seed)
-        values = tuple(map(s.vcpus.__getitem__, comp))
         if self._context is None:
+            # every vCPU's value at once: a C loop, where asking each of a
+            # component's costs a method call per vCPU, and thousands per state
+            self._values = tuple(s.vcpus)
             self._context = (s.threads, s.windows, frozenset(self.decided))
-        context = self._context
+        values, context = po.pick[seed](self._values), self._context
         kept = po.walks.get(seed)
         if kept is not None and kept[1] == context and all(map(is_, values, kept[0])):
             return kept[2]
@@ -767,13 +783,14 @@ class _Here:
             if statuses[x].enabled:
                 stops.append(len(members))
                 if self.visible(x):
-                    return _Walk(members, stops, None)
+                    return _Walk(members, stops, None, {})
             for y in self.needs(x):
                 if y not in inside:
                     inside.add(y)
                     members.append(y)
                     work.append(y)
-        return _Walk(members, stops, [a for a in sorted(members) if statuses[a].enabled])
+        chosen = [a for a in sorted(members) if statuses[a].enabled]
+        return _Walk(members, stops, chosen, {})
 
 
 class _Walk(NamedTuple):
@@ -786,6 +803,17 @@ class _Walk(NamedTuple):
     members: list[int]
     stops: list[int]
     chosen: list[int] | None
+    took: dict[int, int]  # k -> the first k members as a bitmask, once asked
+
+
+def _picker(comp: tuple[int, ...] | None):
+    """A function from a tuple of every vCPU's value to the tuple of comp's."""
+    if comp is None:
+        return None
+    if len(comp) == 1:  # itemgetter of one index gives the item, not a tuple
+        c = comp[0]
+        return lambda values: (values[c],)
+    return itemgetter(*comp)
 
 
 def _components(touchers: dict[int, int], live: list[int], n: int) -> list:

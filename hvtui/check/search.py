@@ -501,7 +501,7 @@ class _Wide:
         self.changed: list = []  # (id, before, after) of the last child's vCPUs
         self.hash = 0  # of the last child
         self.symmetry = space.symmetry
-        self.twin = None  # twins(s) of the state being expanded
+        self.twins = None  # Twins of the state being expanded
         self.made: dict = {}  # its children so far, by the twin key of who stepped
 
     def root(self, root: State) -> State:
@@ -523,7 +523,7 @@ class _Wide:
         self.masks = masks = self.frontier.pop(i)
         self.made.clear()
         if self.symmetry:
-            self.twin = self.symmetry.twins(s)
+            self.twins = self.symmetry.twins(s)
         return _Statuses(self.space, s), _Actors(masks[0]), _Actors(masks[1])
 
     def child(self, i: int, s: State, a: int, st: Status, taken) -> tuple:
@@ -533,16 +533,19 @@ class _Wide:
         # the two maps s to itself, and its step to theirs, and every property
         # to itself): the same canonical child, the same violations. Where many
         # twins wait to request one flag, that is most of a wide state's children.
-        twin = self.twin(a) if self.twin is not None and a < self.engine.n else None
-        made = self.made.get(twin) if twin is not None else None
-        again = made is not None
-        if not again:
-            made = self._child(i, s, a, st, s2)
+        twins = self.twins
+        twin = twins.key(a) if twins is not None and a < self.engine.n else None
+        kept = self.made.get(twin) if twin is not None else None
+        if kept is None:
+            *made, k2 = self._child(i, s, a, st, s2)
             if twin is not None:
-                self.made[twin] = made
+                self.made[twin] = (made, self.symmetry.sort_key(k2, a))
+        else:
+            made, moved = kept
+            # whether sorting changes a's own successor, as taking it would tell
+            made = [*made[:5], twins.folds(a, moved), *made[6:]]
         found, key, k3, forgot, sliced, folded, self.changed, self.hash = made
-        # a twin's own successor is the first one's renamed: the sort folded it
-        return found, key, k3, forgot, sliced, folded or again
+        return found, key, k3, forgot, sliced, folded
 
     def _child(self, i: int, s: State, a: int, st: Status, s2: State | None) -> tuple:
         engine = self.engine
@@ -556,7 +559,7 @@ class _Wide:
         if self.hashes is not None:
             h = _vcpus_hash(changed, self.hashes[i])
             key = _Key(k3, h)
-        return found, key, k3, k1 is not s2, k2 is not k1, k3 is not k2, changed, h
+        return found, key, k3, k1 is not s2, k2 is not k1, k3 is not k2, changed, h, k2
 
     def store(self, index: int, s: State) -> None:
         if self.hashes is not None:
