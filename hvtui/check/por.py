@@ -433,7 +433,8 @@ class PartialOrder:
         steps it took to judge them, so the search need not take them again.
         `decided`: properties already found violated, whose steps need no longer
         be kept (see the module doc). `seeds`: the enabled actors but (some of)
-        the hopeless ones, ascending, if the caller keeps them."""
+        the hopeless ones, ascending, if the caller keeps them. An `enabled`
+        with a `mask` (the wide search's view of a bitmask) is read as one."""
         here = _Here(self, s, statuses, {} if taken is None else taken, decided)
         if self.few and seeds is None:
             # the search of seeds below, its candidates found once (plan)
