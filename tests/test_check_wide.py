@@ -168,3 +168,10 @@ def test_a_twins_step_leads_where_the_first_twins_did(monkeypatch, make, variant
     assert any(again)
     monkeypatch.setattr(Symmetry, "twins", lambda self, s: None)
     assert summary(check(make(variant), options=options)) == shared
+
+
+def test_independent_banks_add_their_states_rather_than_multiply_them():
+    """Banks that never touch each other are explored one after another: each
+    free bank of 64 adds the same number of states, whatever the others do."""
+    counts = [check(scenario_of(bank_program(b, 64))).states for b in (2, 3, 4)]
+    assert counts[2] - counts[1] == counts[1] - counts[0] < counts[0]
