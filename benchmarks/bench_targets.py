@@ -34,9 +34,10 @@ THREE_FLUSHERS = Path(__file__).resolve().parent / "three-flushers-vs-vcpu3.yaml
 BANK = 64  # vCPUs per sparse bank
 
 
-def many_vcpus(n: int) -> scenarios.Scenario:
+def many_vcpus(n: int, heads_flush: bool = False) -> scenarios.Scenario:
     """many-vcpus-4096's shape at n vCPUs: the first and last banks' heads are
-    inhibited in user mode; every other vCPU flushes its bank's head and itself."""
+    inhibited in user mode; every other vCPU flushes its bank's head and itself.
+    With `heads_flush`, as in the 4096 file, an uninhibited head flushes itself."""
     heads = [0, n - BANK] if n > BANK else [0]
     lines = [
         f"name: many-vcpus-{n}",
@@ -48,9 +49,10 @@ def many_vcpus(n: int) -> scenarios.Scenario:
         "actors:",
     ]
     for c in range(n):
-        if c % BANK:
-            head = c - c % BANK
-            lines.append(f"  vcpu{c}: [{{id: f{c}, op: flush, targets: [{head}, {c}]}}]")
+        head = c - c % BANK
+        targets = [head, c] if c % BANK else [c] if heads_flush and c not in heads else None
+        if targets:
+            lines.append(f"  vcpu{c}: [{{id: f{c}, op: flush, targets: {targets}}}]")
     return scenarios.parse("\n".join(lines) + "\n", f"many-vcpus-{n} (generated)")
 
 

@@ -40,7 +40,8 @@ commute with the ones it leaves out.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
-from operator import is_
+from operator import is_, itemgetter
+from typing import NamedTuple
 
 from hvtui.check.symmetry import flush_targets, may_be_inhibited
 from hvtui.model import properties as props
@@ -235,8 +236,14 @@ class PartialOrder:
         # (actor, status, _where) -> the last actor found to need it, and that
         # actor's future then (_Here.alone)
         self.witness: dict[tuple, tuple] = {}
-        # the same key -> (the actors it may need, their futures, those it needed)
+        # the same key -> the actors it may need, and when each does (_Here._rows)
         self.company: dict[tuple, tuple] = {}
+        # component[a]: the vCPUs a's closure can ever reach, as a tuple, or None
+        # where a VMM thread is among them (its status and steps read any vCPU)
+        self.component = _components(self._touchers, live, self.n)
+        # pick[a]: all vCPUs' values -> those of a's component (C speed)
+        self.pick = [_picker(comp) for comp in self.component]
+        self.walks: dict[int, tuple] = {}  # seed -> (what it was walked from, _Walk)
 
     def touching(self, tokens: int, x: int) -> tuple[int, ...]:
         """The live actors but x, ascending, whose program touches one of `tokens`
@@ -426,7 +433,8 @@ class PartialOrder:
         steps it took to judge them, so the search need not take them again.
         `decided`: properties already found violated, whose steps need no longer
         be kept (see the module doc). `seeds`: the enabled actors but (some of)
-        the hopeless ones, ascending, if the caller keeps them."""
+        the hopeless ones, ascending, if the caller keeps them. An `enabled`
+        with a `mask` (the wide search's view of a bitmask) is read as one."""
         here = _Here(self, s, statuses, {} if taken is None else taken, decided)
         if self.few and seeds is None:
             # the search of seeds below, its candidates found once (plan)
@@ -441,11 +449,20 @@ class PartialOrder:
                 return [seed]
         many = len(enabled) > MAX_ENABLED
         best = enabled
-        covered: set[int] = set()
-        for seed in enabled:
-            if seed in covered or here.visible(seed):
+        # the seeds left to try, as a bitmask: with many enabled, a seed inside
+        # an earlier set is not tried, and thousands are dropped at once
+        left = getattr(enabled, "mask", None)
+        if left is None:
+            left = sum(1 << a for a in enabled)
+        while left:
+            low = left & -left
+            left ^= low
+            seed = low.bit_length() - 1
+            if here.visible(seed):
                 continue
-            chosen = here.closure(seed, len(best), covered if many else None)
+            chosen, took = here.closure(seed, len(best))
+            if many:
+                left &= ~took
             if chosen is not None:
                 best = chosen
                 if len(best) == 1:
@@ -573,6 +590,11 @@ def dependents(enabled: bool, access, ys: Iterable, future) -> Iterator:
             yield y
 
 
+def _depends(enabled: bool, access, future, y: int) -> bool:
+    """dependents() of this one y: does y's `future(y)` have to join?"""
+    return next(dependents(enabled, access, (y,), future), None) is not None
+
+
 def bits(mask: int) -> Iterator[int]:
     """The indices of the set bits of `mask`, ascending. A word at a time: on a
     mask of thousands of bits each operation costs its width, and a caller that
@@ -617,7 +639,7 @@ MAX_ENABLED = 64
 # (PartialOrder.plan); at most MAX_ENABLED, as the plan never skips a seed.
 FEW = 16
 PLANS = 1 << 15  # part tuples kept (PartialOrder.plan); past it they start again
-COMPANY = 1 << 12  # needs() kept (_Here.needs); past it they start again
+COMPANY = 1 << 12  # conflict rows kept (_Here._rows); past it they start again
 
 
 class _Here:
@@ -633,6 +655,8 @@ class _Here:
         self._visible: dict[int, bool] = {}
         self._futures: dict[int, tuple[int, int, int]] = {}
         self._needs: dict[int, list[int]] = {}
+        self._context: tuple | None = None  # what a kept walk must have been walked with
+        self._values: tuple = ()  # every vCPU's value, once a walk asks
 
     def visible(self, a: int) -> bool:
         seen = self._visible.get(a)
@@ -649,26 +673,17 @@ class _Here:
         return fut
 
     def needs(self, x: int) -> list[int]:
-        """The actors that must join a persistent set once x is in it. Kept from
-        the last state where x stood like this, while every actor that could be
-        among them has the same future (one table entry, so the same object):
-        comparing thousands of futures by identity costs less than by tokens."""
+        """The actors that must join a persistent set once x is in it."""
         out = self._needs.get(x)
-        if out is not None:
-            return out
-        po, s, st = self.po, self.s, self.statuses[x]
-        key = (x, st, po._where(s, x))
-        kept = po.company.get(key)
-        if kept is not None and all(map(is_, map(self.future, kept[0]), kept[1])):
-            out = kept[2]
-        else:
-            access = po.access(s, x, st)
-            ys = po.candidates(x, st.enabled, access)
-            out = list(dependents(st.enabled, access, ys, self.future))
-            if len(po.company) >= COMPANY:
-                po.company.clear()
-            po.company[key] = (ys, tuple(map(self.future, ys)), out)
-        self._needs[x] = out
+        if out is None:
+            rows, enabled, access = self._rows(x)
+            vcpus, future = self.s.vcpus, self.future
+            out = [
+                y
+                for y, row in rows
+                if (row[vcpus[y].op] if row is not None else _depends(enabled, access, future, y))
+            ]
+            self._needs[x] = out
         return out
 
     def alone(self, x: int) -> bool:
@@ -679,44 +694,155 @@ class _Here:
         if out is not None:
             return not out
         po, s, st = self.po, self.s, self.statuses[x]
-        # what access() is a function of: small to hash, where access's tokens
-        # are thousands of bits wide
         key = (x, st, po._where(s, x))
         last = po.witness.get(key)
         # the same future (one table entry, so the same object) conflicts again
         if last is not None and self.future(last[0]) is last[1]:
             return False
-        access = po.access(s, x, st)
-        found = next(po.conflicts(x, st.enabled, access, self.future), None)
-        if found is None:
-            return True
-        po.witness[key] = (found, self.future(found))
-        return False
+        rows, enabled, access = self._rows(x)
+        vcpus, future = s.vcpus, self.future
+        for y, row in rows:
+            if row[vcpus[y].op] if row is not None else _depends(enabled, access, future, y):
+                po.witness[key] = (y, future(y))
+                return False
+        return True
 
-    def closure(self, seed: int, limit: int, covered: set | None = None) -> list[int] | None:
-        """The enabled actors of the persistent set grown from `seed`; None if it
-        needs a visible step or has `limit` or more enabled actors. `covered`
-        (if given) receives every actor the set took in."""
-        members = {seed}
-        chosen = self._grow(members, limit)
-        if covered is not None:
-            covered |= members
-        return chosen
+    def _rows(self, x: int) -> tuple[list, bool, object]:
+        """([(y, row)] for each candidate y that may have to join x, x's status's
+        `enabled`, x's access): row[j] says whether vCPU y's future from its op j
+        on conflicts with x as x stands (None for a thread: its future is asked,
+        with `_depends`).
+        Kept by what x's access is a function of, so each comparison of x's
+        access with a future (big integers, thousands of bits wide) is made
+        once per such key, not once a state."""
+        po, s, st = self.po, self.s, self.statuses[x]
+        key = (x, st, po._where(s, x))
+        out = po.company.get(key)
+        if out is None:
+            access = po.access(s, x, st)
+            rows = []
+            for y in po.candidates(x, st.enabled, access):
+                row = None
+                if y < po.n:
+                    row = tuple(
+                        _depends(st.enabled, access, lambda _, f=f: f, y) for f in po.vcpu_future[y]
+                    )
+                rows.append((y, row))
+            if len(po.company) >= COMPANY:
+                po.company.clear()
+            out = po.company[key] = (rows, st.enabled, access)
+        return out
 
-    def _grow(self, members: set[int], limit: int) -> list[int] | None:
-        work = list(members)
-        enabled = 0
+    def closure(self, seed: int, limit: int) -> tuple[list[int] | None, int]:
+        """The enabled actors of the persistent set grown from `seed` (None if it
+        needs a visible step or has `limit` or more enabled actors), and every
+        actor it took in by then, as a bitmask."""
+        walk = self.walk(seed)
+        stops = walk.stops
+        if len(stops) >= limit:  # the limit-th enabled member ends it
+            chosen, taken_in = None, stops[limit - 1]
+        elif walk.chosen is None:  # a visible member ends it
+            chosen, taken_in = None, stops[-1]
+        else:
+            chosen, taken_in = walk.chosen, len(walk.members)
+        took = walk.took.get(taken_in)
+        if took is None:
+            took = walk.took[taken_in] = sum(1 << a for a in walk.members[:taken_in])
+        return chosen, took
+
+    def walk(self, seed: int) -> _Walk:
+        """The growth of a persistent set from `seed`, unbounded (_Walk). Kept from
+        the last state it was walked at while the seed's component is what it was
+        there (its vCPUs' values the same objects) with the same threads, windows
+        and decided properties: the walk reads nothing else (a component's steps
+        bind only its own vCPUs, and what else they read never changes), so
+        thousands of untouched vCPUs cost a comparison, not a walk, a state."""
+        po, s = self.po, self.s
+        comp = po.component[seed]
+        if comp is None:
+            return self._walk(seed)
+        if self._context is None:
+            # every vCPU's value at once: a C loop, where asking each of a
+            # component's costs a method call per vCPU, and thousands per state
+            self._values = tuple(s.vcpus)
+            self._context = (s.threads, s.windows, frozenset(self.decided))
+        values, context = po.pick[seed](self._values), self._context
+        kept = po.walks.get(seed)
+        if kept is not None and kept[1] == context and all(map(is_, values, kept[0])):
+            return kept[2]
+        out = po.walks[seed] = (values, context, self._walk(seed))
+        return out[2]
+
+    def _walk(self, seed: int) -> _Walk:
+        members = [seed]
+        inside = {seed}
+        work = [seed]
+        stops = []
         statuses = self.statuses
         while work:
             x = work.pop()
             if statuses[x].enabled:
+                stops.append(len(members))
                 if self.visible(x):
-                    return None
-                enabled += 1
-                if enabled >= limit:
-                    return None
+                    return _Walk(members, stops, None, {})
             for y in self.needs(x):
-                if y not in members:
-                    members.add(y)
+                if y not in inside:
+                    inside.add(y)
+                    members.append(y)
                     work.append(y)
-        return [a for a in sorted(members) if statuses[a].enabled]
+        chosen = [a for a in sorted(members) if statuses[a].enabled]
+        return _Walk(members, stops, chosen, {})
+
+
+class _Walk(NamedTuple):
+    """A persistent set grown from a seed as far as it goes: `members` in the
+    order taken in (the seed first); `stops`, for each enabled member as it was
+    reached, how many members were in by then (a bound of k enabled members
+    ends the growth at the k-th stop); `chosen`, the enabled members, sorted,
+    or None if the last stop is a visible step (which ends it whatever the bound)."""
+
+    members: list[int]
+    stops: list[int]
+    chosen: list[int] | None
+    took: dict[int, int]  # k -> the first k members as a bitmask, once asked
+
+
+def _picker(comp: tuple[int, ...] | None):
+    """A function from a tuple of every vCPU's value to the tuple of comp's."""
+    if comp is None:
+        return None
+    if len(comp) == 1:  # itemgetter of one index gives the item, not a tuple
+        c = comp[0]
+        return lambda values: (values[c],)
+    return itemgetter(*comp)
+
+
+def _components(touchers: dict[int, int], live: list[int], n: int) -> list:
+    """actor -> the vCPUs of its component (the actors linked to it through
+    tokens their programs share, transitively), ascending; None where a VMM
+    thread is among them. A persistent set grown from an actor stays inside
+    its component: it takes in only actors that touch what a member touches."""
+    root = {a: a for a in live}
+
+    def find(a: int) -> int:
+        while root[a] != a:
+            root[a] = root[root[a]]
+            a = root[a]
+        return a
+
+    for mask in touchers.values():
+        first = None
+        for a in bits(mask):
+            if first is None:
+                first = find(a)
+            else:
+                root[find(a)] = first
+    members: dict[int, list[int]] = {}
+    for a in live:
+        members.setdefault(find(a), []).append(a)
+    out: list = [None] * (max(live, default=-1) + 1)
+    for group in members.values():
+        comp = None if group[-1] >= n else tuple(group)  # live is ascending: threads last
+        for a in group:
+            out[a] = comp
+    return out

@@ -500,6 +500,9 @@ class _Wide:
         self.masks = (0, 0)  # of the state being expanded
         self.changed: list = []  # (id, before, after) of the last child's vCPUs
         self.hash = 0  # of the last child
+        self.symmetry = space.symmetry
+        self.twins = None  # Twins of the state being expanded
+        self.made: dict = {}  # its children so far, by the twin key of who stepped
 
     def root(self, root: State) -> State:
         self.frontier[0] = self.ready.of(root)
@@ -518,21 +521,45 @@ class _Wide:
 
     def expand(self, i: int, s: State) -> tuple:
         self.masks = masks = self.frontier.pop(i)
+        self.made.clear()
+        if self.symmetry:
+            self.twins = self.symmetry.twins(s)
         return _Statuses(self.space, s), _Actors(masks[0]), _Actors(masks[1])
 
     def child(self, i: int, s: State, a: int, st: Status, taken) -> tuple:
-        engine = self.engine
         # the POR may have taken this step already, to judge it
-        s2 = taken.pop(a, None) or engine.take(s, a, st)[0]
+        s2 = taken.pop(a, None)
+        # A twin of an actor that stepped already leads where it led (swapping
+        # the two maps s to itself, and its step to theirs, and every property
+        # to itself): the same canonical child, the same violations. Where many
+        # twins wait to request one flag, that is most of a wide state's children.
+        twins = self.twins
+        twin = twins.key(a) if twins is not None and a < self.engine.n else None
+        kept = self.made.get(twin) if twin is not None else None
+        if kept is None:
+            *made, k2 = self._child(i, s, a, st, s2)
+            if twin is not None:
+                self.made[twin] = (made, self.symmetry.sort_key(k2, a))
+        else:
+            made, moved = kept
+            # whether sorting changes a's own successor, as taking it would tell
+            made = [*made[:5], twins.folds(a, moved), *made[6:]]
+        found, key, k3, forgot, sliced, folded, self.changed, self.hash = made
+        return found, key, k3, forgot, sliced, folded
+
+    def _child(self, i: int, s: State, a: int, st: Status, s2: State | None) -> tuple:
+        engine = self.engine
+        if s2 is None:
+            s2 = engine.take(s, a, st)[0]
         found = props.step_violations(engine, s, a, st.step, s2)
         k1, k2, k3, _ = self.space.reduce(s, s2)
         # every vCPU the step, forgetting, slicing and sorting changed
-        self.changed = list(s.vcpus.diff(k3.vcpus))
-        key = None
+        changed = list(s.vcpus.diff(k3.vcpus))
+        key, h = None, 0
         if self.hashes is not None:
-            self.hash = _vcpus_hash(self.changed, self.hashes[i])
-            key = _Key(k3, self.hash)
-        return found, key, k3, k1 is not s2, k2 is not k1, k3 is not k2
+            h = _vcpus_hash(changed, self.hashes[i])
+            key = _Key(k3, h)
+        return found, key, k3, k1 is not s2, k2 is not k1, k3 is not k2, changed, h, k2
 
     def store(self, index: int, s: State) -> None:
         if self.hashes is not None:

@@ -99,6 +99,7 @@ class Symmetry:
         program = engine.program
         self.groups = interchangeable(program, banks)
         self.group_of = {c: g for g, group in enumerate(self.groups) for c in group}
+        self.place = {c: i for group in self.groups for i, c in enumerate(group)}
         inhibitable = may_be_inhibited(program)
         # Members that can never suspend are invisible to every scan.
         self.always = [not flush_targets(program.vcpu_ops[g[0]]) & inhibitable for g in self.groups]
@@ -170,6 +171,14 @@ class Symmetry:
         mine = twin(c)
         return tuple(x for x in self.groups[g] if twin(x) == mine)
 
+    def twins(self, s: State) -> Twins:
+        """Who is whose twin in canonical `s` (Twins)."""
+        return Twins(self, s)
+
+    def sort_key(self, s: State, c: int):
+        """What a sort of vCPU c's group compares of it in `s`."""
+        return _twin(s)(c)
+
     def _sort(self, s: State, groups: Iterable[int] | None) -> tuple[State, dict[int, int]]:
         """canon(s) and renaming(s), sorting only `groups` (None: every group)."""
         vcpus = s.vcpus
@@ -195,6 +204,41 @@ class Symmetry:
         if not renamed:
             return s, renamed
         return State(vcpus, _rename_readers(s.threads, renamed), s.windows), renamed
+
+
+class Twins:
+    """The twins of one canonical state `s`: two vCPUs of a group, sorted in `s`,
+    that nothing tells apart (`Symmetry.ties`). Swapping two twins maps `s` to
+    itself, and each one's step to the other's, so their steps lead to the
+    same canonical state."""
+
+    def __init__(self, symmetry: Symmetry, s: State):
+        self.symmetry = symmetry
+        self.twin = _twin(s)
+        # groups a scan keeps apart are not sorted in s: no twins there
+        self.frozen = not all(symmetry.always) and symmetry.scan_ahead(s)
+
+    def key(self, c: int):
+        """What vCPU c shares with exactly its twins; None if it has none."""
+        g = self.symmetry.group_of.get(c)
+        if g is None or (self.frozen and not self.symmetry.always[g]):
+            return None
+        return g, self.twin(c)
+
+    def folds(self, c: int, moved) -> bool:
+        """Would sorting change vCPU c's own successor, where a twin of c with a
+        lower id, stepping, took sort key `moved` (before any sorting)? c's step
+        gives c that key and writes nothing else of its group; the group is
+        sorted in s and c's left neighbour is a twin of c (ties sit together),
+        so the successor stays sorted only if c moved up and past no one."""
+        sym, twin = self.symmetry, self.twin
+        key = twin(c)
+        if moved == key:
+            return False
+        group = sym.groups[sym.group_of[c]]
+        i = sym.place[c] + 1
+        after = twin(group[i]) if i < len(group) else None
+        return not (key < moved and (after is None or (after != key and moved <= after)))
 
 
 def _twin(s: State):
