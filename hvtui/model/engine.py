@@ -64,6 +64,39 @@ def format_targets(targets: tuple[int, ...]) -> str:
     return ",".join(runs)
 
 
+class TargetsText:
+    """format_targets(targets), made when first formatted: `enter` puts it in
+    its line's key, and a run that shows no event (`run --quiet`, a replay
+    to the end) never needs the text of 4096 flushes' targets. Equal when
+    the targets are, as the text is."""
+
+    __slots__ = ("targets", "_hash", "_text")
+
+    def __init__(self, targets: tuple[int, ...]):
+        self.targets = targets
+        self._hash = hash(targets)
+        self._text: str | None = None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = format_targets(self.targets)
+        return self._text
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TargetsText):
+            return self is other or self.targets == other.targets
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __repr__(self) -> str:
+        return repr(str(self))
+
+
 class Engine:
     """The step semantics of one program under one variant."""
 
@@ -86,7 +119,7 @@ class Engine:
             for d in BY_KIND.values()
             for name, case in d.cases.items()
         }
-        self._targets_text = _Cache(lambda key: format_targets(self.ops[key[0]][key[1]].targets))
+        self._targets_text = _Cache(lambda key: TargetsText(self.ops[key[0]][key[1]].targets))
         # the steps a vCPU outside a hypercall chooses from, by its op's first step
         leave, resume, service = (BY_KIND[k] for k in ("leave", "resume", "service"))
         self._choice = {None: (leave, resume, service)}
@@ -143,8 +176,8 @@ class Engine:
         ops = self.ops[a]
         return ops[pos] if pos < len(ops) else None
 
-    def targets_text(self, c: int, op: int) -> str:
-        """format_targets of vcpu c's op number `op`, computed once."""
+    def targets_text(self, c: int, op: int) -> TargetsText:
+        """format_targets of vcpu c's op number `op`, made when first shown."""
         return self._targets_text[c, op]
 
     # -- who may step --------------------------------------------------------

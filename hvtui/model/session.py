@@ -24,11 +24,12 @@ from hvtui.collector import paused as collector_paused
 from hvtui.model.engine import Engine, Event, Status
 from hvtui.model.properties import (
     PROPERTIES,
+    STEP_TESTS,
     Progress,
     in_ioctl,
-    judge,
     progress,
     step_violations,
+    watch,
 )
 from hvtui.model.state import State
 from hvtui.model.steps import BY_KIND
@@ -360,14 +361,18 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
     What Session.step does, without its per-step costs: the vCPUs are one
     list written in place (a State, sharing every untouched chunk with the
     last, is made only for a checkpoint and at the end), no Event is built,
-    and the monitor is handed what the step wrote. Taking the same steps one
+    and the monitor is handed what the step wrote: its step's own test
+    (properties.STEP_TESTS) for a judged kind, the state properties
+    (properties.watch) only where the step leaves the ioctl or makes some
+    vCPU suspended, the one way either can be violated. Taking the same steps one
     by one with Session.step records the same history (tests hold the two
     to each other)."""
     engine = session.engine
     n = engine.n
     count = len(engine.names)
     ops = engine.ops
-    effects = {kind: d.effect for kind, d in BY_KIND.items()}
+    plans = {kind: (d.effect, STEP_TESTS.get(kind)) for kind, d in BY_KIND.items()}
+    suspended = engine.suspended
     vcpu_status, thread_status = engine.vcpu_status, engine.thread_status
     history = session.history
     actors, flagged, first = session.actors, session._flagged, session._first
@@ -408,9 +413,10 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
             break
         # the step
         step = st.step
+        effect, test = plans[step.kind]
         if a < n:
             own = vs[a]
-            case, key, writes = effects[step.kind](engine, live, a, own)
+            case, key, writes = effect(engine, live, a, own)
             before = live  # a vCPU's step writes no thread and no window
             was = inside
         else:
@@ -418,11 +424,10 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
             i = a - n
             th = threads[i]
             before = _Live(None, tuple(threads), live.windows)
-            case, key, threads[i], writes, live.windows = effects[step.kind](
-                engine, live, i, th, ops[a][th.op]
-            )
+            case, key, threads[i], writes, live.windows = effect(engine, live, i, th, ops[a][th.op])
             was, inside = inside, in_ioctl(engine, live)
         changed = []
+        watched = was and not inside  # leaving the ioctl, or (below) a vCPU made suspended
         j = 0
         while j < len(writes):  # (i, vi) or (i, vi, j, vj)
             c, v = writes[j], writes[j + 1]
@@ -433,10 +438,14 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
             maybe[c] = 1
             if old is not v and old != v:
                 changed.append((c, old, v))
+                if suspended(v):
+                    watched = True
             j += 2
         known[n:] = threads_unknown
         maybe[n:] = threads_maybe
-        found = judge(engine, a, step.kind, step.arg, own, before, live, changed, was, inside)
+        found = () if test is None else test(engine, a, step.arg, own, before, live)
+        if watched:
+            found = watch(engine, found, live, changed, was, inside)
         pos += 1
         taken += 1
         last = a
