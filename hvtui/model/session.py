@@ -380,8 +380,14 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
     state = session.state
     if session._known_state is not state:
         session._forget(state)
+    # What is known of the vCPUs' statuses is kept up to date step by step;
+    # a VMM thread's status, which any vCPU step may change, is asked afresh
+    # each time the round robin reaches it (once a round), and a 0 in `maybe`
+    # for a thread lasts until the next step (`threads_wait`).
     known, maybe = session._known, session._maybe
-    threads_unknown, threads_maybe = session._threads_unknown, session._threads_maybe
+    threads_maybe = session._threads_maybe
+    maybe[n:] = threads_maybe
+    threads_wait = False
     base = state.vcpus  # the last Vec made: the next one shares its untouched chunks
     vs = list(base)
     live = _Live(vs, list(state.threads), state.windows)
@@ -390,20 +396,29 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
     inside = in_ioctl(engine, state)
     pos = session.pos
     last = session._last if not history or not pos else actors[pos - 1]
+    start = last + 1 if pos and last + 1 < count else 0  # where the round robin looks first
     taken = 0
-    while limit is None or taken < limit:
-        # the round robin: the first actor after `last` that can step. A 1 in
+    if limit is None:
+        limit = -1  # taken never reaches it
+    while taken != limit:
+        # the round robin: the first actor from `start` that can step. A 1 in
         # `maybe` is an actor not known to wait, so once the search has passed
         # the end only [0, start) can still hold one.
-        a = maybe.find(1, last + 1 if pos and last + 1 < count else 0)
+        a = maybe.find(1, start)
         if a < 0:
             a = maybe.find(1)
         while a >= 0:
-            st = known[a]
-            if st is None:
-                st = known[a] = vcpu_status(a, vs[a]) if a < n else thread_status(live, a - n)
+            if a < n:
+                st = known[a]
+                if st is None:
+                    st = known[a] = vcpu_status(a, vs[a])
+                    if not st.enabled:
+                        maybe[a] = 0
+            else:
+                st = thread_status(live, a - n)
                 if not st.enabled:
                     maybe[a] = 0
+                    threads_wait = True
             if st.enabled:
                 break
             a = maybe.find(1, a + 1)
@@ -426,35 +441,37 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
             before = _Live(None, tuple(threads), live.windows)
             case, key, threads[i], writes, live.windows = effect(engine, live, i, th, ops[a][th.op])
             was, inside = inside, in_ioctl(engine, live)
-        changed = []
+        # (id, before, after) of each vCPU written, equal values too: only
+        # the monitor's state half and an event read it, and they sort it out
+        written = []
         watched = was and not inside  # leaving the ioctl, or (below) a vCPU made suspended
         j = 0
         while j < len(writes):  # (i, vi) or (i, vi, j, vj)
             c, v = writes[j], writes[j + 1]
-            old = vs[c]
+            written.append((c, vs[c], v))
             vs[c] = v
             dirty.add(c >> 6)
             known[c] = None
             maybe[c] = 1
-            if old is not v and old != v:
-                changed.append((c, old, v))
-                if suspended(v):
-                    watched = True
+            if suspended(v):
+                watched = True
             j += 2
-        known[n:] = threads_unknown
-        maybe[n:] = threads_maybe
+        if threads_wait:
+            maybe[n:] = threads_maybe
+            threads_wait = False
         found = () if test is None else test(engine, a, step.arg, own, before, live)
         if watched:
+            changed = [w for w in written if w[1] != w[2]]
             found = watch(engine, found, live, changed, was, inside)
         pos += 1
         taken += 1
-        last = a
+        start = a + 1 if a + 1 < count else 0
         if events:
-            changed.sort()  # by vCPU id (two ids at most, never equal)
+            written.sort()  # by vCPU id (two ids at most, never equal)
             if a < n:
-                each((engine.event(pos, a, step, case, key, changed, own.op), found))
+                each((engine.event(pos, a, step, case, key, written, own.op), found))
             else:
-                each((engine.event(pos, a, step, case, key, changed, th.op, threads[i]), found))
+                each((engine.event(pos, a, step, case, key, written, th.op, threads[i]), found))
         elif each is not None:
             each(a)
         if history:
@@ -468,12 +485,14 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
         else:
             for prop in found:
                 first.setdefault(prop, pos)
+    maybe[n:] = threads_maybe  # what the next reader of `known` expects of the threads
+    known[n:] = session._threads_unknown
     if taken:
         vcpus = base.with_list(vs, dirty) if dirty else base
         session.state = State(vcpus, tuple(threads), live.windows)
         session._known_state = session.state  # `known` is up to date for it
         session.pos = pos
-        session._last = last
+        session._last = start - 1 if start else count - 1  # the actor that took step pos
     return taken
 
 
