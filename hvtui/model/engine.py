@@ -11,7 +11,18 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import NamedTuple
 
-from hvtui.model.state import GUEST, KERNEL, KVM_RUN, USER, Program, State, Thread, Vcpu, Vec
+from hvtui.model.state import (
+    GUEST,
+    KERNEL,
+    KVM_RUN,
+    USER,
+    Flush,
+    Program,
+    State,
+    Thread,
+    Vcpu,
+    Vec,
+)
 from hvtui.model.steps import ANYTIME, BY_KIND, NO_STEP, OP_PHASES, VCPU, C, Step, StepDef, T
 from hvtui.model.variants import Variant
 
@@ -111,6 +122,18 @@ class Engine:
         # is the flag; one function per engine, not a test of the variant per call
         self.suspended = _waits_on_someone if variant.merged_state else _SUSPENDED_FLAG
         self._ready = _Cache(_ready_status)  # Status(step, True) by kind or (kind, arg)
+        # a vCPU inside an op steps at its pc, with no guard: _ready's, by pc,
+        # and for a step at a target by pc and then target (no key to build)
+        self._at_pc = {
+            kind: _Cache(lambda t, kind=kind: self._ready[kind, t])
+            if kind in _AT_TARGET
+            else self._ready[kind]
+            for kind in BY_KIND
+        }
+        self._targets = [
+            tuple(op.targets if isinstance(op, Flush) else () for op in ops)
+            for ops in program.vcpu_ops
+        ]
         self._keys = _Cache(lambda c: tuple(f"vcpu{c}.{f}" for f in _SHOWN))
         # each outcome's kernel lines, built once per key and shared by every event
         # (kind, outcome) -> (its kernel lines by key, its tracepoints)
@@ -204,10 +227,8 @@ class Engine:
         Not memoized (`status` is): a Session's replay asks it of values that
         its counters make new at almost every step."""
         if v.mode == KERNEL:  # inside an op: its next step is at pc, and has no guard
-            pc = v.pc
-            if pc in _AT_TARGET:
-                return self._ready[pc, self.ops[c][v.op].targets[v.k]]
-            return self._ready[pc]
+            at = self._at_pc[v.pc]
+            return at if at.__class__ is Status else at[self._targets[c][v.op][v.k]]
         firsts = self._firsts[c]
         first = firsts[v.op] if v.op < len(firsts) else None
         for when, ready in self._whens[first]:  # the guards exclude each other

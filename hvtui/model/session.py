@@ -441,20 +441,23 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
             before = _Live(None, tuple(threads), live.windows)
             case, key, threads[i], writes, live.windows = effect(engine, live, i, th, ops[a][th.op])
             was, inside = inside, in_ioctl(engine, live)
-        # (id, before, after) of each vCPU written, equal values too: only
-        # the monitor's state half and an event read it, and they sort it out
-        written = []
-        watched = was and not inside  # leaving the ioctl, or (below) a vCPU made suspended
+        # `watched`: the step leaves the ioctl or writes a suspended vCPU (two
+        # writes at most, steps.py); only then does the monitor's state half
+        # look, and only then or for an event is `written` made: (id, before,
+        # after) of each vCPU written, equal values too
+        nw = len(writes)
+        watched = (
+            was and not inside or nw and (suspended(writes[1]) or nw > 2 and suspended(writes[3]))
+        )
+        if watched or events:
+            written = [(writes[j], vs[writes[j]], writes[j + 1]) for j in range(0, nw, 2)]
         j = 0
-        while j < len(writes):  # (i, vi) or (i, vi, j, vj)
-            c, v = writes[j], writes[j + 1]
-            written.append((c, vs[c], v))
-            vs[c] = v
+        while j < nw:
+            c = writes[j]
+            vs[c] = writes[j + 1]
             dirty.add(c >> 6)
             known[c] = None
             maybe[c] = 1
-            if suspended(v):
-                watched = True
             j += 2
         if threads_wait:
             maybe[n:] = threads_maybe
