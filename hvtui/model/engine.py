@@ -81,12 +81,12 @@ class TargetsText:
     to the end) never needs the text of 4096 flushes' targets. Equal when
     the targets are, as the text is."""
 
-    __slots__ = ("targets", "_hash", "_text")
+    __slots__ = ("targets", "_text", "_hash")
 
     def __init__(self, targets: tuple[int, ...]):
         self.targets = targets
-        self._hash = hash(targets)
         self._text: str | None = None
+        self._hash: int | None = None  # an event's line is looked up by it: hashed once
 
     def __str__(self) -> str:
         if self._text is None:
@@ -102,6 +102,8 @@ class TargetsText:
         return NotImplemented
 
     def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(self.targets)
         return self._hash
 
     def __repr__(self) -> str:
@@ -122,18 +124,19 @@ class Engine:
         # is the flag; one function per engine, not a test of the variant per call
         self.suspended = _waits_on_someone if variant.merged_state else _SUSPENDED_FLAG
         self._ready = _Cache(_ready_status)  # Status(step, True) by kind or (kind, arg)
-        # a vCPU inside an op steps at its pc, with no guard: _ready's, by pc,
-        # and for a step at a target by pc and then target (no key to build)
-        self._at_pc = {
-            kind: _Cache(lambda t, kind=kind: self._ready[kind, t])
-            if kind in _AT_TARGET
-            else self._ready[kind]
-            for kind in BY_KIND
-        }
+        # a vCPU inside an op steps at its pc, with no guard: its status by pc,
+        # and for a step at a target (check, request) by pc and then target
+        self._at_pc = _Cache(
+            lambda pc: (
+                _Cache(lambda t: _ready_status((pc, t))) if pc in _AT_TARGET else self._ready[pc]
+            )
+        )
+        # each vCPU op's targets and their text, by vCPU and op (for kernel work, none)
         self._targets = [
             tuple(op.targets if isinstance(op, Flush) else () for op in ops)
             for ops in program.vcpu_ops
         ]
+        self._texts = [tuple(map(TargetsText, targets)) for targets in self._targets]
         self._keys = _Cache(lambda c: tuple(f"vcpu{c}.{f}" for f in _SHOWN))
         # each outcome's kernel lines, built once per key and shared by every event
         # (kind, outcome) -> (its kernel lines by key, its tracepoints)
@@ -142,7 +145,6 @@ class Engine:
             for d in BY_KIND.values()
             for name, case in d.cases.items()
         }
-        self._targets_text = _Cache(lambda key: TargetsText(self.ops[key[0]][key[1]].targets))
         # the steps a vCPU outside a hypercall chooses from, by its op's first step
         leave, resume, service = (BY_KIND[k] for k in ("leave", "resume", "service"))
         self._choice = {None: (leave, resume, service)}
@@ -201,7 +203,7 @@ class Engine:
 
     def targets_text(self, c: int, op: int) -> TargetsText:
         """format_targets of vcpu c's op number `op`, made when first shown."""
-        return self._targets_text[c, op]
+        return self._texts[c][op]
 
     # -- who may step --------------------------------------------------------
 

@@ -392,15 +392,13 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
     vs = list(base)
     live = _Live(vs, list(state.threads), state.windows)
     threads = live.threads
-    dirty: set[int] = set()  # chunks of vs written since `base`
+    dirty = bytearray((len(vs) >> 6) + 1)  # a 1 for each chunk (i >> 6) written since `base`
     inside = in_ioctl(engine, state)
     pos = session.pos
     last = session._last if not history or not pos else actors[pos - 1]
     start = last + 1 if pos and last + 1 < count else 0  # where the round robin looks first
-    taken = 0
-    if limit is None:
-        limit = -1  # taken never reaches it
-    while taken != limit:
+    stop = -1 if limit is None else pos + limit  # pos never reaches -1
+    while pos != stop:
         # the round robin: the first actor from `start` that can step. A 1 in
         # `maybe` is an actor not known to wait, so once the search has passed
         # the end only [0, start) can still hold one.
@@ -455,7 +453,7 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
         while j < nw:
             c = writes[j]
             vs[c] = writes[j + 1]
-            dirty.add(c >> 6)
+            dirty[c >> 6] = 1
             known[c] = None
             maybe[c] = 1
             j += 2
@@ -467,7 +465,6 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
             changed = [w for w in written if w[1] != w[2]]
             found = watch(engine, found, live, changed, was, inside)
         pos += 1
-        taken += 1
         start = a + 1 if a + 1 < count else 0
         if events:
             written.sort()  # by vCPU id (two ids at most, never equal)
@@ -483,15 +480,16 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
                 flagged[pos] = found
             if pos % CHECKPOINT == 0:
                 base = base.with_list(vs, dirty)
-                dirty.clear()
+                dirty[:] = bytes(len(dirty))  # all 0
                 checkpoints.append(State(base, tuple(threads), live.windows))
         else:
             for prop in found:
                 first.setdefault(prop, pos)
     maybe[n:] = threads_maybe  # what the next reader of `known` expects of the threads
     known[n:] = session._threads_unknown
+    taken = pos - session.pos
     if taken:
-        vcpus = base.with_list(vs, dirty) if dirty else base
+        vcpus = base.with_list(vs, dirty) if 1 in dirty else base
         session.state = State(vcpus, tuple(threads), live.windows)
         session._known_state = session.state  # `known` is up to date for it
         session.pos = pos

@@ -271,12 +271,15 @@ class Vec:
             return self.set(writes[0], writes[1])
         return self.set_both(*writes)
 
-    def with_list(self, items: list[Vcpu], dirty: set[int]) -> Vec:
+    def with_list(self, items: list[Vcpu], dirty: bytearray) -> Vec:
         """A Vec of `items`, which differ from this Vec only in the 64-slot
-        chunks numbered in `dirty`: the others are shared, not copied."""
+        chunks whose byte in `dirty` is 1 (slot i's chunk is i >> 6): the
+        others are shared, not copied."""
         chunks = list(self._chunks)
-        for hi in dirty:
+        hi = dirty.find(1)
+        while hi >= 0:
             chunks[hi] = tuple(items[hi << 6 : (hi + 1) << 6])
+            hi = dirty.find(1, hi + 1)
         return Vec(tuple(chunks), self._len)
 
     def touched(self, other: Vec) -> tuple[int, ...] | None:
