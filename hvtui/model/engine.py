@@ -153,8 +153,14 @@ class Engine:
             if first.actor == "vcpu":
                 self._choice[first.kind] = (leave, resume, first, service)
         assert {d.kind for d in self._choice[None]} == {d.kind for d in ANYTIME}
+        # The guards exclude each other (tests/test_engine_guards.py), so the
+        # status tries the likeliest first: the op's own step, then servicing
+        # a flush request; `_choice` keeps the order a waiting vCPU's why has.
         self._whens = {
-            first: tuple((d.when, self._ready[d.kind]) for d in choice)
+            first: tuple(
+                (d.when, self._ready[d.kind])
+                for d in sorted(choice, key=lambda d: d not in (BY_KIND.get(first), service))
+            )
             for first, choice in self._choice.items()
         }
         # each vCPU op's first step (`enter`, `vmexit`), by vCPU and op

@@ -15,6 +15,7 @@ never steps back: memory stays that of one state however long the run, and
 
 from __future__ import annotations
 
+import gc
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -349,9 +350,18 @@ class _Live:
 
 
 def _run(session: Session, limit: int | None, each: Callable | None, events: bool = False) -> int:
-    """Session.run's new steps, with the cycle collector paused (hvtui.collector)."""
+    """Session.run's new steps, with the cycle collector paused (hvtui.collector).
+
+    What the run keeps (a history's checkpoints: a Vcpu a step) is
+    long-lived and holds no cycle, so it is handed to the collector's oldest
+    generation (gc.freeze then gc.unfreeze, two list splices) instead of
+    its youngest: otherwise the first collection after the pause walks all
+    of it, about a tenth of a 4096-vCPU run, and the next one again."""
     with collector_paused():
-        return _take(session, limit, each, events)
+        taken = _take(session, limit, each, events)
+        gc.freeze()
+        gc.unfreeze()
+    return taken
 
 
 def _take(session: Session, limit: int | None, each: Callable | None, events: bool) -> int:
