@@ -379,7 +379,6 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
     to each other)."""
     engine = session.engine
     n = engine.n
-    count = len(engine.names)
     ops = engine.ops
     plans = {kind: (d.effect, STEP_TESTS.get(kind)) for kind, d in BY_KIND.items()}
     suspended = engine.suspended
@@ -406,7 +405,7 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
     inside = in_ioctl(engine, state)
     pos = session.pos
     last = session._last if not history or not pos else actors[pos - 1]
-    start = last + 1 if pos and last + 1 < count else 0  # where the round robin looks first
+    start = last + 1 if pos else 0  # where the round robin looks first (count: past the end)
     stop = -1 if limit is None else pos + limit  # pos never reaches -1
     while pos != stop:
         # the round robin: the first actor from `start` that can step. A 1 in
@@ -420,15 +419,13 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
                 st = known[a]
                 if st is None:
                     st = known[a] = vcpu_status(a, vs[a])
-                    if not st.enabled:
-                        maybe[a] = 0
             else:
                 st = thread_status(live, a - n)
-                if not st.enabled:
-                    maybe[a] = 0
-                    threads_wait = True
             if st.enabled:
                 break
+            maybe[a] = 0  # known to wait
+            if a >= n:
+                threads_wait = True
             a = maybe.find(1, a + 1)
             if a < 0:
                 a = maybe.find(1)
@@ -475,15 +472,16 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
             changed = [w for w in written if w[1] != w[2]]
             found = watch(engine, found, live, changed, was, inside)
         pos += 1
-        start = a + 1 if a + 1 < count else 0
-        if events:
-            written.sort()  # by vCPU id (two ids at most, never equal)
-            if a < n:
-                each((engine.event(pos, a, step, case, key, written, own.op), found))
+        start = a + 1
+        if each is not None:
+            if not events:
+                each(a)
             else:
-                each((engine.event(pos, a, step, case, key, written, th.op, threads[i]), found))
-        elif each is not None:
-            each(a)
+                written.sort()  # by vCPU id (two ids at most, never equal)
+                if a < n:
+                    each((engine.event(pos, a, step, case, key, written, own.op), found))
+                else:
+                    each((engine.event(pos, a, step, case, key, written, th.op, threads[i]), found))
         if history:
             actors.append(a)
             if found:
@@ -503,7 +501,7 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
         session.state = State(vcpus, tuple(threads), live.windows)
         session._known_state = session.state  # `known` is up to date for it
         session.pos = pos
-        session._last = start - 1 if start else count - 1  # the actor that took step pos
+        session._last = start - 1  # the actor that took step pos
     return taken
 
 
