@@ -443,9 +443,13 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
             own = None
             i = a - n
             th = threads[i]
-            before = _Live(None, tuple(threads), live.windows)
+            if test is not None:  # what the step's own test reads of before it
+                before = _Live(None, tuple(threads), live.windows)
             case, key, threads[i], writes, live.windows = effect(engine, live, i, th, ops[a][th.op])
-            was, inside = inside, in_ioctl(engine, live)
+            was = inside
+            # in_ioctl: this thread is inside if its pc is set (in the middle of
+            # set_inhibit, most VMM steps), or else another one may be
+            inside = threads[i].pc != "" or in_ioctl(engine, live)
         # `watched`: the step leaves the ioctl or writes a suspended vCPU (two
         # writes at most, steps.py); only then does the monitor's state half
         # look, and only then or for an event is `written` made: (id, before,
