@@ -128,7 +128,9 @@ class Engine:
         # and for a step at a target (check, request) by pc and then target
         self._at_pc = _Cache(
             lambda pc: (
-                _Cache(lambda t: _ready_status((pc, t))) if pc in _AT_TARGET else self._ready[pc]
+                _Cache(lambda t: _new(Status, (Step(pc, t), True, "")))
+                if pc in _AT_TARGET
+                else self._ready[pc]
             )
         )
         # each vCPU op's targets and their text, by vCPU and op (for kernel work, none)
