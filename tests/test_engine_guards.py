@@ -25,21 +25,16 @@ PROGRAM = program(2, {0: [flush(1), work()]})
 FIRSTS = {0: "enter", 1: "vmexit", 2: None}
 
 
+FIELDS = ("mode", "exit_pending", "pending_flush", "hyperv", "suspended", "waiting_on", "op")
+BOTH = (False, True)
+
+
 def values():
     """Every combination of what the guards read (mode, the flags, the suspension)."""
-    for mode, exit_pending, pending, hyperv, suspended, waiting_on, op in product(
-        MODES, (False, True), (False, True), (False, True), (False, True), (-1, 1), FIRSTS
-    ):
-        if mode != "kernel":  # inside a hypercall the pc decides, with no guard
-            yield Vcpu(
-                mode=mode,
-                exit_pending=exit_pending,
-                pending_flush=pending,
-                hyperv=hyperv,
-                suspended=suspended,
-                waiting_on=waiting_on,
-                op=op,
-            )
+    for combo in product(MODES, BOTH, BOTH, BOTH, BOTH, (-1, 1), FIRSTS):
+        v = Vcpu()._replace(**dict(zip(FIELDS, combo, strict=True)))
+        if v.mode != "kernel":  # inside a hypercall the pc decides, with no guard
+            yield v
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
