@@ -156,3 +156,46 @@ def test_the_work_of_a_run_grows_linearly_with_its_steps():
 
     short, long = calls_per_step(4), calls_per_step(16)
     assert long < 1.25 * short, (short, long)
+
+
+def test_a_quiet_run_makes_no_targets_text_and_an_event_shows_it(monkeypatch):
+    """`enter`'s line names the flush's targets; a run that shows no event
+    formats none of them, and an event made afterwards reads as the engine's."""
+    from hvtui.model import engine as engine_module
+
+    calls = []
+    real = engine_module.format_targets
+    monkeypatch.setattr(engine_module, "format_targets", lambda t: calls.append(t) or real(t))
+    engine = busy()
+    s = Session(engine)
+    s.run()
+    assert s.pos > 6 * CHECKPOINT and calls == []
+    enter = next(e for e in s.events if e.kind == "enter")
+    assert calls and real(engine.ops[0][0].targets) in enter.text
+    assert enter == one_by_one(Session(busy())).events[enter.time - 1]
+
+
+def test_targets_text_is_equal_where_the_targets_are_and_formats_as_format_targets():
+    from hvtui.model.engine import TargetsText, format_targets
+
+    wide = tuple(range(0, 4096, 3))
+    a, b = TargetsText(wide), TargetsText(tuple(wide))
+    assert a == b and hash(a) == hash(b) and a != TargetsText((1, 2))
+    assert str(a) == format_targets(wide) and f"[{b}]" == f"[{format_targets(wide)}]"
+    assert str(TargetsText((1, 2))) == "0x6" and repr(TargetsText(())) == "'none'"
+
+
+def test_the_state_half_of_the_monitor_runs_only_where_a_step_can_violate_it(monkeypatch):
+    """properties.watch is asked at the steps that leave the ioctl or write a
+    suspended vCPU, not at every step, and the run still records what
+    stepping one by one records (the test above, on random programs)."""
+    from hvtui.model import session as session_module
+
+    asked = []
+    real = session_module.watch
+    monkeypatch.setattr(session_module, "watch", lambda *a: asked.append(a) or real(*a))
+    fast = Session(busy())
+    fast.run()
+    assert 0 < len(asked) < fast.pos / 10
+    monkeypatch.undo()
+    assert_same_run(fast, one_by_one(Session(busy())))

@@ -11,7 +11,18 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import NamedTuple
 
-from hvtui.model.state import GUEST, KERNEL, KVM_RUN, USER, Program, State, Thread, Vcpu, Vec
+from hvtui.model.state import (
+    GUEST,
+    KERNEL,
+    KVM_RUN,
+    USER,
+    Flush,
+    Program,
+    State,
+    Thread,
+    Vcpu,
+    Vec,
+)
 from hvtui.model.steps import ANYTIME, BY_KIND, NO_STEP, OP_PHASES, VCPU, C, Step, StepDef, T
 from hvtui.model.variants import Variant
 
@@ -64,6 +75,41 @@ def format_targets(targets: tuple[int, ...]) -> str:
     return ",".join(runs)
 
 
+class TargetsText:
+    """format_targets(targets), made when first formatted: `enter` puts it in
+    its line's key, and a run that shows no event (`run --quiet`, a replay
+    to the end) never needs the text of 4096 flushes' targets. Equal when
+    the targets are, as the text is."""
+
+    __slots__ = ("targets", "_text", "_hash")
+
+    def __init__(self, targets: tuple[int, ...]):
+        self.targets = targets
+        self._text: str | None = None
+        self._hash: int | None = None  # an event's line is looked up by it: hashed once
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = format_targets(self.targets)
+        return self._text
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TargetsText):
+            return self is other or self.targets == other.targets
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(self.targets)
+        return self._hash
+
+    def __repr__(self) -> str:
+        return repr(str(self))
+
+
 class Engine:
     """The step semantics of one program under one variant."""
 
@@ -78,6 +124,21 @@ class Engine:
         # is the flag; one function per engine, not a test of the variant per call
         self.suspended = _waits_on_someone if variant.merged_state else _SUSPENDED_FLAG
         self._ready = _Cache(_ready_status)  # Status(step, True) by kind or (kind, arg)
+        # a vCPU inside an op steps at its pc, with no guard: its status by pc,
+        # and for a step at a target (check, request) by pc and then target
+        self._at_pc = _Cache(
+            lambda pc: (
+                _Cache(lambda t: _new(Status, (Step(pc, t), True, "")))
+                if pc in _AT_TARGET
+                else self._ready[pc]
+            )
+        )
+        # each vCPU op's targets and their text, by vCPU and op (for kernel work, none)
+        self._targets = [
+            tuple(op.targets if isinstance(op, Flush) else () for op in ops)
+            for ops in program.vcpu_ops
+        ]
+        self._texts = [tuple(map(TargetsText, targets)) for targets in self._targets]
         self._keys = _Cache(lambda c: tuple(f"vcpu{c}.{f}" for f in _SHOWN))
         # each outcome's kernel lines, built once per key and shared by every event
         # (kind, outcome) -> (its kernel lines by key, its tracepoints)
@@ -86,7 +147,6 @@ class Engine:
             for d in BY_KIND.values()
             for name, case in d.cases.items()
         }
-        self._targets_text = _Cache(lambda key: format_targets(self.ops[key[0]][key[1]].targets))
         # the steps a vCPU outside a hypercall chooses from, by its op's first step
         leave, resume, service = (BY_KIND[k] for k in ("leave", "resume", "service"))
         self._choice = {None: (leave, resume, service)}
@@ -95,8 +155,14 @@ class Engine:
             if first.actor == "vcpu":
                 self._choice[first.kind] = (leave, resume, first, service)
         assert {d.kind for d in self._choice[None]} == {d.kind for d in ANYTIME}
+        # The guards exclude each other (tests/test_engine_guards.py), so the
+        # status tries the likeliest first: the op's own step, then servicing
+        # a flush request; `_choice` keeps the order a waiting vCPU's why has.
         self._whens = {
-            first: tuple((d.when, self._ready[d.kind]) for d in choice)
+            first: tuple(
+                (d.when, self._ready[d.kind])
+                for d in sorted(choice, key=lambda d: d not in (BY_KIND.get(first), service))
+            )
             for first, choice in self._choice.items()
         }
         # each vCPU op's first step (`enter`, `vmexit`), by vCPU and op
@@ -143,9 +209,9 @@ class Engine:
         ops = self.ops[a]
         return ops[pos] if pos < len(ops) else None
 
-    def targets_text(self, c: int, op: int) -> str:
-        """format_targets of vcpu c's op number `op`, computed once."""
-        return self._targets_text[c, op]
+    def targets_text(self, c: int, op: int) -> TargetsText:
+        """format_targets of vcpu c's op number `op`, made when first shown."""
+        return self._texts[c][op]
 
     # -- who may step --------------------------------------------------------
 
@@ -171,10 +237,8 @@ class Engine:
         Not memoized (`status` is): a Session's replay asks it of values that
         its counters make new at almost every step."""
         if v.mode == KERNEL:  # inside an op: its next step is at pc, and has no guard
-            pc = v.pc
-            if pc in _AT_TARGET:
-                return self._ready[pc, self.ops[c][v.op].targets[v.k]]
-            return self._ready[pc]
+            at = self._at_pc[v.pc]
+            return at if at.__class__ is Status else at[self._targets[c][v.op][v.k]]
         firsts = self._firsts[c]
         first = firsts[v.op] if v.op < len(firsts) else None
         for when, ready in self._whens[first]:  # the guards exclude each other

@@ -134,25 +134,21 @@ def judge(
     with State's fields: its vcpus may be a list), the (id, before, after)
     of each vCPU the step changed, and in_ioctl before and after. A step
     never writes what is read here of another vCPU (the target of a check,
-    the ioctl's vCPU's context, a reader's pc), so those are read in `after`."""
-    found: tuple[str, ...] = ()  # a tuple, grown only on a violation: most steps have none
-    if actor < engine.n:
-        c = actor
-        if kind == "complete":
-            if before.windows and engine.ops[c][own.op].mask & before.windows:
-                found += (INHIBIT_HOLDS,)
-            if engine.suspended(own):
-                found += (STAYS_PUT,)
-        elif kind == "request" and before.windows >> arg & 1:
-            found += (NO_REQUEST,)
-        elif kind == "service" and before.windows >> c & 1:
-            found += (NO_FLUSH,)
-        elif kind == "check" and not after.vcpus[arg].hyperv:
-            found += (NO_NULL_DEREF,)  # 5/7's loops read v->arch.hyperv unchecked
-        elif kind == "s3" and not engine.variant.retry and not engine.suspended(own):
-            found += (NO_BOGUS_STATUS,)  # the -EBUSY fall-through
-    elif kind in _IOCTL_JUDGED:
-        found += _ioctl_violations(engine, before, actor - engine.n, kind, after)
+    the ioctl's vCPU's context, a reader's pc), so those are read in `after`.
+
+    It is two halves, which a Session's run calls apart: STEP_TESTS[kind],
+    the properties about the step itself, and `watch`, the state properties."""
+    test = STEP_TESTS.get(kind)
+    found = () if test is None else test(engine, actor, arg, own, before, after)
+    return watch(engine, found, after, changed, was_in, now_in)
+
+
+def watch(engine: Engine, found: tuple[str, ...], after, changed, was_in, now_in):
+    """`found` (the step's own violations, see judge) and the state properties
+    the step violates. Both are about suspended vCPUs (_runs_suspended and
+    _lost ask engine.suspended first), so only a step that leaves the ioctl
+    or changes some vCPU to a suspended value can add one: a Session's run
+    calls this only then."""
     if STAYS_PUT not in found:
         for _, _, v in changed:
             if _runs_suspended(engine, v):
@@ -173,7 +169,39 @@ def judge(
     return found
 
 
-_IOCTL_JUDGED = ("compare", "write", "sync")
+# The properties about one step, by its kind: test(engine, actor, arg, own,
+# before, after) -> what it violates (arguments as for judge). Found is a
+# tuple grown only on a violation: most steps have none.
+
+
+def _complete(engine: Engine, c: int, arg, own, before, after) -> tuple[str, ...]:
+    found: tuple[str, ...] = ()
+    if before.windows and engine.ops[c][own.op].mask & before.windows:
+        found += (INHIBIT_HOLDS,)
+    if engine.suspended(own):
+        found += (STAYS_PUT,)
+    return found
+
+
+def _request(engine: Engine, c: int, arg, own, before, after) -> tuple[str, ...]:
+    return (NO_REQUEST,) if before.windows >> arg & 1 else ()
+
+
+def _service(engine: Engine, c: int, arg, own, before, after) -> tuple[str, ...]:
+    return (NO_FLUSH,) if before.windows >> c & 1 else ()
+
+
+def _check(engine: Engine, c: int, arg, own, before, after) -> tuple[str, ...]:
+    # 5/7's loops read v->arch.hyperv unchecked
+    return () if after.vcpus[arg].hyperv else (NO_NULL_DEREF,)
+
+
+def _s3(engine: Engine, c: int, arg, own, before, after) -> tuple[str, ...]:
+    # the -EBUSY fall-through
+    if not engine.variant.retry and not engine.suspended(own):
+        return (NO_BOGUS_STATUS,)
+    return ()
+
 
 # Where a VMM step stands to the ioctl, read off set_inhibit's phases: its
 # first step (`lock`) enters, its last (`return`) leaves, and every step
@@ -186,19 +214,32 @@ assert [
 ] == ["set_inhibit"], "in_ioctl reads a set pc as being inside set_inhibit"
 
 
-def _ioctl_violations(
-    engine: Engine, before: State, i: int, kind: str, after: State
-) -> tuple[str, ...]:
-    """What a set_inhibit's compare, write or sync violates."""
-    if kind == "sync":
-        # a reader in kernel work (pc `vmentry`) is not inside a flush hypercall
-        readers = after.threads[i].readers
-        if any(after.vcpus[c].pc == "vmentry" for c, _ in readers):
-            return (SYNC_FLUSHES_ONLY,)
-        return ()
+def _sync(engine: Engine, a: int, arg, own, before, after) -> tuple[str, ...]:
+    # a reader in kernel work (pc `vmentry`) is not inside a flush hypercall
+    readers = after.threads[a - engine.n].readers
+    if any(after.vcpus[c].pc == "vmentry" for c, _ in readers):
+        return (SYNC_FLUSHES_ONLY,)
+    return ()
+
+
+def _null_context(engine: Engine, a: int, arg, own, before, after) -> tuple[str, ...]:
+    """set_inhibit's compare or write: vcpu->arch.hyperv->tlb_flush_inhibit,
+    with no NULL check in the ioctl."""
+    i = a - engine.n
     op = engine.program.threads[i][1][before.threads[i].op]
-    # vcpu->arch.hyperv->tlb_flush_inhibit, no NULL check in the ioctl
     return () if after.vcpus[op.vcpu].hyperv else (NO_NULL_DEREF,)
+
+
+STEP_TESTS = {
+    "complete": _complete,
+    "request": _request,
+    "service": _service,
+    "check": _check,
+    "s3": _s3,
+    "compare": _null_context,
+    "write": _null_context,
+    "sync": _sync,
+}
 
 
 # -- which steps can matter to which property -----------------------------------
@@ -220,6 +261,9 @@ JUDGES = {
     NO_NULL_DEREF: ("check", "compare", "write"),
     SYNC_FLUSHES_ONLY: ("sync",),
 }
+assert set(STEP_TESTS) == {k for kinds in JUDGES.values() for k in kinds}, (
+    "judge() tests exactly the steps a property judges"
+)
 WATCHES = {
     INHIBIT_HOLDS: ("windows",),
     NO_REQUEST: ("windows",),

@@ -15,6 +15,7 @@ never steps back: memory stays that of one state however long the run, and
 
 from __future__ import annotations
 
+import gc
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -24,11 +25,12 @@ from hvtui.collector import paused as collector_paused
 from hvtui.model.engine import Engine, Event, Status
 from hvtui.model.properties import (
     PROPERTIES,
+    STEP_TESTS,
     Progress,
     in_ioctl,
-    judge,
     progress,
     step_violations,
+    watch,
 )
 from hvtui.model.state import State
 from hvtui.model.steps import BY_KIND
@@ -348,9 +350,18 @@ class _Live:
 
 
 def _run(session: Session, limit: int | None, each: Callable | None, events: bool = False) -> int:
-    """Session.run's new steps, with the cycle collector paused (hvtui.collector)."""
+    """Session.run's new steps, with the cycle collector paused (hvtui.collector).
+
+    What the run keeps (a history's checkpoints: a Vcpu a step) is
+    long-lived and holds no cycle, so it is handed to the collector's oldest
+    generation (gc.freeze then gc.unfreeze, two list splices) instead of
+    its youngest: otherwise the first collection after the pause walks all
+    of it, about a tenth of a 4096-vCPU run, and the next one again."""
     with collector_paused():
-        return _take(session, limit, each, events)
+        taken = _take(session, limit, each, events)
+        gc.freeze()
+        gc.unfreeze()
+    return taken
 
 
 def _take(session: Session, limit: int | None, each: Callable | None, events: bool) -> int:
@@ -360,14 +371,17 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
     What Session.step does, without its per-step costs: the vCPUs are one
     list written in place (a State, sharing every untouched chunk with the
     last, is made only for a checkpoint and at the end), no Event is built,
-    and the monitor is handed what the step wrote. Taking the same steps one
+    and the monitor is handed what the step wrote: its step's own test
+    (properties.STEP_TESTS) for a judged kind, the state properties
+    (properties.watch) only where the step leaves the ioctl or makes some
+    vCPU suspended, the one way either can be violated. Taking the same steps one
     by one with Session.step records the same history (tests hold the two
     to each other)."""
     engine = session.engine
     n = engine.n
-    count = len(engine.names)
     ops = engine.ops
-    effects = {kind: d.effect for kind, d in BY_KIND.items()}
+    plans = {kind: (d.effect, STEP_TESTS.get(kind)) for kind, d in BY_KIND.items()}
+    suspended = engine.suspended
     vcpu_status, thread_status = engine.vcpu_status, engine.thread_status
     history = session.history
     actors, flagged, first = session.actors, session._flagged, session._first
@@ -375,32 +389,43 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
     state = session.state
     if session._known_state is not state:
         session._forget(state)
+    # What is known of the vCPUs' statuses is kept up to date step by step;
+    # a VMM thread's status, which any vCPU step may change, is asked afresh
+    # each time the round robin reaches it (once a round), and a 0 in `maybe`
+    # for a thread lasts until the next step (`threads_wait`).
     known, maybe = session._known, session._maybe
-    threads_unknown, threads_maybe = session._threads_unknown, session._threads_maybe
+    threads_maybe = session._threads_maybe
+    maybe[n:] = threads_maybe
+    threads_wait = False
     base = state.vcpus  # the last Vec made: the next one shares its untouched chunks
     vs = list(base)
     live = _Live(vs, list(state.threads), state.windows)
     threads = live.threads
-    dirty: set[int] = set()  # chunks of vs written since `base`
+    dirty = bytearray((len(vs) >> 6) + 1)  # a 1 for each chunk (i >> 6) written since `base`
     inside = in_ioctl(engine, state)
     pos = session.pos
     last = session._last if not history or not pos else actors[pos - 1]
-    taken = 0
-    while limit is None or taken < limit:
-        # the round robin: the first actor after `last` that can step. A 1 in
+    start = last + 1 if pos else 0  # where the round robin looks first (count: past the end)
+    stop = -1 if limit is None else pos + limit  # pos never reaches -1
+    while pos != stop:
+        # the round robin: the first actor from `start` that can step. A 1 in
         # `maybe` is an actor not known to wait, so once the search has passed
         # the end only [0, start) can still hold one.
-        a = maybe.find(1, last + 1 if pos and last + 1 < count else 0)
+        a = maybe.find(1, start)
         if a < 0:
             a = maybe.find(1)
         while a >= 0:
-            st = known[a]
-            if st is None:
-                st = known[a] = vcpu_status(a, vs[a]) if a < n else thread_status(live, a - n)
-                if not st.enabled:
-                    maybe[a] = 0
+            if a < n:
+                st = known[a]
+                if st is None:
+                    st = known[a] = vcpu_status(a, vs[a])
+            else:
+                st = thread_status(live, a - n)
             if st.enabled:
                 break
+            maybe[a] = 0  # known to wait
+            if a >= n:
+                threads_wait = True
             a = maybe.find(1, a + 1)
             if a < 0:
                 a = maybe.find(1)
@@ -408,63 +433,79 @@ def _take(session: Session, limit: int | None, each: Callable | None, events: bo
             break
         # the step
         step = st.step
+        effect, test = plans[step.kind]
         if a < n:
             own = vs[a]
-            case, key, writes = effects[step.kind](engine, live, a, own)
+            case, key, writes = effect(engine, live, a, own)
             before = live  # a vCPU's step writes no thread and no window
             was = inside
         else:
             own = None
             i = a - n
             th = threads[i]
-            before = _Live(None, tuple(threads), live.windows)
-            case, key, threads[i], writes, live.windows = effects[step.kind](
-                engine, live, i, th, ops[a][th.op]
-            )
-            was, inside = inside, in_ioctl(engine, live)
-        changed = []
+            if test is not None:  # what the step's own test reads of before it
+                before = _Live(None, tuple(threads), live.windows)
+            case, key, threads[i], writes, live.windows = effect(engine, live, i, th, ops[a][th.op])
+            was = inside
+            # in_ioctl: this thread is inside if its pc is set (in the middle of
+            # set_inhibit, most VMM steps), or else another one may be
+            inside = threads[i].pc != "" or in_ioctl(engine, live)
+        # `watched`: the step leaves the ioctl or writes a suspended vCPU (two
+        # writes at most, steps.py); only then does the monitor's state half
+        # look, and only then or for an event is `written` made: (id, before,
+        # after) of each vCPU written, equal values too
+        nw = len(writes)
+        watched = (
+            was and not inside or nw and (suspended(writes[1]) or nw > 2 and suspended(writes[3]))
+        )
+        if watched or events:
+            written = [(writes[j], vs[writes[j]], writes[j + 1]) for j in range(0, nw, 2)]
         j = 0
-        while j < len(writes):  # (i, vi) or (i, vi, j, vj)
-            c, v = writes[j], writes[j + 1]
-            old = vs[c]
-            vs[c] = v
-            dirty.add(c >> 6)
+        while j < nw:
+            c = writes[j]
+            vs[c] = writes[j + 1]
+            dirty[c >> 6] = 1
             known[c] = None
             maybe[c] = 1
-            if old is not v and old != v:
-                changed.append((c, old, v))
             j += 2
-        known[n:] = threads_unknown
-        maybe[n:] = threads_maybe
-        found = judge(engine, a, step.kind, step.arg, own, before, live, changed, was, inside)
+        if threads_wait:
+            maybe[n:] = threads_maybe
+            threads_wait = False
+        found = () if test is None else test(engine, a, step.arg, own, before, live)
+        if watched:
+            changed = [w for w in written if w[1] != w[2]]
+            found = watch(engine, found, live, changed, was, inside)
         pos += 1
-        taken += 1
-        last = a
-        if events:
-            changed.sort()  # by vCPU id (two ids at most, never equal)
-            if a < n:
-                each((engine.event(pos, a, step, case, key, changed, own.op), found))
+        start = a + 1
+        if each is not None:
+            if not events:
+                each(a)
             else:
-                each((engine.event(pos, a, step, case, key, changed, th.op, threads[i]), found))
-        elif each is not None:
-            each(a)
+                written.sort()  # by vCPU id (two ids at most, never equal)
+                if a < n:
+                    each((engine.event(pos, a, step, case, key, written, own.op), found))
+                else:
+                    each((engine.event(pos, a, step, case, key, written, th.op, threads[i]), found))
         if history:
             actors.append(a)
             if found:
                 flagged[pos] = found
             if pos % CHECKPOINT == 0:
                 base = base.with_list(vs, dirty)
-                dirty.clear()
+                dirty[:] = bytes(len(dirty))  # all 0
                 checkpoints.append(State(base, tuple(threads), live.windows))
         else:
             for prop in found:
                 first.setdefault(prop, pos)
+    maybe[n:] = threads_maybe  # what the next reader of `known` expects of the threads
+    known[n:] = session._threads_unknown
+    taken = pos - session.pos
     if taken:
-        vcpus = base.with_list(vs, dirty) if dirty else base
+        vcpus = base.with_list(vs, dirty) if 1 in dirty else base
         session.state = State(vcpus, tuple(threads), live.windows)
         session._known_state = session.state  # `known` is up to date for it
         session.pos = pos
-        session._last = last
+        session._last = start - 1  # the actor that took step pos
     return taken
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import NamedTuple
 from weakref import ref as _weakref
 
@@ -28,6 +27,24 @@ KVM_RUN = "KVM_RUN"  # mutex holder: the vCPU's own KVM_RUN ioctl
 # -- programs ---------------------------------------------------------------
 
 
+class _once:
+    """functools.cached_property without the lock Python 3.11's takes at every
+    first access (3.12 dropped it): a replay asks each flush's mask once, and
+    at 4096 vCPUs that is thousands of first accesses."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.fn(obj)  # read from there from now on
+        return value
+
+
 @dataclass(frozen=True)
 class Flush:
     """A guest's HvCallFlushVirtualAddressSpace{,List}{,Ex} hypercall."""
@@ -37,7 +54,7 @@ class Flush:
     spec: object = field(default="all", compare=False)  # as written, for saving
     op: str = "flush"
 
-    @cached_property
+    @_once
     def mask(self) -> int:
         return sum(1 << t for t in self.targets)
 
@@ -271,12 +288,15 @@ class Vec:
             return self.set(writes[0], writes[1])
         return self.set_both(*writes)
 
-    def with_list(self, items: list[Vcpu], dirty: set[int]) -> Vec:
+    def with_list(self, items: list[Vcpu], dirty: bytearray) -> Vec:
         """A Vec of `items`, which differ from this Vec only in the 64-slot
-        chunks numbered in `dirty`: the others are shared, not copied."""
+        chunks whose byte in `dirty` is 1 (slot i's chunk is i >> 6): the
+        others are shared, not copied."""
         chunks = list(self._chunks)
-        for hi in dirty:
+        hi = dirty.find(1)
+        while hi >= 0:
             chunks[hi] = tuple(items[hi << 6 : (hi + 1) << 6])
+            hi = dirty.find(1, hi + 1)
         return Vec(tuple(chunks), self._len)
 
     def touched(self, other: Vec) -> tuple[int, ...] | None:
