@@ -39,7 +39,7 @@ commute with the ones it leaves out.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from operator import is_
 
 from hvtui.check.symmetry import flush_targets, may_be_inhibited
@@ -221,7 +221,7 @@ class PartialOrder:
         self._phase = {
             kind: p for phases in OP_PHASES.values() for p, ks in enumerate(phases) for kind in ks
         }
-        # With few actors, who needs whom is asked of their parts (_part): few
+        # With few actors, who needs whom is asked of their parts (part): few
         # differ, so each pair of parts is judged once (row), and ample()'s
         # candidates are found once per tuple of parts (plan), not once a state.
         self.few = len(live) <= FEW
@@ -430,10 +430,7 @@ class PartialOrder:
         here = _Here(self, s, statuses, {} if taken is None else taken, decided)
         if self.few and seeds is None:
             # the search of seeds below, its candidates found once (plan)
-            for members in self.plan(s, statuses, enabled):
-                if not any(map(here.visible, members)):
-                    return list(members)
-            return enabled
+            return first_invisible(self.plan(s, statuses, enabled), here.visible, enabled)
         # An invisible step nothing else touches is a persistent set alone: the
         # cheap case, and the common one where thousands of vCPUs flush.
         for seed in enabled if seeds is None else seeds:
@@ -457,9 +454,8 @@ class PartialOrder:
     def plan(self, s: State, statuses: list[Status], enabled: Collection[int]) -> tuple:
         """ample()'s candidates at s, as few actors have them: the persistent sets it
         would try, in the order it prefers them (each taken if none of its steps
-        is visible). Found by each live actor's part, and kept by the tuple of
-        them and by who needs whom: few such tuples differ."""
-        n, part = self.n, self._part
+        is visible). Found by each live actor's part (see planned)."""
+        n, part = self.n, self.part
         vcpus, threads = tuple(s.vcpus), s.threads
         key = []
         for a in self.live:
@@ -475,34 +471,40 @@ class PartialOrder:
                 memo.miss()
                 pid = of[value] = part(s, a, statuses[a])
             key.append(pid)
-        key = tuple(key)
-        out = self._by_parts.get(key)
+        return self.planned(tuple(key), enabled)
+
+    def planned(self, parts: tuple[int, ...], enabled: Collection[int]) -> tuple:
+        """plan() given the live actors' parts (their ids, in live order), of which
+        `enabled` is a function: kept by the tuple of them and by who needs whom,
+        as few such tuples differ."""
+        out = self._by_parts.get(parts)
         if out is None:
             if len(self._by_parts) >= PLANS:
                 self._by_parts.clear()
-            graph = (tuple(enabled), self._needs(key))
+            graph = (tuple(enabled), self._needs(parts))
             out = self._plans.get(graph)
             if out is None:
                 out = self._plans[graph] = _plan(*graph)
-            self._by_parts[key] = out
+            self._by_parts[parts] = out
         return out
 
     def _needs(self, parts: tuple[int, ...]) -> tuple[int, ...]:
         """By actor id, the actors that must join a persistent set holding it, as a
-        bitmask, when the live actors have these parts (others need none)."""
-        holders: dict[int, int] = {}  # part -> the actors that have it
-        for y, py in zip(self.live, parts, strict=True):
-            holders[py] = holders.get(py, 0) | 1 << y
-        present = sum(1 << py for py in holders)
+        bitmask, when the live actors have these parts (others need none). Few
+        actors: every pair is asked, a bit test each, which costs less than
+        grouping the actors by part first."""
+        rows = [self.row(px) for px in parts]
         out = [0] * len(self.engine.names)
-        for x, px in zip(self.live, parts, strict=True):
+        live = self.live
+        for x, row in zip(live, rows, strict=True):
             mask = 0
-            for py in bits(self.row(px) & present):
-                mask |= holders[py]
+            for y, py in zip(live, parts, strict=True):
+                if row >> py & 1:
+                    mask |= 1 << y
             out[x] = mask & ~(1 << x)
         return tuple(out)
 
-    def _part(self, s: State, a: int, status: Status) -> int:
+    def part(self, s: State, a: int, status: Status) -> int:
         """The id of (enabled, access, future) of actor a at s -- all that decides
         whether a needs another actor or another needs a -- interned: few differ."""
         part = (status.enabled, self.access(s, a, status), self.future(s, a))
@@ -551,6 +553,15 @@ def _plan(enabled: tuple[int, ...], needs: tuple[int, ...]) -> tuple[tuple[int, 
     closures.sort(key=len)  # stable: ties stay in seed order
     # a candidate met again has the same steps: it fails where it failed first
     return tuple(dict.fromkeys(out + closures))
+
+
+def first_invisible(plan: tuple, visible: Callable[[int], bool], enabled: Collection[int]):
+    """The first of plan()'s candidates none of whose actors' steps is `visible`,
+    as a list; all of `enabled` if there is none."""
+    for members in plan:
+        if not any(map(visible, members)):
+            return list(members)
+    return enabled
 
 
 def dependents(enabled: bool, access, ys: Iterable, future) -> Iterator:

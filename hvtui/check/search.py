@@ -392,8 +392,10 @@ class _Search:
         # (hvtui.check.flat); past that a State, hashed by _Key's xor of its vCPUs.
         if len(root.vcpus) <= _WHOLE:
             graph = Flat(space, space.forget is not _first, space.slice is not _first)
+            ample = None if por is None else graph.reducer(por)
         else:
             graph = _Wide(space, por, self.dedup)
+            ample = None if por is None else por.ample  # _Wide's keys are States
         root_key = graph.root(root)
         p = _Pass(por is not None, [root_key], [-1], [-1], decode=graph.decode)
         keys, parent, actor, found = p.keys, p.parent, p.actor, p.found
@@ -423,8 +425,8 @@ class _Search:
                 self._terminal(p, i, graph.state(s))
             chosen = enabled
             taken.clear()
-            if por is not None and len(enabled) > 1:
-                chosen = por.ample(graph.state(s), statuses, enabled, taken, found, seeds)
+            if ample is not None and len(enabled) > 1:
+                chosen = ample(s, statuses, enabled, taken, found, seeds)
                 if len(chosen) < len(enabled):
                     p.reduced += 1
                     p.pruned += len(enabled) - len(chosen)
