@@ -222,7 +222,7 @@ class PartialOrder:
             kind: p for phases in OP_PHASES.values() for p, ks in enumerate(phases) for kind in ks
         }
         # With few actors, who needs whom is asked of their parts (part): few
-        # differ, so each pair of parts is judged once (row), and ample()'s
+        # differ, so each pair of parts is judged once (rows), and ample()'s
         # candidates are found once per tuple of parts (plan), not once a state.
         self.few = len(live) <= FEW
         self._vcpu_parts = PerVcpu(self.n)
@@ -231,7 +231,8 @@ class PartialOrder:
         self._plans: dict[tuple, tuple] = {}  # plan() by (enabled, needs masks)
         self._part_ids: dict[tuple, int] = {}
         self.parts_of: list[tuple[bool, object, tuple[int, int, int]]] = []  # by part id
-        self._rows: list[tuple[int, int]] = []  # row(x) and how many parts it has judged
+        # rows[x]: the parts (a bitmask of their ids) an actor of part x needs
+        self.rows: list[int] = []
         # (actor, status, _where) -> the last actor found to need it, and that
         # actor's future then (_Here.alone)
         self.witness: dict[tuple, tuple] = {}
@@ -490,42 +491,43 @@ class PartialOrder:
 
     def _needs(self, parts: tuple[int, ...]) -> tuple[int, ...]:
         """By actor id, the actors that must join a persistent set holding it, as a
-        bitmask, when the live actors have these parts (others need none). Few
-        actors: every pair is asked, a bit test each, which costs less than
-        grouping the actors by part first."""
-        rows = [self.row(px) for px in parts]
+        bitmask, when the live actors have these parts (others need none)."""
+        holders: dict[int, int] = {}  # part -> the actors that have it
+        present = 0  # the parts here, as a bitmask of their ids
+        for y, py in zip(self.live, parts, strict=True):
+            holders[py] = holders.get(py, 0) | 1 << y
+            present |= 1 << py
+        rows = self.rows
         out = [0] * len(self.engine.names)
-        live = self.live
-        for x, row in zip(live, rows, strict=True):
+        for x, px in zip(self.live, parts, strict=True):
+            common = rows[px] & present  # few bits: iterated here, not by bits()
             mask = 0
-            for y, py in zip(live, parts, strict=True):
-                if row >> py & 1:
-                    mask |= 1 << y
+            while common:
+                low = common & -common
+                mask |= holders[low.bit_length() - 1]
+                common ^= low
             out[x] = mask & ~(1 << x)
         return tuple(out)
 
     def part(self, s: State, a: int, status: Status) -> int:
         """The id of (enabled, access, future) of actor a at s -- all that decides
-        whether a needs another actor or another needs a -- interned: few differ."""
+        whether a needs another actor or another needs a -- interned: few differ.
+        A new part is judged against every part known (`rows`) as it comes."""
         part = (status.enabled, self.access(s, a, status), self.future(s, a))
         pid = self._part_ids.get(part)
         if pid is None:
             pid = self._part_ids[part] = len(self.parts_of)
-            self.parts_of.append(part)
-            self._rows.append((0, 0))
+            parts = self.parts_of
+            parts.append(part)
+            enabled, access, future = part
+            row = 0
+            for y in dependents(enabled, access, range(pid + 1), lambda y: parts[y][2]):
+                row |= 1 << y
+            for x, (enabled_x, access_x, _) in enumerate(parts[:pid]):
+                if any(dependents(enabled_x, access_x, (pid,), lambda _: future)):
+                    self.rows[x] |= 1 << pid
+            self.rows.append(row)
         return pid
-
-    def row(self, x: int) -> int:
-        """The parts (as a bitmask of their ids) that an actor of part x needs,
-        judged once a pair (`dependents`)."""
-        mask, known = self._rows[x]
-        parts = self.parts_of
-        if known < len(parts):
-            enabled, access, _ = parts[x]
-            for y in dependents(enabled, access, range(known, len(parts)), lambda y: parts[y][2]):
-                mask |= 1 << y
-            self._rows[x] = (mask, len(parts))
-        return mask
 
 
 def _plan(enabled: tuple[int, ...], needs: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
