@@ -98,8 +98,9 @@ class Flat:
         self._reads: list[tuple] = []  # threads id -> (x, w) per thread: see _read
         self._statuses: list[dict[int, Status]] = [{} for _ in range(n)]
         self._thread_statuses: dict[tuple, Status] = {}
-        # (windows, in the ioctl, flags set) -> (actor, ...) -> the move: see child()
-        self._moves: dict[tuple, dict[tuple, tuple]] = {}
+        # (windows, in the ioctl, flags set) -> ((actor, ...) -> the move: see
+        # child(), (the same, the threads' id) -> visible: see visible())
+        self._moves: dict[tuple, tuple[dict, dict]] = {}
         self._canon: dict[tuple[int, int], tuple[int, bool, bool]] = {}
         self._forget = forget_vcpu if generations else None
         self._prune = pruner(engine.variant) if generations else None
@@ -117,12 +118,11 @@ class Flat:
         self._here_moves: dict[tuple, tuple] = {}  # _moves of the state being expanded
         self._thread_keys: list[tuple] = []  # its live threads' status memo keys (expand)
         # the POR's questions (ample): parts by vCPU and id, and by a thread's
-        # status memo key; visibility like _moves, the threads' id added
+        # status memo key; visibility in _moves, beside the moves
         self._vcpu_parts: list[dict[int, int]] = [{} for _ in range(n)]
         self._thread_parts: dict[tuple, int] = {}
-        self._visibles: dict[tuple, dict[tuple, bool]] = {}
-        self._here_visible: dict[tuple, bool] = {}
-        self._decided = 0  # how many properties were decided when _visibles was filled
+        self._here_visible: dict[tuple, bool] = {}  # _moves' visibility, here
+        self._decided = 0  # how many properties were decided when that was filled
 
     # -- interning ---------------------------------------------------------------
 
@@ -183,14 +183,10 @@ class Flat:
                 if inhibit[key[c]]:
                     flags |= 1 << c
             here = (key[n + 1], self._inside[key[n]], flags)
-            memo = self._moves.get(here)
-            if memo is None:
-                memo = self._moves[here] = {}
-            self._here_moves = memo
-            memo = self._visibles.get(here)
-            if memo is None:
-                memo = self._visibles[here] = {}
-            self._here_visible = memo
+            memos = self._moves.get(here)
+            if memos is None:
+                memos = self._moves[here] = ({}, {})
+            self._here_moves, self._here_visible = memos
 
     # -- expanding (as hvtui.check.search's run() reads a graph) ----------------
 
@@ -242,7 +238,11 @@ class Flat:
         slicing and sorting changed it). The POR's `taken` States would cost
         more to encode than the memo does: they are not read."""
         n = self.n
-        memo_key = self._move_key(key, a, st)
+        if a < n:  # _move_key's first case, inline: most steps are a vCPU's
+            arg = st.step.arg
+            memo_key = (a, key[a], -1 if arg is None else key[arg])
+        else:
+            memo_key = self._move_key(key, a, st)
         move = None if memo_key is None else self._here_moves.get(memo_key)
         if move is None:
             move = self._move(key, a, st)
@@ -377,9 +377,8 @@ class Flat:
         assert key is self._key and seeds is None
         if len(decided) != self._decided:  # decided only grows: its size names it
             self._decided = len(decided)
-            self._visibles.clear()
-            self._key = None  # _focus picks a fresh _here_visible
-            self._focus(key)
+            for _, visibles in self._moves.values():
+                visibles.clear()
         plan = por.planned(self.parts(por, key, statuses), enabled)
         return first_invisible(plan, partial(self.visible, por, key, statuses, decided), enabled)
 

@@ -448,10 +448,10 @@ class _Search:
                 if folded:
                     p.folded += 1
                 if seen is not None:
-                    if key in seen:
+                    index = len(keys)
+                    if seen.setdefault(key, index) != index:  # one hash: a revisit
                         p.revisits += 1
                         continue
-                    seen[key] = len(keys)
                 if limit is not None and len(keys) >= limit:
                     p.stop = f"--max-states {limit}"
                     return p
@@ -469,7 +469,10 @@ class _Search:
         return p.stop is not None
 
     def _done(self, p: _Pass) -> bool:
-        return self.wanted is not None and self.wanted <= p.failing()
+        wanted = self.wanted
+        if wanted is None or len(p.found) + (p.deadlock is not None) < len(wanted):
+            return False  # (failing() has at most that many: no set built a state)
+        return wanted <= p.failing()
 
     def _terminal(self, p: _Pass, i: int, s: State) -> None:
         p.terminals += 1
