@@ -40,6 +40,7 @@ SCENARIOS = [
     "lost-wakeup-no-sync.yaml",
     "two-threads",
     "three-flushers",
+    "clear-then-set",
 ]
 # what a search has decided, growing as its `found` does
 DECIDED = [
@@ -53,9 +54,28 @@ CONFIGS = {
 }
 
 
+# vcpu3's flag is set both before the VMM clears and sets it again and after:
+# a suspension on it is visible in the first (a clear is ahead) and not in the
+# second, with the same values, flags and windows that may open
+CLEAR_THEN_SET = """\
+name: clear-then-set
+vcpus: 4
+initial:
+  inhibit: [3]
+  mode: {3: user}
+actors:
+  vcpu0: [{id: f, op: flush, targets: [3]}]
+  vmm:
+    - {id: c, op: set_inhibit, vcpu: 3, value: false}
+    - {id: s, op: set_inhibit, vcpu: 3, value: true}
+"""
+
+
 def scenario_named(name: str):
     if name == "three-flushers":
         return load.load("benchmarks/three-flushers-vs-vcpu3.yaml")
+    if name == "clear-then-set":
+        return load.parse(CLEAR_THEN_SET, "clear-then-set.yaml")
     return scenario(name)
 
 

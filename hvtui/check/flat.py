@@ -122,6 +122,9 @@ class Flat:
         self._vcpu_parts: list[dict[int, int]] = [{} for _ in range(n)]
         self._thread_parts: dict[tuple, int] = {}
         self._here_visible: dict[tuple, bool] = {}  # _moves' visibility, here
+        self._vcpu_visible: dict[tuple, bool] = {}  # a vCPU step's: see visible()
+        self._aheads: dict[int, tuple[int, int]] = {}  # threads id -> por.ahead's, windows shut
+        self._flags_set = 0  # the flags set at the state _focus is on
         self._decided = 0  # how many properties were decided when that was filled
 
     # -- interning ---------------------------------------------------------------
@@ -182,6 +185,7 @@ class Flat:
             for c in self._flags:
                 if inhibit[key[c]]:
                     flags |= 1 << c
+            self._flags_set = flags
             here = (key[n + 1], self._inside[key[n]], flags)
             memos = self._moves.get(here)
             if memos is None:
@@ -377,6 +381,7 @@ class Flat:
         assert key is self._key and seeds is None
         if len(decided) != self._decided:  # decided only grows: its size names it
             self._decided = len(decided)
+            self._vcpu_visible.clear()
             for _, visibles in self._moves.values():
                 visibles.clear()
         plan = por.planned(self.parts(por, key, statuses), enabled)
@@ -403,18 +408,35 @@ class Flat:
         return tuple(out)
 
     def visible(self, por, key: tuple, statuses, decided, a: int) -> bool:
-        """por.visible of actor a's step from `key` (the state _focus is on),
-        memoized by its move key (_move_key: what the step reads and writes) and
-        the threads' id (what may open or clear a window ahead: por.ahead), under
-        _focus's (windows, in the ioctl, flags set), while `decided` stays."""
+        """por.visible of actor a's step from `key` (the state _focus is on), while
+        `decided` stays. A vCPU's step is memoized by its move key (its id and its
+        target's: what the step reads and writes), the flags set (a suspension
+        reads its waiting_on's) and what por.ahead says may open and clear ahead:
+        all props.visible reads of the rest. A thread's, by its move key
+        (_move_key: the threads' id in it) under _focus's (windows, in the ioctl,
+        flags set); the steps that read every vCPU are not memoized."""
         st = statuses[a]
-        move_key = self._move_key(key, a, st)
-        memo_key = None if move_key is None else (move_key, key[self.n])
-        seen = None if memo_key is None else self._here_visible.get(memo_key)
+        if a < self.n:
+            arg = st.step.arg
+            opens, clears = self._ahead(por, key)
+            memo = self._vcpu_visible
+            memo_key = (a, key[a], -1 if arg is None else key[arg], opens, clears, self._flags_set)
+        else:
+            memo = self._here_visible
+            memo_key = self._move_key(key, a, st)
+        seen = None if memo_key is None else memo.get(memo_key)
         if seen is None:
             s = self.state(key)
             opens, clears = por.ahead(s)
             seen = por.visible(s, a, st, opens, clears, None, decided)
             if memo_key is not None:
-                self._here_visible[memo_key] = seen
+                memo[memo_key] = seen
         return seen
+
+    def _ahead(self, por, key: tuple) -> tuple[int, int]:
+        """por.ahead of the state at `key`: the threads' part by their id, once."""
+        n = self.n
+        ahead = self._aheads.get(key[n])
+        if ahead is None:
+            ahead = self._aheads[key[n]] = por.ahead(View([], self.thread_values[key[n]], 0))
+        return key[n + 1] | ahead[0], ahead[1]
