@@ -18,7 +18,10 @@ so they are applied once per interned value, inside that table.
 
 A VMM thread's step may read anything: it runs on a decoded view of the
 state (a list of the values). States are decoded to `State` only where the
-API needs one: the POR, the symmetry's sort, end states, counterexamples.
+API needs one: the symmetry's sort, end states, counterexamples, and the POR
+with many actors. With few (por.FEW), the POR's questions are asked of keys
+too (`ample`): each actor's part by its id, and each step's visibility
+memoized by what props.visible reads, so only a memo miss decodes.
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ class Flat:
         self._statuses: list[dict[int, Status]] = [{} for _ in range(n)]
         self._thread_statuses: dict[tuple, Status] = {}
         # (windows, in the ioctl, flags set) -> ((actor, ...) -> the move: see
-        # child(), (the same, the threads' id) -> visible: see visible())
+        # child(), (thread actor, ...) -> its step's visibility: see visible())
         self._moves: dict[tuple, tuple[dict, dict]] = {}
         self._canon: dict[tuple[int, int], tuple[int, bool, bool]] = {}
         self._forget = forget_vcpu if generations else None
@@ -121,9 +124,9 @@ class Flat:
         # status memo key; visibility in _moves, beside the moves
         self._vcpu_parts: list[dict[int, int]] = [{} for _ in range(n)]
         self._thread_parts: dict[tuple, int] = {}
-        self._here_visible: dict[tuple, bool] = {}  # _moves' visibility, here
+        self._here_visible: dict[tuple, bool] = {}  # the threads' visibility in _moves, here
         self._vcpu_visible: dict[tuple, bool] = {}  # a vCPU step's: see visible()
-        self._aheads: dict[int, tuple[int, int]] = {}  # threads id -> por.ahead's, windows shut
+        self._aheads: dict[int, tuple[int, int]] = {}  # threads id -> see _ahead
         self._flags_set = 0  # the flags set at the state _focus is on
         self._decided = 0  # how many properties were decided when that was filled
 
@@ -426,15 +429,15 @@ class Flat:
             memo_key = self._move_key(key, a, st)
         seen = None if memo_key is None else memo.get(memo_key)
         if seen is None:
-            s = self.state(key)
-            opens, clears = por.ahead(s)
-            seen = por.visible(s, a, st, opens, clears, None, decided)
+            opens, clears = self._ahead(por, key)
+            seen = por.visible(self.state(key), a, st, opens, clears, None, decided)
             if memo_key is not None:
                 memo[memo_key] = seen
         return seen
 
     def _ahead(self, por, key: tuple) -> tuple[int, int]:
-        """por.ahead of the state at `key`: the threads' part by their id, once."""
+        """por.ahead of the state at `key`: what the threads' remaining ops may open
+        and clear, once per threads' id, with the windows open now added."""
         n = self.n
         ahead = self._aheads.get(key[n])
         if ahead is None:
