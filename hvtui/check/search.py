@@ -407,6 +407,7 @@ class _Search:
         # clock must be read as often in time as with 4 (Ctrl-C, --max-seconds)
         expand_cost = 1 + len(space.live) // 32
         expand, child, store = graph.expand, graph.child, graph.store
+        keep, parent_of, actor_of = keys.append, parent.append, actor.append
         next_level = 0  # index of the first state one level deeper than state i
         i = 0
         work = 0  # units of work (a transition is one) since the last poll
@@ -447,19 +448,18 @@ class _Search:
                     p.sliced += 1
                 if folded:
                     p.folded += 1
-                if seen is not None:
-                    index = len(keys)
-                    if seen.setdefault(key, index) != index:  # one hash: a revisit
-                        p.revisits += 1
-                        continue
-                if limit is not None and len(keys) >= limit:
+                index = len(keys)
+                if seen is not None and seen.setdefault(key, index) != index:
+                    p.revisits += 1  # (one hash: the key was there)
+                    continue
+                if limit is not None and index >= limit:
                     p.stop = f"--max-states {limit}"
                     return p
                 if store is not None:
-                    store(len(keys), k3)
-                keys.append(k3)
-                parent.append(i)
-                actor.append(a)
+                    store(index, k3)
+                keep(k3)
+                parent_of(i)
+                actor_of(a)
             i += 1
         return p
 
