@@ -18,12 +18,18 @@ so they are applied once per interned value, inside that table.
 
 A VMM thread's step may read anything: it runs on a decoded view of the
 state (a list of the values). States are decoded to `State` only where the
-API needs one: the POR, the symmetry's sort, end states, counterexamples.
+API needs one: the symmetry's sort, end states, counterexamples, and the POR
+with many actors. With few (por.FEW), the POR's questions are asked of keys
+too (`ample`): each actor's part by its id, and each step's visibility
+memoized by what props.visible reads, so only a memo miss decodes.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 from hvtui.check.generations import forget_vcpu, pruner
+from hvtui.check.por import first_invisible
 from hvtui.check.slicing import vcpu_slicer
 from hvtui.check.symmetry import may_be_inhibited
 from hvtui.model import properties as props
@@ -85,6 +91,7 @@ class Flat:
         self.n = n = engine.n
         program = engine.program
         self.values: list[Vcpu] = []  # id -> value
+        self._inhibit: list[bool] = []  # id -> its inhibit flag (_focus reads it a state)
         self._ids: dict[Vcpu, int] = {}
         self.thread_values: list[tuple] = []  # id -> the threads tuple
         self._thread_ids: dict[tuple, int] = {}
@@ -94,8 +101,9 @@ class Flat:
         self._reads: list[tuple] = []  # threads id -> (x, w) per thread: see _read
         self._statuses: list[dict[int, Status]] = [{} for _ in range(n)]
         self._thread_statuses: dict[tuple, Status] = {}
-        # (windows, in the ioctl, flags set) -> (actor, ...) -> the move: see child()
-        self._moves: dict[tuple, dict[tuple, tuple]] = {}
+        # (windows, in the ioctl, flags set) -> ((actor, ...) -> the move: see
+        # child(), (thread actor, ...) -> its step's visibility: see visible())
+        self._moves: dict[tuple, tuple[dict, dict]] = {}
         self._canon: dict[tuple[int, int], tuple[int, bool, bool]] = {}
         self._forget = forget_vcpu if generations else None
         self._prune = pruner(engine.variant) if generations else None
@@ -106,10 +114,21 @@ class Flat:
         self._live_vcpus = [a for a in space.live if a < n]
         self._live_threads = [a for a in space.live if a >= n]
         self.live = space.live
+        assert self.live == self._live_vcpus + self._live_threads  # expand lists them so
         self._key: tuple | None = None  # the state being expanded, and what is known of it
         self._view: View | None = None
         self._state: State | None = None
         self._here_moves: dict[tuple, tuple] = {}  # _moves of the state being expanded
+        self._thread_keys: list[tuple] = []  # its live threads' status memo keys (expand)
+        # the POR's questions (ample): parts by vCPU and id, and by a thread's
+        # status memo key; visibility in _moves, beside the moves
+        self._vcpu_parts: list[dict[int, int]] = [{} for _ in range(n)]
+        self._thread_parts: dict[tuple, int] = {}
+        self._here_visible: dict[tuple, bool] = {}  # the threads' visibility in _moves, here
+        self._vcpu_visible: dict[tuple, bool] = {}  # a vCPU step's: see visible()
+        self._aheads: dict[int, tuple[int, int]] = {}  # threads id -> see _ahead
+        self._flags_set = 0  # the flags set at the state _focus is on
+        self._decided = 0  # how many properties were decided when that was filled
 
     # -- interning ---------------------------------------------------------------
 
@@ -118,6 +137,7 @@ class Flat:
         if x is None:
             x = self._ids[v] = len(self.values)
             self.values.append(v)
+            self._inhibit.append(v.inhibit)
         return x
 
     def _tid(self, threads: tuple) -> int:
@@ -163,16 +183,17 @@ class Flat:
     def _focus(self, key: tuple) -> None:
         if key is not self._key:
             self._key, self._view, self._state = key, None, None
-            values, n = self.values, self.n
+            inhibit, n = self._inhibit, self.n
             flags = 0
             for c in self._flags:
-                if values[key[c]].inhibit:
+                if inhibit[key[c]]:
                     flags |= 1 << c
+            self._flags_set = flags
             here = (key[n + 1], self._inside[key[n]], flags)
-            memo = self._moves.get(here)
-            if memo is None:
-                memo = self._moves[here] = {}
-            self._here_moves = memo
+            memos = self._moves.get(here)
+            if memos is None:
+                memos = self._moves[here] = ({}, {})
+            self._here_moves, self._here_visible = memos
 
     # -- expanding (as hvtui.check.search's run() reads a graph) ----------------
 
@@ -189,6 +210,7 @@ class Flat:
         enabled ones; no seeds for the POR (it finds them among few actors)."""
         self._focus(key)
         out = self.idle.copy()
+        enabled = []  # in live order: the vCPUs, then the threads
         values, vcpu_status, statuses = self.values, self.engine.vcpu_status, self._statuses
         for c in self._live_vcpus:
             x = key[c]
@@ -197,19 +219,25 @@ class Flat:
             if st is None:
                 st = memo[x] = vcpu_status(c, values[x])
             out[c] = st
+            if st.enabled:
+                enabled.append(c)
         if self._live_threads:
             n, tid = self.n, key[self.n]
             reads = self._reads[tid]
             # synchronize_srcu's guard reads its recorded readers, the others x
             readers = tuple(key[c] for c in self._recorded[tid])
             memo = self._thread_statuses
+            self._thread_keys = thread_keys = []
             for a in self._live_threads:
                 memo_key = (a, tid, key[reads[a - n][0]], readers)
                 st = memo.get(memo_key)
                 if st is None:
                     st = memo[memo_key] = self.engine.thread_status(self.view(key), a - n)
                 out[a] = st
-        return out, [a for a in self.live if out[a].enabled], None
+                thread_keys.append(memo_key)
+                if st.enabled:
+                    enabled.append(a)
+        return out, enabled, None
 
     def child(self, i: int, key: tuple, a: int, st: Status, taken) -> tuple:
         """(the properties actor a's step from `key` violates, the canonical
@@ -217,15 +245,11 @@ class Flat:
         slicing and sorting changed it). The POR's `taken` States would cost
         more to encode than the memo does: they are not read."""
         n = self.n
-        if a < n:
+        if a < n:  # _move_key's first case, inline: most steps are a vCPU's
             arg = st.step.arg
             memo_key = (a, key[a], -1 if arg is None else key[arg])
-        elif st.step.kind in _READS_ALL:
-            memo_key = None
         else:
-            tid = key[n]
-            x, w = self._reads[tid][a - n]
-            memo_key = (a, tid, key[x], key[w])
+            memo_key = self._move_key(key, a, st)
         move = None if memo_key is None else self._here_moves.get(memo_key)
         if move is None:
             move = self._move(key, a, st)
@@ -252,6 +276,21 @@ class Flat:
             return found, out, out, forgot, sliced, False
         out, folded = self._sorted(key, out, raw)
         return found, out, out, forgot, sliced, folded
+
+    def _move_key(self, key: tuple, a: int, st: Status) -> tuple | None:
+        """What actor a's step from `key` reads besides _focus's (windows, in the
+        ioctl, flags set), as child() memoizes the move by it: a vCPU's id and its
+        target's (the assert behind Engine.move); a thread's value (the threads'
+        id), the ids of the vCPUs it acts on and scans (_read); None for the
+        steps that read every vCPU (_READS_ALL)."""
+        if a < self.n:
+            arg = st.step.arg
+            return (a, key[a], -1 if arg is None else key[arg])
+        if st.step.kind in _READS_ALL:
+            return None
+        tid = key[self.n]
+        x, w = self._reads[tid][a - self.n]
+        return (a, tid, key[x], key[w])
 
     def _move(self, key: tuple, a: int, st: Status) -> tuple:
         """Actor a's step from `key`, as child() keeps it: (found, its writes as
@@ -323,3 +362,84 @@ class Flat:
         if s3 is s2:
             return out, False
         return self.encode(s3), True
+
+    # -- the partial-order reduction, on keys -------------------------------------
+
+    def reducer(self, por):
+        """por.ample as the search calls it on keys: with few actors its plan is
+        found by the actors' parts looked up by id, and visibility by the step's
+        move key (ample, below), so most states are never decoded; with many,
+        por.ample on the decoded state."""
+        if por.few:
+            return partial(self.ample, por)
+        return partial(self._ample_decoded, por)
+
+    def _ample_decoded(self, por, key: tuple, statuses, enabled, taken, decided, seeds):
+        return por.ample(self.state(key), statuses, enabled, taken, decided, seeds)
+
+    def ample(self, por, key: tuple, statuses, enabled, taken, decided, seeds) -> list[int]:
+        """por.ample(state, ...) with few actors (por.few), from the key `expand`
+        was last asked: the same actors (test_check_flat_por). `taken` stays
+        empty: child() reads the memo, not the successors."""
+        assert key is self._key and seeds is None
+        if len(decided) != self._decided:  # decided only grows: its size names it
+            self._decided = len(decided)
+            self._vcpu_visible.clear()
+            for _, visibles in self._moves.values():
+                visibles.clear()
+        plan = por.planned(self.parts(por, key, statuses), enabled)
+        return first_invisible(plan, partial(self.visible, por, key, statuses, decided), enabled)
+
+    def parts(self, por, key: tuple, statuses) -> tuple[int, ...]:
+        """por.part of each live actor at `key`, in live order: a vCPU's by its id
+        (a part is a function of the vCPU's value), a thread's by its status memo
+        key from expand (its value, and what its guard reads, which fix its status)."""
+        out = []
+        vcpu_parts = self._vcpu_parts
+        for c in self._live_vcpus:
+            memo, x = vcpu_parts[c], key[c]
+            pid = memo.get(x)
+            if pid is None:
+                pid = memo[x] = por.part(self.state(key), c, statuses[c])
+            out.append(pid)
+        memo = self._thread_parts
+        for a, memo_key in zip(self._live_threads, self._thread_keys, strict=True):
+            pid = memo.get(memo_key)
+            if pid is None:
+                pid = memo[memo_key] = por.part(self.state(key), a, statuses[a])
+            out.append(pid)
+        return tuple(out)
+
+    def visible(self, por, key: tuple, statuses, decided, a: int) -> bool:
+        """por.visible of actor a's step from `key` (the state _focus is on), while
+        `decided` stays. A vCPU's step is memoized by its move key (its id and its
+        target's: what the step reads and writes), the flags set (a suspension
+        reads its waiting_on's) and what por.ahead says may open and clear ahead:
+        all props.visible reads of the rest. A thread's, by its move key
+        (_move_key: the threads' id in it) under _focus's (windows, in the ioctl,
+        flags set); the steps that read every vCPU are not memoized."""
+        st = statuses[a]
+        if a < self.n:
+            arg = st.step.arg
+            opens, clears = self._ahead(por, key)
+            memo = self._vcpu_visible
+            memo_key = (a, key[a], -1 if arg is None else key[arg], opens, clears, self._flags_set)
+        else:
+            memo = self._here_visible
+            memo_key = self._move_key(key, a, st)
+        seen = None if memo_key is None else memo.get(memo_key)
+        if seen is None:
+            opens, clears = self._ahead(por, key)
+            seen = por.visible(self.state(key), a, st, opens, clears, None, decided)
+            if memo_key is not None:
+                memo[memo_key] = seen
+        return seen
+
+    def _ahead(self, por, key: tuple) -> tuple[int, int]:
+        """por.ahead of the state at `key`: what the threads' remaining ops may open
+        and clear, once per threads' id, with the windows open now added."""
+        n = self.n
+        ahead = self._aheads.get(key[n])
+        if ahead is None:
+            ahead = self._aheads[key[n]] = por.ahead(View([], self.thread_values[key[n]], 0))
+        return key[n + 1] | ahead[0], ahead[1]

@@ -39,7 +39,7 @@ commute with the ones it leaves out.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from operator import is_, itemgetter
 from typing import NamedTuple
 
@@ -222,8 +222,8 @@ class PartialOrder:
         self._phase = {
             kind: p for phases in OP_PHASES.values() for p, ks in enumerate(phases) for kind in ks
         }
-        # With few actors, who needs whom is asked of their parts (_part): few
-        # differ, so each pair of parts is judged once (row), and ample()'s
+        # With few actors, who needs whom is asked of their parts (part): few
+        # differ, so each pair of parts is judged once (rows), and ample()'s
         # candidates are found once per tuple of parts (plan), not once a state.
         self.few = len(live) <= FEW
         self._vcpu_parts = PerVcpu(self.n)
@@ -232,7 +232,8 @@ class PartialOrder:
         self._plans: dict[tuple, tuple] = {}  # plan() by (enabled, needs masks)
         self._part_ids: dict[tuple, int] = {}
         self.parts_of: list[tuple[bool, object, tuple[int, int, int]]] = []  # by part id
-        self._rows: list[tuple[int, int]] = []  # row(x) and how many parts it has judged
+        # rows[x]: the parts (a bitmask of their ids) an actor of part x needs
+        self.rows: list[int] = []
         # (actor, status, _where) -> the last actor found to need it, and that
         # actor's future then (_Here.alone)
         self.witness: dict[tuple, tuple] = {}
@@ -438,10 +439,7 @@ class PartialOrder:
         here = _Here(self, s, statuses, {} if taken is None else taken, decided)
         if self.few and seeds is None:
             # the search of seeds below, its candidates found once (plan)
-            for members in self.plan(s, statuses, enabled):
-                if not any(map(here.visible, members)):
-                    return list(members)
-            return enabled
+            return first_invisible(self.plan(s, statuses, enabled), here.visible, enabled)
         # An invisible step nothing else touches is a persistent set alone: the
         # cheap case, and the common one where thousands of vCPUs flush.
         for seed in enabled if seeds is None else seeds:
@@ -474,9 +472,8 @@ class PartialOrder:
     def plan(self, s: State, statuses: list[Status], enabled: Collection[int]) -> tuple:
         """ample()'s candidates at s, as few actors have them: the persistent sets it
         would try, in the order it prefers them (each taken if none of its steps
-        is visible). Found by each live actor's part, and kept by the tuple of
-        them and by who needs whom: few such tuples differ."""
-        n, part = self.n, self._part
+        is visible). Found by each live actor's part (see planned)."""
+        n, part = self.n, self.part
         vcpus, threads = tuple(s.vcpus), s.threads
         key = []
         for a in self.live:
@@ -492,55 +489,62 @@ class PartialOrder:
                 memo.miss()
                 pid = of[value] = part(s, a, statuses[a])
             key.append(pid)
-        key = tuple(key)
-        out = self._by_parts.get(key)
+        return self.planned(tuple(key), enabled)
+
+    def planned(self, parts: tuple[int, ...], enabled: Collection[int]) -> tuple:
+        """plan() given the live actors' parts (their ids, in live order), of which
+        `enabled` is a function: kept by the tuple of them and by who needs whom,
+        as few such tuples differ."""
+        out = self._by_parts.get(parts)
         if out is None:
             if len(self._by_parts) >= PLANS:
                 self._by_parts.clear()
-            graph = (tuple(enabled), self._needs(key))
+            graph = (tuple(enabled), self._needs(parts))
             out = self._plans.get(graph)
             if out is None:
                 out = self._plans[graph] = _plan(*graph)
-            self._by_parts[key] = out
+            self._by_parts[parts] = out
         return out
 
     def _needs(self, parts: tuple[int, ...]) -> tuple[int, ...]:
         """By actor id, the actors that must join a persistent set holding it, as a
         bitmask, when the live actors have these parts (others need none)."""
         holders: dict[int, int] = {}  # part -> the actors that have it
+        present = 0  # the parts here, as a bitmask of their ids
         for y, py in zip(self.live, parts, strict=True):
             holders[py] = holders.get(py, 0) | 1 << y
-        present = sum(1 << py for py in holders)
+            present |= 1 << py
+        rows = self.rows
         out = [0] * len(self.engine.names)
         for x, px in zip(self.live, parts, strict=True):
+            common = rows[px] & present  # few bits: iterated here, not by bits()
             mask = 0
-            for py in bits(self.row(px) & present):
-                mask |= holders[py]
+            while common:
+                low = common & -common
+                mask |= holders[low.bit_length() - 1]
+                common ^= low
             out[x] = mask & ~(1 << x)
         return tuple(out)
 
-    def _part(self, s: State, a: int, status: Status) -> int:
+    def part(self, s: State, a: int, status: Status) -> int:
         """The id of (enabled, access, future) of actor a at s -- all that decides
-        whether a needs another actor or another needs a -- interned: few differ."""
+        whether a needs another actor or another needs a -- interned: few differ.
+        A new part is judged against every part known (`rows`) as it comes."""
         part = (status.enabled, self.access(s, a, status), self.future(s, a))
         pid = self._part_ids.get(part)
         if pid is None:
             pid = self._part_ids[part] = len(self.parts_of)
-            self.parts_of.append(part)
-            self._rows.append((0, 0))
+            parts = self.parts_of
+            parts.append(part)
+            enabled, access, future = part
+            row = 0
+            for y in dependents(enabled, access, range(pid + 1), lambda y: parts[y][2]):
+                row |= 1 << y
+            for x, (enabled_x, access_x, _) in enumerate(parts[:pid]):
+                if any(dependents(enabled_x, access_x, (pid,), lambda _: future)):
+                    self.rows[x] |= 1 << pid
+            self.rows.append(row)
         return pid
-
-    def row(self, x: int) -> int:
-        """The parts (as a bitmask of their ids) that an actor of part x needs,
-        judged once a pair (`dependents`)."""
-        mask, known = self._rows[x]
-        parts = self.parts_of
-        if known < len(parts):
-            enabled, access, _ = parts[x]
-            for y in dependents(enabled, access, range(known, len(parts)), lambda y: parts[y][2]):
-                mask |= 1 << y
-            self._rows[x] = (mask, len(parts))
-        return mask
 
 
 def _plan(enabled: tuple[int, ...], needs: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
@@ -568,6 +572,15 @@ def _plan(enabled: tuple[int, ...], needs: tuple[int, ...]) -> tuple[tuple[int, 
     closures.sort(key=len)  # stable: ties stay in seed order
     # a candidate met again has the same steps: it fails where it failed first
     return tuple(dict.fromkeys(out + closures))
+
+
+def first_invisible(plan: tuple, visible: Callable[[int], bool], enabled: Collection[int]):
+    """The first of plan()'s candidates none of whose actors' steps is `visible`,
+    as a list; all of `enabled` if there is none."""
+    for members in plan:
+        if not any(map(visible, members)):
+            return list(members)
+    return enabled
 
 
 def dependents(enabled: bool, access, ys: Iterable, future) -> Iterator:

@@ -392,8 +392,10 @@ class _Search:
         # (hvtui.check.flat); past that a State, hashed by _Key's xor of its vCPUs.
         if len(root.vcpus) <= _WHOLE:
             graph = Flat(space, space.forget is not _first, space.slice is not _first)
+            ample = None if por is None else graph.reducer(por)
         else:
             graph = _Wide(space, por, self.dedup)
+            ample = None if por is None else por.ample  # _Wide's keys are States
         root_key = graph.root(root)
         p = _Pass(por is not None, [root_key], [-1], [-1], decode=graph.decode)
         keys, parent, actor, found = p.keys, p.parent, p.actor, p.found
@@ -405,6 +407,7 @@ class _Search:
         # clock must be read as often in time as with 4 (Ctrl-C, --max-seconds)
         expand_cost = 1 + len(space.live) // 32
         expand, child, store = graph.expand, graph.child, graph.store
+        keep, parent_of, actor_of = keys.append, parent.append, actor.append
         next_level = 0  # index of the first state one level deeper than state i
         i = 0
         work = 0  # units of work (a transition is one) since the last poll
@@ -423,8 +426,8 @@ class _Search:
                 self._terminal(p, i, graph.state(s))
             chosen = enabled
             taken.clear()
-            if por is not None and len(enabled) > 1:
-                chosen = por.ample(graph.state(s), statuses, enabled, taken, found, seeds)
+            if ample is not None and len(enabled) > 1:
+                chosen = ample(s, statuses, enabled, taken, found, seeds)
                 if len(chosen) < len(enabled):
                     p.reduced += 1
                     p.pruned += len(enabled) - len(chosen)
@@ -445,19 +448,18 @@ class _Search:
                     p.sliced += 1
                 if folded:
                     p.folded += 1
-                if seen is not None:
-                    if key in seen:
-                        p.revisits += 1
-                        continue
-                    seen[key] = len(keys)
-                if limit is not None and len(keys) >= limit:
+                index = len(keys)
+                if seen is not None and seen.setdefault(key, index) != index:
+                    p.revisits += 1  # (one hash: the key was there)
+                    continue
+                if limit is not None and index >= limit:
                     p.stop = f"--max-states {limit}"
                     return p
                 if store is not None:
-                    store(len(keys), k3)
-                keys.append(k3)
-                parent.append(i)
-                actor.append(a)
+                    store(index, k3)
+                keep(k3)
+                parent_of(i)
+                actor_of(a)
             i += 1
         return p
 
@@ -467,7 +469,10 @@ class _Search:
         return p.stop is not None
 
     def _done(self, p: _Pass) -> bool:
-        return self.wanted is not None and self.wanted <= p.failing()
+        wanted = self.wanted
+        if wanted is None or len(p.found) + (p.deadlock is not None) < len(wanted):
+            return False  # (failing() has at most that many: no set built a state)
+        return wanted <= p.failing()
 
     def _terminal(self, p: _Pass, i: int, s: State) -> None:
         p.terminals += 1
