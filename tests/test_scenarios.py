@@ -74,9 +74,8 @@ def test_every_file_tells_the_reader_what_to_notice_and_what_to_expect(path):
     scenario = load(rel(path))
     assert "otice" in scenario.description  # "Notice ..." / "notice ..."
     assert scenario.expect.progress is not None  # what `run` must end with
-    if path != BIG:
-        # a claim for `check --variant all` to test (variants it does not name expect none)
-        assert scenario.expect.violations is not None or scenario.expect.by_variant
+    # a claim for `check --variant all` to test (variants it does not name expect none)
+    assert scenario.expect.violations is not None or scenario.expect.by_variant
 
 
 def test_the_three_target_forms_resolve_to_the_same_set():
