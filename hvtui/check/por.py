@@ -541,7 +541,7 @@ class PartialOrder:
             for y in dependents(enabled, access, range(pid + 1), lambda y: parts[y][2]):
                 row |= 1 << y
             for x, (enabled_x, access_x, _) in enumerate(parts[:pid]):
-                if any(dependents(enabled_x, access_x, (pid,), lambda _: future)):
+                if _depends(enabled_x, access_x, lambda _: future, pid):
                     self.rows[x] |= 1 << pid
             self.rows.append(row)
         return pid
