@@ -419,17 +419,15 @@ class Flat:
         (_move_key: the threads' id in it) under _focus's (windows, in the ioctl,
         flags set); the steps that read every vCPU are not memoized."""
         st = statuses[a]
+        opens, clears = self._ahead(por, key)
+        memo_key = self._move_key(key, a, st)
         if a < self.n:
-            arg = st.step.arg
-            opens, clears = self._ahead(por, key)
             memo = self._vcpu_visible
-            memo_key = (a, key[a], -1 if arg is None else key[arg], opens, clears, self._flags_set)
+            memo_key += (opens, clears, self._flags_set)
         else:
             memo = self._here_visible
-            memo_key = self._move_key(key, a, st)
         seen = None if memo_key is None else memo.get(memo_key)
         if seen is None:
-            opens, clears = self._ahead(por, key)
             seen = por.visible(self.state(key), a, st, opens, clears, None, decided)
             if memo_key is not None:
                 memo[memo_key] = seen
