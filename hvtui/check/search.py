@@ -547,9 +547,10 @@ class _Wide:
                 self.made[twin] = (made, self.symmetry.sort_key(k2, a))
         else:
             made, moved = kept
-            # whether sorting changes a's own successor, as taking it would tell
-            made = [*made[:5], twins.folds(a, moved), *made[6:]]
         found, key, k3, forgot, sliced, folded, self.changed, self.hash = made
+        if kept is not None:
+            # whether sorting changes a's own successor, as taking it would tell
+            folded = twins.folds(a, moved)
         return found, key, k3, forgot, sliced, folded
 
     def _child(self, i: int, s: State, a: int, st: Status, s2: State | None) -> tuple:
