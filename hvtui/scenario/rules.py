@@ -201,7 +201,7 @@ class _Rules:
     def vcpu_actor(self, name: object, pos: Pos, path: str) -> int:
         """`vcpuN` as a key: its N, within the scenario's vCPUs."""
         if not isinstance(name, str) or not name.startswith("vcpu") or not _ACTOR.match(name):
-            hint = f"did you mean 'vcpu{name}'? " if isinstance(name, int) else ""
+            hint = _vcpu_hint(name)
             raise self.fail(
                 pos, path, f"{show_value(name)} is not a vCPU actor ({hint}expected vcpuN)"
             )
@@ -327,7 +327,7 @@ class _Rules:
             if isinstance(name, str) and name.startswith("vcpu") and _ACTOR.match(name):
                 self.vcpu_actor(name, kpos, path)
             elif not isinstance(name, str) or not _ACTOR.match(name):
-                hint = f"did you mean 'vcpu{name}'? " if isinstance(name, int) else ""
+                hint = _vcpu_hint(name)
                 raise self.fail(
                     kpos,
                     path,
@@ -579,6 +579,14 @@ def _close(value: object, choices) -> str | None:
         return None
     hint = difflib.get_close_matches(str(value)[:100], list(choices), n=1)
     return hint[0] if hint else None
+
+
+def _vcpu_hint(name: object) -> str:
+    """`0:` where `vcpu0:` was meant; a number no vCPU has gets no hint (and a
+    5000-digit one is not copied into the message)."""
+    if isinstance(name, bool) or not isinstance(name, int) or not 0 <= name < MAX_VCPUS:
+        return ""
+    return f"did you mean 'vcpu{int(name)}'? "
 
 
 def actor_hint(item: object, names: list[str]) -> str:

@@ -92,16 +92,17 @@ _NOT_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U0001
 
 def _int(text: str) -> int:
     if text.startswith(("0x", "0o")):
-        value = int(text[2:], 16 if text[1] == "x" else 8)
-    else:
-        try:
-            value = int(text)
-        except ValueError:
-            # Python refuses to convert decimals past 4300 digits (a DoS guard);
-            # the magnitude is all a range check needs, and the text is kept.
-            digits = text.lstrip("+-")
-            value = 10 ** (len(digits) - 1) * (-1 if text.startswith("-") else 1)
-            return Int(value, text)
+        # never written as its decimal value, so never compared with str(value),
+        # which Python refuses past 4300 digits
+        return Int(int(text[2:], 16 if text[1] == "x" else 8), text)
+    try:
+        value = int(text)
+    except ValueError:
+        # Python refuses to convert decimals past 4300 digits (a DoS guard);
+        # the magnitude is all a range check needs, and the text is kept.
+        digits = text.lstrip("+-")
+        value = 10 ** (len(digits) - 1) * (-1 if text.startswith("-") else 1)
+        return Int(value, text)
     return value if text == str(value) else Int(value, text)
 
 
@@ -430,7 +431,9 @@ class _Builder:
                 f"{show_value(key)} as a mapping key (expected a key that is text or an integer)",
                 path,
             )
-        if isinstance(key, Int):
+        if isinstance(key, Int) and key.bit_length() <= 64:
+            # 0x1 and 1 are one key; a wider one keeps its text, since Python
+            # cannot print an int past 4300 digits and no scenario key is one
             key = int(key)
         if key in container.keypos:
             line, col = container.keypos[key]
