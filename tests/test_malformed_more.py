@@ -55,3 +55,71 @@ def test_a_number_of_thousands_of_digits_is_refused_in_a_short_line(body, where,
     assert line.startswith(f"{path}:{where}"), line
     assert len(line) < 400, line
     assert "characters)" in line  # the number is shown cut, with its length
+
+
+def test_a_duplicate_op_id_of_a_100k_characters_is_quoted_cut(tmp_path):
+    op_id = "i" * 100_000
+    ops = f"[{{op: flush, id: {op_id}}}, {{op: flush, id: {op_id}}}]"
+    path = scenario(tmp_path, HEAD + f"actors:\n  vcpu0: {ops}\n")
+    assert refused("run", path) == (
+        f"{path}:4:{100_046}: actors.vcpu0[1].id: duplicate op id "
+        f"'{'i' * 30}...' (100000 characters) (expected ids unique in the scenario; "
+        "actors.vcpu0[0] has it)"
+    )
+
+
+# -- a description is prose, not terminal control -----------------------------------
+# A quoted "\e]0;...\a" or "\e[2J" went as it was into `export --format markdown`
+# (and diagram, mermaid) on stdout: the reader's terminal obeyed it.
+
+
+@pytest.mark.parametrize(
+    "escape, code, at",
+    [("\\e]0;pwned\\a", "001B", 3), ("a\\0b", "0000", 4), ("\\x9b2J", "009B", 3)],
+    ids=["osc-title", "nul", "c1-csi"],
+)
+def test_a_control_character_in_the_description_is_refused(escape, code, at, tmp_path):
+    path = scenario(tmp_path, f'name: t\ndescription: "x {escape}"\nvcpus: 2\nactors: {{}}\n')
+    expected = (
+        f"{path}:2:14: description: control character U+{code} at character {at} of the "
+        "text (expected prose: printable text, line breaks and tabs)"
+    )
+    assert refused("run", path) == expected
+    assert refused("export", path, "-f", "markdown") == expected
+
+
+def test_line_breaks_and_tabs_in_a_description_are_prose(tmp_path):
+    path = scenario(tmp_path, 'name: t\ndescription: "one\\n\\ttwo"\nvcpus: 2\nactors: {}\n')
+    code, out, err = run_cli("export", path, "-f", "markdown")
+    assert code == 0 and "one\n\ttwo" in out, err
+
+
+# -- a list that stands for a set names each member once -----------------------------
+# `stuck: [vcpu0, vcpu0]` then failed every run ("expected ['vcpu0', 'vcpu0'],
+# got [...]"), and a repeated property id passed unnoticed.
+
+
+@pytest.mark.parametrize(
+    "expect, where",
+    [
+        (
+            "{stuck: [vcpu0, vmm, vcpu0]}",
+            "4:30: expect.stuck[2]: 'vcpu0' is listed twice "
+            "(expected each actor once; the first is at 4:18)",
+        ),
+        (
+            "{violations: [progress, progress]}",
+            "4:33: expect.violations[1]: 'progress' is "
+            "listed twice (expected each property once; the first is at 4:23)",
+        ),
+        (
+            "{violations: {posted: [progress, progress]}}",
+            "4:42: expect.violations.posted[1]: "
+            "'progress' is listed twice (expected each property once; the first is at 4:32)",
+        ),
+    ],
+    ids=["stuck", "violations", "violations-by-variant"],
+)
+def test_a_repeated_member_of_an_expect_list_is_refused_where_it_is(expect, where, tmp_path):
+    path = scenario(tmp_path, HEAD + f"actors: {{vmm: []}}\nexpect: {expect}\n")
+    assert refused("run", path) == f"{path}:{where}"

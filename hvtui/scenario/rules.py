@@ -75,6 +75,8 @@ FINAL_FIELDS = {
 PROGRESS_VERDICTS = ("holds", "blocked-by-design", "violated")
 ACTOR_PATTERN = r"^(vcpu(0|[1-9][0-9]*)|vmm|vmm:[A-Za-z0-9_.-]+)$"
 _ACTOR = re.compile(ACTOR_PATTERN)
+# C0 and C1 controls but tab, line feed and NEL (which YAML reads as a line break)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x84\x86-\x9f]")
 _VMM = re.compile(r"^(vmm|vmm:[A-Za-z0-9_.-]+)$")
 _ON_ONE_VCPU = {"run": Run, "exit": Exit, "hyperv_init": HypervInit}
 ALL_OP_KEYS = tuple(dict.fromkeys(k for keys in OP_KEYS.values() for k in keys))
@@ -223,16 +225,7 @@ class _Rules:
         self.required(top, REQUIRED, "", "a scenario")
         v = top.valpos
         name = self.text(top["name"], v["name"], "name", "a name")
-        description = top.get("description")
-        if description is None:
-            description = ""
-        if not isinstance(description, str):
-            raise self.fail(
-                v["description"],
-                "description",
-                f"{show_value(description)} is not text (expected prose, e.g. "
-                "a literal block after 'description: |')",
-            )
+        description = self.description(top.get("description"), v.get("description"))
         self.vcpus = self.integer(
             top["vcpus"], v["vcpus"], "vcpus", 1, MAX_VCPUS, f"a vCPU count 1..{MAX_VCPUS}"
         )
@@ -257,6 +250,27 @@ class _Rules:
             expect,
             schedule_pos,
         )
+
+    def description(self, value: object, pos: Pos) -> str:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise self.fail(
+                pos,
+                "description",
+                f"{show_value(value)} is not text (expected prose, e.g. "
+                "a literal block after 'description: |')",
+            )
+        # a quoted "\e[2J" would reach the terminal of whoever exports the file
+        bad = _CONTROL.search(value)
+        if bad:
+            raise self.fail(
+                pos,
+                "description",
+                f"control character U+{ord(bad.group()):04X} at character {bad.start() + 1} "
+                "of the text (expected prose: printable text, line breaks and tabs)",
+            )
+        return value
 
     def initial(self, value: object, pos: Pos) -> tuple[frozenset[int], tuple]:
         if value is None:
@@ -300,21 +314,26 @@ class _Rules:
             return []
         items = self.seq(items, init.valpos[key], f"initial.{key}", "vCPU ids")
         out: list[tuple[int, Pos, str]] = []
-        first: dict[int, Pos] = {}
         for i, item in enumerate(items):
             path, where = f"initial.{key}[{i}]", items.itempos[i]
-            c = self.vcpu_id(item, where, path)
-            if c in first:
-                line, col = first[c]
-                raise self.fail(
-                    where,
-                    path,
-                    f"vcpu{c} is listed twice (expected each vCPU once; the first is at "
-                    f"{line}:{col})",
-                )
-            first[c] = where
-            out.append((c, where, path))
+            out.append((self.vcpu_id(item, where, path), where, path))
+        self.once(items, [c for c, _, _ in out], f"initial.{key}", "vCPU", lambda c: f"vcpu{c}")
         return out
+
+    def once(self, items: PosList, values: list, path: str, what: str, shown=show_value) -> None:
+        """A list that stands for a set names each member once: a second mention
+        is a slip (a copy-paste, a typo of another name) and is refused where it is."""
+        first: dict[object, Pos] = {}
+        for i, value in enumerate(values):
+            if value in first:
+                line, col = first[value]
+                raise self.fail(
+                    items.itempos[i],
+                    f"{path}[{i}]",
+                    f"{shown(value)} is listed twice (expected each {what} once; the first "
+                    f"is at {line}:{col})",
+                )
+            first[value] = items.itempos[i]
 
     def actors(self, value: object, pos: Pos):
         actors = self.mapping(value, pos, "actors", "actor: [ops] pairs")
@@ -380,7 +399,8 @@ class _Rules:
             raise self.fail(
                 where,
                 f"{path}.id",
-                f"duplicate op id '{op_id}' (expected ids unique in the scenario; {seen[op_id]})",
+                f"duplicate op id {show_value(op_id)} "
+                f"(expected ids unique in the scenario; {seen[op_id]})",
             )
         seen[op_id] = f"{path} has it" + (" as its default id" if op_id == default_id else "")
         if kind == "flush":
@@ -506,6 +526,7 @@ class _Rules:
                 self.actor_name(item, items.itempos[i], f"expect.stuck[{i}]")
                 for i, item in enumerate(items)
             )
+            self.once(items, list(stuck), "expect.stuck", "actor")
         return Expect(violations, tuple(by_variant), final, progress, stuck)
 
     def properties(
@@ -516,10 +537,12 @@ class _Rules:
         what: str = "a list of property ids, or variant: [ids] pairs",
     ) -> tuple[str, ...]:
         items = self.seq(value, pos, path, what)
-        return tuple(
+        ids = tuple(
             self.choice(p, items.itempos[i], f"{path}[{i}]", PROPERTIES, "property")
             for i, p in enumerate(items)
         )
+        self.once(items, list(ids), path, "property")
+        return ids
 
     def final(self, value: object, pos: Pos):
         d = self.mapping(value, pos, "expect.final", "vcpuN: {field: value} pairs")
