@@ -52,10 +52,15 @@ def main(args: argparse.Namespace) -> int:
 
     if args.json or args.jsonl:
         return _machine(args)
+    # every file's input errors first, as --json and `check` do: nothing is
+    # printed for the good files before a bad one is refused
+    started = [_start(path, args) for path in args.files]
     status = 0
-    for path in args.files:
-        scenario = runner.load(path, args.variant, args.schedule)
-        session = runner.replay_to_end(scenario, history=not args.quiet)  # no log: no history
+    while started:
+        scenario, session = started.pop(0)  # dropped once printed
+        if args.quiet:
+            session.drop_history()  # no log: no history
+        session.run()
         expect = runner.expectation(scenario, session, args.strict)
         if expect["met"] is False:
             status = 1
@@ -68,8 +73,7 @@ def _machine(args: argparse.Namespace) -> int:
     each file replayed and written out as it goes, one at a time in memory."""
     from hvtui.runs import jsonout, runner
 
-    pending = [runner.load(path, args.variant, args.schedule) for path in args.files]
-    started = [(scenario, runner.start(scenario)) for scenario in pending]
+    started = [_start(path, args) for path in args.files]
     out = sys.stdout.write
     met = []
 
@@ -96,6 +100,15 @@ def _machine(args: argparse.Namespace) -> int:
             jsonout.write({"results": jsonout.Items(docs)}, out)
         out("\n")
     return 1 if False in met else 0
+
+
+def _start(path: str, args: argparse.Namespace):
+    """The scenario and its session with the schedule taken: every input error
+    of the file, and of --variant / --schedule against it, is raised here."""
+    from hvtui.runs import runner
+
+    scenario = runner.load(path, args.variant, args.schedule)
+    return scenario, runner.start(scenario)
 
 
 def print_text(scenario, session, expect: dict, quiet: bool = False, all_events=False) -> None:
