@@ -176,9 +176,9 @@ def _positive(parse, what: str):
 def main(args: argparse.Namespace) -> int:
     from hvtui.scenario import load as scenarios
 
-    if args.property and not args.save:
+    if args.property and args.save is None:
         raise InputError("", "--property picks what --save writes: give --save OUT.yaml too")
-    if args.save:
+    if args.save is not None:  # `--save ''` is refused, not taken for no --save
         writable(args.save, args.force)
     jobs = _jobs(args.jobs)
     if args.engine == "spin" and not _spin_installed():
@@ -231,7 +231,7 @@ def main(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         print_text(runs, all_variants=args.variant == "all", quiet=args.quiet)
-    if args.save:
+    if args.save is not None:
         save_counterexample(runs, args.save, args.property, args.force)
     if interrupted:
         print(

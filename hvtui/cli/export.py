@@ -152,6 +152,7 @@ def _only(flag: str, given: bool, fmt: str, formats: tuple[str, ...]) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from hvtui.atomic import writable
     from hvtui.exports.output import write
     from hvtui.runs.runner import load, replay_to_end
 
@@ -160,6 +161,8 @@ def main(args: argparse.Namespace) -> int:
     _only("--actors", args.actors is not None, args.format, ("diagram",))
     _only("--relevant", args.relevant, args.format, ("diagram",))
     _only("--max-frames", args.max_frames is not None, args.format, ("cast",))
+    if args.output is not None:  # before the run and its rendering, which can take a while
+        writable(args.output, args.force)
     scenario = load(args.file, args.variant)
     actors = None
     if args.actors is not None:
@@ -171,7 +174,7 @@ def main(args: argparse.Namespace) -> int:
         write(text, args.output, args.force)
         return 0
     doc = {"file": scenario.file, "format": args.format, "steps": session.pos}
-    if args.output:
+    if args.output is not None:  # `-o ''` is refused above, not taken for stdout
         doc.update(output=args.output, bytes=write(text, args.output, args.force))
     elif args.format in ("json", "perfetto"):
         doc["content"] = json.loads(text)  # a document, not a string holding one

@@ -105,7 +105,7 @@ def main(args: argparse.Namespace) -> int:
     from hvtui.trace.check import check
 
     tolerance = parse_tolerance(args.tolerance)
-    if args.save:
+    if args.save is not None:  # `--save ''` is refused, not taken for no --save
         writable(args.save, args.force)  # before the search, which can take a while
     report = check(
         args.file,
@@ -117,7 +117,7 @@ def main(args: argparse.Namespace) -> int:
         args.vp_map,
         parse_untraced(args.untraced),
     )
-    if args.save:
+    if args.save is not None:
         from hvtui.scenario.save import save
 
         save(report.scenario, args.save, overwrite=args.force)
