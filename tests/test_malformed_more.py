@@ -123,3 +123,81 @@ def test_line_breaks_and_tabs_in_a_description_are_prose(tmp_path):
 def test_a_repeated_member_of_an_expect_list_is_refused_where_it_is(expect, where, tmp_path):
     path = scenario(tmp_path, HEAD + f"actors: {{vmm: []}}\nexpect: {expect}\n")
     assert refused("run", path) == f"{path}:{where}"
+
+
+# -- the command line -----------------------------------------------------------------
+
+
+def test_run_reads_every_file_before_it_prints_any(tmp_path):
+    # the good file's grid and log used to be on stdout before the refusal of the second
+    path = scenario(tmp_path, HEAD.replace("2", "0") + "actors: {}\n")
+    line = refused("run", RACE, path)
+    assert line == f"{path}:2:8: vcpus: 0 is out of range (expected a vCPU count 1..4096)"
+
+
+def test_run_reads_every_schedule_before_it_prints_any():
+    # --schedule is held against each file before the first is run
+    # (vcpu2 flushes first in two-waiters; in the reviewer's race it has no ops)
+    line = refused("run", str(SCENARIOS / "two-waiters.yaml"), RACE, "--schedule", "vcpu2")
+    assert line.startswith("--schedule:1:1: schedule[0]: vcpu2 cannot take step 1: it has ")
+
+
+EMPTY_NAME = "hvtui: an empty file name (expected a path to write to)"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", RACE, "--save", ""],
+        ["check", RACE, "--save", "", "--property", "progress"],
+        ["trace", str(TRACE), "--save", ""],
+        ["export", RACE, "-f", "diagram", "-o", "", "--json"],
+    ],
+    ids=["check", "check-property", "trace", "export-json"],
+)
+def test_an_empty_output_name_is_refused_not_taken_for_none(args):
+    # `--save ''` (an unset shell variable) used to run and save nothing, exit 0;
+    # `export -o '' --json` printed the export to stdout instead
+    assert refused(*args) == EMPTY_NAME
+
+
+def test_export_refuses_an_existing_output_before_it_renders(tmp_path):
+    out = tmp_path / "race.txt"
+    out.write_text("keep me")
+    # a scenario that is itself bad: the output is refused first, before the file is read
+    line = refused("export", str(tmp_path / "missing.yaml"), "-f", "diagram", "-o", str(out))
+    assert line == f"{out}: already exists (expected a new file, or --force to replace it)"
+    assert out.read_text() == "keep me"
+
+
+# -- trace text --------------------------------------------------------------------------
+
+GOOD_TRACE = TRACE.read_text()
+
+
+def test_a_trace_whose_lines_end_in_cr_alone_is_quoted_cut(tmp_path):
+    # the whole file is one line, which the message used to quote in full
+    path = tmp_path / "t.report"
+    path.write_bytes(GOOD_TRACE.replace("\n", "\r").encode())
+    line = refused("trace", str(path))
+    assert line.startswith(f"{path}:1:69: kvm_userspace_exit: 'reason restart (4)\\r ")
+    assert line.endswith("...' (2325 characters) is not in its format (expected reason R (N))")
+    assert len(line) < 400
+
+
+def test_a_tab_after_the_event_name_reads_as_the_spaces_it_replaced(tmp_path):
+    # `unexpand` turns trace-cmd's padding into tabs; the line was refused with a
+    # message quoting it stripped, so the field text looked like the expected format
+    path = tmp_path / "t.report"
+    path.write_text(GOOD_TRACE.replace("kvm_userspace_exit:   ", "kvm_userspace_exit:\t"))
+    code, out, err = run_cli("trace", str(path))
+    assert code == 0 and "consistent: every event explained" in out, err
+
+
+def test_a_tab_inside_the_fields_is_shown_in_the_refusal(tmp_path):
+    path = tmp_path / "t.report"
+    path.write_text(GOOD_TRACE.replace("reason restart (4)", "reason\trestart (4)", 1))
+    assert refused("trace", str(path)) == (
+        f"{path}:2:62: kvm_userspace_exit: 'reason\\trestart (4)' is not in its format "
+        "(expected reason R (N))"
+    )

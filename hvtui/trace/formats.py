@@ -107,7 +107,7 @@ EXPECTED = {
 
 def parse(name: str, body: str) -> Fields | None:
     """The fields of a known event's line; None if the line is not in its format."""
-    m = _PARSERS[name].match(body.strip(" "))
+    m = _PARSERS[name].match(body.strip())  # a tab after the name, as `unexpand` leaves it
     if m is None:
         return None
     g = m.groups()

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from hvtui.errors import InputError, regular_file
+from hvtui.scenario.yamlpos import show_value
 from hvtui.trace import formats
 
 TRACE_DAT_MAGIC = b"\x17\x08\x44tracing"
@@ -42,6 +43,9 @@ _NOT_TEXT = (
     (b"\xfe\xff", "UTF-16 (expected the UTF-8 text trace-cmd report prints)"),
 )
 _NOT_AN_EVENT = "(not an event line)"
+# how much of a malformed line the error quotes: a line of every field of the
+# longest format fits, a file whose lines end in CR alone (one 2 MB "line") does not
+_SHOWN = 200
 
 _RECORD = re.compile(
     r"\s*(?P<comm>.*?)-(?P<pid>\d+)\s+"
@@ -136,7 +140,7 @@ class Reader:
         if fields is None:
             raise InputError(
                 self.path,
-                f"{name}: {m.group('body').strip()!r} is not in its format "
+                f"{name}: {show_value(m.group('body').strip(), _SHOWN)} is not in its format "
                 f"(expected {formats.EXPECTED[name]})",
                 number,
                 m.start("body") + 1,
