@@ -201,3 +201,20 @@ def test_a_tab_inside_the_fields_is_shown_in_the_refusal(tmp_path):
         f"{path}:2:62: kvm_userspace_exit: 'reason\\trestart (4)' is not in its format "
         "(expected reason R (N))"
     )
+
+
+@pytest.mark.parametrize(
+    "host, says",
+    [
+        ("", "an empty address"),
+        ("256.1.1.1", "cannot resolve '256.1.1.1': "),
+        ("a..b", "cannot resolve 'a..b': not a valid name"),
+    ],
+    ids=["empty", "bad-ip", "empty-label"],
+)
+def test_serve_refuses_a_host_it_cannot_bind_before_it_prints_the_url(host, says):
+    # the URL went to stdout first and the refusal blamed --port; an empty --host
+    # (an unset shell variable) was served on every interface
+    line = refused("serve", RACE, "--host", host, "--port", "18765")
+    assert line.startswith(f"--host: {says}"), line
+    assert line.endswith("(expected a host name or an address of this machine, e.g. 127.0.0.1)")

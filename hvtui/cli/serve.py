@@ -14,11 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import socket
 import sys
 
 from hvtui.cli import workbench
 from hvtui.errors import InputError
 from hvtui.scenario import load as scenarios
+from hvtui.scenario.yamlpos import show_value
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -55,9 +57,25 @@ def page_keys() -> list[tuple[str, str]]:
     return [(shown_keys(b), b.description) for b in BINDINGS if b.show]
 
 
+def _resolvable(host: str, port: int) -> None:
+    """Refuse a --host nothing can bind before the URL is printed: an empty one
+    (an unset shell variable) would bind every interface, not this machine only."""
+    expected = "expected a host name or an address of this machine, e.g. 127.0.0.1"
+    if not host.strip():
+        raise InputError("--host", f"an empty address ({expected})")
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        why = getattr(exc, "strerror", None) or "not a valid name"
+        raise InputError(
+            "--host", f"cannot resolve {show_value(host)}: {why} ({expected})"
+        ) from None
+
+
 def main(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise InputError("--port", f"{args.port} is not a TCP port (expected 1..65535)")
+    _resolvable(args.host, args.port)
     scenario = workbench.open_scenario(args)
     scenarios.replay(scenario)  # a schedule that cannot be replayed fails here, not in a tab
     from hvtui.serve.server import WorkbenchServer  # only now: aiohttp and textual-serve
