@@ -218,3 +218,31 @@ def test_serve_refuses_a_host_it_cannot_bind_before_it_prints_the_url(host, says
     line = refused("serve", RACE, "--host", host, "--port", "18765")
     assert line.startswith(f"--host: {says}"), line
     assert line.endswith("(expected a host name or an address of this machine, e.g. 127.0.0.1)")
+
+
+# -- a key past YAML's 1024-character limit -----------------------------------------
+# libyaml gives up 1024 characters in and says "mapping values are not allowed"
+# (which the hint read as a ': ' inside a value) or "could not find expected ':'",
+# at the key's end, 100,000 columns to the right of the key that is wrong.
+
+
+@pytest.mark.parametrize(
+    "text, where, length",
+    [
+        (HEAD + "actors:\n  vmm:" + "a" * 5000 + ": []\n", "4:3", "5,004"),
+        (HEAD + "actors: {}\n" + "k" * 1025 + ": 1\n", "4:1", "1,025"),
+        (HEAD + "actors: {}\nexpect: {final: {vcpu0: {" + "p" * 5000 + ": 1}}}\n", "4:26", "5,000"),
+    ],
+    ids=["block", "block-1025", "flow"],
+)
+def test_a_key_past_yamls_limit_is_named_at_its_start(text, where, length, tmp_path):
+    path = scenario(tmp_path, text)
+    assert refused("run", path) == (
+        f"{path}:{where}: YAML syntax error: a key of {length} characters (expected at most "
+        "1,024, YAML's limit for a key without '? ' before it)"
+    )
+
+
+def test_a_key_of_1024_characters_is_read(tmp_path):
+    path = scenario(tmp_path, HEAD + "actors: {}\n" + "k" * 1024 + ": 1\n")
+    assert refused("run", path).startswith(f"{path}:4:1: {'k' * 60}...")  # an unknown key

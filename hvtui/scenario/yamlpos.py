@@ -265,6 +265,18 @@ def _syntax_error(exc: yaml.MarkedYAMLError, file: str, text: str) -> InputError
         mark = yaml.Mark("", 0, last, len(_line(text, last)), None, None)
     line = _line(text, mark.line) if mark else ""
     known = [hint for words, hint in _HINTS.items() if words in problem]
+    key = _long_key(line, mark.column) if mark else None
+    if key is not None:
+        # libyaml's words (a missing ':', a ': ' not allowed, a missing ',') are about
+        # where it gave up, 1024 characters into the key: point at the key instead
+        start, length = key
+        return InputError(
+            file,
+            f"YAML syntax error: a key of {length:,} characters (expected at most "
+            f"{_MAX_KEY:,}, YAML's limit for a key without '? ' before it)",
+            mark.line + 1,
+            start + 1,
+        )
     if line[mark.column : mark.column + 1] == "\t" or "tab" in problem:
         hint = "indent with spaces: YAML does not allow tabs there"
     elif "\ufeff" in line:
@@ -278,6 +290,20 @@ def _syntax_error(exc: yaml.MarkedYAMLError, file: str, text: str) -> InputError
         hint = "expected valid YAML"
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     return InputError(file, f"YAML syntax error: {problem} ({hint})", line, col)
+
+
+_MAX_KEY = 1024  # libyaml's (and the YAML spec's) limit on an implicit key
+_KEY_END = re.compile(r"[^\s{}\[\],]+$")
+
+
+def _long_key(line: str, column: int) -> tuple[int, int] | None:
+    """(start, length) of the over-long implicit key whose ':' is at `column`, if any."""
+    if line[column : column + 1] != ":":
+        return None
+    m = _KEY_END.search(line, 0, column)
+    if m is None or m.end() - m.start() <= _MAX_KEY:
+        return None
+    return m.start(), m.end() - m.start()
 
 
 def _line(text: str, line: int) -> str:
