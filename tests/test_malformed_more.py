@@ -246,3 +246,20 @@ def test_a_key_past_yamls_limit_is_named_at_its_start(text, where, length, tmp_p
 def test_a_key_of_1024_characters_is_read(tmp_path):
     path = scenario(tmp_path, HEAD + "actors: {}\n" + "k" * 1024 + ": 1\n")
     assert refused("run", path).startswith(f"{path}:4:1: {'k' * 60}...")  # an unknown key
+
+
+def test_a_float_tag_on_a_count_is_named_in_the_refusal(tmp_path):
+    # it read "vcpus: 4 is not an integer"
+    path = scenario(tmp_path, "name: t\nvcpus: !!float 4\nactors: {}\n")
+    assert refused("run", path) == (
+        f"{path}:2:8: vcpus: !!float 4 is not an integer (expected a vCPU count 1..4096)"
+    )
+
+
+@pytest.mark.parametrize("share", ["200%", "100.5%"])
+def test_a_memory_limit_past_all_of_ram_is_refused(share):
+    # a limit the search can never reach was taken, and the check ran unbounded
+    assert refused("check", RACE, "--max-memory", share) == (
+        f"--max-memory: '{share}' is more than this machine's RAM "
+        "(expected a share of at most 100%)"
+    )

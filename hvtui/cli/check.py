@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import textwrap
@@ -59,7 +60,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-memory",
-        type=_positive(parse_size, "a size (expected e.g. 4G, 500M or 25%)"),
+        type=_positive(_memory, "a size (expected e.g. 4G, 500M or 25%)"),
         metavar="SIZE",
         help="stop when this process's resident memory (RSS) reaches SIZE, e.g. 4G, "
         f"500M or 25%% of RAM (default {default.replace('%', '%%')}); "
@@ -156,6 +157,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="with --engine spin: one more pan flag, e.g. -w28 (hash table size), "
         "-RS7 (random seed, for swarm-style runs with -DBITSTATE)",
     )
+
+
+def _memory(text: str) -> int:
+    """--max-memory: a size, or a share of RAM of at most all of it."""
+    share = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", text)
+    if share and float(share[1]) > 100:
+        # a limit the search could never reach is no limit: most likely a typo
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is more than this machine's RAM (expected a share of at most 100%)"
+        )
+    return parse_size(text)
 
 
 def _positive(parse, what: str):

@@ -141,7 +141,10 @@ def _tagged(tag: str, text: str) -> object:
     }[kind](value)
     if not ok:
         raise ValueError(kind)
-    return _float(text) if kind == "float" and not isinstance(value, float) else value
+    if kind == "float" and not isinstance(value, float):
+        # shown with its tag: "vcpus: 4 is not an integer" would read as nonsense
+        return Float(_float(text), f"!!float {text}")
+    return value
 
 
 def show_tag(tag: str) -> str:
