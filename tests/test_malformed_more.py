@@ -263,3 +263,11 @@ def test_a_memory_limit_past_all_of_ram_is_refused(share):
         f"--max-memory: '{share}' is more than this machine's RAM "
         "(expected a share of at most 100%)"
     )
+
+
+def test_a_vcpu_id_past_the_last_is_named_with_the_ids_there_are():
+    # it read "the trace names vCPU 4096 (expected at most 4096 vCPUs)"
+    assert refused("trace", str(TRACE), "--pid-map", "4821=4096") == (
+        f"{TRACE}: the trace names vCPU 4096 (expected vCPU ids 0..4095: a VM has at most "
+        "4096 vCPUs)"
+    )

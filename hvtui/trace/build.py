@@ -39,6 +39,7 @@ from typing import NamedTuple
 
 from hvtui.errors import InputError
 from hvtui.model.state import (
+    MAX_VCPUS,
     USER,
     Exit,
     Flush,
@@ -554,8 +555,12 @@ def _vcpu_count(s: Scan, owner: list[int], skeleton: Program | None, vp, mapping
     n = top + 1
     if skeleton is not None:
         n = max(n, skeleton.vcpus)
-    if n > 4096:
-        raise InputError(s.path, f"the trace names vCPU {top} (expected at most 4096 vCPUs)")
+    if n > MAX_VCPUS:
+        raise InputError(
+            s.path,
+            f"the trace names vCPU {top} (expected vCPU ids 0..{MAX_VCPUS - 1}: "
+            f"a VM has at most {MAX_VCPUS} vCPUs)",
+        )
     return n
 
 
