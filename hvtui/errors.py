@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
+
+# A value the message quotes is cut to this many characters: the scenario's
+# fields cut theirs to 40 already; a command-line argument or a trace line
+# can be a megabyte, and the message must stay one line a terminal can show.
+QUOTED = 200
+_LONG_QUOTE = re.compile(f"'([^'\n]{{{QUOTED + 1},}})'")
 
 
 class InputError(Exception):
@@ -33,7 +40,12 @@ class InputError(Exception):
         # a command line's own mistake (an option without its partner) has no file
         text = ": ".join(part for part in (where, self.path, self.message) if part)
         # one line, always: a file name or a quoted value may hold a line break
-        return text.replace("\r", "\\r").replace("\n", "\\n")
+        return cut_quotes(text.replace("\r", "\\r").replace("\n", "\\n"))
+
+
+def cut_quotes(text: str) -> str:
+    """Every 'quoted value' of a message longer than QUOTED, cut: 'xxx...' (N characters)."""
+    return _LONG_QUOTE.sub(lambda m: f"'{m[1][:QUOTED]}...' ({len(m[1])} characters)", text)
 
 
 def regular_file(path: str, expected: str, stdin_hint: str = "") -> os.stat_result:

@@ -271,3 +271,30 @@ def test_a_vcpu_id_past_the_last_is_named_with_the_ids_there_are():
         f"{TRACE}: the trace names vCPU 4096 (expected vCPU ids 0..4095: a VM has at most "
         "4096 vCPUs)"
     )
+
+
+# -- a huge command-line argument ------------------------------------------------------
+# Each was quoted whole: a 10,000-character mistake made a 10,000-character line.
+
+LONG = "x" * 10_000
+SHOWN = f"'{'x' * 200}...' (10000 characters)"
+
+
+@pytest.mark.parametrize(
+    "args, head",
+    [
+        (["run", RACE, "--variant", LONG], "--variant: "),
+        (["check", RACE, "--max-states", LONG], "--max-states: "),
+        (["check", RACE, "--jobs", LONG], "--jobs: "),
+        (["export", RACE, "-f", "diagram", "--actors", LONG], "--actors:1:1: "),
+        (["export", RACE, "-f", "svg", "--size", LONG], "--size: "),
+        (["compare", RACE, "--variants", "posted," + LONG], "--variants:1:8: unknown variant "),
+        (["trace", str(TRACE), "--pid-map", LONG], "--pid-map:1:1: "),
+        (["trace", str(TRACE), "--untraced", LONG], "--untraced:1:1: "),
+    ],
+    ids=lambda v: v[2] if isinstance(v, list) else "",
+)
+def test_a_huge_argument_is_quoted_cut(args, head):
+    line = refused(*args)
+    assert line.startswith(head) and SHOWN in line, line[:300]
+    assert len(line) < 600

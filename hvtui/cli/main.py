@@ -14,7 +14,7 @@ import re
 import signal
 import sys
 
-from hvtui.errors import InputError
+from hvtui.errors import InputError, cut_quotes
 
 COMMANDS = {
     "run": ("hvtui.cli.run", "replay scenarios headless and check their expect blocks"),
@@ -180,7 +180,7 @@ def usage_error(prog: str, message: str) -> str:
         what = f"{choice[1]} is not a choice (expected one of {choice[2].replace(chr(39), '')})"
     elif not what.endswith(")"):
         what += f" (see {prog} --help)"
-    return " ".join(f"{where}: {what}".split())  # one line, whatever argparse wrapped
+    return cut_quotes(" ".join(f"{where}: {what}".split()))  # one line, whatever argparse wrapped
 
 
 def _dispatch(argv: list[str]) -> int:
