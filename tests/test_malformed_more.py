@@ -298,3 +298,11 @@ def test_a_huge_argument_is_quoted_cut(args, head):
     line = refused(*args)
     assert line.startswith(head) and SHOWN in line, line[:300]
     assert len(line) < 600
+
+
+def test_trace_json_and_open_are_refused_together():
+    # the document went to stdout and then the workbench drew on it
+    assert refused("trace", str(TRACE), "--json", "--open") == (
+        "--open: not with --json (expected one of them: --json's stdout holds one JSON "
+        "document, --open draws the workbench there)"
+    )

@@ -104,6 +104,12 @@ def parse_untraced(text: str | None) -> frozenset[str]:
 def main(args: argparse.Namespace) -> int:
     from hvtui.trace.check import check
 
+    if args.json and args.open:  # the workbench would draw on the stdout that holds the document
+        raise InputError(
+            "--open",
+            "not with --json (expected one of them: --json's stdout holds "
+            "one JSON document, --open draws the workbench there)",
+        )
     tolerance = parse_tolerance(args.tolerance)
     if args.save is not None:  # `--save ''` is refused, not taken for no --save
         writable(args.save, args.force)  # before the search, which can take a while
