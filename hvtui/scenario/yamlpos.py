@@ -231,13 +231,11 @@ def load(text: bytes | str, file: str) -> object:
         text = decode(text, file)
     bad = _NOT_PRINTABLE.search(text)
     if bad:
-        start = text.rfind("\n", 0, bad.start()) + 1
         raise InputError(
             file,
             f"character U+{ord(bad.group()):04X} is not allowed in YAML "
             "(expected printable text; write control characters as escapes in quotes)",
-            text.count("\n", 0, bad.start()) + 1,
-            bad.start() - start + 1,
+            *_position(text, bad.start()),
         )
     try:
         root = _Builder(file).build(yaml.parse(text, Loader=_PARSER))
@@ -261,12 +259,13 @@ _HINTS = {
 def _syntax_error(exc: yaml.MarkedYAMLError, file: str, text: str) -> InputError:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or exc.context or "invalid YAML"
-    if mark and mark.line > text.count("\n"):
+    lines = _BREAK.split(text)
+    if mark and mark.line >= len(lines):
         # libyaml puts an error at the end of a file without a final newline one
         # line past it: point at the end of the last line instead
-        last = text.count("\n")
-        mark = yaml.Mark("", 0, last, len(_line(text, last)), None, None)
-    line = _line(text, mark.line) if mark else ""
+        last = len(lines) - 1
+        mark = yaml.Mark("", 0, last, len(lines[last]), None, None)
+    line = lines[mark.line] if mark else ""
     known = [hint for words, hint in _HINTS.items() if words in problem]
     key = _long_key(line, mark.column) if mark else None
     if key is not None:
@@ -309,15 +308,16 @@ def _long_key(line: str, column: int) -> tuple[int, int] | None:
     return m.start(), m.end() - m.start()
 
 
-def _line(text: str, line: int) -> str:
-    """Line `line` (0-based, as the parser counts) of the text."""
-    start = 0
-    for _ in range(line):
-        start = text.find("\n", start) + 1
-        if start == 0:
-            return ""
-    end = text.find("\n", start)
-    return text[start : end if end >= 0 else len(text)]
+# what the parser counts as a line break (YAML 1.1, as libyaml reads it): a file
+# saved with CR alone, or with NEL, is numbered as the parser numbers it
+_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def _position(text: str, index: int) -> Pos:
+    """The 1-based line and column of text[index], counting lines as the parser does."""
+    breaks = list(_BREAK.finditer(text, 0, index))
+    start = breaks[-1].end() if breaks else 0
+    return len(breaks) + 1, index - start + 1
 
 
 _NOTHING = object()  # no value yet (no document; no pending key)
