@@ -311,13 +311,15 @@ def test_trace_json_and_open_are_refused_together():
 # -- lines as the YAML parser counts them --------------------------------------------
 # libyaml breaks lines at CR alone too (old Mac files, some Windows tools): an error
 # at the end of such a file was put at line 1, column 34, and a bad character
-# was always on line 1.
+# or byte was always on line 1.
 
 
 def test_a_file_with_cr_line_breaks_is_numbered_as_the_parser_numbers_it(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_bytes(b"name: t\rvcpus: 2\r  \x07x: 1\r")
     assert refused("run", str(path)).startswith(f"{path}:3:3: character U+0007 is not allowed")
+    path.write_bytes(b"name: t\rvcpus: 2\r  x\xff: 1\r")
+    assert refused("run", str(path)).startswith(f"{path}:3:4: byte 0xff is not UTF-8")
     path.write_bytes(b"name: t\rvcpus: 2\ractors: {}\rx: [\r")
     assert refused("run", str(path)).startswith(
         f"{path}:5:1: YAML syntax error: did not find expected node content"

@@ -214,14 +214,11 @@ def decode(data: bytes, file: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        start = data.rfind(b"\n", 0, exc.start) + 1
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = len(data[start : exc.start].decode("utf-8", "replace")) + 1
+        head = data[: exc.start].decode("utf-8", "replace")
         raise InputError(
             file,
             f"byte 0x{data[exc.start]:02x} is not UTF-8 (expected a UTF-8 text file)",
-            line,
-            col,
+            *_position(head, len(head)),
         ) from None
 
 
