@@ -54,12 +54,15 @@ def main(args: argparse.Namespace) -> int:
         return _machine(args)
     # every file's input errors first, as --json and `check` do: nothing is
     # printed for the good files before a bad one is refused
-    started = [_start(path, args) for path in args.files]
+    started = []
+    for path in args.files:
+        scenario, session = _start(path, args)
+        if args.quiet:
+            session.drop_history()  # no log: no history, not even while the others load
+        started.append((scenario, session))
     status = 0
     while started:
         scenario, session = started.pop(0)  # dropped once printed
-        if args.quiet:
-            session.drop_history()  # no log: no history
         session.run()
         expect = runner.expectation(scenario, session, args.strict)
         if expect["met"] is False:
