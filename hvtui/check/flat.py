@@ -27,9 +27,9 @@ memoized by what props.visible reads, so only a memo miss decodes.
 from __future__ import annotations
 
 from functools import partial
+from operator import itemgetter
 
 from hvtui.check.generations import forget_vcpu, pruner
-from hvtui.check.por import first_invisible
 from hvtui.check.slicing import vcpu_slicer
 from hvtui.check.symmetry import may_be_inhibited
 from hvtui.model import properties as props
@@ -74,6 +74,10 @@ def _applied(vcpus: list[Vcpu], writes: tuple) -> tuple[list[Vcpu], list[tuple[i
     return after, changed
 
 
+def _nobody(key: tuple) -> tuple:
+    return ()
+
+
 def _slot(write: tuple[int, Vcpu]) -> int:
     return write[0]
 
@@ -99,8 +103,11 @@ class Flat:
         self._recorded: list[tuple[int, ...]] = []  # threads id -> the vCPUs its records name
         self._prunes: dict[tuple, int] = {}  # see _pruned
         self._reads: list[tuple] = []  # threads id -> (x, w) per thread: see _read
-        self._statuses: list[dict[int, Status]] = [{} for _ in range(n)]
-        self._thread_statuses: dict[tuple, Status] = {}
+        # vcpu c's (status, part: see parts) by its id; a thread's by what its
+        # guard reads (expand)
+        self._statuses: list[dict[int, tuple]] = [{} for _ in range(n)]
+        self._thread_statuses: dict[tuple, tuple] = {}
+        self._readers: list = []  # threads id -> key -> the ids of its recorded vCPUs
         # (windows, in the ioctl, flags set) -> ((actor, ...) -> the move: see
         # child(), (thread actor, ...) -> its step's visibility: see visible())
         self._moves: dict[tuple, tuple[dict, dict]] = {}
@@ -119,13 +126,13 @@ class Flat:
         self._view: View | None = None
         self._state: State | None = None
         self._here_moves: dict[tuple, tuple] = {}  # _moves of the state being expanded
-        self._thread_keys: list[tuple] = []  # its live threads' status memo keys (expand)
-        # the POR's questions (ample): parts by vCPU and id, and by a thread's
-        # status memo key; visibility in _moves, beside the moves
-        self._vcpu_parts: list[dict[int, int]] = [{} for _ in range(n)]
-        self._thread_parts: dict[tuple, int] = {}
+        self._here_parts: list[int | None] = []  # its live actors' parts (expand)
+        self._por = None  # the POR whose parts expand finds (reducer)
+        # the POR's questions (ample): visibility in _moves, beside the moves
         self._here_visible: dict[tuple, bool] = {}  # the threads' visibility in _moves, here
-        self._vcpu_visible: dict[tuple, bool] = {}  # a vCPU step's: see visible()
+        # (may open, may clear, flags set) -> a vCPU step's visibility: see visible()
+        self._vcpu_visible: dict[tuple, dict[tuple, bool]] = {}
+        self._here_vis: dict[tuple, bool] | None = None  # its entry at the state _focus is on
         self._aheads: dict[int, tuple[int, int]] = {}  # threads id -> see _ahead
         self._flags_set = 0  # the flags set at the state _focus is on
         self._decided = 0  # how many properties were decided when that was filled
@@ -146,7 +153,9 @@ class Flat:
             x = self._thread_ids[threads] = len(self.thread_values)
             self.thread_values.append(threads)
             self._inside.append(props.in_ioctl(self.engine, View([], threads, 0)))
-            self._recorded.append(tuple(sorted({c for th in threads for c, _ in th.readers})))
+            recorded = tuple(sorted({c for th in threads for c, _ in th.readers}))
+            self._recorded.append(recorded)
+            self._readers.append(itemgetter(*recorded) if recorded else _nobody)
             self._reads.append(tuple(self._read(i, th) for i, th in enumerate(threads)))
         return x
 
@@ -182,7 +191,7 @@ class Flat:
 
     def _focus(self, key: tuple) -> None:
         if key is not self._key:
-            self._key, self._view, self._state = key, None, None
+            self._key, self._view, self._state, self._here_vis = key, None, None, None
             inhibit, n = self._inhibit, self.n
             flags = 0
             for c in self._flags:
@@ -207,37 +216,52 @@ class Flat:
 
     def expand(self, i: int, key: tuple) -> tuple[list[Status], list[int], None]:
         """Every actor's status (idle where it never steps), by actor id; the
-        enabled ones; no seeds for the POR (it finds them among few actors)."""
+        enabled ones; no seeds for the POR (it finds them among few actors).
+        With the POR on keys (reducer), each live actor's part too (parts)."""
         self._focus(key)
         out = self.idle.copy()
         enabled = []  # in live order: the vCPUs, then the threads
-        values, vcpu_status, statuses = self.values, self.engine.vcpu_status, self._statuses
+        parts = self._here_parts = []
+        statuses = self._statuses
         for c in self._live_vcpus:
             x = key[c]
             memo = statuses[c]
-            st = memo.get(x)
-            if st is None:
-                st = memo[x] = vcpu_status(c, values[x])
+            entry = memo.get(x)
+            if entry is None:
+                entry = memo[x] = self._vcpu_entry(c, x, key)
+            st, part = entry
             out[c] = st
+            parts.append(part)
             if st.enabled:
                 enabled.append(c)
         if self._live_threads:
             n, tid = self.n, key[self.n]
             reads = self._reads[tid]
             # synchronize_srcu's guard reads its recorded readers, the others x
-            readers = tuple(key[c] for c in self._recorded[tid])
+            readers = self._readers[tid](key)
             memo = self._thread_statuses
-            self._thread_keys = thread_keys = []
             for a in self._live_threads:
                 memo_key = (a, tid, key[reads[a - n][0]], readers)
-                st = memo.get(memo_key)
-                if st is None:
-                    st = memo[memo_key] = self.engine.thread_status(self.view(key), a - n)
+                entry = memo.get(memo_key)
+                if entry is None:
+                    st = self.engine.thread_status(self.view(key), a - n)
+                    entry = memo[memo_key] = (st, self._part(key, a, st))
+                st, part = entry
                 out[a] = st
-                thread_keys.append(memo_key)
+                parts.append(part)
                 if st.enabled:
                     enabled.append(a)
         return out, enabled, None
+
+    def _vcpu_entry(self, c: int, x: int, key: tuple) -> tuple[Status, int | None]:
+        """vcpu c's status and part when its value is x: functions of that value
+        (Engine.vcpu_status; PartialOrder.part reads the vCPU's op and step)."""
+        st = self.engine.vcpu_status(c, self.values[x])
+        return st, self._part(key, c, st)
+
+    def _part(self, key: tuple, a: int, st: Status) -> int | None:
+        por = self._por
+        return None if por is None else por.part(self.state(key), a, st)
 
     def child(self, i: int, key: tuple, a: int, st: Status, taken) -> tuple:
         """(the properties actor a's step from `key` violates, the canonical
@@ -371,6 +395,7 @@ class Flat:
         move key (ample, below), so most states are never decoded; with many,
         por.ample on the decoded state."""
         if por.few:
+            self._por = por
             return partial(self.ample, por)
         return partial(self._ample_decoded, por)
 
@@ -385,53 +410,73 @@ class Flat:
         if len(decided) != self._decided:  # decided only grows: its size names it
             self._decided = len(decided)
             self._vcpu_visible.clear()
+            self._here_vis = None
             for _, visibles in self._moves.values():
                 visibles.clear()
         plan = por.planned(self.parts(por, key, statuses), enabled)
-        return first_invisible(plan, partial(self.visible, por, key, statuses, decided), enabled)
+        # first_invisible(plan, visible), its memo lookups inline: this is asked
+        # at every state with more than one actor enabled
+        n, threads = self.n, self._here_visible
+        vcpus = self._here_vis
+        for members in plan:
+            for a in members:
+                if a < n:  # visible()'s key, as below
+                    if vcpus is None:
+                        vcpus = self._vcpu_vis(por, key)
+                    arg = statuses[a].step.arg
+                    seen = vcpus.get((a, key[a], -1 if arg is None else key[arg]))
+                else:
+                    seen = threads.get(self._move_key(key, a, statuses[a]))
+                if seen is None:
+                    seen = self.visible(por, key, statuses, decided, a)
+                if seen:
+                    break
+            else:
+                return list(members)
+        return enabled
 
     def parts(self, por, key: tuple, statuses) -> tuple[int, ...]:
-        """por.part of each live actor at `key`, in live order: a vCPU's by its id
-        (a part is a function of the vCPU's value), a thread's by its status memo
-        key from expand (its value, and what its guard reads, which fix its status)."""
-        out = []
-        vcpu_parts = self._vcpu_parts
-        for c in self._live_vcpus:
-            memo, x = vcpu_parts[c], key[c]
-            pid = memo.get(x)
-            if pid is None:
-                pid = memo[x] = por.part(self.state(key), c, statuses[c])
-            out.append(pid)
-        memo = self._thread_parts
-        for a, memo_key in zip(self._live_threads, self._thread_keys, strict=True):
-            pid = memo.get(memo_key)
-            if pid is None:
-                pid = memo[memo_key] = por.part(self.state(key), a, statuses[a])
-            out.append(pid)
-        return tuple(out)
+        """por.part of each live actor at `key`, in live order, as expand found
+        them: a vCPU's memoized by its id (a part is a function of the vCPU's
+        value), a thread's by its status memo key (its value, and what its guard
+        reads, which fix its status)."""
+        assert key is self._key and por is self._por
+        return tuple(self._here_parts)
 
     def visible(self, por, key: tuple, statuses, decided, a: int) -> bool:
         """por.visible of actor a's step from `key` (the state _focus is on), while
         `decided` stays. A vCPU's step is memoized by its move key (its id and its
-        target's: what the step reads and writes), the flags set (a suspension
+        target's: what the step reads and writes) under the flags set (a suspension
         reads its waiting_on's) and what por.ahead says may open and clear ahead:
         all props.visible reads of the rest. A thread's, by its move key
         (_move_key: the threads' id in it) under _focus's (windows, in the ioctl,
         flags set); the steps that read every vCPU are not memoized."""
         st = statuses[a]
-        opens, clears = self._ahead(por, key)
-        memo_key = self._move_key(key, a, st)
-        if a < self.n:
-            memo = self._vcpu_visible
-            memo_key += (opens, clears, self._flags_set)
+        if a < self.n:  # _move_key's first case, inline, as in child()
+            memo = self._here_vis
+            if memo is None:
+                memo = self._vcpu_vis(por, key)
+            arg = st.step.arg
+            memo_key = (a, key[a], -1 if arg is None else key[arg])
         else:
             memo = self._here_visible
+            memo_key = self._move_key(key, a, st)
         seen = None if memo_key is None else memo.get(memo_key)
         if seen is None:
+            opens, clears = self._ahead(por, key)
             seen = por.visible(self.state(key), a, st, opens, clears, None, decided)
             if memo_key is not None:
                 memo[memo_key] = seen
         return seen
+
+    def _vcpu_vis(self, por, key: tuple) -> dict[tuple, bool]:
+        """The vCPU steps' visibility memo at the state _focus is on."""
+        here = (*self._ahead(por, key), self._flags_set)
+        memo = self._vcpu_visible.get(here)
+        if memo is None:
+            memo = self._vcpu_visible[here] = {}
+        self._here_vis = memo
+        return memo
 
     def _ahead(self, por, key: tuple) -> tuple[int, int]:
         """por.ahead of the state at `key`: what the threads' remaining ops may open

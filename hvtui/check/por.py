@@ -512,18 +512,23 @@ class PartialOrder:
         holders: dict[int, int] = {}  # part -> the actors that have it
         present = 0  # the parts here, as a bitmask of their ids
         for y, py in zip(self.live, parts, strict=True):
-            holders[py] = holders.get(py, 0) | 1 << y
-            present |= 1 << py
+            bit = 1 << py
+            if present & bit:
+                holders[py] |= 1 << y
+            else:
+                holders[py] = 1 << y
+                present |= bit
         rows = self.rows
         out = [0] * len(self.engine.names)
         for x, px in zip(self.live, parts, strict=True):
             common = rows[px] & present  # few bits: iterated here, not by bits()
-            mask = 0
-            while common:
-                low = common & -common
-                mask |= holders[low.bit_length() - 1]
-                common ^= low
-            out[x] = mask & ~(1 << x)
+            if common:
+                mask = 0
+                while common:
+                    low = common & -common
+                    mask |= holders[low.bit_length() - 1]
+                    common ^= low
+                out[x] = mask & ~(1 << x)
         return tuple(out)
 
     def part(self, s: State, a: int, status: Status) -> int:
