@@ -34,7 +34,7 @@ from hvtui.check.slicing import vcpu_slicer
 from hvtui.check.symmetry import may_be_inhibited
 from hvtui.model import properties as props
 from hvtui.model.engine import FINISHED, Engine, Status
-from hvtui.model.state import State, Vcpu, Vec
+from hvtui.model.state import State, Thread, Vcpu, Vec
 from hvtui.model.steps import RECORDED, STEPS, THREAD, VMM, W, X
 from hvtui.model.variants import VARIANTS
 
@@ -98,6 +98,7 @@ class Flat:
         self._inside: list[bool] = []  # threads id -> in_ioctl
         self._recorded: list[tuple[int, ...]] = []  # threads id -> the vCPUs its records name
         self._prunes: dict[tuple, int] = {}  # see _pruned
+        self._keeps: dict[tuple[int, int], bool] = {}  # see _kept
         self._reads: list[tuple] = []  # threads id -> (x, w) per thread: see _read
         self._statuses: list[dict[int, Status]] = [{} for _ in range(n)]
         self._thread_statuses: dict[tuple, Status] = {}
@@ -255,7 +256,7 @@ class Flat:
             move = self._move(key, a, st)
             if memo_key is not None:
                 self._here_moves[memo_key] = move
-        found, writes, raw, tid, windows, forgot, sliced = move
+        found, writes, raw, tid, windows, forgot, sliced, drops = move
         if not writes:
             out = key
         elif len(writes) == 2:
@@ -269,8 +270,8 @@ class Flat:
             tid = key[n]
         else:
             out = (*out[:n], tid, windows)
-        if self._prune is not None and self._recorded[tid]:
-            out, pruned = self._pruned(key, out, raw)
+        if drops:  # a reader left its section: its record may go (see _pruned)
+            out, pruned = self._pruned(key, out, raw, drops)
             forgot = forgot or pruned
         if self._sort is None:
             return found, out, out, forgot, sliced, False
@@ -295,7 +296,8 @@ class Flat:
     def _move(self, key: tuple, a: int, st: Status) -> tuple:
         """Actor a's step from `key`, as child() keeps it: (found, its writes as
         canonical (slot, id, ...), the same with raw ids, the threads' id and
-        the windows after, forgot, sliced)."""
+        the windows after, forgot, sliced, the slots whose record it drops:
+        see _pruned)."""
         engine, before = self.engine, self.view(key)
         if a < self.n:
             d, (_, _, writes) = engine.move(before, a, st)
@@ -306,7 +308,14 @@ class Flat:
         after = View(vcpus, threads, windows)
         found = props.violations(engine, before, a, d.kind, st.step.arg, after, changed)
         out, raw, forgot, sliced = self._canonical(writes)
-        return found, out, raw, self._tid(threads), windows, forgot, sliced
+        drops = ()
+        if self._prune is not None:
+            drops = tuple(
+                c
+                for c, x in zip(raw[::2], raw[1::2], strict=True)
+                if self._kept(c, key[c]) and not self._kept(c, x)
+            )
+        return found, out, raw, self._tid(threads), windows, forgot, sliced, drops
 
     def _canonical(self, writes: tuple) -> tuple:
         """A step's writes as (slot, canonical id, ...) and (slot, raw id, ...),
@@ -333,25 +342,41 @@ class Flat:
             out = self._canon[c, x] = (self._vid(s), f is not v, s is not f)
         return out
 
-    def _pruned(self, key: tuple, out: tuple, raw: tuple) -> tuple[tuple, bool]:
+    def _pruned(self, key: tuple, out: tuple, raw: tuple, drops: tuple) -> tuple[tuple, bool]:
         """`out` (one step from `key`) with synchronize_srcu's records pruned as
         hvtui.check.generations does, reading the values the step wrote before
-        they were forgotten; memoized by the threads and the recorded vCPUs' ids."""
+        they were forgotten; memoized by the threads' id and `drops`.
+
+        Every record a stored state holds is (c, 1) with vcpu c a reader at
+        generation 1 there (test_check_flat_records): synchronize_srcu records
+        forgotten generations, and pruning keeps only those at 1. So pruning
+        after a step can drop only the record of a slot the step wrote, and
+        only where it moved a reader on (_move's `drops`, by _kept): child()
+        prunes those steps alone, and by the threads' id and those slots."""
         n = self.n
         tid = out[n]
-        recorded = self._recorded[tid]
-        after = [key[c] for c in recorded]
-        for j in range(0, len(raw), 2):
-            if raw[j] in recorded:
-                after[recorded.index(raw[j])] = raw[j + 1]
-        memo_key = (tid, *after)
+        memo_key = (tid, drops)
         kept = self._prunes.get(memo_key)
         if kept is None:
+            recorded = self._recorded[tid]
+            after = [key[c] for c in recorded]
+            for j in range(0, len(raw), 2):
+                if raw[j] in recorded:
+                    after[recorded.index(raw[j])] = raw[j + 1]
             vcpus = {c: self.values[x] for c, x in zip(recorded, after, strict=True)}
             kept = self._prunes[memo_key] = self._tid(self._prune(self.thread_values[tid], vcpus))
         if kept == tid:
             return out, False
         return (*out[:n], kept, out[n + 1]), True
+
+    def _kept(self, c: int, x: int) -> bool:
+        """Whether pruning keeps the record (c, 1) of vcpu c at value id x (the
+        one record of c a stored state may hold: see _pruned), once per (c, x)."""
+        out = self._keeps.get((c, x))
+        if out is None:
+            probe = (Thread(readers=((c, 1),)),)
+            out = self._keeps[c, x] = self._prune(probe, {c: self.values[x]}) is probe
+        return out
 
     def _sorted(self, key: tuple, out: tuple, raw: tuple) -> tuple[tuple, bool]:
         """The symmetry's canonical form of `out` (one step from `key`), and
