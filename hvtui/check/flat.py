@@ -27,6 +27,7 @@ memoized by what props.visible reads, so only a memo miss decodes.
 from __future__ import annotations
 
 from functools import partial
+from operator import attrgetter
 
 from hvtui.check.generations import forget_vcpu, pruner
 from hvtui.check.por import first_invisible
@@ -35,19 +36,33 @@ from hvtui.check.symmetry import may_be_inhibited
 from hvtui.model import properties as props
 from hvtui.model.engine import FINISHED, Engine, Status
 from hvtui.model.state import State, Thread, Vcpu, Vec
-from hvtui.model.steps import RECORDED, STEPS, THREAD, VMM, W, X
+from hvtui.model.steps import ALL, BY_KIND, RECORDED, STEPS, THREAD, VMM, W, X
 from hvtui.model.variants import VARIANTS
 
 # VMM steps whose effect or judgement reads every vCPU: synchronize_srcu's
 # start records every reader, and the ioctl's return is where judge() looks
 # for lost wake-ups everywhere. The others read the vCPU their op acts on and
 # the one the scan is at (asserted below), so child() memoizes them by those.
-_READS_ALL = frozenset({"sync", "return"})
+# These, by a few fields of every vCPU (Flat._sights): what the step table
+# declares they read of ALL, and what judge() reads besides -- the sync step
+# test's whether a reader is in kernel work (its pc), and at the return what
+# no-lost-wakeup watches of a vCPU (test_check_flat_sights).
+_READS_ALL = {
+    "sync": ("pc",),
+    "return": tuple(f for f in props.WATCHES[props.NO_LOST_WAKEUP] if f in Vcpu._fields),
+}
 assert all(
     {loc.who for v in VARIANTS.values() for loc in d.reads_under(v)} <= {X, W, THREAD, RECORDED}
     for d in STEPS  # RECORDED: synced's guard, its status memoized by the records' ids
     if d.actor == VMM and d.kind not in _READS_ALL
 ), "a VMM step reads a vCPU Flat.child does not key its memo by"
+
+
+def _declared_all(kind: str, variant) -> set[str]:
+    """The vCPU fields step `kind` declares reading of every vCPU (ALL)."""
+    fields = {loc.field for loc in BY_KIND[kind].reads_under(variant) if loc.who == ALL}
+    assert fields <= set(Vcpu._fields), f"{kind} reads of every vCPU what is not a field"
+    return fields
 
 
 class View:
@@ -111,6 +126,11 @@ class Flat:
         self._slice = vcpu_slicer(program) if slicing else None
         self._flags = sorted(may_be_inhibited(program))  # the only flags that can be set
         self._sort = space.sort if space.symmetry else None
+        # _READS_ALL's step kind -> the fields of a vCPU's value its move reads
+        self._sights = {
+            kind: attrgetter(*sorted(_declared_all(kind, engine.variant) | set(more)))
+            for kind, more in _READS_ALL.items()
+        }
         self.idle = [FINISHED] * len(engine.names)  # actors that never step
         self._live_vcpus = [a for a in space.live if a < n]
         self._live_threads = [a for a in space.live if a >= n]
@@ -251,11 +271,11 @@ class Flat:
             memo_key = (a, key[a], -1 if arg is None else key[arg])
         else:
             memo_key = self._move_key(key, a, st)
-        move = None if memo_key is None else self._here_moves.get(memo_key)
+            if memo_key is None:
+                memo_key = self._sight_key(key, a, st)
+        move = self._here_moves.get(memo_key)
         if move is None:
-            move = self._move(key, a, st)
-            if memo_key is not None:
-                self._here_moves[memo_key] = move
+            move = self._here_moves[memo_key] = self._move(key, a, st)
         found, writes, raw, tid, windows, forgot, sliced, drops = move
         if not writes:
             out = key
@@ -289,9 +309,19 @@ class Flat:
             return (a, key[a], -1 if arg is None else key[arg])
         if st.step.kind in _READS_ALL:
             return None
+        return self._thread_key(key, a)
+
+    def _thread_key(self, key: tuple, a: int) -> tuple:
         tid = key[self.n]
         x, w = self._reads[tid][a - self.n]
         return (a, tid, key[x], key[w])
+
+    def _sight_key(self, key: tuple, a: int, st: Status) -> tuple:
+        """child()'s memo key for a step that reads every vCPU (_READS_ALL): what
+        _move_key would say of another thread step, and of every vCPU the fields
+        its move reads (_sights). Not _move_key's: visible() reads more."""
+        values, sight = self.values, self._sights[st.step.kind]
+        return (*self._thread_key(key, a), *[sight(values[v]) for v in key[: self.n]])
 
     def _move(self, key: tuple, a: int, st: Status) -> tuple:
         """Actor a's step from `key`, as child() keeps it: (found, its writes as
