@@ -16,12 +16,15 @@ windows, in the ioctl, flags set). Forgetting generations and slicing are
 functions of one vCPU's value (hvtui.check.generations, hvtui.check.slicing),
 so they are applied once per interned value, inside that table.
 
-A VMM thread's step may read anything: it runs on a decoded view of the
-state (a list of the values). States are decoded to `State` only where the
-API needs one: the symmetry's sort, end states, counterexamples, and the POR
-with many actors. With few (por.FEW), the POR's questions are asked of keys
-too (`ample`): each actor's part by its id, and each step's visibility
-memoized by what props.visible reads, so only a memo miss decodes.
+A VMM thread's step runs on a decoded view of the state (a list of the
+values), once per what it reads: the threads, the vCPUs its op acts on and
+scans where it reads or writes them, and for synchronize_srcu's start and
+the ioctl's return, which read every vCPU, a few fields of each. States are
+decoded to `State` only where the API needs one: the symmetry's sort, end
+states, counterexamples, and the POR with many actors. With few (por.FEW),
+the POR's questions are asked of keys too (`ample`): each actor's part by
+its id, and each step's visibility memoized by what props.visible reads, so
+only a memo miss decodes.
 """
 
 from __future__ import annotations
@@ -126,6 +129,16 @@ class Flat:
         self._slice = vcpu_slicer(program) if slicing else None
         self._flags = sorted(may_be_inhibited(program))  # the only flags that can be set
         self._sort = space.sort if space.symmetry else None
+        # a VMM step's kind -> whether it reads or writes the vCPU its op acts on,
+        # and the one its scan is at (_thread_move_key)
+        self._touches = {
+            d.kind: tuple(
+                any(loc.who == who for loc in d.reads_under(engine.variant) + d.all_writes())
+                for who in (X, W)
+            )
+            for d in STEPS
+            if d.actor == VMM
+        }
         # _READS_ALL's step kind -> the fields of a vCPU's value its move reads
         self._sights = {
             kind: attrgetter(*sorted(_declared_all(kind, engine.variant) | set(more)))
@@ -270,9 +283,7 @@ class Flat:
             arg = st.step.arg
             memo_key = (a, key[a], -1 if arg is None else key[arg])
         else:
-            memo_key = self._move_key(key, a, st)
-            if memo_key is None:
-                memo_key = self._sight_key(key, a, st)
+            memo_key = self._thread_move_key(key, a, st)
         move = self._here_moves.get(memo_key)
         if move is None:
             move = self._here_moves[memo_key] = self._move(key, a, st)
@@ -309,19 +320,30 @@ class Flat:
             return (a, key[a], -1 if arg is None else key[arg])
         if st.step.kind in _READS_ALL:
             return None
-        return self._thread_key(key, a)
-
-    def _thread_key(self, key: tuple, a: int) -> tuple:
         tid = key[self.n]
         x, w = self._reads[tid][a - self.n]
         return (a, tid, key[x], key[w])
 
-    def _sight_key(self, key: tuple, a: int, st: Status) -> tuple:
-        """child()'s memo key for a step that reads every vCPU (_READS_ALL): what
-        _move_key would say of another thread step, and of every vCPU the fields
-        its move reads (_sights). Not _move_key's: visible() reads more."""
-        values, sight = self.values, self._sights[st.step.kind]
-        return (*self._thread_key(key, a), *[sight(values[v]) for v in key[: self.n]])
+    def _thread_move_key(self, key: tuple, a: int, st: Status) -> tuple:
+        """child()'s memo key for thread actor a's step from `key`, besides _focus's
+        (windows, in the ioctl, flags set): the threads' id; the ids of the vCPU
+        its op acts on and of the one its scan is at, each where the step table
+        says the step reads or writes it (-1 where not: a synchronize_srcu has no
+        use for either); and for the steps that read every vCPU (_READS_ALL) the
+        fields of each that their move reads (_sights); held to that by
+        test_check_flat_thread_moves. _move_key keeps the ids whole: visible()
+        memoizes by it."""
+        n = self.n
+        tid = key[n]
+        x, w = self._reads[tid][a - n]
+        kind = st.step.kind
+        on_x, on_w = self._touches[kind]
+        memo_key = (a, tid, key[x] if on_x else -1, key[w] if on_w else -1)
+        sight = self._sights.get(kind)
+        if sight is None:
+            return memo_key
+        values = self.values
+        return (*memo_key, *[sight(values[v]) for v in key[:n]])
 
     def _move(self, key: tuple, a: int, st: Status) -> tuple:
         """Actor a's step from `key`, as child() keeps it: (found, its writes as
