@@ -288,22 +288,21 @@ class Flat:
         if move is None:
             move = self._here_moves[memo_key] = self._move(key, a, st)
         found, writes, raw, tid, windows, forgot, sliced, drops = move
-        if not writes:
-            out = key
-        elif len(writes) == 2:
-            c = writes[0]
-            out = key[:c] + (writes[1],) + key[c + 1 :]
-        else:
-            out = list(key)
-            out[writes[0]], out[writes[2]] = writes[1], writes[3]
-            out = tuple(out)
         if a < n:  # the move is the vCPU's, whatever the threads: they stay
             tid = key[n]
-        else:
-            out = (*out[:n], tid, windows)
-        if drops:  # a reader left its section: its record may go (see _pruned)
-            out, pruned = self._pruned(key, out, raw, drops)
-            forgot = forgot or pruned
+        # (a list written in place and made a tuple once: cheaper than slicing)
+        out = list(key)
+        if writes:
+            out[writes[0]] = writes[1]
+            if len(writes) > 2:
+                out[writes[2]] = writes[3]
+        if a >= n:
+            out[n], out[n + 1] = tid, windows
+        if drops and self._recorded[tid]:  # a recorded reader moved on (see _pruned)
+            kept = self._pruned(key, tid, raw, drops)
+            if kept != tid:
+                out[n], forgot = kept, True
+        out = tuple(out)
         if self._sort is None:
             return found, out, out, forgot, sliced, False
         out, folded = self._sorted(key, out, raw)
@@ -394,10 +393,11 @@ class Flat:
             out = self._canon[c, x] = (self._vid(s), f is not v, s is not f)
         return out
 
-    def _pruned(self, key: tuple, out: tuple, raw: tuple, drops: tuple) -> tuple[tuple, bool]:
-        """`out` (one step from `key`) with synchronize_srcu's records pruned as
-        hvtui.check.generations does, reading the values the step wrote before
-        they were forgotten; memoized by the threads' id and `drops`.
+    def _pruned(self, key: tuple, tid: int, raw: tuple, drops: tuple) -> int:
+        """The threads' id `tid` (one step from `key`) with synchronize_srcu's
+        records pruned as hvtui.check.generations does, reading the values the
+        step wrote (`raw`) before they were forgotten; memoized by `tid` and
+        `drops`.
 
         Every record a stored state holds is (c, 1) with vcpu c a reader at
         generation 1 there (test_check_flat_records): synchronize_srcu records
@@ -405,8 +405,6 @@ class Flat:
         after a step can drop only the record of a slot the step wrote, and
         only where it moved a reader on (_move's `drops`, by _kept): child()
         prunes those steps alone, and by the threads' id and those slots."""
-        n = self.n
-        tid = out[n]
         memo_key = (tid, drops)
         kept = self._prunes.get(memo_key)
         if kept is None:
@@ -417,9 +415,7 @@ class Flat:
                     after[recorded.index(raw[j])] = raw[j + 1]
             vcpus = {c: self.values[x] for c, x in zip(recorded, after, strict=True)}
             kept = self._prunes[memo_key] = self._tid(self._prune(self.thread_values[tid], vcpus))
-        if kept == tid:
-            return out, False
-        return (*out[:n], kept, out[n + 1]), True
+        return kept
 
     def _kept(self, c: int, x: int) -> bool:
         """Whether pruning keeps the record (c, 1) of vcpu c at value id x (the
