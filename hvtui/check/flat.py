@@ -49,7 +49,7 @@ from hvtui.model.variants import VARIANTS
 # These, by a few fields of every vCPU (Flat._sights): what the step table
 # declares they read of ALL, and what judge() reads besides -- the sync step
 # test's whether a reader is in kernel work (its pc), and at the return what
-# no-lost-wakeup watches of a vCPU (test_check_flat_sights).
+# no-lost-wakeup watches of a vCPU (test_check_flat_thread_moves).
 _READS_ALL = {
     "sync": ("pc",),
     "return": tuple(f for f in props.WATCHES[props.NO_LOST_WAKEUP] if f in Vcpu._fields),
