@@ -16,38 +16,55 @@ windows, in the ioctl, flags set). Forgetting generations and slicing are
 functions of one vCPU's value (hvtui.check.generations, hvtui.check.slicing),
 so they are applied once per interned value, inside that table.
 
-A VMM thread's step may read anything: it runs on a decoded view of the
-state (a list of the values). States are decoded to `State` only where the
-API needs one: the symmetry's sort, end states, counterexamples, and the POR
-with many actors. With few (por.FEW), the POR's questions are asked of keys
-too (`ample`): each actor's part by its id, and each step's visibility
-memoized by what props.visible reads, so only a memo miss decodes.
+A VMM thread's step runs on a decoded view of the state (a list of the
+values), once per what it reads: the threads, the vCPUs its op acts on and
+scans where it reads or writes them, and for synchronize_srcu's start and
+the ioctl's return, which read every vCPU, a few fields of each. States are
+decoded to `State` only where the API needs one: the symmetry's sort, end
+states, counterexamples, and the POR with many actors. With few (por.FEW),
+the POR's questions are asked of keys too (`ample`): each actor's part by
+its id, and each step's visibility memoized by what props.visible reads, so
+only a memo miss decodes.
 """
 
 from __future__ import annotations
 
 from functools import partial
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from hvtui.check.generations import forget_vcpu, pruner
 from hvtui.check.slicing import vcpu_slicer
 from hvtui.check.symmetry import may_be_inhibited
 from hvtui.model import properties as props
 from hvtui.model.engine import FINISHED, Engine, Status
-from hvtui.model.state import State, Vcpu, Vec
-from hvtui.model.steps import RECORDED, STEPS, THREAD, VMM, W, X
+from hvtui.model.state import State, Thread, Vcpu, Vec
+from hvtui.model.steps import ALL, BY_KIND, RECORDED, STEPS, THREAD, VMM, W, X
 from hvtui.model.variants import VARIANTS
 
 # VMM steps whose effect or judgement reads every vCPU: synchronize_srcu's
 # start records every reader, and the ioctl's return is where judge() looks
 # for lost wake-ups everywhere. The others read the vCPU their op acts on and
 # the one the scan is at (asserted below), so child() memoizes them by those.
-_READS_ALL = frozenset({"sync", "return"})
+# These, by a few fields of every vCPU (Flat._sights): what the step table
+# declares they read of ALL, and what judge() reads besides -- the sync step
+# test's whether a reader is in kernel work (its pc), and at the return what
+# no-lost-wakeup watches of a vCPU (test_check_flat_thread_moves).
+_READS_ALL = {
+    "sync": ("pc",),
+    "return": tuple(f for f in props.WATCHES[props.NO_LOST_WAKEUP] if f in Vcpu._fields),
+}
 assert all(
     {loc.who for v in VARIANTS.values() for loc in d.reads_under(v)} <= {X, W, THREAD, RECORDED}
     for d in STEPS  # RECORDED: synced's guard, its status memoized by the records' ids
     if d.actor == VMM and d.kind not in _READS_ALL
 ), "a VMM step reads a vCPU Flat.child does not key its memo by"
+
+
+def _declared_all(kind: str, variant) -> set[str]:
+    """The vCPU fields step `kind` declares reading of every vCPU (ALL)."""
+    fields = {loc.field for loc in BY_KIND[kind].reads_under(variant) if loc.who == ALL}
+    assert fields <= set(Vcpu._fields), f"{kind} reads of every vCPU what is not a field"
+    return fields
 
 
 class View:
@@ -102,6 +119,7 @@ class Flat:
         self._inside: list[bool] = []  # threads id -> in_ioctl
         self._recorded: list[tuple[int, ...]] = []  # threads id -> the vCPUs its records name
         self._prunes: dict[tuple, int] = {}  # see _pruned
+        self._keeps: dict[tuple[int, int], bool] = {}  # see _kept
         self._reads: list[tuple] = []  # threads id -> (x, w) per thread: see _read
         # vcpu c's (status, part: see parts) by its id; a thread's by what its
         # guard reads (expand)
@@ -117,6 +135,21 @@ class Flat:
         self._slice = vcpu_slicer(program) if slicing else None
         self._flags = sorted(may_be_inhibited(program))  # the only flags that can be set
         self._sort = space.sort if space.symmetry else None
+        # a VMM step's kind -> whether it reads or writes the vCPU its op acts on,
+        # and the one its scan is at (_thread_move_key)
+        self._touches = {
+            d.kind: tuple(
+                any(loc.who == who for loc in d.reads_under(engine.variant) + d.all_writes())
+                for who in (X, W)
+            )
+            for d in STEPS
+            if d.actor == VMM
+        }
+        # _READS_ALL's step kind -> the fields of a vCPU's value its move reads
+        self._sights = {
+            kind: attrgetter(*sorted(_declared_all(kind, engine.variant) | set(more)))
+            for kind, more in _READS_ALL.items()
+        }
         self.idle = [FINISHED] * len(engine.names)  # actors that never step
         self._live_vcpus = [a for a in space.live if a < n]
         self._live_threads = [a for a in space.live if a >= n]
@@ -273,29 +306,26 @@ class Flat:
             arg = st.step.arg
             memo_key = (a, key[a], -1 if arg is None else key[arg])
         else:
-            memo_key = self._move_key(key, a, st)
-        move = None if memo_key is None else self._here_moves.get(memo_key)
+            memo_key = self._thread_move_key(key, a, st)
+        move = self._here_moves.get(memo_key)
         if move is None:
-            move = self._move(key, a, st)
-            if memo_key is not None:
-                self._here_moves[memo_key] = move
-        found, writes, raw, tid, windows, forgot, sliced = move
-        if not writes:
-            out = key
-        elif len(writes) == 2:
-            c = writes[0]
-            out = key[:c] + (writes[1],) + key[c + 1 :]
-        else:
-            out = list(key)
-            out[writes[0]], out[writes[2]] = writes[1], writes[3]
-            out = tuple(out)
+            move = self._here_moves[memo_key] = self._move(key, a, st)
+        found, writes, raw, tid, windows, forgot, sliced, drops = move
         if a < n:  # the move is the vCPU's, whatever the threads: they stay
             tid = key[n]
-        else:
-            out = (*out[:n], tid, windows)
-        if self._prune is not None and self._recorded[tid]:
-            out, pruned = self._pruned(key, out, raw)
-            forgot = forgot or pruned
+        # (a list written in place and made a tuple once: cheaper than slicing)
+        out = list(key)
+        if writes:
+            out[writes[0]] = writes[1]
+            if len(writes) > 2:
+                out[writes[2]] = writes[3]
+        if a >= n:
+            out[n], out[n + 1] = tid, windows
+        if drops and self._recorded[tid]:  # a recorded reader moved on (see _pruned)
+            kept = self._pruned(key, tid, raw, drops)
+            if kept != tid:
+                out[n], forgot = kept, True
+        out = tuple(out)
         if self._sort is None:
             return found, out, out, forgot, sliced, False
         out, folded = self._sorted(key, out, raw)
@@ -316,10 +346,32 @@ class Flat:
         x, w = self._reads[tid][a - self.n]
         return (a, tid, key[x], key[w])
 
+    def _thread_move_key(self, key: tuple, a: int, st: Status) -> tuple:
+        """child()'s memo key for thread actor a's step from `key`, besides _focus's
+        (windows, in the ioctl, flags set): the threads' id; the ids of the vCPU
+        its op acts on and of the one its scan is at, each where the step table
+        says the step reads or writes it (-1 where not: a synchronize_srcu has no
+        use for either); and for the steps that read every vCPU (_READS_ALL) the
+        fields of each that their move reads (_sights); held to that by
+        test_check_flat_thread_moves. _move_key keeps the ids whole: visible()
+        memoizes by it."""
+        n = self.n
+        tid = key[n]
+        x, w = self._reads[tid][a - n]
+        kind = st.step.kind
+        on_x, on_w = self._touches[kind]
+        memo_key = (a, tid, key[x] if on_x else -1, key[w] if on_w else -1)
+        sight = self._sights.get(kind)
+        if sight is None:
+            return memo_key
+        values = self.values
+        return (*memo_key, *[sight(values[v]) for v in key[:n]])
+
     def _move(self, key: tuple, a: int, st: Status) -> tuple:
         """Actor a's step from `key`, as child() keeps it: (found, its writes as
         canonical (slot, id, ...), the same with raw ids, the threads' id and
-        the windows after, forgot, sliced)."""
+        the windows after, forgot, sliced, the slots whose record it drops:
+        see _pruned)."""
         engine, before = self.engine, self.view(key)
         if a < self.n:
             d, (_, _, writes) = engine.move(before, a, st)
@@ -330,7 +382,14 @@ class Flat:
         after = View(vcpus, threads, windows)
         found = props.violations(engine, before, a, d.kind, st.step.arg, after, changed)
         out, raw, forgot, sliced = self._canonical(writes)
-        return found, out, raw, self._tid(threads), windows, forgot, sliced
+        drops = ()
+        if self._prune is not None:
+            drops = tuple(
+                c
+                for c, x in zip(raw[::2], raw[1::2], strict=True)
+                if self._kept(c, key[c]) and not self._kept(c, x)
+            )
+        return found, out, raw, self._tid(threads), windows, forgot, sliced, drops
 
     def _canonical(self, writes: tuple) -> tuple:
         """A step's writes as (slot, canonical id, ...) and (slot, raw id, ...),
@@ -357,25 +416,38 @@ class Flat:
             out = self._canon[c, x] = (self._vid(s), f is not v, s is not f)
         return out
 
-    def _pruned(self, key: tuple, out: tuple, raw: tuple) -> tuple[tuple, bool]:
-        """`out` (one step from `key`) with synchronize_srcu's records pruned as
-        hvtui.check.generations does, reading the values the step wrote before
-        they were forgotten; memoized by the threads and the recorded vCPUs' ids."""
-        n = self.n
-        tid = out[n]
-        recorded = self._recorded[tid]
-        after = [key[c] for c in recorded]
-        for j in range(0, len(raw), 2):
-            if raw[j] in recorded:
-                after[recorded.index(raw[j])] = raw[j + 1]
-        memo_key = (tid, *after)
+    def _pruned(self, key: tuple, tid: int, raw: tuple, drops: tuple) -> int:
+        """The threads' id `tid` (one step from `key`) with synchronize_srcu's
+        records pruned as hvtui.check.generations does, reading the values the
+        step wrote (`raw`) before they were forgotten; memoized by `tid` and
+        `drops`.
+
+        Every record a stored state holds is (c, 1) with vcpu c a reader at
+        generation 1 there (test_check_flat_records): synchronize_srcu records
+        forgotten generations, and pruning keeps only those at 1. So pruning
+        after a step can drop only the record of a slot the step wrote, and
+        only where it moved a reader on (_move's `drops`, by _kept): child()
+        prunes those steps alone, and by the threads' id and those slots."""
+        memo_key = (tid, drops)
         kept = self._prunes.get(memo_key)
         if kept is None:
+            recorded = self._recorded[tid]
+            after = [key[c] for c in recorded]
+            for j in range(0, len(raw), 2):
+                if raw[j] in recorded:
+                    after[recorded.index(raw[j])] = raw[j + 1]
             vcpus = {c: self.values[x] for c, x in zip(recorded, after, strict=True)}
             kept = self._prunes[memo_key] = self._tid(self._prune(self.thread_values[tid], vcpus))
-        if kept == tid:
-            return out, False
-        return (*out[:n], kept, out[n + 1]), True
+        return kept
+
+    def _kept(self, c: int, x: int) -> bool:
+        """Whether pruning keeps the record (c, 1) of vcpu c at value id x (the
+        one record of c a stored state may hold: see _pruned), once per (c, x)."""
+        out = self._keeps.get((c, x))
+        if out is None:
+            probe = (Thread(readers=((c, 1),)),)
+            out = self._keeps[c, x] = self._prune(probe, {c: self.values[x]}) is probe
+        return out
 
     def _sorted(self, key: tuple, out: tuple, raw: tuple) -> tuple[tuple, bool]:
         """The symmetry's canonical form of `out` (one step from `key`), and

@@ -33,6 +33,7 @@ the same and then raises `Interrupted`, which carries that Result.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -386,7 +387,7 @@ class _Search:
         space = self.space
         taken: dict[int, State] = {}  # actor -> its successor, where the POR took the step
         por = self.por
-        limit = self.max_states
+        limit = math.inf if self.max_states is None else self.max_states
         root = space.canon(space.engine.initial())
         # Up to one chunk of vCPUs a state is a flat tuple of interned ids
         # (hvtui.check.flat); past that a State, hashed by _Key's xor of its vCPUs.
@@ -408,60 +409,70 @@ class _Search:
         expand_cost = 1 + len(space.live) // 32
         expand, child, store = graph.expand, graph.child, graph.store
         keep, parent_of, actor_of = keys.append, parent.append, actor.append
+        # Counted per transition in locals, which cost less than p's fields: into
+        # p where the loop stops, and the transitions at each poll, which reports them
+        n_transitions = n_forgotten = n_sliced = n_folded = n_revisits = 0
         next_level = 0  # index of the first state one level deeper than state i
         i = 0
         work = 0  # units of work (a transition is one) since the last poll
-        while i < len(keys) and not self._done(p):
-            if i == next_level:
-                p.depth = 0 if i == 0 else p.depth + 1
-                next_level = len(keys)
-            work += expand_cost
-            if work >= _POLL:
-                work = 0
-                if self._poll(p):
-                    return p
-            s = keys[i]
-            statuses, enabled, seeds = expand(i, s)
-            if not enabled:
-                self._terminal(p, i, graph.state(s))
-            chosen = enabled
-            taken.clear()
-            if ample is not None and len(enabled) > 1:
-                chosen = ample(s, statuses, enabled, taken, found, seeds)
-                if len(chosen) < len(enabled):
-                    p.reduced += 1
-                    p.pruned += len(enabled) - len(chosen)
-            for a in chosen:
-                work += 1
+        try:
+            while i < len(keys) and not self._done(p):
+                if i == next_level:
+                    p.depth = 0 if i == 0 else p.depth + 1
+                    next_level = len(keys)
+                work += expand_cost
                 if work >= _POLL:
                     work = 0
+                    p.transitions = n_transitions
                     if self._poll(p):
                         return p
-                violated, key, k3, forgot, sliced, folded = child(i, s, a, statuses[a], taken)
-                p.transitions += 1
-                for prop in violated:
-                    if prop not in found:
-                        found[prop] = (i, a)
-                if forgot:
-                    p.forgotten += 1
-                if sliced:
-                    p.sliced += 1
-                if folded:
-                    p.folded += 1
-                index = len(keys)
-                if seen is not None and seen.setdefault(key, index) != index:
-                    p.revisits += 1  # (one hash: the key was there)
-                    continue
-                if limit is not None and index >= limit:
-                    p.stop = f"--max-states {limit}"
-                    return p
-                if store is not None:
-                    store(index, k3)
-                keep(k3)
-                parent_of(i)
-                actor_of(a)
-            i += 1
-        return p
+                s = keys[i]
+                statuses, enabled, seeds = expand(i, s)
+                if not enabled:
+                    self._terminal(p, i, graph.state(s))
+                chosen = enabled
+                taken.clear()
+                if ample is not None and len(enabled) > 1:
+                    chosen = ample(s, statuses, enabled, taken, found, seeds)
+                    if len(chosen) < len(enabled):
+                        p.reduced += 1
+                        p.pruned += len(enabled) - len(chosen)
+                for a in chosen:
+                    work += 1
+                    if work >= _POLL:
+                        work = 0
+                        p.transitions = n_transitions
+                        if self._poll(p):
+                            return p
+                    violated, key, k3, forgot, sliced, folded = child(i, s, a, statuses[a], taken)
+                    n_transitions += 1
+                    if violated:
+                        for prop in violated:
+                            if prop not in found:
+                                found[prop] = (i, a)
+                    if forgot:
+                        n_forgotten += 1
+                    if sliced:
+                        n_sliced += 1
+                    if folded:
+                        n_folded += 1
+                    index = len(keys)
+                    if seen is not None and seen.setdefault(key, index) != index:
+                        n_revisits += 1  # (one hash: the key was there)
+                        continue
+                    if index >= limit:
+                        p.stop = f"--max-states {limit}"
+                        return p
+                    if store is not None:
+                        store(index, k3)
+                    keep(k3)
+                    parent_of(i)
+                    actor_of(a)
+                i += 1
+            return p
+        finally:
+            p.transitions, p.revisits = n_transitions, n_revisits
+            p.forgotten, p.sliced, p.folded = n_forgotten, n_sliced, n_folded
 
     def _poll(self, p: _Pass) -> bool:
         """Every _POLL units of work: report progress and ask whether to stop."""
