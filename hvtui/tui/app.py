@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -178,16 +179,17 @@ class WorkbenchApp(App):
         if self._recover:
             self._offer_recovery()
 
-    def on_resize(self) -> None:
-        self._place()
+    def on_resize(self, event: events.Resize) -> None:
+        # The app's own size is updated by Textual's handler, which runs after this one.
+        self._place(event.size)
 
-    def _place(self) -> None:
+    def _place(self, size: Size | None = None) -> None:
         """The legend by the terminal's height; the zoom, and the grid's share of the
         screen: a dense zoom takes the lines it needs (up to what leaves the panels
         below their minimum) and the width of its rows."""
         grid = self.main.query_one(VcpuGrid)
         legend = self.main.query_one(VcpuLegend)
-        width, height = self.size
+        width, height = size or self.size
         self.main.query_one(GridCounts).display = height >= COUNTS_MIN_HEIGHT
         n = self.bench.engine.n
         room_w = max(20, width - DETAIL_MIN - 1)
