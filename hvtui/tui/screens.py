@@ -25,6 +25,7 @@ Dialog > Vertical {
     width: 76; max-width: 100%; height: auto; max-height: 100%;
     border: thick $primary; background: $surface; padding: 0 1;
 }
+Dialog Label { width: 100%; }  /* a long question wraps: its end is the question */
 Dialog Label.error { color: $error; }
 Dialog Horizontal { height: auto; align-horizontal: right; }
 Dialog Button { margin-left: 1; }
@@ -113,8 +114,6 @@ def vcpu_screen(vcpus: int) -> NumberScreen:
 
 class ChoiceScreen(Dialog):
     """A question with a few answers, one key each; escape is the last (safe) answer."""
-
-    DEFAULT_CSS = "ChoiceScreen Label { width: 100%; }"
 
     def __init__(self, question: str, answers: list[tuple[str, str, str]]):
         """`answers`: (key, button label, answer id); the first button has the focus."""

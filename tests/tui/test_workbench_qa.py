@@ -7,7 +7,7 @@ the way a person reads it, not the widgets' own state.
 
 from __future__ import annotations
 
-from workbench_support import ROOT, opened, screen_lines
+from workbench_support import ROOT, demo, opened, screen_lines
 
 from hvtui.scenario.load import load
 from hvtui.tui.app import WorkbenchApp
@@ -17,6 +17,16 @@ MANY = ROOT / "scenarios" / "many-vcpus-4096.yaml"
 
 def many() -> WorkbenchApp:
     return WorkbenchApp(load(str(MANY)), recover=False)
+
+
+def dialog_text(app: WorkbenchApp) -> str:
+    """The words inside the dialog's frame (`█ ... █`), its lines joined as one reads them."""
+    inside = []
+    for line in screen_lines(app):
+        left, right = line.find("█"), line.rfind("█")
+        if right > left >= 0:
+            inside.append(line[left + 1 : right].strip(" ▀▄"))
+    return " ".join(part for part in inside if part)
 
 
 async def test_shrinking_the_terminal_mid_session_lays_the_screen_out_for_the_new_size():
@@ -50,3 +60,26 @@ async def test_growing_the_terminal_mid_session_gives_the_big_screen_its_zoom():
         await pilot.pause()
         assert screen_lines(app)[1].startswith("─vCPUs 4096 · 1 char/vCPU─")
         assert screen_lines(app) == expected
+
+
+async def test_the_overwrite_question_is_shown_whole(tmp_path, monkeypatch):
+    """The dialog cut its one line at its width: `... exists. Overwr`, the question lost."""
+    monkeypatch.chdir(tmp_path)
+    name = "a-session-saved-earlier-under-a-long-descriptive-name.yaml"
+    (tmp_path / name).write_text("precious\n")
+    app = WorkbenchApp(demo())
+    async with opened(app, (120, 40)) as pilot:
+        await pilot.press("s", "ctrl+u", *name, "enter")
+        await pilot.pause()
+        text = dialog_text(app)
+        assert "exists. Overwrite it?" in text
+        assert name in text.replace(" ", "")  # the file, even where the line breaks
+
+
+async def test_the_branches_dialog_says_what_c_does_in_full():
+    app = WorkbenchApp(demo())
+    async with opened(app, (120, 40)) as pilot:
+        await pilot.press("a", "right_square_bracket", "b")  # vcpu0 before the recorded vmm
+        await pilot.pause()
+        text = dialog_text(app)
+        assert "c compares it with the current line side by side" in text
