@@ -7,6 +7,8 @@ the way a person reads it, not the widgets' own state.
 
 from __future__ import annotations
 
+import re
+
 from workbench_support import ROOT, demo, opened, screen_lines
 
 from hvtui.scenario.load import load
@@ -83,3 +85,17 @@ async def test_the_branches_dialog_says_what_c_does_in_full():
         await pilot.pause()
         text = dialog_text(app)
         assert "c compares it with the current line side by side" in text
+
+
+async def test_side_by_side_a_violating_step_stays_in_its_columns():
+    """A ✗ was put before the step number, pushing that row two columns right of the rest."""
+    app = WorkbenchApp(demo())
+    async with opened(app, (120, 40)) as pilot:
+        await pilot.press("a", "right_square_bracket", "b", "c")  # vcpu0 first, then compare
+        await pilot.pause()
+        rows = [line for line in screen_lines(app) if " │ " in line]
+        violating = [row for row in rows if "✗" in row.split(" │ ")[0]]
+        assert violating, "the recorded run's step 17 violates no-flush-while-inhibited"
+        actor_column = {re.search(r"\d (vcpu\d|vmm)", row).start(1) for row in rows}
+        assert len(actor_column) == 1, violating[0]
+        assert len({row.index(" │ ") for row in rows}) == 1
