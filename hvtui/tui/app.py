@@ -45,6 +45,7 @@ from hvtui.tui.panels import (
 )
 from hvtui.tui.screens import (
     BranchScreen,
+    ChoiceScreen,
     ConfirmScreen,
     HelpScreen,
     SaveAsScreen,
@@ -52,6 +53,7 @@ from hvtui.tui.screens import (
     VerdictScreen,
     jump_screen,
     recover_screen,
+    reload_screen,
     unsaved_screen,
     vcpu_screen,
 )
@@ -124,7 +126,9 @@ class WorkbenchApp(App):
         self.check_line = ""
         self.checked: tuple[Scenario, Result] | None = None  # what was checked, the result
         self._recover = recover
-        self._discarded = False  # the user chose to drop the unsaved work: no recovery file
+        # The work the user chose to drop, or that is already in a recovery file: none
+        # is written for it (a file opened since, or an edit since, is new work).
+        self._discarded: tuple | None = None
         self._run: Worker | None = None
         self._check: Worker | None = None
         self._measure: Worker | None = None
@@ -535,6 +539,14 @@ class WorkbenchApp(App):
         self.changed()
 
     def action_reload(self) -> None:
+        """Read the file again; the ops added here are not in it, so ask before dropping them."""
+        added = self.bench.unsaved_ops()
+        if not added:
+            self._reload()
+            return
+        self.unless_unsaved("reload", self._reload, reload_screen(added))
+
+    def _reload(self) -> None:
         self._stop()
         try:
             what = self.bench.reload()
@@ -625,10 +637,13 @@ class WorkbenchApp(App):
 
     # -- unsaved work ------------------------------------------------------------------
 
-    def unless_unsaved(self, doing: str, go) -> None:
-        """`go()` now if nothing is unsaved; else ask: save (then go), discard (go), cancel."""
+    def unless_unsaved(self, doing: str, go, question: ChoiceScreen | None = None) -> None:
+        """`go()` now if nothing is unsaved; else ask: save (then go), discard (go), cancel.
+
+        `question`: asked instead of the one about all unsaved work, when `doing` drops
+        only part of it (the caller knows that part is unsaved)."""
         what = self.bench.unsaved()
-        if not what:
+        if not what and question is None:
             go()
             return
 
@@ -636,11 +651,11 @@ class WorkbenchApp(App):
             if choice == "save":
                 self.action_save(then=go)
             elif choice == "discard":
-                self._discarded = True
+                self._discarded = self._work()
                 recovery.discard(self.bench.origin.file)
                 go()
 
-        self.push_screen(unsaved_screen(what, doing), answer)
+        self.push_screen(question or unsaved_screen(what, doing), answer)
 
     def action_help_quit(self) -> None:
         """ctrl+c does not quit (it copies); say what does. Textual's own hint is
@@ -659,14 +674,18 @@ class WorkbenchApp(App):
     def on_unmount(self) -> None:
         self._leave_recovery()
 
+    def _work(self) -> tuple:
+        """Which work this is: the file and what saving it would write."""
+        return self.bench.origin.file, self.bench.fingerprint()
+
     def _leave_recovery(self) -> None:
-        if self._discarded or not self.bench.unsaved():
+        if self._discarded == self._work() or not self.bench.unsaved():
             return
         try:
             path = recovery.write(self.bench.origin.file, self.bench.plain_scenario())
         except (InputError, OSError):
             return  # nowhere to write: nothing more can be done on the way out
-        self._discarded = True  # written once
+        self._discarded = self._work()  # written once
         self.recovered_to = str(path)
 
     def _offer_recovery(self) -> None:

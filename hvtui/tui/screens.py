@@ -147,14 +147,25 @@ class ChoiceScreen(Dialog):
         self.dismiss(self._answers[-1][2])
 
 
+UNSAVED_ANSWERS = [
+    ("s", "Save", "save"),
+    ("d", "Discard", "discard"),
+    ("escape", "Cancel", "cancel"),
+]
+
+
 def unsaved_screen(what: list[str], doing: str) -> ChoiceScreen:
     """Save / discard / cancel, before `doing` ("quit", "open FILE", ...) drops `what`."""
     verb = "is" if len(what) == 1 else "are"
     question = f"{' and '.join(what).capitalize()} {verb} not saved. Save before you {doing}?"
-    return ChoiceScreen(
-        question,
-        [("s", "Save", "save"), ("d", "Discard", "discard"), ("escape", "Cancel", "cancel")],
-    )
+    return ChoiceScreen(question, UNSAVED_ANSWERS)
+
+
+def reload_screen(added: int) -> ChoiceScreen:
+    """Save / discard / cancel, before a reload drops the ops added in the session."""
+    ops = f"{added} op{'s' * (added != 1)}"
+    question = f"Reloading drops the {ops} added here, which no file holds. Save them first?"
+    return ChoiceScreen(question, UNSAVED_ANSWERS)
 
 
 def recover_screen(path: str, steps: int) -> ChoiceScreen:

@@ -199,6 +199,12 @@ class Bench:
         out += [f"branch {b.name}" for b in self.branches if b.fingerprint() not in self._saved]
         return out
 
+    def unsaved_ops(self) -> int:
+        """How many ops added here a reload would drop with no saved file holding them."""
+        if self.fingerprint() in self._saved:
+            return 0
+        return count_ops(self.program) - count_ops(self.origin.program)
+
     def mark_saved(self) -> None:
         self._saved.add(self.fingerprint())
 

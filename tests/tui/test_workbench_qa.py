@@ -8,11 +8,13 @@ the way a person reads it, not the widgets' own state.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from workbench_support import ROOT, demo, opened, screen_lines
+from workbench_support import ROOT, demo, opened, screen_lines, toasts
 
 from hvtui.scenario.load import load
 from hvtui.tui.app import WorkbenchApp
+from hvtui.view import recovery
 
 MANY = ROOT / "scenarios" / "many-vcpus-4096.yaml"
 
@@ -99,3 +101,46 @@ async def test_side_by_side_a_violating_step_stays_in_its_columns():
         actor_column = {re.search(r"\d (vcpu\d|vmm)", row).start(1) for row in rows}
         assert len(actor_column) == 1, violating[0]
         assert len({row.index(" │ ") for row in rows}) == 1
+
+
+async def test_reload_asks_before_it_drops_the_ops_added_here(tmp_path):
+    """`r` read the file again and dropped the ops added in the session without a word
+    but the message: one stray key lost the edits."""
+    path = tmp_path / "race.yaml"
+    path.write_text(Path(ROOT / "scenarios" / "reviewer-race.yaml").read_text())
+    app = WorkbenchApp(load(str(path)))
+    async with opened(app, (120, 40)) as pilot:
+        await pilot.press("right", "right", "i", "r")  # vcpu2's inhibit, then reload
+        await pilot.pause()
+        question = dialog_text(app)
+        assert "Reloading drops the 3 ops added here, which no file holds. Save them" in question
+        await pilot.press("escape")  # cancel: the edit is still there
+        await pilot.pause()
+        assert "unsaved" in screen_lines(app)[0]
+        assert app.bench.unsaved_ops() == 3
+        await pilot.press("r", "d")  # discard: the file as it is on disk
+        await pilot.pause()
+        assert "unsaved" not in screen_lines(app)[0]
+        assert "3 ops added here dropped" in toasts(app)
+
+
+async def test_after_a_discard_the_next_files_work_still_leaves_a_recovery_file(tmp_path):
+    """Discarding once (to open another file) turned recovery off for the rest of the
+    session: the next file's work was lost to a closed terminal."""
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    for path in (first, second):
+        path.write_text(Path(ROOT / "scenarios" / "two-waiters.yaml").read_text())
+    app = WorkbenchApp(load(str(first)))
+    async with opened(app, (120, 40)) as pilot:
+        await pilot.press("i")
+        app.open_file(str(second))
+        await pilot.pause()
+        await pilot.press("d")  # discard a.yaml's edit, open b.yaml
+        await pilot.pause()
+        assert app.bench.origin.file == str(second)
+        await pilot.press("i")
+        await pilot.pause()
+        app._signalled()  # what SIGHUP (the terminal closed) runs
+        await pilot.pause()
+    assert not recovery.recovery_path(str(first)).exists()
+    assert recovery.recovery_path(str(second)).is_file()
