@@ -379,9 +379,16 @@ class WorkbenchApp(App):
         when = self._WHEN.get(action)
         return True if when is None or when(self) else None
 
+    # Textual's own commands that a workbench action replaces: its Quit is "app: quit"
+    # (which asks first, not "as soon as possible"), Keys is "app: help", and Screenshot
+    # is "view: screenshot" (which says where the file went). Two of each confused.
+    _REPLACED_COMMANDS = frozenset({"Quit", "Keys", "Screenshot"})
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from action_commands(self)
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title not in self._REPLACED_COMMANDS:
+                yield command
 
     # -- stepping ------------------------------------------------------------------
 

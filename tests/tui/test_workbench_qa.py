@@ -144,3 +144,23 @@ async def test_after_a_discard_the_next_files_work_still_leaves_a_recovery_file(
         await pilot.pause()
     assert not recovery.recovery_path(str(first)).exists()
     assert recovery.recovery_path(str(second)).is_file()
+
+
+async def test_the_palette_offers_one_quit_one_help_and_one_screenshot():
+    """Textual's "Quit: Quit the application as soon as possible", "Keys" and "Screenshot"
+    sat beside the workbench's own "app: quit" (which asks first), "app: help" and
+    "view: screenshot" (which says where the file went)."""
+    app = WorkbenchApp(demo())
+    async with opened(app, (120, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        shown = "\n".join(screen_lines(app))
+        assert "Theme" in shown  # Textual's commands that nothing replaces are still offered
+        for gone in ("as soon as possible", "Show help for the focused widget", "'screenshot'"):
+            assert gone not in shown
+        for word, ours in (("quit", "app: quit"), ("screenshot", "view: screenshot")):
+            await pilot.press("ctrl+u", *word)
+            await pilot.pause(0.3)
+            options = [line.strip() for line in screen_lines(app)]
+            assert ours in options
+            assert word.capitalize() not in options
