@@ -433,6 +433,8 @@ class WorkbenchApp(App):
         self.bench.goto(step)
         if self.bench.session.pos < step:
             self._start_run(interest=False, to=step)
+        else:  # the message line must not still say where an earlier key left the session
+            self.notify(f"at step {self.bench.session.pos}")
         self.changed()
 
     def _run_active(self) -> bool:
@@ -485,10 +487,18 @@ class WorkbenchApp(App):
         elif reason == "end" and interest:
             self.notify("no suspend, wake-up or violation before the end")
         elif reason == "end":
+            # The violations first: "progress holds" alone read as "all is well".
+            first = session.first_violations()
+            verdicts = [f"{prop} violated at {step}" for prop, step in first.items()]
             done = session.progress()
+            if done:
+                verdicts.append(f"progress {done.verdict}")
             self.notify(
-                f"the end, step {session.pos}" + (f": progress {done.verdict}" if done else "")
+                f"the end, step {session.pos}" + (f": {'; '.join(verdicts)}" if verdicts else ""),
+                severity="warning" if first else "information",
             )
+        elif reason == "reached":
+            self.notify(f"at step {session.pos}")
 
     # -- editing -------------------------------------------------------------------
 

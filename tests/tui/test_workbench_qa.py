@@ -164,3 +164,29 @@ async def test_the_palette_offers_one_quit_one_help_and_one_screenshot():
             options = [line.strip() for line in screen_lines(app)]
             assert ours in options
             assert word.capitalize() not in options
+
+
+async def test_the_end_of_a_violating_run_says_what_it_violated():
+    """`e` on the demo said only "the end, step 17: progress holds" with a red ✗ above it."""
+    app = WorkbenchApp(demo())
+    async with opened(app, (120, 40)) as pilot:
+        await pilot.press("e")
+        await pilot.pause()
+        assert screen_lines(app)[-2].strip() == (
+            "! the end, step 17: no-flush-while-inhibited violated at 17; progress holds"
+        )
+
+
+async def test_a_jump_back_says_where_it_is_not_where_the_last_run_ended():
+    """After `e` then `g 0`, the message line still said "the end, step 17"."""
+    app = WorkbenchApp(demo())
+    async with opened(app, (120, 40)) as pilot:
+        await pilot.press("e", "g", "0", "enter")
+        await pilot.pause()
+        assert "step 0/17" in screen_lines(app)[0]
+        assert screen_lines(app)[-2].strip() == "ℹ at step 0"
+        await pilot.press("g", "2", "0", "enter")  # past the end: stepped, then said
+        await pilot.pause()
+        await pilot.pause()
+        assert "step 17/17" in screen_lines(app)[0]
+        assert "the end, step 17" in screen_lines(app)[-2]
