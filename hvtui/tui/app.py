@@ -58,7 +58,7 @@ from hvtui.tui.screens import (
     vcpu_screen,
 )
 from hvtui.view import recovery
-from hvtui.view.bankmap import CELLS, ZOOM_NAMES, ZOOMS, fitting_zoom, layout
+from hvtui.view.bankmap import CELLS, HALVES, ZOOM_NAMES, ZOOMS, fitting_zoom, layout
 from hvtui.view.bench import Bench, Refused, run_length
 from hvtui.view.glyphs import LEGEND, STATES
 
@@ -302,7 +302,9 @@ class WorkbenchApp(App):
         grid = self.main.query_one(VcpuGrid)
         only = grid.only
         parts = [f"vCPUs {grid.vcpus}", ZOOM_NAMES[grid.zoom]]
-        if only is not None:
+        if grid.zoom == HALVES:  # the cells' legend has no half blocks: say what one is
+            parts.append(f"▀▄ {only.name if only is not None else 'not idle'}")
+        elif only is not None:
             parts.append(f"only {only.name}")
         counts = self.main.query_one(GridCounts)
         if not counts.display:  # a short terminal: the non-zero counts go in the title

@@ -15,6 +15,7 @@ from workbench_support import ROOT, demo, opened, screen_lines, toasts
 from hvtui.scenario.load import load
 from hvtui.tui.app import WorkbenchApp
 from hvtui.view import recovery
+from hvtui.view.glyphs import STATES
 
 MANY = ROOT / "scenarios" / "many-vcpus-4096.yaml"
 
@@ -190,3 +191,14 @@ async def test_a_jump_back_says_where_it_is_not_where_the_last_run_ended():
         await pilot.pause()
         assert "step 17/17" in screen_lines(app)[0]
         assert "the end, step 17" in screen_lines(app)[-2]
+
+
+async def test_the_half_block_map_says_what_a_filled_half_is():
+    """At 120x40 the 4096 vCPUs open in half blocks, the legend hidden, and the legend (L)
+    explains only the cells' glyphs: nothing said what `b12/b13 ▄▄▄▄` meant."""
+    app = many()
+    async with opened(app, (120, 40)) as pilot:
+        assert screen_lines(app)[1].startswith("─vCPUs 4096 · ½ char/vCPU · ▀▄ not idle─")
+        await pilot.press("equals_sign")  # the filter: a filled half is now that state
+        await pilot.pause()
+        assert screen_lines(app)[1].startswith(f"─vCPUs 4096 · ½ char/vCPU · ▀▄ {STATES[0].name}─")
