@@ -91,6 +91,14 @@ class LineList(ScrollView, can_focus=False):
     def on_resize(self) -> None:
         self._follow()
 
+    def _scroll_update(self, virtual_size: Size) -> None:
+        """Textual moves the bar's thumb when the view scrolls, and not when the bar
+        appears: a run that grows the log past the view scrolls it first, and the
+        thumb stayed at the top. Place it where the view is."""
+        super()._scroll_update(virtual_size)
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.position = self.scroll_y
+
     def _follow(self) -> None:
         """Scroll so the current row is in view with context on both sides: up to half
         the view above it (the steps that led here) and a quarter below (what comes

@@ -202,3 +202,24 @@ async def test_the_half_block_map_says_what_a_filled_half_is():
         await pilot.press("equals_sign")  # the filter: a filled half is now that state
         await pilot.pause()
         assert screen_lines(app)[1].startswith(f"─vCPUs 4096 · ½ char/vCPU · ▀▄ {STATES[0].name}─")
+
+
+async def test_back_to_step_0_and_forward_again_gives_the_identical_screen():
+    """`e` after five `]` left the event log's scrollbar thumb at the top while the log
+    showed its end: the same step 17 drew two different screens."""
+    app = WorkbenchApp(demo())
+    async with opened(app, (120, 40)) as pilot:
+        await pilot.press(*["right_square_bracket"] * 5, "e")
+        await pilot.pause()
+        first = screen_lines(app)
+        await pilot.press("g", "0", "enter")
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        assert screen_lines(app) == first
+        for _ in range(17):  # and back step by step, then forward step by step
+            await pilot.press("left_square_bracket")
+        for _ in range(17):
+            await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert screen_lines(app)[:-2] == first[:-2]  # the message: the last step's
