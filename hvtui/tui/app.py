@@ -328,7 +328,9 @@ class WorkbenchApp(App):
         if key not in self._lengths:
             # A short run is measured now (the screen is then the same every time);
             # a long one in a thread, the counter saying "+" meanwhile.
-            self._lengths[key] = run_length(bench.program, bench.variant, bench.trace(), QUICK_RUN)
+            self._lengths[key] = run_length(
+                bench.program, bench.variant, bench.trace(), QUICK_RUN, bench.engine
+            )
             if self._lengths[key] is None:
                 self._measure = self._measure_run(key, bench.program, bench.variant, bench.trace())
         length = self._lengths[key]

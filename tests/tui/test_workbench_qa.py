@@ -8,10 +8,12 @@ the way a person reads it, not the widgets' own state.
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 from workbench_support import ROOT, demo, opened, screen_lines, toasts
 
+from hvtui.model.engine import Engine
 from hvtui.scenario.load import load
 from hvtui.tui.app import WorkbenchApp
 from hvtui.view import recovery
@@ -223,3 +225,22 @@ async def test_back_to_step_0_and_forward_again_gives_the_identical_screen():
             await pilot.press("right_square_bracket")
         await pilot.pause()
         assert screen_lines(app)[:-2] == first[:-2]  # the message: the last step's
+
+
+async def test_an_edit_at_4096_vcpus_makes_one_engine_not_two(monkeypatch):
+    """`i` and `f` took ~0.18 s of the UI thread at 4096 vCPUs; making an Engine is a
+    sizeable part of it, and the title's quick run-length made a second one."""
+    app = many()
+    async with opened(app, (120, 40)) as pilot:
+        made = []  # the thread each Engine was made in (the run's measure has its own)
+        original = Engine.__init__
+
+        def counted(self, *args, **kwargs):
+            made.append(threading.get_ident())
+            original(self, *args, **kwargs)
+
+        monkeypatch.setattr(Engine, "__init__", counted)
+        await pilot.press("i")
+        await pilot.pause()
+        assert "vmm: added set_inhibit(0, false)" in toasts(app)
+        assert made.count(threading.get_ident()) == 1  # the edited program's, reused
