@@ -26,6 +26,17 @@ def many() -> WorkbenchApp:
     return WorkbenchApp(load(str(MANY)), recover=False)
 
 
+async def until(pilot, seen, tries: int = 100) -> list[str]:
+    """The screen's lines once `seen(lines)` holds: the palette searches in a task of its own,
+    which a loaded machine runs late. Fails after `tries` pauses of 0.05 s."""
+    for _ in range(tries):
+        lines = screen_lines(pilot.app)
+        if seen(lines):
+            return lines
+        await pilot.pause(0.05)
+    raise AssertionError("\n".join(lines))
+
+
 def dialog_text(app: WorkbenchApp) -> str:
     """The words inside the dialog's frame (`█ ... █`), its lines joined as one reads them."""
     inside = []
@@ -156,17 +167,14 @@ async def test_the_palette_offers_one_quit_one_help_and_one_screenshot():
     app = WorkbenchApp(demo())
     async with opened(app, (120, 40)) as pilot:
         await pilot.press("ctrl+p")
-        await pilot.pause()
-        shown = "\n".join(screen_lines(app))
-        assert "Theme" in shown  # Textual's commands that nothing replaces are still offered
+        # Textual's own commands that nothing replaces are still offered
+        shown = "\n".join(await until(pilot, lambda lines: "Theme" in "\n".join(lines)))
         for gone in ("as soon as possible", "Show help for the focused widget", "'screenshot'"):
             assert gone not in shown
         for word, ours in (("quit", "app: quit"), ("screenshot", "view: screenshot")):
             await pilot.press("ctrl+u", *word)
-            await pilot.pause(0.3)
-            options = [line.strip() for line in screen_lines(app)]
-            assert ours in options
-            assert word.capitalize() not in options
+            lines = await until(pilot, lambda lines, ours=ours: ours in map(str.strip, lines))
+            assert word.capitalize() not in map(str.strip, lines)
 
 
 async def test_the_end_of_a_violating_run_says_what_it_violated():
