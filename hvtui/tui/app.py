@@ -616,9 +616,9 @@ class WorkbenchApp(App):
         """Ask where, then save; `then` runs once the file is written."""
         scenario = self._to_scenario()
         suggestion = _unused(Path.cwd() / f"{scenario.name}.yaml")
-        steps = len(self.bench.session.actors)
         self.push_screen(
-            SaveAsScreen(str(suggestion), steps), lambda path: self.save_to(path, then=then)
+            SaveAsScreen(str(suggestion), len(scenario.schedule)),
+            lambda path: self.save_to(path, then=then),
         )
 
     def save_to(self, path: str | None, overwrite: bool = False, then=None) -> None:

@@ -244,7 +244,11 @@ class SaveAsScreen(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Save the session ({self._steps} steps) as a scenario file")
+            # the schedule is what the file records; its name may count the whole run
+            yield Label(
+                f"Save the session as a scenario file: a schedule of {self._steps} steps, "
+                "then round robin to the end, as `hvtui run` replays it"
+            )
             yield Input(value=self._suggestion, id="path")
             yield Label("", classes="error", id="problem")
 

@@ -252,3 +252,18 @@ async def test_an_edit_at_4096_vcpus_makes_one_engine_not_two(monkeypatch):
         await pilot.pause()
         assert "vmm: added set_inhibit(0, false)" in toasts(app)
         assert made.count(threading.get_ident()) == 1  # the edited program's, reused
+
+
+async def test_the_save_dialog_counts_the_steps_the_file_records(tmp_path, monkeypatch):
+    """After an edit at step 0 the dialog said "Save the session (10 steps)" beside the
+    suggested name `two-waiters-43-steps.yaml`: two counts, neither explained."""
+    monkeypatch.chdir(tmp_path)
+    app = WorkbenchApp(load(str(ROOT / "scenarios" / "two-waiters.yaml")))
+    async with opened(app, (120, 40)) as pilot:
+        await pilot.press("i", "s")
+        await pilot.pause()
+        scheduled = len(app._to_scenario().schedule)
+        assert f"a schedule of {scheduled} steps, then round robin to the end" in dialog_text(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert f": {scheduled} steps; `hvtui run" in toasts(app)
