@@ -340,8 +340,20 @@ class TitleBar(TextPanel):
     }
     """
 
+    _parts: tuple[str, list[str]] = ("", [])
+
     def show(self, name: str, flags: list[str]) -> None:
-        self.show_text(Text(f"{name} — {' · '.join(flags)}"))
+        """A name too long for the line is cut, never the flags: the step and the variant
+        are what the line is read for."""
+        self._parts = (name, flags)
+        rest = f" — {' · '.join(flags)}"
+        room = (self.size.width or self.app.size.width) - len(rest)
+        if len(name) > room:
+            name = name[: max(room - 1, 1)] + "…"
+        self.show_text(Text(name + rest))
+
+    def on_resize(self) -> None:
+        self.show(*self._parts)
 
 
 class DetailPanel(TextPanel):

@@ -267,3 +267,24 @@ async def test_the_save_dialog_counts_the_steps_the_file_records(tmp_path, monke
         await pilot.press("enter")
         await pilot.pause()
         assert f": {scheduled} steps; `hvtui run" in toasts(app)
+
+
+async def test_a_long_scenario_name_never_pushes_the_step_off_the_title(tmp_path):
+    """A saved counterexample's long name filled the 80 columns: no variant, no step."""
+    text = (ROOT / "scenarios" / "two-waiters.yaml").read_text()
+    name = "two-waiters-" + "with-a-name-as-long-as-a-saved-counterexample-gets-" * 2
+    path = tmp_path / "long.yaml"
+    path.write_text(text.replace("name: two-waiters", f"name: {name}", 1))
+    app = WorkbenchApp(load(str(path)))
+    async with opened(app, (80, 24)) as pilot:
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        title = screen_lines(app)[0]
+        assert re.search(r"— posted · step 1/\d+$", title.rstrip()) and title.startswith(name[:20])
+        assert "…" in title
+        await pilot.resize_terminal(120, 40)  # wider: more of the name, the flags kept
+        await pilot.pause()
+        await pilot.pause()
+        wider = screen_lines(app)[0]
+        assert re.search(r"— posted · step 1/\d+$", wider.rstrip())
+        assert len(wider.strip()) > len(title.strip())
