@@ -425,6 +425,7 @@ class WorkbenchApp(App):
     def action_stop(self) -> None:
         if self._stop():
             self.notify(f"stopped at step {self.bench.session.pos}")
+            self.changed()  # the title said "running" until the next key
 
     def action_jump(self) -> None:
         session = self.bench.session

@@ -288,3 +288,20 @@ async def test_a_long_scenario_name_never_pushes_the_step_off_the_title(tmp_path
         wider = screen_lines(app)[0]
         assert re.search(r"— posted · step 1/\d+$", wider.rstrip())
         assert len(wider.strip()) > len(title.strip())
+
+
+async def test_escape_stops_a_run_and_the_title_stops_saying_running():
+    """After escape the message said "stopped at step 14240" under a title that still
+    said "· running", until the next key."""
+    app = many()
+    async with opened(app, (120, 40)) as pilot:
+        await pilot.press("e")
+        await pilot.pause()
+        assert "· running" in screen_lines(app)[0]  # 27,889 steps: far from done
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.pause()
+        title, message = screen_lines(app)[0], screen_lines(app)[-2]
+        pos = app.bench.session.pos
+        assert f"stopped at step {pos}" in message
+        assert "running" not in title and f"step {pos}/" in title
