@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -44,6 +45,7 @@ from hvtui.tui.panels import (
 )
 from hvtui.tui.screens import (
     BranchScreen,
+    ChoiceScreen,
     ConfirmScreen,
     HelpScreen,
     SaveAsScreen,
@@ -51,11 +53,12 @@ from hvtui.tui.screens import (
     VerdictScreen,
     jump_screen,
     recover_screen,
+    reload_screen,
     unsaved_screen,
     vcpu_screen,
 )
 from hvtui.view import recovery
-from hvtui.view.bankmap import CELLS, ZOOM_NAMES, ZOOMS, fitting_zoom, layout
+from hvtui.view.bankmap import CELLS, HALVES, ZOOM_NAMES, ZOOMS, fitting_zoom, layout
 from hvtui.view.bench import Bench, Refused, run_length
 from hvtui.view.glyphs import LEGEND, STATES
 
@@ -123,7 +126,9 @@ class WorkbenchApp(App):
         self.check_line = ""
         self.checked: tuple[Scenario, Result] | None = None  # what was checked, the result
         self._recover = recover
-        self._discarded = False  # the user chose to drop the unsaved work: no recovery file
+        # The work the user chose to drop, or that is already in a recovery file: none
+        # is written for it (a file opened since, or an edit since, is new work).
+        self._discarded: tuple | None = None
         self._run: Worker | None = None
         self._check: Worker | None = None
         self._measure: Worker | None = None
@@ -178,16 +183,17 @@ class WorkbenchApp(App):
         if self._recover:
             self._offer_recovery()
 
-    def on_resize(self) -> None:
-        self._place()
+    def on_resize(self, event: events.Resize) -> None:
+        # The app's own size is updated by Textual's handler, which runs after this one.
+        self._place(event.size)
 
-    def _place(self) -> None:
+    def _place(self, size: Size | None = None) -> None:
         """The legend by the terminal's height; the zoom, and the grid's share of the
         screen: a dense zoom takes the lines it needs (up to what leaves the panels
         below their minimum) and the width of its rows."""
         grid = self.main.query_one(VcpuGrid)
         legend = self.main.query_one(VcpuLegend)
-        width, height = self.size
+        width, height = size or self.size
         self.main.query_one(GridCounts).display = height >= COUNTS_MIN_HEIGHT
         n = self.bench.engine.n
         room_w = max(20, width - DETAIL_MIN - 1)
@@ -296,7 +302,9 @@ class WorkbenchApp(App):
         grid = self.main.query_one(VcpuGrid)
         only = grid.only
         parts = [f"vCPUs {grid.vcpus}", ZOOM_NAMES[grid.zoom]]
-        if only is not None:
+        if grid.zoom == HALVES:  # the cells' legend has no half blocks: say what one is
+            parts.append(f"▀▄ {only.name if only is not None else 'not idle'}")
+        elif only is not None:
             parts.append(f"only {only.name}")
         counts = self.main.query_one(GridCounts)
         if not counts.display:  # a short terminal: the non-zero counts go in the title
@@ -320,7 +328,9 @@ class WorkbenchApp(App):
         if key not in self._lengths:
             # A short run is measured now (the screen is then the same every time);
             # a long one in a thread, the counter saying "+" meanwhile.
-            self._lengths[key] = run_length(bench.program, bench.variant, bench.trace(), QUICK_RUN)
+            self._lengths[key] = run_length(
+                bench.program, bench.variant, bench.trace(), QUICK_RUN, bench.engine
+            )
             if self._lengths[key] is None:
                 self._measure = self._measure_run(key, bench.program, bench.variant, bench.trace())
         length = self._lengths[key]
@@ -373,9 +383,16 @@ class WorkbenchApp(App):
         when = self._WHEN.get(action)
         return True if when is None or when(self) else None
 
+    # Textual's own commands that a workbench action replaces: its Quit is "app: quit"
+    # (which asks first, not "as soon as possible"), Keys is "app: help", and Screenshot
+    # is "view: screenshot" (which says where the file went). Two of each confused.
+    _REPLACED_COMMANDS = frozenset({"Quit", "Keys", "Screenshot"})
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from action_commands(self)
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title not in self._REPLACED_COMMANDS:
+                yield command
 
     # -- stepping ------------------------------------------------------------------
 
@@ -408,6 +425,7 @@ class WorkbenchApp(App):
     def action_stop(self) -> None:
         if self._stop():
             self.notify(f"stopped at step {self.bench.session.pos}")
+            self.changed()  # the title said "running" until the next key
 
     def action_jump(self) -> None:
         session = self.bench.session
@@ -420,6 +438,8 @@ class WorkbenchApp(App):
         self.bench.goto(step)
         if self.bench.session.pos < step:
             self._start_run(interest=False, to=step)
+        else:  # the message line must not still say where an earlier key left the session
+            self.notify(f"at step {self.bench.session.pos}")
         self.changed()
 
     def _run_active(self) -> bool:
@@ -472,10 +492,18 @@ class WorkbenchApp(App):
         elif reason == "end" and interest:
             self.notify("no suspend, wake-up or violation before the end")
         elif reason == "end":
+            # The violations first: "progress holds" alone read as "all is well".
+            first = session.first_violations()
+            verdicts = [f"{prop} violated at {step}" for prop, step in first.items()]
             done = session.progress()
+            if done:
+                verdicts.append(f"progress {done.verdict}")
             self.notify(
-                f"the end, step {session.pos}" + (f": progress {done.verdict}" if done else "")
+                f"the end, step {session.pos}" + (f": {'; '.join(verdicts)}" if verdicts else ""),
+                severity="warning" if first else "information",
             )
+        elif reason == "reached":
+            self.notify(f"at step {session.pos}")
 
     # -- editing -------------------------------------------------------------------
 
@@ -533,6 +561,14 @@ class WorkbenchApp(App):
         self.changed()
 
     def action_reload(self) -> None:
+        """Read the file again; the ops added here are not in it, so ask before dropping them."""
+        added = self.bench.unsaved_ops()
+        if not added:
+            self._reload()
+            return
+        self.unless_unsaved("reload", self._reload, reload_screen(added))
+
+    def _reload(self) -> None:
         self._stop()
         try:
             what = self.bench.reload()
@@ -581,9 +617,9 @@ class WorkbenchApp(App):
         """Ask where, then save; `then` runs once the file is written."""
         scenario = self._to_scenario()
         suggestion = _unused(Path.cwd() / f"{scenario.name}.yaml")
-        steps = len(self.bench.session.actors)
         self.push_screen(
-            SaveAsScreen(str(suggestion), steps), lambda path: self.save_to(path, then=then)
+            SaveAsScreen(str(suggestion), len(scenario.schedule)),
+            lambda path: self.save_to(path, then=then),
         )
 
     def save_to(self, path: str | None, overwrite: bool = False, then=None) -> None:
@@ -623,10 +659,13 @@ class WorkbenchApp(App):
 
     # -- unsaved work ------------------------------------------------------------------
 
-    def unless_unsaved(self, doing: str, go) -> None:
-        """`go()` now if nothing is unsaved; else ask: save (then go), discard (go), cancel."""
+    def unless_unsaved(self, doing: str, go, question: ChoiceScreen | None = None) -> None:
+        """`go()` now if nothing is unsaved; else ask: save (then go), discard (go), cancel.
+
+        `question`: asked instead of the one about all unsaved work, when `doing` drops
+        only part of it (the caller knows that part is unsaved)."""
         what = self.bench.unsaved()
-        if not what:
+        if not what and question is None:
             go()
             return
 
@@ -634,11 +673,11 @@ class WorkbenchApp(App):
             if choice == "save":
                 self.action_save(then=go)
             elif choice == "discard":
-                self._discarded = True
+                self._discarded = self._work()
                 recovery.discard(self.bench.origin.file)
                 go()
 
-        self.push_screen(unsaved_screen(what, doing), answer)
+        self.push_screen(question or unsaved_screen(what, doing), answer)
 
     def action_help_quit(self) -> None:
         """ctrl+c does not quit (it copies); say what does. Textual's own hint is
@@ -657,14 +696,18 @@ class WorkbenchApp(App):
     def on_unmount(self) -> None:
         self._leave_recovery()
 
+    def _work(self) -> tuple:
+        """Which work this is: the file and what saving it would write."""
+        return self.bench.origin.file, self.bench.fingerprint()
+
     def _leave_recovery(self) -> None:
-        if self._discarded or not self.bench.unsaved():
+        if self._discarded == self._work() or not self.bench.unsaved():
             return
         try:
             path = recovery.write(self.bench.origin.file, self.bench.plain_scenario())
         except (InputError, OSError):
             return  # nowhere to write: nothing more can be done on the way out
-        self._discarded = True  # written once
+        self._discarded = self._work()  # written once
         self.recovered_to = str(path)
 
     def _offer_recovery(self) -> None:

@@ -62,7 +62,8 @@ _TABLE = (
     ("v", "switch_variant", "variant", "session.switch-variant", 6,
      "Switch the variant and replay the same choices as far as they still step"),
     ("r", "reload", "reload", "session.reload", None,
-     "Read the file again, keeping the position where the replay still works"),
+     "Read the file again, keeping the position where the replay still works (asks first "
+     "when that drops ops added here)"),
     ("s", "save", "save", "session.save", 4,
      "Save the session as a scenario file that replays exactly what was done"),
     ("c", "check", "check", "check.run", 5,

@@ -46,9 +46,9 @@ class PairLog(LineList):
         for side, cols in zip((self._c.left, self._c.right), self._cols, strict=True):
             events = side.events
             text = cols.line(events[i]) if i < len(events) else "(ended)"
-            if i < len(events) and side.session.violations[i]:
-                text = "✗ " + text
-            texts.append(text[:half].ljust(half))
+            # Every line has the mark's column, as in the event log: a ✗ shifts nothing.
+            mark = "✗ " if i < len(events) and side.session.violations[i] else "  "
+            texts.append((mark + text)[:half].ljust(half))
         mark = "▶" if at == i + 1 else " "
         role = "diverges" if at == i + 1 else "after" if at is not None and i + 1 > at else ""
         return Row(((mark, ""), (texts[0], ""), (" │ ", ""), (texts[1], "")), role)

@@ -91,6 +91,14 @@ class LineList(ScrollView, can_focus=False):
     def on_resize(self) -> None:
         self._follow()
 
+    def _scroll_update(self, virtual_size: Size) -> None:
+        """Textual moves the bar's thumb when the view scrolls, and not when the bar
+        appears: a run that grows the log past the view scrolls it first, and the
+        thumb stayed at the top. Place it where the view is."""
+        super()._scroll_update(virtual_size)
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.position = self.scroll_y
+
     def _follow(self) -> None:
         """Scroll so the current row is in view with context on both sides: up to half
         the view above it (the steps that led here) and a quarter below (what comes
@@ -332,8 +340,20 @@ class TitleBar(TextPanel):
     }
     """
 
+    _parts: tuple[str, list[str]] = ("", [])
+
     def show(self, name: str, flags: list[str]) -> None:
-        self.show_text(Text(f"{name} — {' · '.join(flags)}"))
+        """A name too long for the line is cut, never the flags: the step and the variant
+        are what the line is read for."""
+        self._parts = (name, flags)
+        rest = f" — {' · '.join(flags)}"
+        room = (self.size.width or self.app.size.width) - len(rest)
+        if len(name) > room:
+            name = name[: max(room - 1, 1)] + "…"
+        self.show_text(Text(name + rest))
+
+    def on_resize(self) -> None:
+        self.show(*self._parts)
 
 
 class DetailPanel(TextPanel):

@@ -25,6 +25,7 @@ Dialog > Vertical {
     width: 76; max-width: 100%; height: auto; max-height: 100%;
     border: thick $primary; background: $surface; padding: 0 1;
 }
+Dialog Label { width: 100%; }  /* a long question wraps: its end is the question */
 Dialog Label.error { color: $error; }
 Dialog Horizontal { height: auto; align-horizontal: right; }
 Dialog Button { margin-left: 1; }
@@ -114,8 +115,6 @@ def vcpu_screen(vcpus: int) -> NumberScreen:
 class ChoiceScreen(Dialog):
     """A question with a few answers, one key each; escape is the last (safe) answer."""
 
-    DEFAULT_CSS = "ChoiceScreen Label { width: 100%; }"
-
     def __init__(self, question: str, answers: list[tuple[str, str, str]]):
         """`answers`: (key, button label, answer id); the first button has the focus."""
         super().__init__()
@@ -148,14 +147,25 @@ class ChoiceScreen(Dialog):
         self.dismiss(self._answers[-1][2])
 
 
+UNSAVED_ANSWERS = [
+    ("s", "Save", "save"),
+    ("d", "Discard", "discard"),
+    ("escape", "Cancel", "cancel"),
+]
+
+
 def unsaved_screen(what: list[str], doing: str) -> ChoiceScreen:
     """Save / discard / cancel, before `doing` ("quit", "open FILE", ...) drops `what`."""
     verb = "is" if len(what) == 1 else "are"
     question = f"{' and '.join(what).capitalize()} {verb} not saved. Save before you {doing}?"
-    return ChoiceScreen(
-        question,
-        [("s", "Save", "save"), ("d", "Discard", "discard"), ("escape", "Cancel", "cancel")],
-    )
+    return ChoiceScreen(question, UNSAVED_ANSWERS)
+
+
+def reload_screen(added: int) -> ChoiceScreen:
+    """Save / discard / cancel, before a reload drops the ops added in the session."""
+    ops = f"{added} op{'s' * (added != 1)}"
+    question = f"Reloading drops the {ops} added here, which no file holds. Save them first?"
+    return ChoiceScreen(question, UNSAVED_ANSWERS)
 
 
 def recover_screen(path: str, steps: int) -> ChoiceScreen:
@@ -234,7 +244,11 @@ class SaveAsScreen(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Save the session ({self._steps} steps) as a scenario file")
+            # the schedule is what the file records; its name may count the whole run
+            yield Label(
+                f"Save the session as a scenario file: a schedule of {self._steps} steps, "
+                "then round robin to the end, as `hvtui run` replays it"
+            )
             yield Input(value=self._suggestion, id="path")
             yield Label("", classes="error", id="problem")
 

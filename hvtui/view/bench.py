@@ -199,6 +199,12 @@ class Bench:
         out += [f"branch {b.name}" for b in self.branches if b.fingerprint() not in self._saved]
         return out
 
+    def unsaved_ops(self) -> int:
+        """How many ops added here a reload would drop with no saved file holding them."""
+        if self.fingerprint() in self._saved:
+            return 0
+        return count_ops(self.program) - count_ops(self.origin.program)
+
     def mark_saved(self) -> None:
         self._saved.add(self.fingerprint())
 
@@ -551,10 +557,15 @@ def _defaults(session: Session) -> list[bool]:
     return out
 
 
-def run_length(program: Program, variant: str, trace: Sequence[str], limit: int) -> int | None:
+def run_length(
+    program: Program, variant: str, trace: Sequence[str], limit: int, engine: Engine | None = None
+) -> int | None:
     """Steps in the whole run: `trace`, then round robin until nothing steps (None past
-    `limit` steps). For the title's counter; the workbench runs it in a thread."""
-    session = Session(Engine(program, VARIANTS[variant]))
+    `limit` steps). For the title's counter; the workbench runs it in a thread.
+
+    `engine`: one already made for this program and variant, used in its own thread
+    (at 4096 vCPUs making one costs about as much as a step key)."""
+    session = Session(engine or Engine(program, VARIANTS[variant]))
     index = session.engine.index
     for name in trace:
         session.step(index[name])
