@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -101,6 +102,25 @@ def test_two_exports_of_the_same_run_are_byte_identical(fmt):
     second = run_cli("export", DEMO, "--format", fmt)
     assert first[0] == 0
     assert first == second
+
+
+@pytest.mark.parametrize("fmt", ["svg", "cast"])
+def test_a_recovery_file_left_for_the_scenario_stays_out_of_the_picture(tmp_path, fmt):
+    """A workbench session on the file that ended without a save left work to
+    recover: the workbench offers it, an export of the run shows the run."""
+    from hvtui.scenario.load import load
+    from hvtui.view import recovery
+
+    state = {"HVTUI_STATE_DIR": str(tmp_path)}
+    _, clean, _ = run_cli("export", DEMO, "-f", fmt, "--size", "100x30", env=state)
+    os.environ["HVTUI_STATE_DIR"] = str(tmp_path)  # where recovery.write puts it
+    try:
+        recovery.write(str(ROOT / DEMO), load(str(ROOT / DEMO)))
+    finally:
+        del os.environ["HVTUI_STATE_DIR"]
+    code, shot, err = run_cli("export", DEMO, "-f", fmt, "--size", "100x30", env=state)
+    assert (code, err) == (0, "")
+    assert "without a save" not in shot and shot == clean
 
 
 def test_svg_is_the_workbench_at_the_end_at_the_chosen_size():

@@ -81,7 +81,7 @@ def render(
         return shot
 
     async def record() -> list[str]:
-        app = WorkbenchApp(scenario, at_end=True)
+        app = WorkbenchApp(scenario, at_end=True, recover=False)  # a picture of the run alone
         shots = []
         async with app.run_test(size=size) as pilot:
             for pos in steps:

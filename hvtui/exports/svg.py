@@ -21,7 +21,7 @@ def render(scenario: Scenario, size: tuple[int, int] = (120, 40)) -> str:
     from hvtui.tui.app import WorkbenchApp
 
     async def shoot() -> str:
-        app = WorkbenchApp(scenario, at_end=True)
+        app = WorkbenchApp(scenario, at_end=True, recover=False)  # a picture of the run alone
         async with app.run_test(size=size) as pilot:
             await pilot.pause()
             return app.export_screenshot(title=f"hvtui: {scenario.name}")
