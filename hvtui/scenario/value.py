@@ -5,6 +5,7 @@ expectations. Loading (hvtui.scenario.load) and the format's rules
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from hvtui.model.engine import Engine
@@ -52,3 +53,12 @@ class Scenario:
 
     def engine(self) -> Engine:
         return Engine(self.program, VARIANTS[self.variant])
+
+    @property
+    def gist(self) -> str:
+        """The description's first sentence, on one line ("" without one): what a
+        reader is told first. A sentence ends at a full stop before a space or the
+        end of the paragraph; "5/7." or "e.g. x" inside one does not end it."""
+        paragraph = " ".join(self.description.strip().split("\n\n", 1)[0].split())
+        end = re.search(r"(?<!\be\.g)(?<!\bi\.e)\.(\s|$)", paragraph)
+        return paragraph if end is None else paragraph[: end.start() + 1]

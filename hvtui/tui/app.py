@@ -166,7 +166,7 @@ class WorkbenchApp(App):
             self.theme = "ansi-dark"
         self.main.query_one("#properties").border_title = "properties"
         self.main.query_one("#logbox").border_title = "events"
-        self.main.query_one("#message", MessageBar).say("? shows every key; ctrl+p the palette")
+        self._introduce()
         self.main.query_one(VcpuGrid).focus()
         self._place()
         self.refresh_views()
@@ -182,6 +182,15 @@ class WorkbenchApp(App):
         gc.set_threshold(GC_YOUNG, 50, 100)
         if self._recover:
             self._offer_recovery()
+
+    def _introduce(self) -> None:
+        """The scenario's description, its first sentence, where a reader looks first;
+        the help screen shows all of it."""
+        scenario, bar = self.bench.origin, self.main.query_one("#message", MessageBar)
+        if scenario.gist:
+            bar.say(f"{scenario.gist} (? for the rest)", title=scenario.name, one_line=True)
+        else:
+            bar.say("? shows every key; ctrl+p the palette")
 
     def on_resize(self, event: events.Resize) -> None:
         # The app's own size is updated by Textual's handler, which runs after this one.
@@ -886,7 +895,7 @@ class WorkbenchApp(App):
     # -- the rest --------------------------------------------------------------------
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(VcpuGrid.BINDINGS))
+        self.push_screen(HelpScreen(VcpuGrid.BINDINGS, self.bench.origin))
 
     def action_toggle_legend(self) -> None:
         self.legend_shown = not self.main.query_one(VcpuLegend).display

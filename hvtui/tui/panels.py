@@ -507,15 +507,21 @@ class MessageBar(TextPanel):
     DEFAULT_CSS = """
     MessageBar { height: auto; max-height: 3; width: 100%; padding: 0 1; }
     MessageBar.-error { text-style: bold; }
+    MessageBar.-one-line { text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
-    def say(self, message: str, title: str = "", severity: str = "information") -> None:
+    def say(
+        self, message: str, title: str = "", severity: str = "information", one_line=False
+    ) -> None:
+        """`one_line`: cut at the bar's width with an ellipsis, where the rest is
+        shown elsewhere, instead of wrapping to up to three lines."""
         mark = SEVERITY_MARKS.get(severity, "ℹ")
         text = Text(f"{mark} ")
         if title:
             text.append(f"{title}: ", "bold")
         text.append(message)
         self.set_class(severity == "error", "-error")
+        self.set_class(one_line, "-one-line")
         self.show_text(text, layout=True)
 
     @property

@@ -7,6 +7,8 @@ so the app's key bindings are out of reach while one is open.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,6 +19,7 @@ from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from hvtui.model.variants import VARIANTS
+from hvtui.scenario.value import Scenario
 from hvtui.tui.bindings import BINDINGS, shown_keys
 
 DIALOG_CSS = """
@@ -53,9 +56,10 @@ class HelpScreen(Dialog):
     HelpScreen VerticalScroll { scrollbar-gutter: stable; }
     """
 
-    def __init__(self, grid_bindings: list[Binding]):
+    def __init__(self, grid_bindings: list[Binding], scenario: Scenario):
         super().__init__()
         self._grid = grid_bindings
+        self._scenario = scenario
 
     def compose(self) -> ComposeResult:
         table = Table(box=None, show_header=True, header_style="bold", expand=True)
@@ -70,10 +74,33 @@ class HelpScreen(Dialog):
         table.add_row("click", "grid", "Select the vCPU under the mouse")
         table.add_row("click", "actors", "Choose that actor for the next step")
         table.add_row("ctrl+p", "palette", "Every action valid now, and every scenario to open")
+        sc = self._scenario
+        about = Text.assemble((sc.name, "bold"), f" · {Path(sc.file).name} · {sc.variant}\n")
+        for paragraph in reflowed(sc.description):
+            about.append(f"{paragraph}\n")
         with Vertical():
-            yield Label(Text("hvtui workbench: keys (escape to close)", style="bold"))
+            yield Label(Text("hvtui workbench: the scenario and every key (escape to close)"))
             with VerticalScroll():
+                yield Static(about, id="about")
                 yield Static(table)
+
+
+def reflowed(description: str) -> list[str]:
+    """The description's lines as the dialog wraps them: a paragraph's lines (as
+    an editor broke them) joined, a line that starts a list item or is indented
+    kept on its own."""
+    out: list[str] = []
+    joining = False
+    for line in description.strip().splitlines():
+        if not line.strip():
+            out.append("")
+            joining = False
+        elif joining and not line.startswith((" ", "-", "*")):
+            out[-1] += " " + line.strip()
+        else:
+            out.append(line.rstrip())
+            joining = True
+    return out
 
 
 class NumberScreen(Dialog):
