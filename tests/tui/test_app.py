@@ -269,7 +269,7 @@ async def test_reload_after_the_file_changed_keeps_the_position(tmp_path):
 
 async def test_the_help_screen_lists_every_key_from_the_one_table():
     app = WorkbenchApp(demo())
-    async with opened(app, (160, 70)) as pilot:
+    async with opened(app, (160, 80)) as pilot:  # the description above the keys
         await pilot.press("question_mark")
         await pilot.pause()
         text = "\n".join(screen_lines(app))
