@@ -199,11 +199,13 @@ class Bench:
         out += [f"branch {b.name}" for b in self.branches if b.fingerprint() not in self._saved]
         return out
 
+    def added_ops(self) -> int:
+        """How many ops were added here: the file does not hold them."""
+        return count_ops(self.program) - count_ops(self.origin.program)
+
     def unsaved_ops(self) -> int:
         """How many ops added here a reload would drop with no saved file holding them."""
-        if self.fingerprint() in self._saved:
-            return 0
-        return count_ops(self.program) - count_ops(self.origin.program)
+        return 0 if self.fingerprint() in self._saved else self.added_ops()
 
     def mark_saved(self) -> None:
         self._saved.add(self.fingerprint())
@@ -459,7 +461,7 @@ class Bench:
         """
         new = load(self.origin.file)
         changes = describe_changes(self.origin.program, new.program)
-        dropped = count_ops(self.program) - count_ops(self.origin.program)
+        dropped = self.added_ops()
         if dropped:
             changes.append(f"{dropped} op{'s' * (dropped != 1)} added here dropped")
         trace = self.trace()
