@@ -302,7 +302,7 @@ class Flat:
         slicing and sorting changed it). The POR's `taken` States would cost
         more to encode than the memo does: they are not read."""
         n = self.n
-        if a < n:  # _move_key's first case, inline: most steps are a vCPU's
+        if a < n:  # a vCPU's id and its target's: what its step reads (Engine.move)
             arg = st.step.arg
             memo_key = (a, key[a], -1 if arg is None else key[arg])
         else:
@@ -331,19 +331,16 @@ class Flat:
         out, folded = self._sorted(key, out, raw)
         return found, out, out, forgot, sliced, folded
 
-    def _move_key(self, key: tuple, a: int, st: Status) -> tuple | None:
-        """What actor a's step from `key` reads besides _focus's (windows, in the
-        ioctl, flags set), as child() memoizes the move by it: a vCPU's id and its
-        target's (the assert behind Engine.move); a thread's value (the threads'
-        id), the ids of the vCPUs it acts on and scans (_read); None for the
-        steps that read every vCPU (_READS_ALL)."""
-        if a < self.n:
-            arg = st.step.arg
-            return (a, key[a], -1 if arg is None else key[arg])
+    def _thread_visible_key(self, key: tuple, a: int, st: Status) -> tuple | None:
+        """What visible() memoizes thread actor a's step from `key` by, under
+        _focus's (windows, in the ioctl, flags set): the threads' id and the ids,
+        whole, of the vCPUs it acts on and scans (_read); None for the steps that
+        read every vCPU (_READS_ALL), which are not memoized."""
         if st.step.kind in _READS_ALL:
             return None
-        tid = key[self.n]
-        x, w = self._reads[tid][a - self.n]
+        n = self.n
+        tid = key[n]
+        x, w = self._reads[tid][a - n]
         return (a, tid, key[x], key[w])
 
     def _thread_move_key(self, key: tuple, a: int, st: Status) -> tuple:
@@ -353,8 +350,8 @@ class Flat:
         says the step reads or writes it (-1 where not: a synchronize_srcu has no
         use for either); and for the steps that read every vCPU (_READS_ALL) the
         fields of each that their move reads (_sights); held to that by
-        test_check_flat_thread_moves. _move_key keeps the ids whole: visible()
-        memoizes by it."""
+        test_check_flat_thread_moves. (visible() memoizes by _thread_visible_key,
+        which keeps the ids whole: what props.visible reads was not narrowed.)"""
         n = self.n
         tid = key[n]
         x, w = self._reads[tid][a - n]
@@ -498,7 +495,7 @@ class Flat:
                     arg = statuses[a].step.arg
                     seen = vcpus.get((a, key[a], -1 if arg is None else key[arg]))
                 else:
-                    seen = threads.get(self._move_key(key, a, statuses[a]))
+                    seen = threads.get(self._thread_visible_key(key, a, statuses[a]))
                 if seen is None:
                     seen = self.visible(por, key, statuses, decided, a)
                 if seen:
@@ -520,11 +517,11 @@ class Flat:
         `decided` stays. A vCPU's step is memoized by its move key (its id and its
         target's: what the step reads and writes) under the flags set (a suspension
         reads its waiting_on's) and what por.ahead says may open and clear ahead:
-        all props.visible reads of the rest. A thread's, by its move key
-        (_move_key: the threads' id in it) under _focus's (windows, in the ioctl,
-        flags set); the steps that read every vCPU are not memoized."""
+        all props.visible reads of the rest. A thread's, by _thread_visible_key
+        under _focus's (windows, in the ioctl, flags set); the steps that read
+        every vCPU are not memoized."""
         st = statuses[a]
-        if a < self.n:  # _move_key's first case, inline, as in child()
+        if a < self.n:  # the vCPU's move key, as in child()
             memo = self._here_vis
             if memo is None:
                 memo = self._vcpu_vis(por, key)
@@ -532,7 +529,7 @@ class Flat:
             memo_key = (a, key[a], -1 if arg is None else key[arg])
         else:
             memo = self._here_visible
-            memo_key = self._move_key(key, a, st)
+            memo_key = self._thread_visible_key(key, a, st)
         seen = None if memo_key is None else memo.get(memo_key)
         if seen is None:
             opens, clears = self._ahead(por, key)
