@@ -422,6 +422,22 @@ VERDICT_GLYPHS = {
 }
 
 
+def fit_verdicts(
+    verdicts: list[tuple[str, str]], room: int
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """The (property, verdict) lines that fit in `room` rows, and the holding properties
+    folded into one more line: none when all fit. Otherwise the ones not holding come
+    first (a violation, or progress still undecided, is what the panel is read for),
+    then as many holding ones as leave a row for the fold, each group in `verdicts`'
+    order. Two or more are folded, never one: one would fit in the fold line's row."""
+    if len(verdicts) <= room:
+        return verdicts, []
+    open_ = [pv for pv in verdicts if pv[1] != HOLDS]
+    holding = [pv for pv in verdicts if pv[1] == HOLDS]
+    keep = max(room - 1 - len(open_), 0)
+    return open_ + holding[:keep], [prop for prop, _ in holding[keep:]]
+
+
 class PropertiesPanel(TextPanel):
     """Each property as it stands after the current step, and what the checker is doing."""
 
@@ -435,8 +451,9 @@ class PropertiesPanel(TextPanel):
         self.tooltip = "\n".join(f"{p}: {DESCRIPTIONS[p]}" for p in PROPERTIES)
 
     def show(self, bench: Bench, check_line: str = "") -> None:
-        """One line per property; on a short panel the ones that hold share one line, so
-        a violation is never cut off."""
+        """One line per property; on a short panel the ones not holding come first and
+        the holding ones that do not fit share its last line, so a violation is never
+        cut off and no row stays empty."""
         session = bench.session
         first = session.first_violations()
         done = session.progress()
@@ -449,22 +466,22 @@ class PropertiesPanel(TextPanel):
             else:
                 verdict = VIOLATED if prop in first else HOLDS
             verdicts.append((prop, verdict))
-        extra = (done is not None and done.verdict != HOLDS) + bool(check_line)
+        detail = done.detail if done is not None and done.verdict != HOLDS else ""
+        extra = bool(detail) + bool(check_line)
         rows = self.size.height or len(PROPERTIES) + extra
-        fold = len(PROPERTIES) + extra > rows
+        shown, folded = fit_verdicts(verdicts, rows - extra)
         text = Text()
-        if fold:
-            holding = [p for p, v in verdicts if v == HOLDS]
-            text.append(f"{VERDICT_GLYPHS[HOLDS]} {len(holding)} hold: ")
-            text.append(", ".join(holding), "dim").append("\n")
-            verdicts = [(p, v) for p, v in verdicts if v != HOLDS]
-        for prop, verdict in verdicts:
+        for prop, verdict in shown:
             where = f" at {first[prop]}" if prop in first else ""  # the step it first broke
             style = violated if verdict == "violated" else ""
             text.append(f"{VERDICT_GLYPHS.get(verdict, ' ')} ", style)
             text.append(f"{prop.ljust(width)} ").append(f"{verdict}{where}", style).append("\n")
-        if done is not None and done.verdict != HOLDS:
-            text.append(f"  {done.detail}\n", "dim")
+            if prop == PROGRESS and detail:
+                text.append(f"  {detail}\n", "dim")
+        if folded:
+            more = " more" if any(verdict == HOLDS for _, verdict in shown) else ""
+            text.append(f"{VERDICT_GLYPHS[HOLDS]} {len(folded)}{more} hold: ")
+            text.append(", ".join(folded), "dim").append("\n")
         if check_line:
             text.append(check_line, "italic")
         text.rstrip()
