@@ -28,6 +28,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from hvtui.check.search import Options, Progress, Result, check
 from hvtui.errors import InputError
+from hvtui.model.engine import format_targets
 from hvtui.scenario.load import Scenario, load, save
 from hvtui.tui.bindings import BINDINGS, FOOTER
 from hvtui.tui.commands import ScenarioProvider, action_commands
@@ -533,7 +534,9 @@ class WorkbenchApp(App):
         except Refused as refused:
             self.notify(str(refused), title="not added", severity="warning")
             return
-        self.notify(f"vcpu{self.selected}: added {op.id}: flush {op.spec}")
+        # the set as the panels and the event log write it, not as the file will
+        targets = format_targets(op.targets) + (" (all: no target marked)" * (op.spec == "all"))
+        self.notify(f"vcpu{self.selected}: added {op.id}: flush {targets}")
         self.changed()
 
     def action_hyperv_init(self) -> None:
@@ -550,11 +553,21 @@ class WorkbenchApp(App):
 
     def action_mark(self) -> None:
         self.bench.toggle_mark(self.selected)
+        self._say_marks()
         self.changed()
 
     def action_clear_marks(self) -> None:
         self.bench.clear_marks()
+        self._say_marks()
         self.changed()
+
+    def _say_marks(self) -> None:
+        """The marked set after a mark: a far mark among 4096 vCPUs is off the grid."""
+        if self.bench.marked:
+            marked = format_targets(tuple(sorted(self.bench.marked)))
+            self.notify(f"targets marked {marked}: f fires a flush at them")
+        else:
+            self.notify("no target marked: f fires a flush at every vCPU")
 
     # -- variants, files, counterexamples -------------------------------------------
 

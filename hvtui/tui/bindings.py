@@ -40,7 +40,8 @@ _TABLE = (
     ("i", "toggle_inhibit", "inhibit", "edit.toggle-inhibit", 10, TOGGLE_INHIBIT_HELP),
     ("f", "fire_flush", "flush", "edit.fire-flush", 11,
      "Append a flush hypercall to the selected vCPU's program, targeting the marked vCPUs "
-     "(all when none is marked)"),
+     "(all when none is marked); the message writes them as the event log does: a processor "
+     "mask (0xa) when all are below 64, else ranges (1-63,100)"),
     ("H", "hyperv_init", "hv init", "edit.hyperv-init", None,
      "Append hyperv_init(vcpu) to the `vmm` thread: KVM_SET_CPUID2 creates the selected "
      "vCPU's Hyper-V context (kvm_hv_vcpu_init()), wrapped in exit + run when it is in KVM_RUN"),
@@ -48,7 +49,7 @@ _TABLE = (
      "Append kernel work to the selected vCPU's program: a VM exit handled in the kernel "
      "that holds kvm->srcu (vmexit, then vmentry)"),
     ("m", "mark", "mark", "edit.mark-target", 14,
-     "Mark or unmark the selected vCPU as a flush target"),
+     "Mark or unmark the selected vCPU as a flush target; the message shows every one marked"),
     ("u", "clear_marks", "unmark all", "edit.clear-marks", None, "Unmark every flush target"),
     ("z", "zoom", "zoom", "view.zoom", 13,
      "Zoom the grid: full cells, one character per vCPU, half a character per vCPU"),

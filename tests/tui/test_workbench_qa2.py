@@ -1,0 +1,57 @@
+"""What a second first-time user met driving the workbench in a real terminal, each pinned
+by the keys they pressed and what the screen then showed.
+
+Every test here failed before its fix; the screen is read as text, as a person reads it.
+"""
+
+from __future__ import annotations
+
+from test_workbench_qa import dialog_text
+from workbench_support import demo, opened, screen_lines, toasts
+
+from hvtui.tui.app import WorkbenchApp
+
+
+def log_lines(app: WorkbenchApp, text: str) -> list[str]:
+    return [line for line in screen_lines(app) if text in line]
+
+
+async def test_a_flush_at_marked_targets_names_them_as_the_panels_and_the_log_do():
+    """Marking vcpu1 and vcpu3 and firing a flush said `flush [1, 3]` on the message line,
+    while the selected vCPU's panel and the event log wrote the same set as `0xa`."""
+    app = WorkbenchApp(demo(), recover=False)
+    async with opened(app, (100, 30)) as pilot:
+        await pilot.press("l", "m")  # vcpu1
+        assert "marked 0x2" in toasts(app)
+        await pilot.press("l", "l", "m")  # vcpu3
+        assert "marked 0xa" in toasts(app)
+        await pilot.press("f")
+        await pilot.pause()
+        said = toasts(app)
+        assert "vcpu3: added flush3: flush 0xa" in said and "[" not in said
+        assert log_lines(app, "program op 1/1 flush3: flush 0xa, at enter")  # vcpu3's panel
+        for _ in range(40):  # step until vcpu3 enters its hypercall
+            await pilot.press("right_square_bracket")
+            if log_lines(app, "kvm_hv_flush_tlb: vcpu 3 targets 0xa"):  # the log's notation
+                break
+        else:
+            raise AssertionError("\n".join(screen_lines(app)))
+        await pilot.press("u")
+        assert "no target marked" in toasts(app)
+
+
+async def test_a_flush_with_nothing_marked_names_every_vcpu_in_the_same_notation():
+    app = WorkbenchApp(demo(), recover=False)
+    async with opened(app, (100, 30)) as pilot:
+        await pilot.press("f")
+        await pilot.pause()
+        assert "vcpu0: added flush0: flush 0xf (all: no target marked)" in toasts(app)
+
+
+async def test_the_help_says_how_a_target_set_is_written():
+    app = WorkbenchApp(demo(), recover=False)
+    async with opened(app, (200, 60)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = dialog_text(app)
+        assert "as the event log does: a processor mask (0xa) when all are below 64" in text
