@@ -56,9 +56,6 @@ class KeyBar(Widget):
             self._strip = None
             self.refresh()
 
-    def on_resize(self) -> None:
-        self._strip = None
-
     def notify_style_update(self) -> None:
         self._strip = None
         super().notify_style_update()
@@ -68,8 +65,12 @@ class KeyBar(Widget):
         return self._line().text
 
     def _line(self) -> Strip:
-        if self._strip is None:
-            self._strip = self._build(self.size.width)
+        """Rebuilt for a new width here, not on Resize: a relayout (a message wrapping
+        onto a second line as the terminal shrinks) can draw the line before that event,
+        and the old width's line, cut at the edge, stayed on screen."""
+        width = self.size.width
+        if self._strip is None or self._strip.cell_length != width:
+            self._strip = self._build(width)
         return self._strip
 
     def _build(self, width: int) -> Strip:

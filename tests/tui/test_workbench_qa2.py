@@ -7,8 +7,9 @@ Every test here failed before its fix; the screen is read as text, as a person r
 from __future__ import annotations
 
 from test_workbench_qa import dialog_text
-from workbench_support import demo, opened, screen_lines, toasts
+from workbench_support import ROOT, demo, opened, screen_lines, toasts
 
+from hvtui.scenario.load import load
 from hvtui.tui.app import WorkbenchApp
 
 
@@ -55,3 +56,19 @@ async def test_the_help_says_how_a_target_set_is_written():
         await pilot.pause()
         text = dialog_text(app)
         assert "as the event log does: a processor mask (0xa) when all are below 64" in text
+
+
+async def test_shrinking_the_terminal_refits_the_key_line():
+    """After a step, 200x60 -> 80x24 (tmux resize-window) left the 200-column key line cut
+    at the right edge: `? help` and `q quit` were off the screen until the next key. The
+    step's message wraps at 80 columns, which moves the line up as it shrinks."""
+    app = WorkbenchApp(load(str(ROOT / "scenarios" / "wake-all-bogus-status.yaml")), recover=False)
+    async with opened(app, (200, 60)) as pilot:
+        await pilot.press("right_curly_bracket")
+        await pilot.pause()
+        for size in ((80, 24), (200, 60), (80, 24)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            await pilot.pause()
+            keys = screen_lines(app)[-1]
+            assert keys.rstrip().endswith("? help") and "q quit" in keys, (size, keys)
