@@ -470,12 +470,15 @@ class PropertiesPanel(TextPanel):
         extra = bool(detail) + bool(check_line)
         rows = self.size.height or len(PROPERTIES) + extra
         shown, folded = fit_verdicts(verdicts, rows - extra)
+        cols = self.size.width or self.app.size.width
         text = Text()
         for prop, verdict in shown:
-            where = f" at {first[prop]}" if prop in first else ""  # the step it first broke
+            said = verdict + (f" at {first[prop]}" if prop in first else "")  # where it broke
             style = violated if verdict == "violated" else ""
+            # the names' column narrows for a verdict too long for the panel, not the verdict
+            pad = max(len(prop), min(width, cols - 3 - len(said)))
             text.append(f"{VERDICT_GLYPHS.get(verdict, ' ')} ", style)
-            text.append(f"{prop.ljust(width)} ").append(f"{verdict}{where}", style).append("\n")
+            text.append(f"{prop.ljust(pad)} ").append(said, style).append("\n")
             if prop == PROGRESS and detail:
                 text.append(f"  {detail}\n", "dim")
         if folded:

@@ -7,10 +7,11 @@ Every test here failed before its fix; the screen is read as text, as a person r
 from __future__ import annotations
 
 from test_workbench_qa import dialog_text
-from workbench_support import ROOT, demo, opened, screen_lines, toasts
+from workbench_support import ROOT, app_on, demo, opened, screen_lines, toasts
 
 from hvtui.scenario.load import load
 from hvtui.tui.app import WorkbenchApp
+from hvtui.tui.panels import PropertiesPanel
 
 
 def log_lines(app: WorkbenchApp, text: str) -> list[str]:
@@ -66,3 +67,26 @@ async def test_shrinking_the_terminal_refits_the_key_line():
             await pilot.pause()
             keys = screen_lines(app)[-1]
             assert keys.rstrip().endswith("? help") and "q quit" in keys, (size, keys)
+
+
+# vcpu0 suspends on vcpu1, whose flag nobody clears: progress is blocked by design.
+STUCK = """
+name: stuck
+vcpus: 2
+initial: {inhibit: [1]}
+actors:
+  vcpu0: [{id: f, op: flush, targets: [1]}]
+"""
+
+
+async def test_a_long_verdict_is_read_whole_at_80_columns():
+    """At 80x24 (a 44-column properties panel) the verdict of progress read
+    `blocked-by-de…`: the names' column is as wide as the longest name, and the
+    verdict was cut, never the padding before it."""
+    async with opened(app_on(STUCK, recover=False), (80, 24)) as pilot:
+        await pilot.press("e")
+        await pilot.pause()
+        panel = pilot.app.query_one(PropertiesPanel).content_region
+        line = screen_lines(pilot.app)[panel.y][panel.x : panel.right].rstrip()
+        assert line.startswith("■ progress ") and line.endswith(" blocked-by-design"), line
+        assert len(line) <= panel.width and "…" not in line
