@@ -48,6 +48,18 @@ def assert_folded(rows: list[str], above: list[str], folded: list[str]) -> None:
         assert fold.endswith("…") and (head + names).startswith(fold[:-1]), rows
 
 
+async def checked(pilot) -> None:
+    """c, the check to its end, and its verdict table closed: the panel shows its line."""
+    await pilot.press("c")
+    await settle(pilot)
+    for _ in range(1200):
+        if isinstance(pilot.app.screen, VerdictScreen):
+            break
+        await pilot.pause(0.05)
+    await pilot.press("escape")
+    await pilot.pause()
+
+
 async def test_80x24_shows_progress_first_then_holding_ones_then_folds_the_rest():
     app = WorkbenchApp(demo(), recover=False)
     async with opened(app, (80, 24)) as pilot:
@@ -92,14 +104,7 @@ async def all_nine_then_checked(size: tuple[int, int]) -> None:
         await pilot.pause()
         nine = [holds_line(p) for p in HOLDING] + ["… progress                    pending"]
         assert panel_rows(app) == nine  # every property, in its order, no fold
-        await pilot.press("c")
-        await settle(pilot)
-        for _ in range(1200):
-            if isinstance(app.screen, VerdictScreen):
-                break
-            await pilot.pause(0.05)
-        await pilot.press("escape")
-        await pilot.pause()
+        await checked(pilot)
         rows = panel_rows(app)
         assert rows[-1].startswith("check: "), rows
         above = ["… progress                    pending"] + [holds_line(p) for p in HOLDING[:6]]
@@ -130,3 +135,19 @@ async def test_a_resize_refolds_the_panel_for_its_new_height():
         await pilot.pause()
         nine = [holds_line(p) for p in HOLDING] + ["… progress                    pending"]
         assert panel_rows(app) == nine
+
+
+async def test_80x24_with_no_room_for_a_holding_line_all_of_them_share_one():
+    """Two violations, progress's detail and the checker's line leave one row for the
+    seven holding properties: `✓ 7 hold: ...` (no `more`: none is shown above)."""
+    app = WorkbenchApp(load(str(LOST_WAKEUP)), recover=False)
+    async with opened(app, (80, 24)) as pilot:
+        await pilot.press("e")
+        await settle(pilot)
+        await checked(pilot)
+        rows = panel_rows(app)
+        assert all(rows) and len(rows) == 5, rows
+        assert rows[0].startswith("✗ no-lost-wakeup") and rows[1].startswith("✗ progress")
+        assert rows[2].startswith("  vcpu0 waits at resume")
+        assert rows[3].startswith("✓ 7 hold: inhibit-holds, ") and rows[3].endswith("…")
+        assert rows[4].startswith("check: ")
