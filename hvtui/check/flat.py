@@ -331,17 +331,17 @@ class Flat:
         out, folded = self._sorted(key, out, raw)
         return found, out, out, forgot, sliced, folded
 
-    def _thread_visible_key(self, key: tuple, a: int, st: Status) -> tuple | None:
+    def _thread_visible_key(self, key: tuple, a: int, st: Status) -> tuple:
         """What visible() memoizes thread actor a's step from `key` by, under
-        _focus's (windows, in the ioctl, flags set): the threads' id and the ids,
-        whole, of the vCPUs it acts on and scans (_read); None for the steps that
-        read every vCPU (_READS_ALL), which are not memoized."""
-        if st.step.kind in _READS_ALL:
-            return None
+        _focus's (windows, in the ioctl, flags set): the threads' id, the ids,
+        whole, of the vCPUs it acts on and scans (_read), and for the steps that
+        read every vCPU (_READS_ALL) the fields of each that their move reads
+        (_sights): what props.visible reads of the rest, which
+        test_check_flat_thread_moves holds it to."""
         n = self.n
         tid = key[n]
         x, w = self._reads[tid][a - n]
-        return (a, tid, key[x], key[w])
+        return self._sighted((a, tid, key[x], key[w]), st.step.kind, key)
 
     def _thread_move_key(self, key: tuple, a: int, st: Status) -> tuple:
         """child()'s memo key for thread actor a's step from `key`, besides _focus's
@@ -357,12 +357,16 @@ class Flat:
         x, w = self._reads[tid][a - n]
         kind = st.step.kind
         on_x, on_w = self._touches[kind]
-        memo_key = (a, tid, key[x] if on_x else -1, key[w] if on_w else -1)
+        return self._sighted((a, tid, key[x] if on_x else -1, key[w] if on_w else -1), kind, key)
+
+    def _sighted(self, memo_key: tuple, kind: str, key: tuple) -> tuple:
+        """memo_key, and for a step that reads every vCPU (_READS_ALL) the fields
+        of each at `key` that its move reads (_sights)."""
         sight = self._sights.get(kind)
         if sight is None:
             return memo_key
         values = self.values
-        return (*memo_key, *[sight(values[v]) for v in key[:n]])
+        return (*memo_key, *[sight(values[v]) for v in key[: self.n]])
 
     def _move(self, key: tuple, a: int, st: Status) -> tuple:
         """Actor a's step from `key`, as child() keeps it: (found, its writes as
@@ -518,8 +522,7 @@ class Flat:
         target's: what the step reads and writes) under the flags set (a suspension
         reads its waiting_on's) and what por.ahead says may open and clear ahead:
         all props.visible reads of the rest. A thread's, by _thread_visible_key
-        under _focus's (windows, in the ioctl, flags set); the steps that read
-        every vCPU are not memoized."""
+        under _focus's (windows, in the ioctl, flags set)."""
         st = statuses[a]
         if a < self.n:  # the vCPU's move key, as in child()
             memo = self._here_vis
@@ -530,12 +533,10 @@ class Flat:
         else:
             memo = self._here_visible
             memo_key = self._thread_visible_key(key, a, st)
-        seen = None if memo_key is None else memo.get(memo_key)
+        seen = memo.get(memo_key)
         if seen is None:
             opens, clears = self._ahead(por, key)
-            seen = por.visible(self.state(key), a, st, opens, clears, None, decided)
-            if memo_key is not None:
-                memo[memo_key] = seen
+            seen = memo[memo_key] = por.visible(self.state(key), a, st, opens, clears, None, decided)
         return seen
 
     def _vcpu_vis(self, por, key: tuple) -> dict[tuple, bool]:
