@@ -536,7 +536,8 @@ class Flat:
         seen = memo.get(memo_key)
         if seen is None:
             opens, clears = self._ahead(por, key)
-            seen = memo[memo_key] = por.visible(self.state(key), a, st, opens, clears, None, decided)
+            seen = por.visible(self.state(key), a, st, opens, clears, None, decided)
+            memo[memo_key] = seen
         return seen
 
     def _vcpu_vis(self, por, key: tuple) -> dict[tuple, bool]:

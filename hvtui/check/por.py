@@ -40,6 +40,7 @@ commute with the ones it leaves out.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator
+from itertools import compress
 from operator import is_, itemgetter
 from typing import NamedTuple
 
@@ -232,8 +233,10 @@ class PartialOrder:
         self._plans: dict[tuple, tuple] = {}  # plan() by (enabled, needs masks)
         self._part_ids: dict[tuple, int] = {}
         self.parts_of: list[tuple[bool, object, tuple[int, int, int]]] = []  # by part id
-        # rows[x]: the parts (a bitmask of their ids) an actor of part x needs
-        self.rows: list[int] = []
+        # rows[x][y]: 1 if an actor of part x needs one of part y, else 0 (a
+        # byte each: _needs gathers a row's bytes at a state's parts in one call)
+        self.rows: list[bytearray] = []
+        self._weights = tuple(1 << a for a in live)  # by live position: its actor's bit
         # (actor, status, _where) -> the last actor found to need it, and that
         # actor's future then (_Here.alone)
         self.witness: dict[tuple, tuple] = {}
@@ -509,26 +512,13 @@ class PartialOrder:
     def _needs(self, parts: tuple[int, ...]) -> tuple[int, ...]:
         """By actor id, the actors that must join a persistent set holding it, as a
         bitmask, when the live actors have these parts (others need none)."""
-        holders: dict[int, int] = {}  # part -> the actors that have it
-        present = 0  # the parts here, as a bitmask of their ids
-        for y, py in zip(self.live, parts, strict=True):
-            bit = 1 << py
-            if present & bit:
-                holders[py] |= 1 << y
-            else:
-                holders[py] = 1 << y
-                present |= bit
-        rows = self.rows
         out = [0] * len(self.engine.names)
+        if len(parts) < 2:
+            return tuple(out)  # one actor needs nobody but itself
+        here = itemgetter(*parts)  # a row's bytes at these parts, by live position
+        rows, weights = self.rows, self._weights
         for x, px in zip(self.live, parts, strict=True):
-            common = rows[px] & present  # few bits: iterated here, not by bits()
-            if common:
-                mask = 0
-                while common:
-                    low = common & -common
-                    mask |= holders[low.bit_length() - 1]
-                    common ^= low
-                out[x] = mask & ~(1 << x)
+            out[x] = sum(compress(weights, here(rows[px]))) & ~(1 << x)
         return tuple(out)
 
     def part(self, s: State, a: int, status: Status) -> int:
@@ -542,12 +532,11 @@ class PartialOrder:
             parts = self.parts_of
             parts.append(part)
             enabled, access, future = part
-            row = 0
+            row = bytearray(pid + 1)
             for y in dependents(enabled, access, range(pid + 1), lambda y: parts[y][2]):
-                row |= 1 << y
+                row[y] = 1
             for x, (enabled_x, access_x, _) in enumerate(parts[:pid]):
-                if _depends(enabled_x, access_x, lambda _: future, pid):
-                    self.rows[x] |= 1 << pid
+                self.rows[x].append(_depends(enabled_x, access_x, lambda _: future, pid))
             self.rows.append(row)
         return pid
 
