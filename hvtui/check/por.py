@@ -236,7 +236,12 @@ class PartialOrder:
         # rows[x][y]: 1 if an actor of part x needs one of part y, else 0 (a
         # byte each: _needs gathers a row's bytes at a state's parts in one call)
         self.rows: list[bytearray] = []
+        self._columns: list[bytearray] = []  # columns[y][x] = rows[x][y]
         self._weights = tuple(1 << a for a in live)  # by live position: its actor's bit
+        # part id -> its kind (_regroup), None until asked since a part was
+        # interned; plan() by the live actors' kinds
+        self._kinds: list[int] | None = None
+        self._by_kinds: dict[tuple[int, ...], tuple] = {}
         # (actor, status, _where) -> the last actor found to need it, and that
         # actor's future then (_Here.alone)
         self.witness: dict[tuple, tuple] = {}
@@ -502,12 +507,32 @@ class PartialOrder:
         if out is None:
             if len(self._by_parts) >= PLANS:
                 self._by_parts.clear()
-            graph = (tuple(enabled), self._needs(parts))
-            out = self._plans.get(graph)
+            if self._kinds is None:
+                self._regroup()
+            kinds = tuple(map(self._kinds.__getitem__, parts))
+            out = self._by_kinds.get(kinds)
             if out is None:
-                out = self._plans[graph] = _plan(*graph)
+                graph = (tuple(enabled), self._needs(parts))
+                out = self._plans.get(graph)
+                if out is None:
+                    out = self._plans[graph] = _plan(*graph)
+                self._by_kinds[kinds] = out
             self._by_parts[parts] = out
         return out
+
+    def _regroup(self) -> None:
+        """Sort the parts known into kinds: parts alike in being enabled, in whom
+        they need and in who needs them (their row and column of `rows`), which
+        give a tuple of parts the same plan wherever they stand for each other.
+        A part interned later may tell two of a kind apart: part() starts the
+        kinds, and the plans kept by them, again."""
+        rows = self.rows
+        named: dict[tuple, int] = {}
+        self._kinds = [
+            named.setdefault((part[0], bytes(row), bytes(col)), len(named))
+            for part, row, col in zip(self.parts_of, rows, self._columns, strict=True)
+        ]
+        self._by_kinds = {}
 
     def _needs(self, parts: tuple[int, ...]) -> tuple[int, ...]:
         """By actor id, the actors that must join a persistent set holding it, as a
@@ -535,9 +560,15 @@ class PartialOrder:
             row = bytearray(pid + 1)
             for y in dependents(enabled, access, range(pid + 1), lambda y: parts[y][2]):
                 row[y] = 1
+            column = bytearray(pid + 1)
             for x, (enabled_x, access_x, _) in enumerate(parts[:pid]):
-                self.rows[x].append(_depends(enabled_x, access_x, lambda _: future, pid))
+                column[x] = _depends(enabled_x, access_x, lambda _: future, pid)
+                self.rows[x].append(column[x])
+                self._columns[x].append(row[x])
+            column[pid] = row[pid]
             self.rows.append(row)
+            self._columns.append(column)
+            self._kinds = None
         return pid
 
 
