@@ -15,7 +15,6 @@ import pytest
 from test_check_flat import OPTIONS, SCENARIOS, scenario, walk
 
 from hvtui.check.por import PartialOrder
-
 from hvtui.model import properties as props
 from hvtui.model.state import KVM_RUN, MODES, Vcpu
 from hvtui.model.variants import VARIANTS
