@@ -165,6 +165,8 @@ class Flat:
         self._here_visible: dict[tuple, bool] = {}  # the threads' visibility in _moves, here
         # (may open, may clear, flags set) -> a vCPU step's visibility: see visible()
         self._vcpu_visible: dict[tuple, dict[tuple, bool]] = {}
+        # (threads id, windows, flags set) -> its entry there: what fixes that key
+        self._vcpu_visible_at: dict[tuple, dict[tuple, bool]] = {}
         self._here_vis: dict[tuple, bool] | None = None  # its entry at the state _focus is on
         self._aheads: dict[int, tuple[int, int]] = {}  # threads id -> see _ahead
         self._flags_set = 0  # the flags set at the state _focus is on
@@ -483,6 +485,7 @@ class Flat:
         if len(decided) != self._decided:  # decided only grows: its size names it
             self._decided = len(decided)
             self._vcpu_visible.clear()
+            self._vcpu_visible_at.clear()
             self._here_vis = None
             for _, visibles in self._moves.values():
                 visibles.clear()
@@ -542,10 +545,12 @@ class Flat:
 
     def _vcpu_vis(self, por, key: tuple) -> dict[tuple, bool]:
         """The vCPU steps' visibility memo at the state _focus is on."""
-        here = (*self._ahead(por, key), self._flags_set)
-        memo = self._vcpu_visible.get(here)
+        n, flags = self.n, self._flags_set
+        at = (key[n], key[n + 1], flags)
+        memo = self._vcpu_visible_at.get(at)
         if memo is None:
-            memo = self._vcpu_visible[here] = {}
+            here = (*self._ahead(por, key), flags)
+            memo = self._vcpu_visible_at[at] = self._vcpu_visible.setdefault(here, {})
         self._here_vis = memo
         return memo
 
