@@ -80,3 +80,16 @@ def test_a_plan_puts_lone_actors_first_then_closures_shortest_first():
     assert _plan((0, 1, 2, 4, 5), needs) == ((4,), (2,), (0, 1), (0, 1, 5))
     # a closure of every enabled actor is no candidate
     assert _plan((0, 1), (0b10, 0b1)) == ()
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_parts_alike_to_the_plan_are_one_kind(path):
+    """Parts that need and are needed alike share a kind, and the plans kept by
+    kinds (PartialOrder._regroup) are chosen as the search of seeds chooses
+    (the test above); on these programs some parts do share one."""
+    engine = scenarios.load(str(path)).engine()
+    planned, searching = pair(engine)
+    for s in reachable(engine):
+        same_choice(engine, planned, searching, s)
+    planned._regroup()
+    assert len(set(planned._kinds)) < len(planned.parts_of)

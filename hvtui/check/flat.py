@@ -165,6 +165,8 @@ class Flat:
         self._here_visible: dict[tuple, bool] = {}  # the threads' visibility in _moves, here
         # (may open, may clear, flags set) -> a vCPU step's visibility: see visible()
         self._vcpu_visible: dict[tuple, dict[tuple, bool]] = {}
+        # (threads id, windows, flags set) -> its entry there: what fixes that key
+        self._vcpu_visible_at: dict[tuple, dict[tuple, bool]] = {}
         self._here_vis: dict[tuple, bool] | None = None  # its entry at the state _focus is on
         self._aheads: dict[int, tuple[int, int]] = {}  # threads id -> see _ahead
         self._flags_set = 0  # the flags set at the state _focus is on
@@ -331,17 +333,17 @@ class Flat:
         out, folded = self._sorted(key, out, raw)
         return found, out, out, forgot, sliced, folded
 
-    def _thread_visible_key(self, key: tuple, a: int, st: Status) -> tuple | None:
+    def _thread_visible_key(self, key: tuple, a: int, st: Status) -> tuple:
         """What visible() memoizes thread actor a's step from `key` by, under
-        _focus's (windows, in the ioctl, flags set): the threads' id and the ids,
-        whole, of the vCPUs it acts on and scans (_read); None for the steps that
-        read every vCPU (_READS_ALL), which are not memoized."""
-        if st.step.kind in _READS_ALL:
-            return None
+        _focus's (windows, in the ioctl, flags set): the threads' id, the ids,
+        whole, of the vCPUs it acts on and scans (_read), and for the steps that
+        read every vCPU (_READS_ALL) the fields of each that their move reads
+        (_sights): what props.visible reads of the rest, which
+        test_check_flat_thread_moves holds it to."""
         n = self.n
         tid = key[n]
         x, w = self._reads[tid][a - n]
-        return (a, tid, key[x], key[w])
+        return self._sighted((a, tid, key[x], key[w]), st.step.kind, key)
 
     def _thread_move_key(self, key: tuple, a: int, st: Status) -> tuple:
         """child()'s memo key for thread actor a's step from `key`, besides _focus's
@@ -357,12 +359,16 @@ class Flat:
         x, w = self._reads[tid][a - n]
         kind = st.step.kind
         on_x, on_w = self._touches[kind]
-        memo_key = (a, tid, key[x] if on_x else -1, key[w] if on_w else -1)
+        return self._sighted((a, tid, key[x] if on_x else -1, key[w] if on_w else -1), kind, key)
+
+    def _sighted(self, memo_key: tuple, kind: str, key: tuple) -> tuple:
+        """memo_key, and for a step that reads every vCPU (_READS_ALL) the fields
+        of each at `key` that its move reads (_sights)."""
         sight = self._sights.get(kind)
         if sight is None:
             return memo_key
         values = self.values
-        return (*memo_key, *[sight(values[v]) for v in key[:n]])
+        return (*memo_key, *[sight(values[v]) for v in key[: self.n]])
 
     def _move(self, key: tuple, a: int, st: Status) -> tuple:
         """Actor a's step from `key`, as child() keeps it: (found, its writes as
@@ -479,6 +485,7 @@ class Flat:
         if len(decided) != self._decided:  # decided only grows: its size names it
             self._decided = len(decided)
             self._vcpu_visible.clear()
+            self._vcpu_visible_at.clear()
             self._here_vis = None
             for _, visibles in self._moves.values():
                 visibles.clear()
@@ -518,8 +525,7 @@ class Flat:
         target's: what the step reads and writes) under the flags set (a suspension
         reads its waiting_on's) and what por.ahead says may open and clear ahead:
         all props.visible reads of the rest. A thread's, by _thread_visible_key
-        under _focus's (windows, in the ioctl, flags set); the steps that read
-        every vCPU are not memoized."""
+        under _focus's (windows, in the ioctl, flags set)."""
         st = statuses[a]
         if a < self.n:  # the vCPU's move key, as in child()
             memo = self._here_vis
@@ -530,20 +536,21 @@ class Flat:
         else:
             memo = self._here_visible
             memo_key = self._thread_visible_key(key, a, st)
-        seen = None if memo_key is None else memo.get(memo_key)
+        seen = memo.get(memo_key)
         if seen is None:
             opens, clears = self._ahead(por, key)
             seen = por.visible(self.state(key), a, st, opens, clears, None, decided)
-            if memo_key is not None:
-                memo[memo_key] = seen
+            memo[memo_key] = seen
         return seen
 
     def _vcpu_vis(self, por, key: tuple) -> dict[tuple, bool]:
         """The vCPU steps' visibility memo at the state _focus is on."""
-        here = (*self._ahead(por, key), self._flags_set)
-        memo = self._vcpu_visible.get(here)
+        n, flags = self.n, self._flags_set
+        at = (key[n], key[n + 1], flags)
+        memo = self._vcpu_visible_at.get(at)
         if memo is None:
-            memo = self._vcpu_visible[here] = {}
+            here = (*self._ahead(por, key), flags)
+            memo = self._vcpu_visible_at[at] = self._vcpu_visible.setdefault(here, {})
         self._here_vis = memo
         return memo
 

@@ -40,6 +40,7 @@ commute with the ones it leaves out.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator
+from itertools import compress
 from operator import is_, itemgetter
 from typing import NamedTuple
 
@@ -232,8 +233,15 @@ class PartialOrder:
         self._plans: dict[tuple, tuple] = {}  # plan() by (enabled, needs masks)
         self._part_ids: dict[tuple, int] = {}
         self.parts_of: list[tuple[bool, object, tuple[int, int, int]]] = []  # by part id
-        # rows[x]: the parts (a bitmask of their ids) an actor of part x needs
-        self.rows: list[int] = []
+        # rows[x][y]: 1 if an actor of part x needs one of part y, else 0 (a
+        # byte each: _needs gathers a row's bytes at a state's parts in one call)
+        self.rows: list[bytearray] = []
+        self._columns: list[bytearray] = []  # columns[y][x] = rows[x][y]
+        self._weights = tuple(1 << a for a in live)  # by live position: its actor's bit
+        # part id -> its kind (_regroup), None until asked since a part was
+        # interned; plan() by the live actors' kinds
+        self._kinds: list[int] | None = None
+        self._by_kinds: dict[tuple[int, ...], tuple] = {}
         # (actor, status, _where) -> the last actor found to need it, and that
         # actor's future then (_Here.alone)
         self.witness: dict[tuple, tuple] = {}
@@ -499,36 +507,43 @@ class PartialOrder:
         if out is None:
             if len(self._by_parts) >= PLANS:
                 self._by_parts.clear()
-            graph = (tuple(enabled), self._needs(parts))
-            out = self._plans.get(graph)
+            if self._kinds is None:
+                self._regroup()
+            kinds = tuple(map(self._kinds.__getitem__, parts))
+            out = self._by_kinds.get(kinds)
             if out is None:
-                out = self._plans[graph] = _plan(*graph)
+                graph = (tuple(enabled), self._needs(parts))
+                out = self._plans.get(graph)
+                if out is None:
+                    out = self._plans[graph] = _plan(*graph)
+                self._by_kinds[kinds] = out
             self._by_parts[parts] = out
         return out
+
+    def _regroup(self) -> None:
+        """Sort the parts known into kinds: parts alike in being enabled, in whom
+        they need and in who needs them (their row and column of `rows`), which
+        give a tuple of parts the same plan wherever they stand for each other.
+        A part interned later may tell two of a kind apart: part() starts the
+        kinds, and the plans kept by them, again."""
+        rows = self.rows
+        named: dict[tuple, int] = {}
+        self._kinds = [
+            named.setdefault((part[0], bytes(row), bytes(col)), len(named))
+            for part, row, col in zip(self.parts_of, rows, self._columns, strict=True)
+        ]
+        self._by_kinds = {}
 
     def _needs(self, parts: tuple[int, ...]) -> tuple[int, ...]:
         """By actor id, the actors that must join a persistent set holding it, as a
         bitmask, when the live actors have these parts (others need none)."""
-        holders: dict[int, int] = {}  # part -> the actors that have it
-        present = 0  # the parts here, as a bitmask of their ids
-        for y, py in zip(self.live, parts, strict=True):
-            bit = 1 << py
-            if present & bit:
-                holders[py] |= 1 << y
-            else:
-                holders[py] = 1 << y
-                present |= bit
-        rows = self.rows
         out = [0] * len(self.engine.names)
+        if len(parts) < 2:
+            return tuple(out)  # one actor needs nobody but itself
+        here = itemgetter(*parts)  # a row's bytes at these parts, by live position
+        rows, weights = self.rows, self._weights
         for x, px in zip(self.live, parts, strict=True):
-            common = rows[px] & present  # few bits: iterated here, not by bits()
-            if common:
-                mask = 0
-                while common:
-                    low = common & -common
-                    mask |= holders[low.bit_length() - 1]
-                    common ^= low
-                out[x] = mask & ~(1 << x)
+            out[x] = sum(compress(weights, here(rows[px]))) & ~(1 << x)
         return tuple(out)
 
     def part(self, s: State, a: int, status: Status) -> int:
@@ -542,13 +557,18 @@ class PartialOrder:
             parts = self.parts_of
             parts.append(part)
             enabled, access, future = part
-            row = 0
+            row = bytearray(pid + 1)
             for y in dependents(enabled, access, range(pid + 1), lambda y: parts[y][2]):
-                row |= 1 << y
+                row[y] = 1
+            column = bytearray(pid + 1)
             for x, (enabled_x, access_x, _) in enumerate(parts[:pid]):
-                if _depends(enabled_x, access_x, lambda _: future, pid):
-                    self.rows[x] |= 1 << pid
+                column[x] = _depends(enabled_x, access_x, lambda _: future, pid)
+                self.rows[x].append(column[x])
+                self._columns[x].append(row[x])
+            column[pid] = row[pid]
             self.rows.append(row)
+            self._columns.append(column)
+            self._kinds = None
         return pid
 
 
