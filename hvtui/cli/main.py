@@ -14,7 +14,7 @@ import re
 import signal
 import sys
 
-from hvtui.errors import InputError, cut_quotes
+from hvtui.errors import InputError, cut_quotes, printable
 
 COMMANDS = {
     "run": ("hvtui.cli.run", "replay scenarios headless and check their expect blocks"),
@@ -180,7 +180,8 @@ def usage_error(prog: str, message: str) -> str:
         what = f"{choice[1]} is not a choice (expected one of {choice[2].replace(chr(39), '')})"
     elif not what.endswith(")"):
         what += f" (see {prog} --help)"
-    return cut_quotes(" ".join(f"{where}: {what}".split()))  # one line, whatever argparse wrapped
+    # one line, whatever argparse wrapped, and no raw ESC of an argument echoed back
+    return cut_quotes(printable(" ".join(f"{where}: {what}".split())))
 
 
 def _dispatch(argv: list[str]) -> int:

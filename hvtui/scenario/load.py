@@ -46,8 +46,6 @@ SCHEDULE_ARG = "--schedule"  # the "file" named by errors in a command-line sche
 
 def load(path: str) -> Scenario:
     """Read and validate one scenario file; anything wrong is one InputError."""
-    if not path:
-        raise InputError("", "an empty file name (expected a scenario file)")
     # `-` reads as stdin elsewhere; here a scenario is a file the workbench can reload
     info = regular_file(path, "a scenario file", ": a scenario is read from a file, not stdin")
     try:
