@@ -72,6 +72,60 @@ def test_an_unknown_argument_with_an_escape_sequence_is_shown_escaped():
     )
 
 
+# -- an output path that can only fail, refused before the work -----------------------
+# `-o newdir/`, `-o x/..` and `-o missing/../out` passed the early check (a path
+# normalised by abspath() has a directory that exists) and failed only when the
+# export, check or trace search was done: a bad scenario file shows which came first.
+
+
+@pytest.mark.parametrize(
+    "out, says",
+    [
+        ("newdir/", "names a directory, not a file (expected a file name to write)"),
+        ("x/..", "names a directory, not a file (expected a file name to write)"),
+        (
+            "missing/../out.txt",
+            "cannot write here: No such file or directory (expected a writable directory)",
+        ),
+        (
+            "/proc/hvtui-out.txt",
+            "cannot write here: No such file or directory (expected a writable directory)",
+        ),
+    ],
+    ids=["trailing-slash", "dot-dot", "missing-then-dot-dot", "proc"],
+)
+@pytest.mark.parametrize("command", ["export", "check", "trace"])
+def test_an_output_path_that_cannot_be_a_file_is_refused_first(command, out, says, tmp_path):
+    bad = scenario(tmp_path, HEAD + "actors: []\n")  # refused too, but after the output
+    args = {
+        "export": ["export", bad, "-f", "diagram", "-o", out],
+        "check": ["check", bad, "--save", out],
+        "trace": ["trace", bad, "--save", out],
+    }[command]
+    code, stdout, err = run_cli(*args, cwd=tmp_path)
+    assert (code, stdout, err) == (2, "", f"{out}: {says}\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]  # no temp file left
+
+
+def test_a_check_saved_under_a_trailing_slash_prints_nothing_first(tmp_path):
+    # it used to print the whole check on stdout, then refuse the save
+    code, out, err = run_cli("check", RACE, "--save", "newdir/", cwd=tmp_path)
+    assert (code, out) == (2, ""), err
+    assert err == "newdir/: names a directory, not a file (expected a file name to write)\n"
+
+
+def test_an_output_into_a_real_directory_is_still_written(tmp_path):
+    (tmp_path / "d").mkdir()
+    code, out, err = run_cli("export", RACE, "-f", "diagram", "-o", "d/../d/r.txt", cwd=tmp_path)
+    assert (code, out, err) == (0, "", "")
+    assert (tmp_path / "d" / "r.txt").read_text().startswith("reviewer-race")
+
+
+def test_an_output_onto_a_device_is_written_through(tmp_path):
+    code, out, err = run_cli("export", RACE, "-f", "diagram", "-o", "/dev/null", "--force")
+    assert (code, out, err) == (0, "", "")
+
+
 # -- an empty name names the option it came from ---------------------------------------
 
 

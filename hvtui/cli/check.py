@@ -191,7 +191,7 @@ def main(args: argparse.Namespace) -> int:
     if args.property and args.save is None:
         raise InputError("", "--property picks what --save writes: give --save OUT.yaml too")
     if args.save is not None:  # `--save ''` is refused, not taken for no --save
-        writable(args.save, args.force)
+        writable(args.save, args.force, option="--save")
     jobs = _jobs(args.jobs)
     if args.engine == "spin" and not _spin_installed():
         return 2

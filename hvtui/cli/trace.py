@@ -111,8 +111,10 @@ def main(args: argparse.Namespace) -> int:
             "one JSON document, --open draws the workbench there)",
         )
     tolerance = parse_tolerance(args.tolerance)
-    if args.save is not None:  # `--save ''` is refused, not taken for no --save
-        writable(args.save, args.force)  # before the search, which can take a while
+    # `--save ''` is refused, not taken for no --save, and before the search, which can
+    # take a while
+    if args.save is not None:
+        writable(args.save, args.force, option="--save")
     report = check(
         args.file,
         args.skeleton,
