@@ -214,3 +214,13 @@ def test_a_pan_that_does_not_compile_in_a_worker_is_one_line():
     )
     assert said.startswith("hvtui check --engine spin: gcc failed (exit 1): "), said
 
+
+# -- serve --port ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("port", ["abc", "0x50", "-1", "0", "70000", ""])
+def test_a_port_that_is_not_one_is_refused_alike(port):
+    # `abc` read "invalid int value: 'abc' (see hvtui serve --help)", unlike -1
+    assert refused("serve", RACE, f"--port={port}") == (
+        f"--port: '{port}' is not a TCP port (expected 1..65535)"
+    )
