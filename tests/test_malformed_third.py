@@ -215,6 +215,29 @@ def test_a_pan_that_does_not_compile_in_a_worker_is_one_line():
     assert said.startswith("hvtui check --engine spin: gcc failed (exit 1): "), said
 
 
+@spin
+@pytest.mark.parametrize(
+    "env, line",
+    [
+        (
+            {"CC": "/no/such-cc"},
+            "no C compiler '/no/such-cc' (expected gcc installed, or CC naming a compiler)",
+        ),
+        (
+            {"XDG_CACHE_HOME": "/dev/null"},
+            "cannot make /dev/null/hvtui/pan for the compiled pans: Not a directory "
+            "(expected a writable directory: set XDG_CACHE_HOME)",
+        ),
+    ],
+    ids=["no-compiler", "cache-not-a-directory"],
+)
+def test_what_spin_needs_and_lacks_is_one_line_before_the_check(env, line):
+    # a FileNotFoundError or NotADirectoryError traceback, from the first build of pan
+    assert refused("check", RACE, "--engine", "spin", env=env) == (
+        "hvtui check --engine spin: " + line
+    )
+
+
 # -- serve --port ---------------------------------------------------------------------
 
 

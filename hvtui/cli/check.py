@@ -195,9 +195,11 @@ def main(args: argparse.Namespace) -> int:
         writable(args.save, args.force, option="--save")
     jobs = _jobs(args.jobs)
     _engine_options(args)
-    if args.engine == "spin" and not _spin_installed():
-        return 2
     if args.engine == "spin":
+        missing = _spin_missing()
+        if missing:
+            print(f"hvtui check --engine spin: {missing}", file=sys.stderr)
+            return 2
         _compiler_takes(args.spin_cc)
     loaded = [scenarios.load(path) for path in args.files]  # all input errors first
     for scenario in loaded:
@@ -263,13 +265,27 @@ def main(args: argparse.Namespace) -> int:
     return 0 if all(result.met for _, result in runs) else 1
 
 
-def _spin_installed() -> bool:
+def _spin_missing() -> str:
+    """What --engine spin needs and this machine lacks, or "": spin, the C
+    compiler ($CC or gcc), and a cache directory for the compiled pans, each
+    of which would otherwise fail in the middle of the first check."""
+    from hvtui.scenario.yamlpos import show_value
     from hvtui.spin import toolchain
 
     if toolchain.spin_path() is None:
-        print(f"hvtui check --engine spin: {toolchain.MISSING}", file=sys.stderr)
-        return False
-    return True
+        return toolchain.MISSING
+    cc = toolchain.compiler()
+    if shutil.which(cc) is None:
+        return f"no C compiler {show_value(cc)} (expected gcc installed, or CC naming a compiler)"
+    cache = toolchain.cache_dir()
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return (
+            f"cannot make {printable(str(cache))} for the compiled pans: {exc.strerror} "
+            "(expected a writable directory: set XDG_CACHE_HOME)"
+        )
+    return ""
 
 
 def _engine_options(args) -> None:
@@ -298,7 +314,7 @@ def _compiler_takes(flags: list[str]) -> None:
 
     if not flags:
         return
-    cc = compiler()
+    cc = compiler()  # found: _spin_missing() said so
     with tempfile.TemporaryDirectory(prefix="hvtui-cc-") as tmp:
         try:
             done = subprocess.run(
@@ -308,7 +324,7 @@ def _compiler_takes(flags: list[str]) -> None:
                 text=True,
                 check=False,
             )
-        except OSError as exc:
+        except OSError as exc:  # not an executable after all
             raise InputError(
                 "--spin-cc", f"cannot run {cc}: {exc.strerror} (expected a C compiler)"
             ) from None
