@@ -238,6 +238,43 @@ def test_what_spin_needs_and_lacks_is_one_line_before_the_check(env, line):
     )
 
 
+# -- standard streams that cannot be written -------------------------------------------
+# `1</dev/null` (stdout open for reading) ended in an EBADF traceback, exit 1; a
+# refusal into `2>/dev/full` raised again while saying so, and exited 1, not 2.
+
+
+def hvtui(*args: str, stdout, stderr) -> int:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "hvtui", *args], cwd=ROOT, stdout=stdout, stderr=stderr, timeout=300
+    )
+    return done.returncode
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["schema"], ["run", RACE], ["run", "--json", RACE], ["check", "-q", RACE]],
+    ids=["schema", "run", "run-json", "check"],
+)
+def test_a_stdout_open_for_reading_is_one_line(args, tmp_path):
+    err = tmp_path / "err"
+    with open("/dev/null") as read_only, err.open("w") as stderr:
+        assert hvtui(*args, stdout=read_only, stderr=stderr) == 2
+    assert err.read_text() == (
+        "hvtui: cannot write the output: Bad file descriptor (expected it open for writing)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "args", [["run", "/no/such.yaml"], ["run", RACE]], ids=["refusal", "output-too"]
+)
+def test_a_full_stderr_still_exits_2(args):
+    with open("/dev/full", "w") as full:
+        assert hvtui(*args, stdout=full, stderr=full) == 2
+
+
 # -- serve --port ---------------------------------------------------------------------
 
 
