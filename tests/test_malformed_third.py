@@ -136,6 +136,13 @@ def test_an_empty_trace_file_name_is_named_as_empty():
     )
 
 
+def test_an_empty_skeleton_name_is_refused_not_taken_for_none():
+    # `trace T --with ''` checked the trace with the inferred ops, exit 0
+    assert refused("trace", TRACE, "--with", "") == (
+        "--with: an empty file name (expected a scenario file)"
+    )
+
+
 # -- check --engine spin: flags a tool refuses, options an engine ignores ---------------
 # An empty --spin-cc (an unset shell variable) or one gcc refuses ended in a
 # ToolError traceback after the model was made; --spin-cc without --engine spin,

@@ -110,6 +110,8 @@ def main(args: argparse.Namespace) -> int:
             "not with --json (expected one of them: --json's stdout holds "
             "one JSON document, --open draws the workbench there)",
         )
+    if args.skeleton == "":  # an unset shell variable, not "no --with": the ops would be guessed
+        raise InputError("--with", "an empty file name (expected a scenario file)")
     tolerance = parse_tolerance(args.tolerance)
     # `--save ''` is refused, not taken for no --save, and before the search, which can
     # take a while
