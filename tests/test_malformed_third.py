@@ -143,6 +143,12 @@ def test_an_empty_skeleton_name_is_refused_not_taken_for_none():
     )
 
 
+def test_an_empty_schema_output_name_names_its_option():
+    assert refused("schema", "-o", "") == (
+        "--output: an empty file name (expected a path to write to)"
+    )
+
+
 # -- check --engine spin: flags a tool refuses, options an engine ignores ---------------
 # An empty --spin-cc (an unset shell variable) or one gcc refuses ended in a
 # ToolError traceback after the model was made; --spin-cc without --engine spin,
