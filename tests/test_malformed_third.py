@@ -72,6 +72,17 @@ def test_an_unknown_argument_with_an_escape_sequence_is_shown_escaped():
     )
 
 
+@pytest.mark.parametrize("escape, code", [("\\u202e", "202E"), ("\\u2067", "2067")])
+def test_a_bidirectional_override_in_the_description_is_refused(escape, code, tmp_path):
+    # it went as it was into export's diagram and markdown, shown in another order
+    text = HEAD + f'description: "ok {escape}evil"\nactors: {{}}\n'
+    path = scenario(tmp_path, text)
+    assert refused("export", path, "-f", "markdown") == (
+        f"{path}:3:14: description: control character U+{code} at character 4 of the "
+        "text (expected prose: printable text, line breaks and tabs)"
+    )
+
+
 # -- an output path that can only fail, refused before the work -----------------------
 # `-o newdir/`, `-o x/..` and `-o missing/../out` passed the early check (a path
 # normalised by abspath() has a directory that exists) and failed only when the
