@@ -160,6 +160,18 @@ def test_an_empty_schema_output_name_names_its_option():
     )
 
 
+def test_a_thread_name_with_an_escape_sequence_is_shown_escaped(tmp_path):
+    # a comm is what the traced process named itself (PR_SET_NAME): `trace`
+    # printed it raw on stdout, and the reader's terminal cleared itself
+    path = tmp_path / "t.report"
+    text = open(TRACE).read().replace("CPU 0/KVM-4821", "CPU 0/KVM\x1b[2J-4821", 1)
+    path.write_text(text)
+    code, out, err = run_cli("trace", str(path))
+    assert code == 0, err
+    assert "  pid 4821 (CPU 0/KVM\\x1b[2J) is vcpu0: kvm_exit vcpu field\n" in out
+    assert all(line.isprintable() for line in (out + err).splitlines())
+
+
 # -- check --engine spin: flags a tool refuses, options an engine ignores ---------------
 # An empty --spin-cc (an unset shell variable) or one gcc refuses ended in a
 # ToolError traceback after the model was made; --spin-cc without --engine spin,

@@ -18,7 +18,7 @@ import re
 import sys
 
 from hvtui.atomic import writable
-from hvtui.errors import InputError
+from hvtui.errors import InputError, printable
 from hvtui.model.variants import VARIANTS
 
 TOLERANCE = "--tolerance"
@@ -137,7 +137,7 @@ def main(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(report.text())
         for warning in report.warnings:
-            print(f"hvtui trace: warning: {warning}", file=sys.stderr)
+            print(f"hvtui trace: warning: {printable(warning)}", file=sys.stderr)
     if args.open:
         workbench_app(report, args.save).run()
     return 0 if report.result.consistent else 1
