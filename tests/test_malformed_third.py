@@ -83,6 +83,16 @@ def test_a_bidirectional_override_in_the_description_is_refused(escape, code, tm
     )
 
 
+def test_ten_megabytes_of_whitespace_are_refused_at_a_position(tmp_path):
+    # a file's text refused without a line and column: the one refusal of its kind
+    path = tmp_path / "ws.yaml"
+    path.write_bytes(b" " * (10 * 1024 * 1024))
+    assert refused("check", str(path)) == (
+        f"{path}:1:4194305: the file is 10,485,760 bytes (expected a scenario of at most "
+        "4,194,304: it passes that here)"
+    )
+
+
 # -- an output path that can only fail, refused before the work -----------------------
 # `-o newdir/`, `-o x/..` and `-o missing/../out` passed the early check (a path
 # normalised by abspath() has a directory that exists) and failed only when the
