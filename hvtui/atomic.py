@@ -59,6 +59,10 @@ def writable(path: str, overwrite: bool, exists: str = EXISTS, option: str = "")
     """
     if not path:
         raise InputError(option, "an empty file name (expected a path to write to)")
+    if path == "-":  # elsewhere stdout: here it would make a file named '-'
+        raise InputError(
+            option, "'-' is not a file name here (expected a path to write to; ./- for that file)"
+        )
     if os.path.isdir(path):  # --force cannot mean "replace this directory"
         raise InputError(path, "is a directory (expected a file name to write)")
     if os.path.basename(path) in ("", ".", ".."):  # `newdir/`: a directory, if any

@@ -182,6 +182,25 @@ def test_a_thread_name_with_an_escape_sequence_is_shown_escaped(tmp_path):
     assert all(line.isprintable() for line in (out + err).splitlines())
 
 
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["export", RACE, "-f", "diagram", "-o", "-"], "--output"),
+        (["check", RACE, "--save", "-"], "--save"),
+        (["schema", "-o", "-"], "--output"),
+    ],
+    ids=["export", "check", "schema"],
+)
+def test_a_dash_for_an_output_is_refused_not_made_a_file(args, option, tmp_path):
+    # `-o -` (stdout, elsewhere) wrote a file named '-' in the current directory
+    code, out, err = run_cli(*args, cwd=tmp_path)
+    assert (code, out) == (2, ""), err
+    assert err == (
+        f"{option}: '-' is not a file name here (expected a path to write to; ./- for that file)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- check --engine spin: flags a tool refuses, options an engine ignores ---------------
 # An empty --spin-cc (an unset shell variable) or one gcc refuses ended in a
 # ToolError traceback after the model was made; --spin-cc without --engine spin,
