@@ -67,8 +67,18 @@ def writable(path: str, overwrite: bool, exists: str = EXISTS, option: str = "")
         raise InputError(path, "is a directory (expected a file name to write)")
     if os.path.basename(path) in ("", ".", ".."):  # `newdir/`: a directory, if any
         raise InputError(path, "names a directory, not a file (expected a file name to write)")
-    if os.path.lexists(path) and not overwrite:
-        raise InputError(path, exists)
+    try:
+        os.lstat(path)  # what lexists() hides: a name past NAME_MAX, a loop of links on the way
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if exc.errno != errno.ENOTDIR:  # a file where a directory goes: said below
+            raise InputError(
+                path, f"cannot write here: {exc.strerror} (expected a file name to write)"
+            ) from None
+    else:
+        if not overwrite:
+            raise InputError(path, exists)
     if os.path.lexists(path) and not _is_file_or_dangling(path):
         return  # a device or a FIFO, written through: its directory is not written
     directory = _directory(path)

@@ -112,8 +112,9 @@ def test_ten_megabytes_of_whitespace_are_refused_at_a_position(tmp_path):
             "/proc/hvtui-out.txt",
             "cannot write here: No such file or directory (expected a writable directory)",
         ),
+        ("n" * 300, "cannot write here: File name too long (expected a file name to write)"),
     ],
-    ids=["trailing-slash", "dot-dot", "missing-then-dot-dot", "proc"],
+    ids=["trailing-slash", "dot-dot", "missing-then-dot-dot", "proc", "name-too-long"],
 )
 @pytest.mark.parametrize("command", ["export", "check", "trace"])
 def test_an_output_path_that_cannot_be_a_file_is_refused_first(command, out, says, tmp_path):
