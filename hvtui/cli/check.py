@@ -240,9 +240,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         outcome = run_jobs(_work, tasks, workers, show.report if show else None)
     except ToolError as exc:  # spin, the compiler or pan failed: nothing to show
-        print(
-            f"hvtui check --engine spin: {printable(' '.join(str(exc).split()))}", file=sys.stderr
-        )
+        print(f"hvtui check --engine spin: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     finally:
         if show:
