@@ -202,6 +202,17 @@ def test_a_dash_for_an_output_is_refused_not_made_a_file(args, option, tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_dash_for_the_trace_says_it_is_read_from_a_file(tmp_path):
+    # `trace-cmd report | hvtui trace -` read "no such file or directory", no more
+    code, out, err = run_cli("trace", "-", cwd=tmp_path)
+    assert (code, out) == (2, "")
+    assert err == (
+        "-: cannot read the file: no such file or directory (expected the text of trace-cmd "
+        "report or of tracefs trace: a trace is read from a file, not stdin "
+        "(trace-cmd report > run.txt))\n"
+    )
+
+
 # -- check --engine spin: flags a tool refuses, options an engine ignores ---------------
 # An empty --spin-cc (an unset shell variable) or one gcc refuses ended in a
 # ToolError traceback after the model was made; --spin-cc without --engine spin,
