@@ -28,13 +28,7 @@ def write_file(path: str, data: bytes, overwrite: bool, exists: str = EXISTS) ->
         if not _is_file_or_dangling(path):
             _write_through(path, data)
             return
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".hvtui-", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise InputError(
-            path, f"cannot write here: {exc.strerror} (expected a writable directory)"
-        ) from None
+    fd, tmp = _temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -56,19 +50,64 @@ def write_file(path: str, data: bytes, overwrite: bool, exists: str = EXISTS) ->
             os.unlink(tmp)
 
 
-def writable(path: str, overwrite: bool, exists: str = EXISTS) -> None:
+def writable(path: str, overwrite: bool, exists: str = EXISTS, option: str = "") -> None:
     """Refuse now what write_file() would refuse: a command that works for a
-    minute before it writes checks its output path before it starts."""
+    minute before it writes checks its output path before it starts.
+
+    `option` names where the path came from (`--save`), for the one refusal
+    that has no path to name: an empty one.
+    """
     if not path:
-        raise InputError("", "an empty file name (expected a path to write to)")
+        raise InputError(option, "an empty file name (expected a path to write to)")
+    if path == "-":  # elsewhere stdout: here it would make a file named '-'
+        raise InputError(
+            option, "'-' is not a file name here (expected a path to write to; ./- for that file)"
+        )
     if os.path.isdir(path):  # --force cannot mean "replace this directory"
         raise InputError(path, "is a directory (expected a file name to write)")
-    if os.path.lexists(path) and not overwrite:
-        raise InputError(path, exists)
-    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.basename(path) in ("", ".", ".."):  # `newdir/`: a directory, if any
+        raise InputError(path, "names a directory, not a file (expected a file name to write)")
+    try:
+        os.lstat(path)  # what lexists() hides: a name past NAME_MAX, a loop of links on the way
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if exc.errno != errno.ENOTDIR:  # a file where a directory goes: said below
+            raise InputError(
+                path, f"cannot write here: {exc.strerror} (expected a file name to write)"
+            ) from None
+    else:
+        if not overwrite:
+            raise InputError(path, exists)
+    if os.path.lexists(path) and not _is_file_or_dangling(path):
+        return  # a device or a FIFO, written through: its directory is not written
+    directory = _directory(path)
     if not os.path.isdir(directory):
         why = os.strerror(errno.ENOTDIR if os.path.exists(directory) else errno.ENOENT)
         raise InputError(path, f"cannot write here: {why} (expected a writable directory)")
+    # the temp file write_file() makes there, tried now: a directory that refuses it
+    # (no permission, a read-only mount, /proc) refuses it before the work, not after
+    fd, probe = _temp_beside(path)
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _temp_beside(path: str) -> tuple[int, str]:
+    """mkstemp() in the directory of `path`: (its open fd, its name), or the InputError."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".hvtui-", suffix=".tmp", dir=_directory(path))
+    except OSError as exc:
+        raise InputError(
+            path, f"cannot write here: {exc.strerror} (expected a writable directory)"
+        ) from None
+    return fd, tmp
+
+
+def _directory(path: str) -> str:
+    """The directory `path` is created in, as the system resolves it: not
+    os.path.abspath(), which takes `missing/../out` for `out` where the
+    system fails on `missing`."""
+    return os.path.dirname(path) or os.curdir
 
 
 def _is_file_or_dangling(path: str) -> bool:

@@ -39,8 +39,18 @@ class InputError(Exception):
         where = self.file if self.line is None else f"{self.file}:{self.line}:{self.col}"
         # a command line's own mistake (an option without its partner) has no file
         text = ": ".join(part for part in (where, self.path, self.message) if part)
-        # one line, always: a file name or a quoted value may hold a line break
-        return cut_quotes(text.replace("\r", "\\r").replace("\n", "\\n"))
+        return cut_quotes(printable(text))
+
+
+def printable(text: str) -> str:
+    """`text` with every character a terminal would not print as itself escaped
+    (\\n, \\x1b, \\x85, \\u2028): a file name or a key in a field path holds
+    what the user wrote, and the message must stay one line that cannot drive
+    the terminal (a NEL or a line separator breaks the line for str.splitlines()
+    and for editors, an ESC starts a control sequence)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def cut_quotes(text: str) -> str:
@@ -50,8 +60,10 @@ def cut_quotes(text: str) -> str:
 
 def regular_file(path: str, expected: str, stdin_hint: str = "") -> os.stat_result:
     """The stat of an input file that can be read to its end, or the InputError
-    saying why not: missing, a directory, or a FIFO or device (which would block
+    saying why not: empty, missing, a directory, or a FIFO or device (which would block
     or never end)."""
+    if not path:  # an unset shell variable: say so, not "no such file"
+        raise InputError("", f"an empty file name (expected {expected})")
     try:
         info = os.stat(path)
     except OSError as exc:

@@ -109,8 +109,11 @@ def test_a_file_past_the_size_limit_is_refused_before_it_is_parsed(tmp_path):
     assert size > MAX_BYTES
     code, out, err = run_cli("run", str(path))
     assert (code, out) == (2, "")
+    text = path.read_text()[:MAX_BYTES]  # ASCII: a byte a character
+    line, col = text.count("\n") + 1, MAX_BYTES - text.rfind("\n")
     assert err == (
-        f"{path}: the file is {size:,} bytes (expected a scenario of at most {MAX_BYTES:,})\n"
+        f"{path}:{line}:{col}: the file is {size:,} bytes (expected a scenario of at most "
+        f"{MAX_BYTES:,}: it passes that here)\n"
     )
 
 

@@ -124,7 +124,7 @@ def test_a_save_into_a_missing_directory_is_refused_before_the_work(args, tmp_pa
 
 def test_an_empty_output_name_is_refused():
     assert refused("export", RACE, "-f", "diagram", "-o", "") == (
-        "hvtui: an empty file name (expected a path to write to)"
+        "--output: an empty file name (expected a path to write to)"
     )
 
 

@@ -142,23 +142,23 @@ def test_run_reads_every_schedule_before_it_prints_any():
     assert line.startswith("--schedule:1:1: schedule[0]: vcpu2 cannot take step 1: it has ")
 
 
-EMPTY_NAME = "hvtui: an empty file name (expected a path to write to)"
+EMPTY_NAME = ": an empty file name (expected a path to write to)"
 
 
 @pytest.mark.parametrize(
-    "args",
+    "args, option",
     [
-        ["check", RACE, "--save", ""],
-        ["check", RACE, "--save", "", "--property", "progress"],
-        ["trace", str(TRACE), "--save", ""],
-        ["export", RACE, "-f", "diagram", "-o", "", "--json"],
+        (["check", RACE, "--save", ""], "--save"),
+        (["check", RACE, "--save", "", "--property", "progress"], "--save"),
+        (["trace", str(TRACE), "--save", ""], "--save"),
+        (["export", RACE, "-f", "diagram", "-o", "", "--json"], "--output"),
     ],
     ids=["check", "check-property", "trace", "export-json"],
 )
-def test_an_empty_output_name_is_refused_not_taken_for_none(args):
+def test_an_empty_output_name_is_refused_not_taken_for_none(args, option):
     # `--save ''` (an unset shell variable) used to run and save nothing, exit 0;
     # `export -o '' --json` printed the export to stdout instead
-    assert refused(*args) == EMPTY_NAME
+    assert refused(*args) == option + EMPTY_NAME
 
 
 def test_export_refuses_an_existing_output_before_it_renders(tmp_path):

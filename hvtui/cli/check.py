@@ -16,9 +16,10 @@ from hvtui.atomic import writable
 from hvtui.check.jobs import run as run_jobs
 from hvtui.check.limits import MEMORY_SHARE, format_size, parse_size, total_memory
 from hvtui.check.search import Options, Progress, Result, check
-from hvtui.errors import InputError
+from hvtui.errors import QUOTED, InputError, printable
 from hvtui.model.properties import INCOMPLETE, PROGRESS, PROPERTIES, VIOLATED
 from hvtui.model.variants import VARIANTS
+from hvtui.spin.toolchain import ToolError
 
 if TYPE_CHECKING:  # YAML and Rich load in main(), after argparse: --help stays quick
     from hvtui.scenario import load as scenarios
@@ -191,10 +192,15 @@ def main(args: argparse.Namespace) -> int:
     if args.property and args.save is None:
         raise InputError("", "--property picks what --save writes: give --save OUT.yaml too")
     if args.save is not None:  # `--save ''` is refused, not taken for no --save
-        writable(args.save, args.force)
+        writable(args.save, args.force, option="--save")
     jobs = _jobs(args.jobs)
-    if args.engine == "spin" and not _spin_installed():
-        return 2
+    _engine_options(args)
+    if args.engine == "spin":
+        missing = _spin_missing()
+        if missing:
+            print(f"hvtui check --engine spin: {missing}", file=sys.stderr)
+            return 2
+        _compiler_takes(args.spin_cc)
     loaded = [scenarios.load(path) for path in args.files]  # all input errors first
     for scenario in loaded:
         # check ignores the schedule, but one that cannot be taken is still bad
@@ -233,6 +239,9 @@ def main(args: argparse.Namespace) -> int:
     )
     try:
         outcome = run_jobs(_work, tasks, workers, show.report if show else None)
+    except ToolError as exc:  # spin, the compiler or pan failed: nothing to show
+        print(f"hvtui check --engine spin: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
     finally:
         if show:
             show.clear()
@@ -254,13 +263,80 @@ def main(args: argparse.Namespace) -> int:
     return 0 if all(result.met for _, result in runs) else 1
 
 
-def _spin_installed() -> bool:
+def _spin_missing() -> str:
+    """What --engine spin needs and this machine lacks, or "": spin, the C
+    compiler ($CC or gcc), and a cache directory for the compiled pans, each
+    of which would otherwise fail in the middle of the first check."""
+    from hvtui.scenario.yamlpos import show_value
     from hvtui.spin import toolchain
 
     if toolchain.spin_path() is None:
-        print(f"hvtui check --engine spin: {toolchain.MISSING}", file=sys.stderr)
-        return False
-    return True
+        return toolchain.MISSING
+    cc = toolchain.compiler()
+    if shutil.which(cc) is None:
+        return f"no C compiler {show_value(cc)} (expected gcc installed, or CC naming a compiler)"
+    cache = toolchain.cache_dir()
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return (
+            f"cannot make {printable(str(cache))} for the compiled pans: {exc.strerror} "
+            "(expected a writable directory: set XDG_CACHE_HOME)"
+        )
+    return ""
+
+
+def _engine_options(args) -> None:
+    """Refuse an option the chosen engine would ignore: the user meant it to count."""
+    spin_flags = (("--spin-cc", args.spin_cc, "-DBITSTATE"), ("--spin-pan", args.spin_pan, "-w28"))
+    for flag, given, example in spin_flags:
+        if given and args.engine != "spin":
+            raise InputError(flag, "only with --engine spin (expected --engine spin too)")
+        if "" in given:  # an unset shell variable: gcc would take it for a file name
+            raise InputError(flag, f"an empty flag (expected one flag per {flag}, e.g. {example})")
+    if args.engine == "spin" and args.max_states is not None:  # pan stores states uncounted
+        raise InputError(
+            "--max-states",
+            "not with --engine spin (expected --max-memory or --max-seconds to bound pan)",
+        )
+
+
+def _compiler_takes(flags: list[str]) -> None:
+    """--spin-cc's flags, tried now on a program of one line, compiled and
+    linked: a flag the compiler or the linker refuses would otherwise fail the
+    build of pan after the model is made, in a worker."""
+    import subprocess
+    import tempfile
+
+    from hvtui.spin.toolchain import compiler
+
+    if not flags:
+        return
+    cc = compiler()  # found: _spin_missing() said so
+    with tempfile.TemporaryDirectory(prefix="hvtui-cc-") as tmp:
+        try:
+            done = subprocess.run(
+                [cc, *flags, "-x", "c", "-", "-o", os.path.join(tmp, "a.out")],
+                input="int main(void) { return 0; }\n",
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        except OSError as exc:  # not an executable after all
+            raise InputError(
+                "--spin-cc", f"cannot run {cc}: {exc.strerror} (expected a C compiler)"
+            ) from None
+    if done.returncode != 0:
+        said = _one_line(done.stderr or done.stdout) or f"exit {done.returncode}"
+        raise InputError(
+            "--spin-cc", f"{cc} refuses {' '.join(flags)!r}: {said} (expected flags it takes)"
+        )
+
+
+def _one_line(said: str) -> str:
+    """A tool's complaint (gcc's can be pages) as the start of one printable line."""
+    text = printable(" ".join(said.split()))
+    return text if len(text) <= QUOTED else f"{text[:QUOTED]}... ({len(text)} characters)"
 
 
 def _spin_options(args, options: Options):

@@ -162,7 +162,7 @@ def main(args: argparse.Namespace) -> int:
     _only("--relevant", args.relevant, args.format, ("diagram",))
     _only("--max-frames", args.max_frames is not None, args.format, ("cast",))
     if args.output is not None:  # before the run and its rendering, which can take a while
-        writable(args.output, args.force)
+        writable(args.output, args.force, option="--output")
     scenario = load(args.file, args.variant)
     actors = None
     if args.actors is not None:

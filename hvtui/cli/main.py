@@ -14,7 +14,7 @@ import re
 import signal
 import sys
 
-from hvtui.errors import InputError, cut_quotes
+from hvtui.errors import InputError, cut_quotes, printable
 
 COMMANDS = {
     "run": ("hvtui.cli.run", "replay scenarios headless and check their expect blocks"),
@@ -44,13 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return _output_closed()
     except OSError as exc:
-        if exc.errno not in _OUTPUT_FULL:
+        if exc.errno not in _OUTPUT_FAILS:
             raise
         _discard_stdout()  # or the interpreter's own flush at exit fails again
-        print(
-            f"hvtui: cannot write the output: {exc.strerror} (expected room for it)",
-            file=sys.stderr,
-        )
+        why = "expected room for it" if exc.errno != errno.EBADF else "expected it open for writing"
+        tell(f"hvtui: cannot write the output: {exc.strerror} ({why})")
         return 2
     except KeyboardInterrupt:
         # anywhere, the command's own modules still importing included: Ctrl-C
@@ -64,8 +62,18 @@ def main(argv: list[str] | None = None) -> int:
         raise
 
 
-# what writing to a full or failing disk or device raises (`> /dev/full`)
-_OUTPUT_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+# what writing to a full or failing disk or device raises (`> /dev/full`), or
+# to a descriptor open for reading only (`1</dev/null`)
+_OUTPUT_FAILS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF}
+
+
+def tell(line: str) -> None:
+    """One line on stderr, if stderr takes it: `2>/dev/full` must not turn an
+    exit 2 into a traceback that cannot be shown either, and exit 1."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except OSError:
+        _discard(sys.stderr)
 
 
 def _standard_streams() -> bool:
@@ -130,8 +138,12 @@ def _output_closed() -> int:
 
 def _discard_stdout() -> None:
     """Whatever is still buffered for stdout goes nowhere at exit."""
+    _discard(sys.stdout)
+
+
+def _discard(stream) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, stream.fileno())
     os.close(devnull)
 
 
@@ -180,7 +192,8 @@ def usage_error(prog: str, message: str) -> str:
         what = f"{choice[1]} is not a choice (expected one of {choice[2].replace(chr(39), '')})"
     elif not what.endswith(")"):
         what += f" (see {prog} --help)"
-    return cut_quotes(" ".join(f"{where}: {what}".split()))  # one line, whatever argparse wrapped
+    # one line, whatever argparse wrapped, and no raw ESC of an argument echoed back
+    return cut_quotes(printable(" ".join(f"{where}: {what}".split())))
 
 
 def _dispatch(argv: list[str]) -> int:
@@ -193,7 +206,7 @@ def _dispatch(argv: list[str]) -> int:
     try:
         return module.main(args)
     except InputError as exc:
-        print(f"hvtui: {exc}" if not exc.file else str(exc), file=sys.stderr)
+        tell(f"hvtui: {exc}" if not exc.file else str(exc))
         return 2
 
 

@@ -19,9 +19,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from hvtui.atomic import writable
     from hvtui.exports.output import write
     from hvtui.scenario.schema import scenario_schema
 
     # never over a file unasked: `-o` names a scenario as easily as a schema
+    if args.output is not None:  # `-o ''` is refused, naming the option it came from
+        writable(args.output, args.force, option="--output")
     write(json.dumps(scenario_schema(), indent=2) + "\n", args.output, args.force)
     return 0

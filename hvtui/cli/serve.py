@@ -29,13 +29,22 @@ DEFAULT_PORT = 8000
 def configure(parser: argparse.ArgumentParser) -> None:
     workbench.configure(parser)  # FILE, --schedule, --variant: the served workbench opens alike
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})"
+        "--port", type=_port, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})"
     )
     parser.add_argument(
         "--host",
         default=DEFAULT_HOST,
         help=f"address to bind (default {DEFAULT_HOST}: this machine only)",
     )
+
+
+def _port(text: str) -> int:
+    """--port: 1..65535, written in decimal (`abc` and `0x50` are refused alike)."""
+    if not text.strip().isdecimal() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(
+            f"{show_value(text)} is not a TCP port (expected 1..65535)"
+        )
+    return int(text)
 
 
 def command(args: argparse.Namespace) -> str:
@@ -73,8 +82,6 @@ def _resolvable(host: str, port: int) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    if not 0 < args.port < 65536:
-        raise InputError("--port", f"{args.port} is not a TCP port (expected 1..65535)")
     _resolvable(args.host, args.port)
     scenario = workbench.open_scenario(args)
     scenarios.replay(scenario)  # a schedule that cannot be replayed fails here, not in a tab

@@ -18,7 +18,7 @@ import re
 import sys
 
 from hvtui.atomic import writable
-from hvtui.errors import InputError
+from hvtui.errors import InputError, printable
 from hvtui.model.variants import VARIANTS
 
 TOLERANCE = "--tolerance"
@@ -110,9 +110,13 @@ def main(args: argparse.Namespace) -> int:
             "not with --json (expected one of them: --json's stdout holds "
             "one JSON document, --open draws the workbench there)",
         )
+    if args.skeleton == "":  # an unset shell variable, not "no --with": the ops would be guessed
+        raise InputError("--with", "an empty file name (expected a scenario file)")
     tolerance = parse_tolerance(args.tolerance)
-    if args.save is not None:  # `--save ''` is refused, not taken for no --save
-        writable(args.save, args.force)  # before the search, which can take a while
+    # `--save ''` is refused, not taken for no --save, and before the search, which can
+    # take a while
+    if args.save is not None:
+        writable(args.save, args.force, option="--save")
     report = check(
         args.file,
         args.skeleton,
@@ -133,7 +137,7 @@ def main(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(report.text())
         for warning in report.warnings:
-            print(f"hvtui trace: warning: {warning}", file=sys.stderr)
+            print(f"hvtui trace: warning: {printable(warning)}", file=sys.stderr)
     if args.open:
         workbench_app(report, args.save).run()
     return 0 if report.result.consistent else 1

@@ -18,7 +18,7 @@ from hvtui.scenario.rules import actor_hint, check
 from hvtui.scenario.save import save, to_dict, to_yaml
 from hvtui.scenario.value import Expect, Scenario
 from hvtui.scenario.yamlpos import load as load_yaml
-from hvtui.scenario.yamlpos import show_value
+from hvtui.scenario.yamlpos import position, show_value
 
 __all__ = [
     "Expect",
@@ -46,8 +46,6 @@ SCHEDULE_ARG = "--schedule"  # the "file" named by errors in a command-line sche
 
 def load(path: str) -> Scenario:
     """Read and validate one scenario file; anything wrong is one InputError."""
-    if not path:
-        raise InputError("", "an empty file name (expected a scenario file)")
     # `-` reads as stdin elsewhere; here a scenario is a file the workbench can reload
     info = regular_file(path, "a scenario file", ": a scenario is read from a file, not stdin")
     try:
@@ -59,8 +57,13 @@ def load(path: str) -> Scenario:
         ) from None
     if len(data) > MAX_BYTES:
         size = max(info.st_size, len(data))
+        # where it passes the limit: a position, as every refusal of a file's text has
+        head = data[:MAX_BYTES].decode("utf-8", "replace")
         raise InputError(
-            path, f"the file is {size:,} bytes (expected a scenario of at most {MAX_BYTES:,})"
+            path,
+            f"the file is {size:,} bytes (expected a scenario of at most {MAX_BYTES:,}: "
+            "it passes that here)",
+            *position(head, len(head)),
         )
     return parse(data, path)
 

@@ -75,8 +75,10 @@ FINAL_FIELDS = {
 PROGRESS_VERDICTS = ("holds", "blocked-by-design", "violated")
 ACTOR_PATTERN = r"^(vcpu(0|[1-9][0-9]*)|vmm|vmm:[A-Za-z0-9_.-]+)$"
 _ACTOR = re.compile(ACTOR_PATTERN)
-# C0 and C1 controls but tab, line feed and NEL (which YAML reads as a line break)
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x84\x86-\x9f]")
+# C0 and C1 controls but tab, line feed and NEL (which YAML reads as a line break),
+# and the bidirectional embeddings, overrides and isolates, which make a diagram or
+# a page show its text in another order than it has ("Trojan Source", CVE-2021-42574)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
 _VMM = re.compile(r"^(vmm|vmm:[A-Za-z0-9_.-]+)$")
 _ON_ONE_VCPU = {"run": Run, "exit": Exit, "hyperv_init": HypervInit}
 ALL_OP_KEYS = tuple(dict.fromkeys(k for keys in OP_KEYS.values() for k in keys))

@@ -218,7 +218,7 @@ def decode(data: bytes, file: str) -> str:
         raise InputError(
             file,
             f"byte 0x{data[exc.start]:02x} is not UTF-8 (expected a UTF-8 text file)",
-            *_position(head, len(head)),
+            *position(head, len(head)),
         ) from None
 
 
@@ -232,7 +232,7 @@ def load(text: bytes | str, file: str) -> object:
             file,
             f"character U+{ord(bad.group()):04X} is not allowed in YAML "
             "(expected printable text; write control characters as escapes in quotes)",
-            *_position(text, bad.start()),
+            *position(text, bad.start()),
         )
     try:
         root = _Builder(file).build(yaml.parse(text, Loader=_PARSER))
@@ -310,7 +310,7 @@ def _long_key(line: str, column: int) -> tuple[int, int] | None:
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
-def _position(text: str, index: int) -> Pos:
+def position(text: str, index: int) -> Pos:
     """The 1-based line and column of text[index], counting lines as the parser does."""
     breaks = list(_BREAK.finditer(text, 0, index))
     start = breaks[-1].end() if breaks else 0

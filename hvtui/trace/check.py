@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from hvtui.errors import printable
 from hvtui.model.engine import Engine
 from hvtui.model.properties import PROPERTIES
 from hvtui.model.variants import POSTED, VARIANTS
@@ -114,7 +115,9 @@ class Report:
         out.append(f"verdicts along the run: {verdicts}")
         for prop, step in self.first.items():
             out.append(f"  violated: {prop} at step {step}")
-        return "\n".join(out) + "\n"
+        # a thread's comm and a trace line are what the traced system wrote: any
+        # process can name itself "\e]0;...\a" (PR_SET_NAME), the reader's terminal must not obey
+        return "\n".join(printable(line) for line in out) + "\n"
 
 
 def check(

@@ -90,7 +90,12 @@ class Reader:
         self.headers = 0  # lines only a trace has: `# tracer: nop`, `cpus=4`, ...
 
     def records(self) -> Iterator[Record]:
-        regular_file(self.path, "the text of trace-cmd report or of tracefs trace")
+        regular_file(
+            self.path,
+            "the text of trace-cmd report or of tracefs trace",
+            # a pipe is refused (not a regular file): `-` gets the way round it
+            ": a trace is read from a file, not stdin (trace-cmd report > run.txt)",
+        )
         try:
             f = open(self.path, "rb")  # noqa: SIM115 -- closed by the with below
         except OSError as exc:
