@@ -59,6 +59,9 @@ if TYPE_CHECKING:  # loading scenarios (YAML) is the caller's business
 _WHOLE = 64  # up to this many vCPUs a state is a flat tuple, its own dedup key (hvtui.check.flat)
 _POLL = 512  # units of work (a transition is one) between looks at clock, memory, cancel()
 _REPORT_EVERY = 0.2  # seconds between progress reports
+# seconds between reads of resident memory: a read (/proc/self/statm) costs
+# tens of microseconds, and a poll comes every millisecond or two
+_MEMORY_EVERY = 0.02
 
 
 @dataclass(frozen=True)
@@ -344,6 +347,8 @@ class _Clock:
         self.cancel = cancel
         self.ctrl_c = ctrl_c
         self.last = started
+        self.memory = 0  # resident bytes, as last read
+        self.memory_read = -math.inf  # when
 
     def poll(self, phase: str, p: _Pass) -> str | None:
         """Why the check must stop now (a limit, as `Result.bound` names it), or None."""
@@ -354,7 +359,9 @@ class _Clock:
         now = time.perf_counter()
         if self.max_seconds is not None and now - self.started >= self.max_seconds:
             return f"--max-seconds {self.max_seconds:g}"
-        memory = _resident()
+        if now - self.memory_read >= _MEMORY_EVERY:
+            self.memory, self.memory_read = _resident(), now
+        memory = self.memory
         if self.max_memory is not None and memory >= self.max_memory:
             return f"--max-memory {format_size(self.max_memory)}"
         if self.progress is not None and now - self.last >= _REPORT_EVERY:
