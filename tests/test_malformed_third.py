@@ -271,11 +271,6 @@ def test_a_pan_that_does_not_compile_is_one_line():
 
 
 @spin
-@pytest.mark.xfail(
-    strict=True,
-    reason="hvtui/check/jobs.py sends a worker's exception as traceback text, which the "
-    "parent raises as a RuntimeError: the CLI cannot tell a tool's failure from a bug",
-)
 def test_a_pan_that_does_not_compile_in_a_worker_is_one_line():
     said = refused(
         "check",

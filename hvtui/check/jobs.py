@@ -20,6 +20,7 @@ parent has died cancels its check and exits (nothing would read its result).
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import threading
 import traceback
@@ -122,8 +123,14 @@ class _Pool:
                             idle.append(conn)
                         elif message[0] == "progress":
                             self.report(busy[conn], message[1])
-                        elif message[0] == "error":
-                            raise RuntimeError(f"a check worker failed:\n{message[1]}")
+                        elif message[0] == "error":  # (the worker's exception, if it crossed)
+                            failed = RuntimeError(f"a check worker failed:\n{message[1]}")
+                            if message[2] is None:
+                                raise failed
+                            # a tool's failure or bad input is reported as the
+                            # CLI reports it without --jobs; the worker's
+                            # traceback stays its cause
+                            raise message[2] from failed
                         else:  # ("result", result or None, stopped)
                             _, result, stopped = message
                             index = busy.pop(conn)
@@ -231,11 +238,20 @@ def _worker(conn: Connection, work: Work, progress: bool, parent: int) -> None:
                 result, stopped = stop.result, True
             except KeyboardInterrupt:  # before its search began, or not one of ours (SPIN)
                 result, stopped = None, True
-            except Exception:
-                conn.send(("error", traceback.format_exc()))
+            except Exception as exc:
+                conn.send(("error", traceback.format_exc(), _crossing(exc)))
                 return
             conn.send(("result", result, stopped))
             if stopped:
                 return
     except (KeyboardInterrupt, EOFError, OSError):  # Ctrl-C between checks, or no parent
         return
+
+
+def _crossing(exc: Exception) -> Exception | None:
+    """exc if it comes through a pipe whole (pickled and back), else None."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return None
+    return exc
