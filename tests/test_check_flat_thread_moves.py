@@ -11,6 +11,8 @@ must not change. The same holds of the step's visibility to the POR and the
 key Flat.visible memoizes it by (Flat._thread_visible_key).
 """
 
+from functools import partial
+
 import pytest
 from test_check_flat import OPTIONS, SCENARIOS, scenario, walk
 
@@ -35,20 +37,39 @@ def other(field: str, old, n: int, u: int):
     return old + 1
 
 
-def move(engine, s, a, st):
+def move(engine, s, *, a, st):
     """What Flat keeps of thread actor a's step from s (Flat._move, on States)."""
     _, _, _, threads, writes, windows = engine.thread_move(s, a, st)
     after = s._replace(vcpus=s.vcpus.write(writes), threads=threads, windows=windows)
     return threads, writes, windows, set(props.step_violations(engine, s, a, st.step, after))
 
 
-def perturbed(flat, s):
-    """s with one field of one vCPU changed, for each field of each vCPU:
-    (vCPU, field, the State)."""
+def unchanged(flat, key, a, st, entry_of, outcome, asked=lambda p: True):
+    """Each (vCPU, field) whose change, at the state `key`, leaves the memo entry
+    `entry_of` names for a's step the same, having asserted that `outcome` of the
+    State stays the same there too; only changes that leave `asked` true."""
+    s = flat.decode(key)
+    memo, memo_key = entry_of(flat, key, a, st)
+    expected = outcome(s)
     for u, v in enumerate(s.vcpus):
         for f in Vcpu._fields:
             changed = v._replace(**{f: other(f, getattr(v, f), flat.n, u)})
-            yield u, f, s._replace(vcpus=s.vcpus.set(u, changed))
+            p = s._replace(vcpus=s.vcpus.set(u, changed))
+            if not asked(p):
+                continue
+            there, there_key = entry_of(flat, flat.encode(p), a, st)
+            if there is memo and there_key == memo_key:
+                assert outcome(p) == expected, (st.step, u, f)
+                yield u, f
+
+
+def thread_steps(name: str, variant: str, configs):
+    """(flat, space, key, thread actor, its status) of each thread transition a
+    walk of the flat graph reaches under each of `configs`."""
+    for config in configs:
+        for flat, space, key, a, statuses, _ in walk(scenario(name), variant, OPTIONS[config], 500):
+            if a >= flat.n:
+                yield flat, space, key, a, statuses[a]
 
 
 def entry(flat, key, a, st):
@@ -61,22 +82,11 @@ def entry(flat, key, a, st):
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_a_thread_step_reads_nothing_its_memo_key_leaves_out(name, variant):
     left_out = set()  # (step kind, field, on the op's vCPU): changed, the memo entry the same
-    for config in ("all", "none"):
-        walked = walk(scenario(name), variant, OPTIONS[config], limit=500)
-        for flat, space, key, a, statuses, _ in walked:
-            st = statuses[a]
-            if a < flat.n:
-                continue
-            engine, s = space.engine, flat.decode(key)
-            memo, memo_key = entry(flat, key, a, st)
-            expected = move(engine, s, a, st)
-            x = flat._reads[key[flat.n]][a - flat.n][0]
-            for u, f, p in perturbed(flat, s):
-                there, there_key = entry(flat, flat.encode(p), a, st)
-                if there is not memo or there_key != memo_key:
-                    continue
-                assert move(engine, p, a, st) == expected, (st.step, u, f)
-                left_out.add((st.step.kind, f, u == x))
+    for flat, space, key, a, st in thread_steps(name, variant, ("all", "none")):
+        x = flat._reads[key[flat.n]][a - flat.n][0]
+        moved = partial(move, space.engine, a=a, st=st)
+        for u, f in unchanged(flat, key, a, st, entry, moved):
+            left_out.add((st.step.kind, f, u == x))
     if name == "reviewer-race.yaml":
         # the return keeps its op's vCPU whole, a sync only the SRCU fields of any
         assert ("return", "mutex", False) in left_out
@@ -87,7 +97,12 @@ def test_a_thread_step_reads_nothing_its_memo_key_leaves_out(name, variant):
             assert not any(k == "sync" and f == reader for k, f, _ in left_out)
 
 
-def visible(por, s, a, st):
+def stands(engine, s, *, a, st):
+    """Whether actor a has status st at s: the POR asks only of the step a state enables."""
+    return engine.status(s, a) == st
+
+
+def visible(por, s, *, a, st):
     return por.visible(s, a, st, *por.ahead(s), None, ())
 
 
@@ -101,21 +116,10 @@ def visible_entry(flat, key, a, st):
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_a_thread_step_is_seen_by_nothing_its_visibility_key_leaves_out(name, variant):
     left_out = set()  # (step kind, field): changed, the memo entry the same
-    walked = walk(scenario(name), variant, OPTIONS["all"], limit=500)
-    for flat, space, key, a, statuses, _ in walked:
-        st = statuses[a]
-        if a < flat.n:
-            continue
-        por = PartialOrder(space.engine, space.live)
-        s = flat.decode(key)
-        memo, memo_key = visible_entry(flat, key, a, st)
-        expected = visible(por, s, a, st)
-        for u, f, p in perturbed(flat, s):
-            if space.engine.status(p, a) != st:
-                continue  # the POR asks only of the step the state enables
-            there, there_key = visible_entry(flat, flat.encode(p), a, st)
-            if there is memo and there_key == memo_key:
-                assert visible(por, p, a, st) == expected, (st.step, u, f)
-                left_out.add((st.step.kind, f))
+    for flat, space, key, a, st in thread_steps(name, variant, ("all",)):
+        seen = partial(visible, PartialOrder(space.engine, space.live), a=a, st=st)
+        asked = partial(stands, space.engine, a=a, st=st)
+        for _, f in unchanged(flat, key, a, st, visible_entry, seen, asked):
+            left_out.add((st.step.kind, f))
     if name == "reviewer-race.yaml":  # the return is seen by no vCPU's mutex
         assert ("return", "mutex") in left_out
