@@ -24,6 +24,14 @@ the induction ends. Lengths are not kept (the second case adds a step),
 which is why the checker shortens counterexamples in a second, unreduced
 pass (hvtui.check.search).
 
+Except for a path to an end state (where nothing can step: progress's
+verdict), whose shortest length is kept. Such a path must use an actor of
+P -- one left out all the way would still be enabled at its end, as no
+step outside P disables a step of P -- and that step commutes to the
+front: the reduced path is the same steps in another order, as long. So
+the breadth-first main pass finds a shortest one (test_checker_reductions
+holds it to the unreduced search's length).
+
 Footprints are sets of *tokens*, one per (field, vCPU): a step's reads and
 writes, and for every actor the union over everything it may still do
 (static, per op and phase). Two steps are dependent when one writes what

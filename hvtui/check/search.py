@@ -13,9 +13,10 @@ each switchable off in `Options` and each tested to give the same verdicts:
 - symmetry (hvtui.check.symmetry): interchangeable vCPUs are sorted, one state
   per orbit; keeps shortest lengths;
 - partial order (hvtui.check.por): only a persistent set of actors steps where
-  that is sound; keeps every verdict but not lengths, so when it is on and
-  something fails, a second breadth-first pass without it finds the
-  shortest counterexamples (`Options.shortest`).
+  that is sound; keeps every verdict, and the shortest length of a path to
+  an end state (progress), but not of one to a step a property judges: so
+  when it is on and such a property fails, a second breadth-first pass
+  without it finds their shortest counterexamples (`Options.shortest`).
 
 States of up to 64 vCPUs are flat tuples of interned ids, each vCPU step
 a table lookup (hvtui.check.flat); wider ones stay States, hashed from what
@@ -167,9 +168,12 @@ def _check(
     por = PartialOrder(engine, space.live, options.commuting) if options.por else None
     main = _Search(space, options.dedup, por, options.max_states, clock, "explore").run()
     short = None
-    if por is not None and options.shortest and main.stop is None and main.failing():
+    # progress's counterexample, a path to an end state, is a shortest one already
+    # (hvtui.check.por): the second pass is for the properties that judge steps
+    wanted = main.failing() - {props.PROGRESS}
+    if por is not None and options.shortest and main.stop is None and wanted:
         short = _Search(
-            space, options.dedup, None, options.max_states, clock, "shorten", wanted=main.failing()
+            space, options.dedup, None, options.max_states, clock, "shorten", wanted=wanted
         ).run()
 
     reductions: dict[str, dict[str, int]] = {}
@@ -665,16 +669,17 @@ class _Statuses:
 
 def _verdict(space: _Space, prop: str, main: _Pass, short: _Pass | None) -> Verdict:
     """`prop`'s verdict from the main pass; its schedule from the shortening
-    pass when that found it (then it is a shortest one)."""
+    pass when that found it (then it is a shortest one). An end state's is
+    always the main pass's, and a shortest one: breadth-first, and a
+    persistent set keeps the shortest length of a path to an end state."""
     if prop == props.PROGRESS:
         for kind, verdict in (("deadlock", VIOLATED), ("by_design", BLOCKED_BY_DESIGN)):
             if verdict == BLOCKED_BY_DESIGN and main.stop is not None:
                 return Verdict(INCOMPLETE, None, _unfinished(main))
             if getattr(main, kind) is not None:
-                src = short if short is not None and getattr(short, kind) is not None else main
-                run = _replay(space, src, getattr(src, kind))
+                run = _replay(space, main, getattr(main, kind))
                 detail = props.progress(space.engine, run.real).detail
-                return Verdict(verdict, tuple(run.names), detail, not src.reduced_order)
+                return Verdict(verdict, tuple(run.names), detail, True)
         return Verdict(HOLDS, None, f"every actor finishes, in all {main.terminals} end states")
     if prop in main.found:
         src = short if short is not None and prop in short.found else main

@@ -124,7 +124,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--no-shortest",
         action="store_true",
         help="with partial-order reduction: keep the first counterexamples "
-        "found instead of searching again for shortest ones",
+        "found instead of searching again for shortest ones (progress's "
+        "is a shortest one either way)",
     )
     parser.add_argument(
         "--progress",
