@@ -426,17 +426,14 @@ class _Search:
         next_level = 0  # index of the first state one level deeper than state i
         i = 0
         work = 0  # units of work (a transition is one) since the last poll
+        wanted = self.wanted
         try:
-            while i < len(keys) and not self._done(p):
+            while i < len(keys):
+                if wanted is not None and self._done(p):
+                    return p
                 if i == next_level:
                     p.depth = 0 if i == 0 else p.depth + 1
                     next_level = len(keys)
-                work += expand_cost
-                if work >= _POLL:
-                    work = 0
-                    p.transitions = n_transitions
-                    if self._poll(p):
-                        return p
                 s = keys[i]
                 statuses, enabled, seeds = expand(i, s)
                 if not enabled:
@@ -448,13 +445,14 @@ class _Search:
                     if len(chosen) < len(enabled):
                         p.reduced += 1
                         p.pruned += len(enabled) - len(chosen)
+                # polled once a state, before its transitions: a stop leaves it unexpanded
+                work += expand_cost + len(chosen)
+                if work >= _POLL:
+                    work = 0
+                    p.transitions = n_transitions
+                    if self._poll(p):
+                        return p
                 for a in chosen:
-                    work += 1
-                    if work >= _POLL:
-                        work = 0
-                        p.transitions = n_transitions
-                        if self._poll(p):
-                            return p
                     violated, key, k3, forgot, sliced, folded = child(i, s, a, statuses[a], taken)
                     n_transitions += 1
                     if violated:
@@ -491,8 +489,9 @@ class _Search:
         return p.stop is not None
 
     def _done(self, p: _Pass) -> bool:
+        """Whether the shortening pass has found all it looks for."""
         wanted = self.wanted
-        if wanted is None or len(p.found) + (p.deadlock is not None) < len(wanted):
+        if len(p.found) + (p.deadlock is not None) < len(wanted):
             return False  # (failing() has at most that many: no set built a state)
         return wanted <= p.failing()
 
