@@ -489,11 +489,10 @@ class _Search:
         return p.stop is not None
 
     def _done(self, p: _Pass) -> bool:
-        """Whether the shortening pass has found all it looks for."""
-        wanted = self.wanted
-        if len(p.found) + (p.deadlock is not None) < len(wanted):
-            return False  # (failing() has at most that many: no set built a state)
-        return wanted <= p.failing()
+        """Whether the shortening pass has found all it looks for: properties
+        that judge steps, never progress (see _check)."""
+        found = p.found
+        return len(found) >= len(self.wanted) and all(prop in found for prop in self.wanted)
 
     def _terminal(self, p: _Pass, i: int, s: State) -> None:
         p.terminals += 1
