@@ -170,7 +170,7 @@ def _check(
     short = None
     # progress's counterexample, a path to an end state, is a shortest one already
     # (hvtui.check.por): the second pass is for the properties that judge steps
-    wanted = main.failing() - {props.PROGRESS}
+    wanted = frozenset(main.found)
     if por is not None and options.shortest and main.stop is None and wanted:
         short = _Search(
             space, options.dedup, None, options.max_states, clock, "shorten", wanted=wanted
@@ -333,12 +333,6 @@ class _Pass:
     terminals: int = 0
     decode: Callable = field(default=lambda key: key)  # a key in `keys` -> its State
 
-    def failing(self) -> frozenset[str]:
-        out = set(self.found)
-        if self.deadlock is not None:
-            out.add(props.PROGRESS)
-        return frozenset(out)
-
 
 class _Clock:
     """Progress reports, limits and cancellation, polled every _POLL units of work."""
@@ -491,8 +485,7 @@ class _Search:
     def _done(self, p: _Pass) -> bool:
         """Whether the shortening pass has found all it looks for: properties
         that judge steps, never progress (see _check)."""
-        found = p.found
-        return len(found) >= len(self.wanted) and all(prop in found for prop in self.wanted)
+        return p.found.keys() >= self.wanted
 
     def _terminal(self, p: _Pass, i: int, s: State) -> None:
         p.terminals += 1
