@@ -246,7 +246,9 @@ def test_ctrl_c_stops_spin_workers_and_their_compilers(tmp_path):
     try:
         for _ in range(600):  # until a worker's compiler (or pan) is running
             started = descendants(proc.pid)
-            if any(_command(p) in ("gcc", "cc1", "pan") for p in started):
+            # named now: once stopped, a process's name is gone (or its pid reused)
+            running = {_command(p) for p in started}
+            if running & {"gcc", "cc1", "pan"}:
                 break
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
@@ -257,7 +259,7 @@ def test_ctrl_c_stops_spin_workers_and_their_compilers(tmp_path):
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert "interrupted (Ctrl-C)" in err
-    assert {"gcc", "cc1"} & {_command(p) for p in started}
+    assert {"gcc", "cc1"} & running
     assert _gone(started) == []
 
 
