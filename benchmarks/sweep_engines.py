@@ -1,0 +1,165 @@
+"""Three independent computations of the verdicts, on thousands of random scenarios.
+
+    .venv/bin/python benchmarks/sweep_engines.py --scenarios 2000 --seed 1
+    .venv/bin/python benchmarks/sweep_engines.py --scenarios 40 --spin 40 --seed 7
+
+Each scenario is drawn by tests/sweep_scenarios.py (the reviewer's race
+and its neighbours, uninhibit scans, hot-plugged vCPUs, self-flushes,
+random ops: every v2 feature, 2-6 vCPUs), written as a YAML file and read
+back through the loader, and decided under every variant by the reference
+model (tests/reference/model.py, written from the series' code, no
+reduction), by `hvtui check` with every reduction and with none, and, for
+the first --spin scenarios, by `hvtui check --engine spin`. Per variant
+and per pair of engines it prints how many checks were compared and how
+many disagreed; each counterexample is also replayed on the reference and
+through `hvtui run --schedule`. Each disagreement is printed, and its
+scenario written (shrunk: ops and initial entries dropped while the
+disagreement stays) under --out. A scenario whose reference search passes
+--max-states is decided by the hvtui engines only (counted as too big).
+
+Exit 1 if anything disagreed. Printed last: the CPU time it took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from reference.engines import PAIRS, decide, disagreements  # noqa: E402
+from sweep_scenarios import scenario, yaml_text  # noqa: E402
+
+from hvtui.atomic import write_file  # noqa: E402
+from hvtui.model.variants import VARIANTS  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenarios", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--spin", type=int, default=0, help="how many of them SPIN decides too")
+    parser.add_argument("--max-states", type=int, default=30_000, help="the reference's bound")
+    parser.add_argument("--no-run", action="store_true", help="skip the `hvtui run` replays")
+    parser.add_argument("--out", default="sweep-disagreements", help="where shrunk ones go")
+    args = parser.parse_args(argv)
+
+    rng = random.Random(args.seed)
+    compared: Counter = Counter()  # (pair, variant) -> checks compared
+    differ: Counter = Counter()  # (pair, variant) -> checks that disagreed
+    seen: Counter = Counter()  # (variant, property, verdict) of the reference
+    too_big = incomplete = 0
+    bad: list[str] = []
+    start = time.process_time()
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.scenarios):
+            doc = scenario(rng, i)
+            path = os.path.join(tmp, f"sweep-{i}.yaml")
+            write_file(path, yaml_text(doc).encode(), overwrite=True)
+            for variant in VARIANTS:
+                decided = decide(path, variant, args.max_states, spin=i < args.spin)
+                if "ref" not in decided.claims:
+                    too_big += 1
+                if decided.incomplete:
+                    incomplete += 1
+                for prop, claim in decided.claims.get("ref", {}).items():
+                    seen[variant, prop, claim.verdict] += 1
+                found = disagreements(decided, run_cli=not args.no_run)
+                for a, b in PAIRS:
+                    if a in decided.claims and b in decided.claims:
+                        compared[f"{a}~{b}", variant] += 1
+                for pair in {pair for pair, _ in found}:
+                    differ[pair, variant] += 1
+                if found:
+                    bad.append(report(doc, variant, found, args))
+                    print(bad[-1], flush=True)
+            if (i + 1) % 250 == 0 and i + 1 < args.scenarios:  # a long sweep's counts so far
+                print_counts(compared, differ, seen, too_big, incomplete, i + 1)
+                print(f"cpu {time.process_time() - start:.1f} s; disagreements {len(bad)}")
+    print_counts(compared, differ, seen, too_big, incomplete, args.scenarios)
+    print(f"cpu {time.process_time() - start:.1f} s; disagreements {len(bad)}")
+    return 1 if bad else 0
+
+
+def print_counts(compared, differ, seen, too_big, incomplete, scenarios) -> None:
+    print(f"scenarios {scenarios}, checks {scenarios * len(VARIANTS)}", flush=True)
+    print(f"reference beyond its bound: {too_big} checks; an hvtui engine incomplete: {incomplete}")
+    pairs = [f"{a}~{b}" for a, b in PAIRS]
+    print(f"{'variant':18}" + "".join(f"{p:>14}" for p in pairs) + "   (compared/disagreed)")
+    for variant in VARIANTS:
+        cells = [f"{compared[p, variant]}/{differ[p, variant]}" for p in pairs]
+        print(f"{variant:18}" + "".join(f"{c:>14}" for c in cells), flush=True)
+    print("reference verdicts seen (variant: property violated/holds/blocked-by-design):")
+    props = sorted({p for _, p, _ in seen})
+    for variant in VARIANTS:
+        cells = [
+            f"{prop}={seen[variant, prop, 'violated']}/{seen[variant, prop, 'holds']}"
+            + (f"/{seen[variant, prop, 'blocked-by-design']}" if prop == "progress" else "")
+            for prop in props
+        ]
+        print(f"  {variant}: " + " ".join(cells))
+
+
+def report(doc: dict, variant: str, found, args) -> str:
+    """The disagreement, and its scenario shrunk and written under --out."""
+    small = shrink(doc, variant, {pair for pair, _ in found}, args)
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, f"{small['name']}-{variant}.yaml")
+    lines = [f"# {pair}: {what}" for pair, what in found]
+    write_file(path, ("\n".join(lines) + "\n" + yaml_text(small)).encode(), overwrite=True)
+    return f"DISAGREE {variant} {path}\n" + "\n".join(f"  {p}: {w}" for p, w in found)
+
+
+def shrink(doc: dict, variant: str, pairs: set[str], args) -> dict:
+    """Drop ops and initial entries one at a time while one of `pairs` still disagrees."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "shrink.yaml")
+
+        def still(candidate: dict) -> bool:
+            try:
+                write_file(path, yaml_text(candidate).encode(), overwrite=True)
+                decided = decide(path, variant, args.max_states, spin="ref~spin" in pairs)
+            except Exception:  # the loader refuses what dropping made (an empty actor ...)
+                return False
+            return any(pair in pairs for pair, _ in disagreements(decided, not args.no_run))
+
+        changed = True
+        while changed:
+            changed = False
+            for candidate in smaller(doc):
+                if still(candidate):
+                    doc, changed = candidate, True
+                    break
+    return doc
+
+
+def smaller(doc: dict):
+    """Each document with one op, one actor or one initial entry less."""
+    for actor, ops in doc["actors"].items():
+        for j in range(len(ops)):
+            d = copy.deepcopy(doc)
+            del d["actors"][actor][j]
+            if not d["actors"][actor]:
+                del d["actors"][actor]
+            yield d
+    for key, value in doc.get("initial", {}).items():
+        items = list(value.items()) if isinstance(value, dict) else list(value)
+        for j in range(len(items)):
+            d = copy.deepcopy(doc)
+            rest = items[:j] + items[j + 1 :]
+            d["initial"][key] = dict(rest) if isinstance(value, dict) else rest
+            if not rest:
+                del d["initial"][key]
+            yield d
+
+
+if __name__ == "__main__":
+    sys.exit(main())
