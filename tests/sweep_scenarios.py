@@ -130,7 +130,7 @@ class Draft:
         rng = self.rng
         victims = rng.sample(range(self.n), rng.choice([1, 1, 2]))
         others = [c for c in range(self.n) if c not in victims] or victims
-        for _ in range(rng.randint(1, 2 if self.n > 3 else 3)):
+        for _ in range(rng.randint(1, 2 if self.n > 2 else 3)):
             c = rng.choice(others if rng.random() < 0.8 else list(range(self.n)))
             self.flush(c, self.targets(c, victims))
         for j, x in enumerate(victims):
@@ -149,7 +149,7 @@ class Draft:
             if rng.random() < 0.8:
                 self.user.add(x)
         others = [c for c in range(self.n) if c not in victims] or victims
-        for _ in range(rng.randint(1, 2 if self.n > 3 else 3)):
+        for _ in range(rng.randint(1, 2 if self.n > 2 else 3)):
             c = rng.choice(others)
             aim = rng.sample(victims, rng.randint(1, len(victims)))
             self.flush(c, self.targets(c, aim))
@@ -158,7 +158,7 @@ class Draft:
             self.ioctl(threads[j % len(threads)], x, False)
         if len(threads) > len(victims):
             self.vmm(threads[-1], "exit", rng.choice(victims))
-        for _ in range(rng.randint(0, 2)):
+        for _ in range(rng.randint(0, 2 if self.n < 4 else 1)):
             self.work(rng.choice(others))
 
     def hotplug(self) -> None:
@@ -225,7 +225,10 @@ class Draft:
                 thread = rng.choice(["vmm", "vmm", "vmm:b", "vmm:c"])
                 kind = rng.choice(["set_inhibit", "set_inhibit", "run", "exit", "hyperv_init"])
                 value = rng.random() < 0.5 if kind == "set_inhibit" else None
-                self.vmm(thread, kind, rng.randrange(self.n), value)
+                x = rng.randrange(self.n)
+                if kind in ("set_inhibit", "hyperv_init") and rng.random() < 0.7:
+                    self.vmm(thread, "exit", x)  # mostly kicked first, or the ioctl waits
+                self.vmm(thread, kind, x, value)
 
     # -- the file ---------------------------------------------------------------------
 
