@@ -6,7 +6,8 @@
 Each scenario is drawn by tests/sweep_scenarios.py (the reviewer's race
 and its neighbours, uninhibit scans, hot-plugged vCPUs, self-flushes,
 random ops: every v2 feature, 2-6 vCPUs), written as a YAML file and read
-back through the loader, and decided under every variant by the reference
+back through the loader (its Program compared with one read from the
+document independently), and decided under every variant by the reference
 model (tests/reference/model.py, written from the series' code, no
 reduction), by `hvtui check` with every reduction and with none, and, for
 the first --spin scenarios, by `hvtui check --engine spin`. Per variant
@@ -35,11 +36,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from reference.engines import PAIRS, decide, disagreements  # noqa: E402
+from reference.engines import PAIRS, decide, disagreements, read_independently  # noqa: E402
 from sweep_scenarios import scenario, yaml_text  # noqa: E402
 
 from hvtui.atomic import write_file  # noqa: E402
 from hvtui.model.variants import VARIANTS  # noqa: E402
+from hvtui.scenario.load import load  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     compared: Counter = Counter()  # (pair, variant) -> checks compared
     differ: Counter = Counter()  # (pair, variant) -> checks that disagreed
     seen: Counter = Counter()  # (variant, property, verdict) of the reference
-    too_big = incomplete = 0
+    too_big = incomplete = misread = 0
     bad: list[str] = []
     start = time.process_time()
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
             doc = scenario(rng, i)
             path = os.path.join(tmp, f"sweep-{i}.yaml")
             write_file(path, yaml_text(doc).encode(), overwrite=True)
+            if load(path).program != read_independently(doc):
+                misread += 1
+                bad.append(f"MISREAD {path}: the loader's Program is not the file's")
+                print(bad[-1], yaml_text(doc), sep="\n", flush=True)
             for variant in VARIANTS:
                 decided = decide(path, variant, args.max_states, spin=i < args.spin)
                 if "ref" not in decided.claims:
@@ -82,15 +88,16 @@ def main(argv: list[str] | None = None) -> int:
                     bad.append(report(doc, variant, found, args))
                     print(bad[-1], flush=True)
             if (i + 1) % 250 == 0 and i + 1 < args.scenarios:  # a long sweep's counts so far
-                print_counts(compared, differ, seen, too_big, incomplete, i + 1)
+                print_counts(compared, differ, seen, too_big, incomplete, misread, i + 1)
                 print(f"cpu {time.process_time() - start:.1f} s; disagreements {len(bad)}")
-    print_counts(compared, differ, seen, too_big, incomplete, args.scenarios)
+    print_counts(compared, differ, seen, too_big, incomplete, misread, args.scenarios)
     print(f"cpu {time.process_time() - start:.1f} s; disagreements {len(bad)}")
     return 1 if bad else 0
 
 
-def print_counts(compared, differ, seen, too_big, incomplete, scenarios) -> None:
+def print_counts(compared, differ, seen, too_big, incomplete, misread, scenarios) -> None:
     print(f"scenarios {scenarios}, checks {scenarios * len(VARIANTS)}", flush=True)
+    print(f"files the loader read otherwise than tests/reference/engines.py: {misread}")
     print(f"reference beyond its bound: {too_big} checks; an hvtui engine incomplete: {incomplete}")
     pairs = [f"{a}~{b}" for a, b in PAIRS]
     print(f"{'variant':18}" + "".join(f"{p:>14}" for p in pairs) + "   (compared/disagreed)")

@@ -15,10 +15,11 @@ import random
 from dataclasses import replace
 
 import pytest
-from reference.engines import Claim, decide, disagreements
+from reference.engines import Claim, decide, disagreements, read_independently
 from sweep_scenarios import FAMILIES, scenario, yaml_text
 
 from hvtui.model.variants import VARIANTS
+from hvtui.scenario.load import load
 
 SEED = 37  # a seed whose sample draws every family and feature below, most of it small
 SAMPLE = 20  # scenarios, each under every variant
@@ -47,6 +48,13 @@ def test_the_sample_draws_every_family_and_feature(sample):
     assert families == set(FAMILIES)
     for feature in FEATURES:
         assert feature in text, feature
+
+
+def test_the_loader_reads_every_sample_file_as_it_is_meant(sample):
+    """The three computations share the loader's Program: here it is held
+    to one read from the document without it (every target form)."""
+    for doc, path in sample:
+        assert load(path).program == read_independently(doc), doc["name"]
 
 
 def test_three_computations_agree_on_the_sample(sample):
