@@ -9,7 +9,8 @@ random ops: every v2 feature, 2-6 vCPUs), written as a YAML file and read
 back through the loader (its Program compared with one read from the
 document independently), and decided under every variant by the reference
 model (tests/reference/model.py, written from the series' code, no
-reduction), by `hvtui check` with every reduction and with none, and, for
+reduction), by `hvtui check` with every reduction, with none, and with every one but
+one (each of `--no-por`, `--no-symmetry`, ... in turn), and, for
 the first --spin scenarios, by `hvtui check --engine spin`. Per variant
 and per pair of engines it prints how many checks were compared and how
 many disagreed; each counterexample is also replayed on the reference and
@@ -36,7 +37,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from reference.engines import PAIRS, decide, disagreements, read_independently  # noqa: E402
+from reference.engines import (  # noqa: E402
+    ONE_OFF,
+    PAIRS,
+    decide,
+    disagreements,
+    read_independently,
+)
 from sweep_scenarios import scenario, yaml_text  # noqa: E402
 
 from hvtui.atomic import write_file  # noqa: E402
@@ -70,8 +77,10 @@ def main(argv: list[str] | None = None) -> int:
                 misread += 1
                 bad.append(f"MISREAD {path}: the loader's Program is not the file's")
                 print(bad[-1], yaml_text(doc), sep="\n", flush=True)
-            for variant in VARIANTS:
-                decided = decide(path, variant, args.max_states, spin=i < args.spin)
+            for k, variant in enumerate(VARIANTS):
+                # one reduction off in turn, each over every variant alike
+                off = ONE_OFF[(i * len(VARIANTS) + k) % len(ONE_OFF)]
+                decided = decide(path, variant, args.max_states, spin=i < args.spin, off=off)
                 if "ref" not in decided.claims:
                     too_big += 1
                 if decided.incomplete:
@@ -85,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                 for pair in {pair for pair, _ in found}:
                     differ[pair, variant] += 1
                 if found:
-                    bad.append(report(doc, variant, found, args))
+                    bad.append(report(doc, variant, found, off, args))
                     print(bad[-1], flush=True)
             if (i + 1) % 250 == 0 and i + 1 < args.scenarios:  # a long sweep's counts so far
                 print_counts(compared, differ, seen, too_big, incomplete, misread, i + 1)
@@ -115,17 +124,19 @@ def print_counts(compared, differ, seen, too_big, incomplete, misread, scenarios
         print(f"  {variant}: " + " ".join(cells))
 
 
-def report(doc: dict, variant: str, found, args) -> str:
+def report(doc: dict, variant: str, found, off: str, args) -> str:
     """The disagreement, and its scenario shrunk and written under --out."""
-    small = shrink(doc, variant, {pair for pair, _ in found}, args)
+    small = shrink(doc, variant, {pair for pair, _ in found}, off, args)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, f"{small['name']}-{variant}.yaml")
     lines = [f"# {pair}: {what}" for pair, what in found]
     write_file(path, ("\n".join(lines) + "\n" + yaml_text(small)).encode(), overwrite=True)
-    return f"DISAGREE {variant} {path}\n" + "\n".join(f"  {p}: {w}" for p, w in found)
+    return f"DISAGREE {variant} (off: --no-{off}) {path}\n" + "\n".join(
+        f"  {p}: {w}" for p, w in found
+    )
 
 
-def shrink(doc: dict, variant: str, pairs: set[str], args) -> dict:
+def shrink(doc: dict, variant: str, pairs: set[str], off: str, args) -> dict:
     """Drop ops and initial entries one at a time while one of `pairs` still disagrees."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "shrink.yaml")
@@ -133,7 +144,7 @@ def shrink(doc: dict, variant: str, pairs: set[str], args) -> dict:
         def still(candidate: dict) -> bool:
             try:
                 write_file(path, yaml_text(candidate).encode(), overwrite=True)
-                decided = decide(path, variant, args.max_states, spin="ref~spin" in pairs)
+                decided = decide(path, variant, args.max_states, "ref~spin" in pairs, off=off)
             except Exception:  # the loader refuses what dropping made (an empty actor ...)
                 return False
             return any(pair in pairs for pair, _ in disagreements(decided, not args.no_run))

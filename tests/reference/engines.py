@@ -24,8 +24,18 @@ from hvtui.scenario.load import load
 from reference.model import PROGRESS, TOO_BIG, VIOLATED, end_of, explore, replay
 
 UNREDUCED = Options(generations=False, slicing=False, symmetry=False, por=False)
-ENGINES = ("full", "none", "spin")  # compared with the reference and with each other
-PAIRS = (("ref", "full"), ("ref", "none"), ("full", "none"), ("ref", "spin"), ("none", "spin"))
+# every reduction but one: `check --no-X` for each flag X (shortest: the
+# counterexamples of the partial order are left as its main pass finds them)
+ONE_OFF = ("generations", "slicing", "symmetry", "banks", "por", "commuting", "shortest")
+ENGINES = ("full", "none", "off", "spin")  # compared with the reference and with each other
+PAIRS = (
+    ("ref", "full"),
+    ("ref", "none"),
+    ("full", "none"),
+    ("ref", "off"),
+    ("ref", "spin"),
+    ("none", "spin"),
+)
 
 
 @dataclass(frozen=True)
@@ -50,10 +60,16 @@ class Decided:
 
 
 def decide(
-    path: str, variant: str, max_states: int = 30_000, spin: bool = False, big: bool = True
+    path: str,
+    variant: str,
+    max_states: int = 30_000,
+    spin: bool = False,
+    big: bool = True,
+    off: str | None = None,
 ) -> Decided:
-    """`big=False`: nothing more is decided once the reference's search passes
-    `max_states` (CI's share keeps its time that way)."""
+    """`off`: also `check` with that one of ONE_OFF switched off (engine
+    "off"). `big=False`: nothing more is decided once the reference's
+    search passes `max_states` (CI's share keeps its time that way)."""
     scenario = load(path)
     out = Decided(path, variant, scenario.program)
     ref = explore(scenario.program, variant, max_states)
@@ -71,6 +87,8 @@ def decide(
         ("full", lambda: check(scenario, variant)),
         ("none", lambda: check(scenario, variant, unreduced)),
     ]
+    if off is not None:
+        runs.append(("off", lambda: check(scenario, variant, replace(Options(), **{off: False}))))
     if spin and "ref" in out.claims:  # SPIN only where an unreduced search ends soon
         from hvtui.spin.check import SpinOptions
         from hvtui.spin.check import check as spin_check
