@@ -5,8 +5,9 @@ its neighbours, uninhibit scans, hot-plugged vCPUs, self-flushes, random
 ops), written out and read back through the loader, decided under every
 variant by the reference model and by `hvtui check` with every reduction,
 with none and with all but one (each in turn); every counterexample
-replayed on the reference and through `hvtui run --schedule`. `python benchmarks/sweep_engines.py --scenarios N
---seed S [--spin K]` runs thousands, SPIN too.
+replayed on the reference and through `hvtui run --schedule`.
+`python benchmarks/sweep_engines.py --scenarios N --seed S [--spin K]`
+runs thousands, SPIN too.
 """
 
 from __future__ import annotations
