@@ -44,7 +44,7 @@ from reference.engines import (  # noqa: E402
     disagreements,
     read_independently,
 )
-from sweep_scenarios import scenario, yaml_text  # noqa: E402
+from sweep_scenarios import FAMILIES, scenario, yaml_text  # noqa: E402
 
 from hvtui.atomic import write_file  # noqa: E402
 from hvtui.model.variants import VARIANTS  # noqa: E402
@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--spin", type=int, default=0, help="how many of them SPIN decides too")
     parser.add_argument("--max-states", type=int, default=30_000, help="the reference's bound")
+    parser.add_argument("--family", choices=sorted(set(FAMILIES)), help="draw only this kind")
     parser.add_argument("--no-run", action="store_true", help="skip the `hvtui run` replays")
     parser.add_argument("--out", default="sweep-disagreements", help="where shrunk ones go")
     args = parser.parse_args(argv)
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     start = cpu()
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.scenarios):
-            doc = scenario(rng, i)
+            doc = scenario(rng, i, args.family)
             path = os.path.join(tmp, f"sweep-{i}.yaml")
             write_file(path, yaml_text(doc).encode(), overwrite=True)
             if load(path).program != read_independently(doc):

@@ -18,6 +18,9 @@ its details drawn at random:
   after their first `run`, flushes of all processors and ioctls on them.
 - `self`: an inhibited vCPU flushing itself, the VMM kicking it (or not)
   before it clears the flag.
+- `twins`: vCPUs with the same ops up to renaming (flushing themselves,
+  the victim, all; kernel work) that nothing else names: what the
+  checker's symmetry and bank reductions fold.
 - `random`: any op on any vCPU, within what the loader accepts.
 
 2 to 6 vCPUs; the more vCPUs, the fewer ops, so that most state spaces
@@ -31,11 +34,11 @@ import random
 
 import yaml
 
-FAMILIES = ("race", "race", "uninhibit", "uninhibit", "hotplug", "self", "random")
+FAMILIES = ("race", "race", "uninhibit", "uninhibit", "hotplug", "self", "twins", "random")
 
 
-def scenario(rng: random.Random, index: int = 0) -> dict:
-    family = rng.choice(FAMILIES)
+def scenario(rng: random.Random, index: int = 0, family: str | None = None) -> dict:
+    family = family or rng.choice(FAMILIES)
     n = rng.randint(2, 6)
     doc = Draft(rng, n)
     getattr(doc, family)()
@@ -204,6 +207,29 @@ class Draft:
         if rng.random() < 0.5:
             c = rng.choice([c for c in range(self.n) if c != x])
             self.flush(c, self.targets(c, [x]))
+
+    def twins(self) -> None:
+        rng = self.rng
+        x = rng.randrange(self.n)
+        twins = rng.sample([c for c in range(self.n) if c != x], min(self.n - 1, rng.randint(2, 3)))
+        shape = [rng.choice(["self", "victim", "self+victim", "all", "work"]) for _ in range(2)]
+        for c in twins:
+            for kind in shape[: 1 if len(twins) > 2 else 2]:
+                if kind == "work":
+                    self.work(c)
+                elif kind == "all":
+                    self.flush(c, "all")
+                else:
+                    aim = {"self": [c], "victim": [x], "self+victim": sorted({c, x})}[kind]
+                    self.flush(c, aim)
+        if rng.random() < 0.5:
+            self.inhibit.add(x)
+            self.user.add(x)
+            self.ioctl("vmm", x, False)
+        else:
+            self.ioctl("vmm", x, True)
+            if rng.random() < 0.5:
+                self.ioctl("vmm", x, False)
 
     def random(self) -> None:
         rng = self.rng

@@ -22,7 +22,7 @@ from sweep_scenarios import FAMILIES, scenario, yaml_text
 from hvtui.model.variants import VARIANTS
 from hvtui.scenario.load import load
 
-SEED = 37  # a seed whose sample draws every family and feature below, most of it small
+SEED = 11  # a seed whose sample draws every family and feature below, most of it small
 SAMPLE = 20  # scenarios, each under every variant
 BOUND = 5_000  # states of the reference's search
 FEATURES = ("no_hyperv", "hyperv_init", "kernel_work", "mask: 0", "sparse", "all", "vmm:c")
