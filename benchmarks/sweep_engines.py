@@ -132,8 +132,9 @@ def print_counts(compared, differ, seen, too_big, incomplete, misread, scenarios
 
 
 def report(doc: dict, variant: str, found, off: str, args) -> str:
-    """The disagreement, and its scenario shrunk and written under --out."""
-    small = shrink(doc, variant, {pair for pair, _ in found}, off, args)
+    """The disagreement, and its scenario shrunk and written under --out
+    with what the shrunk one disagrees on."""
+    small, found = shrink(doc, variant, found, off, args)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, f"{small['name']}-{variant}.yaml")
     lines = [f"# {pair}: {what}" for pair, what in found]
@@ -143,27 +144,32 @@ def report(doc: dict, variant: str, found, off: str, args) -> str:
     )
 
 
-def shrink(doc: dict, variant: str, pairs: set[str], off: str, args) -> dict:
-    """Drop ops and initial entries one at a time while one of `pairs` still disagrees."""
+def shrink(doc: dict, variant: str, found, off: str, args):
+    """Drop ops and initial entries one at a time while one of the pairs (or
+    engines) of `found` still disagrees: the smallest document, and what it
+    disagrees on."""
+    pairs = {pair for pair, _ in found}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "shrink.yaml")
 
-        def still(candidate: dict) -> bool:
+        def still(candidate: dict):
             try:
                 write_file(path, yaml_text(candidate).encode(), overwrite=True)
                 decided = decide(path, variant, args.max_states, "ref~spin" in pairs, off=off)
             except Exception:  # the loader refuses what dropping made (an empty actor ...)
-                return False
-            return any(pair in pairs for pair, _ in disagreements(decided, not args.no_run))
+                return None
+            left = disagreements(decided, not args.no_run)
+            return left if any(pair in pairs for pair, _ in left) else None
 
         changed = True
         while changed:
             changed = False
             for candidate in smaller(doc):
-                if still(candidate):
-                    doc, changed = candidate, True
+                left = still(candidate)
+                if left:
+                    doc, found, changed = candidate, left, True
                     break
-    return doc
+    return doc, found
 
 
 def smaller(doc: dict):
@@ -183,6 +189,8 @@ def smaller(doc: dict):
             d["initial"][key] = dict(rest) if isinstance(value, dict) else rest
             if not rest:
                 del d["initial"][key]
+            if not d["initial"]:
+                del d["initial"]
             yield d
 
 
