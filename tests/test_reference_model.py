@@ -194,7 +194,7 @@ class InitAfterRun(Model):
 
 
 # vcpu1 is hot-plugged; the VMM runs it before its KVM_SET_CPUID2, so the
-# context never comes and the ioctl dereferences NULL (no scenario has this)
+# context never comes and the ioctl dereferences NULL (as scenarios/hotplug-run-before-cpuid.yaml)
 RUN_BEFORE_INIT = Program(
     vcpus=2,
     vcpu_ops=((), ()),
