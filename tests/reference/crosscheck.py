@@ -57,7 +57,7 @@ def disagreements(
                 f"{list(found.schedule or ())}, hvtui {got.verdict} in {length} "
                 f"{list(got.schedule or ())}"
             )
-        elif got.schedule is not None and not _reaches(program, variant, prop, got, model):
+        elif got.schedule is not None and not reaches(program, variant, prop, got, model):
             out.append(
                 f"{variant} {prop}: hvtui's schedule {list(got.schedule)} does not reach "
                 f"{got.verdict} in the reference"
@@ -85,7 +85,7 @@ def verdict_disagreements(
     ]
 
 
-def _reaches(program: Program, variant: str, prop: str, got, model) -> bool:
+def reaches(program: Program, variant: str, prop: str, got, model=Model) -> bool:
     """hvtui's schedule, replayed on the reference, ends in what it claims:
     its last step violates `prop`, or it ends where nobody can step with
     that progress verdict."""

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field, replace
 from hvtui.check.search import Options, check
 from hvtui.model.state import Exit, Flush, HypervInit, KernelWork, Program, Run, SetInhibit
 from hvtui.scenario.load import load
-from reference.model import PROGRESS, TOO_BIG, VIOLATED, end_of, explore, replay
+from reference.crosscheck import reaches
+from reference.model import PROGRESS, TOO_BIG, explore
 
 UNREDUCED = Options(generations=False, slicing=False, symmetry=False, por=False)
 # every reduction but one: `check --no-X` for each flag X (shortest: the
@@ -147,16 +148,8 @@ def _said(claim: Claim) -> str:
 
 def _misses(decided: Decided, prop: str, claim: Claim, run_cli: bool) -> str | None:
     """Why `claim`'s schedule does not reach its verdict, or None if it does."""
-    program, variant, schedule = decided.program, decided.variant, claim.schedule
-    last = replay(program, variant, schedule)
-    if last is None:
-        return "the reference cannot take it"
-    state, bad = last
-    if prop == PROGRESS:
-        if end_of(program, variant, state) != claim.verdict:
-            return "the reference does not end there with that verdict"
-    elif claim.verdict != VIOLATED or prop not in bad:
-        return "its last step does not violate it in the reference"
+    if not reaches(decided.program, decided.variant, prop, claim):
+        return "the reference does not reach that verdict there"
     if run_cli:
         return _run_misses(decided, prop, claim)
     return None
