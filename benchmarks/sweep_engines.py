@@ -44,7 +44,8 @@ from reference.engines import (  # noqa: E402
     disagreements,
     read_independently,
 )
-from sweep_scenarios import FAMILIES, scenario, yaml_text  # noqa: E402
+from scenario_strategies import yaml_text  # noqa: E402
+from sweep_scenarios import FAMILIES, scenario  # noqa: E402
 
 from hvtui.atomic import write_file  # noqa: E402
 from hvtui.model.variants import VARIANTS  # noqa: E402

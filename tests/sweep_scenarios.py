@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import random
 
-import yaml
-
 FAMILIES = ("race", "race", "uninhibit", "uninhibit", "hotplug", "self", "twins", "random")
 
 
@@ -43,10 +41,6 @@ def scenario(rng: random.Random, index: int = 0, family: str | None = None) -> d
     doc = Draft(rng, n)
     getattr(doc, family)()
     return doc.document(f"sweep-{index}-{family}")
-
-
-def yaml_text(doc: dict) -> str:
-    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=100)
 
 
 class Draft:

@@ -17,7 +17,8 @@ from dataclasses import replace
 
 import pytest
 from reference.engines import ONE_OFF, Claim, decide, disagreements, read_independently
-from sweep_scenarios import FAMILIES, scenario, yaml_text
+from scenario_strategies import yaml_text
+from sweep_scenarios import FAMILIES, scenario
 
 from hvtui.model.variants import VARIANTS
 from hvtui.scenario.load import load
