@@ -95,3 +95,17 @@ def test_a_wrong_verdict_length_or_schedule_is_a_disagreement():
     assert any(who == "full" and "progress" in what for who, what in disagreements(decided)), (
         "a schedule that does not end there"
     )
+
+
+def test_the_reference_alone_refutes_a_schedule_that_stops_short():
+    """With the `hvtui run` replay left out, the replay on the reference still
+    names the engine whose schedule ends a step before its violation."""
+    decided = decide("scenarios/reviewer-race.yaml", "no-sync")
+    right = decided.claims["full"]["inhibit-holds"]
+    short = Claim("violated", right.length - 1, right.schedule[:-1])
+    decided.claims["full"] = {**decided.claims["none"], "inhibit-holds": short}
+    said = [what for who, what in disagreements(decided, run_cli=False) if who == "full"]
+    assert said == [
+        f"inhibit-holds: violated in {right.length - 1} {list(short.schedule)}: "
+        "the reference does not reach that verdict there"
+    ]
