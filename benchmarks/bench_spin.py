@@ -1,6 +1,7 @@
 """Both engines side by side: every scenario in scenarios/ under every variant,
-then benchmarks/family.yaml (three flushers against vCPU3 while the VMM
-clears, sets and clears its flag) under every variant, end to end.
+then benchmarks/three-flushers-vs-vcpu3.yaml (three flushers against vCPU3
+while the VMM clears, sets and clears its flag) under every variant, end to
+end.
 
 For each check: states and CPU seconds of `hvtui check` (default
 reductions) and of `check --engine spin`, SPIN's split into spin -a, gcc
@@ -29,7 +30,7 @@ from hvtui.scenario import load as scenarios
 from hvtui.spin import check as spin
 
 ROOT = Path(__file__).resolve().parent.parent
-FAMILY = ROOT / "benchmarks" / "family.yaml"
+FAMILY = ROOT / "benchmarks" / "three-flushers-vs-vcpu3.yaml"
 BIG = "many-vcpus-4096.yaml"
 
 
