@@ -1,7 +1,7 @@
 """`hvtui check` speed: states/s and time, with and without each reduction.
 
     python benchmarks/bench_checker.py [--quick] [--max-states N] [--only TEXT]
-    python benchmarks/bench_checker.py --workload three-flushers
+    python benchmarks/bench_checker.py --workload three-flushers [--against REV]
 
 Three workloads, printed as one table:
 
@@ -9,6 +9,8 @@ Three workloads, printed as one table:
   flushers (all, mask 0x9, [3]) against vcpu3, inhibited in user mode while
   the VMM clears, sets and clears its flag; under every variant, with all
   reductions on and with none, no state bound. The speed figure of record;
+  `--against REV` runs the same checks on revision REV's tree (870f5cf: the
+  tree the family was first measured on) and prints the ratios;
 - every scenario in scenarios/ (whatever is there), under its own variant;
 - a family that grows: `n` vCPUs of which `f` flush (twins: the same flush
   of every other vCPU) and `t` VMM threads, each kicking one of the flushed
@@ -26,16 +28,23 @@ machine is shared, and wall clock would count the others' work.
 from __future__ import annotations
 
 import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
+import family_rate
+
 from hvtui.check.search import Options, Result, check
-from hvtui.model.variants import VARIANTS
 from hvtui.scenario import load as scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
-THREE_FLUSHERS = Path(__file__).resolve().parent / "three-flushers-vs-vcpu3.yaml"
 
 ALL = Options()
 CONFIGS = {
@@ -49,7 +58,6 @@ CONFIGS = {
     "none": Options(generations=False, slicing=False, symmetry=False, por=False),
     "tree": Options(dedup=False, generations=False, slicing=False, symmetry=False, por=False),
 }
-OFF_BOUND = 300_000  # states per unreduced check of the three-flushers family
 TREE_UP_TO = 150  # the tree search only where the unreduced graph is this small
 
 SIZES = [
@@ -136,32 +144,18 @@ def bench(label: str, scenario: scenarios.Scenario, max_states: int) -> list[str
 
 
 def three_flushers() -> dict[str, tuple[int, float]]:
-    """The issue's family under every variant, all reductions on and none (that
-    one bounded at OFF_BOUND states): prints a line each, returns config ->
-    (states, CPU seconds) summed."""
-    scenario = scenarios.load(str(THREE_FLUSHERS))
+    """The issue's family under every variant, all reductions on and none
+    (bounded at family_rate.OFF_BOUND states): prints a line each, returns
+    config -> (states, CPU seconds) summed."""
     totals: dict[str, tuple[int, float]] = {}
     shortening = {"all": 0, "none": 0}  # states of the shortening passes (all: no-sync's)
-    for config in ("all", "none"):
-        states = seconds = 0.0
-        for variant in VARIANTS:
-            # unreduced, request-first alone has millions of states: a rate, not a verdict
-            options = (
-                CONFIGS[config]
-                if config == "all"
-                else replace(CONFIGS[config], max_states=OFF_BOUND)
-            )
-            result, took = measure(scenario, options, variant)
-            print(row(f"three-flushers {variant}", config, result, took, None), flush=True)
-            states += result.states
-            seconds += took
-            shortening[config] += result.reductions.get("shorten", {}).get("states", 0)
-        totals[config] = (int(states), seconds)
+    for config, variant, result, took in family_rate.checks():
+        print(row(f"three-flushers {variant}", config, result, took, None), flush=True)
+        states, seconds = totals.get(config, (0, 0.0))
+        totals[config] = (states + result.states, seconds + took)
+        shortening[config] += result.reductions.get("shorten", {}).get("states", 0)
     for config, (states, seconds) in totals.items():
-        print(
-            f"three-flushers, every variant, {config:<5} {states:>9,} states "
-            f"{seconds:7.2f} s CPU {states / seconds:>9,.0f} states/s"
-        )
+        print(total_line(config, states, seconds))
         if shortening[config]:  # its time is in the figure above, its states are not
             both = states + shortening[config]
             print(
@@ -169,6 +163,54 @@ def three_flushers() -> dict[str, tuple[int, float]]:
                 f"counterexamples: {both / seconds:,.0f} states/s explored in all"
             )
     return totals
+
+
+def total_line(config: str, states: int, seconds: float, tree: str = "") -> str:
+    return (
+        f"three-flushers, every variant, {config:<5} {states:>9,} states "
+        f"{seconds:7.2f} s CPU {states / seconds:>9,.0f} states/s{tree}"
+    )
+
+
+def against(rev: str, today: dict[str, tuple[int, float]]) -> None:
+    """The family on the tree of `rev` (git archive into a temporary directory,
+    family_rate.py in a child whose PYTHONPATH puts that tree first), beside
+    today's figures: the before/after in one run, on one machine."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "hvtui"], capture_output=True, check=True
+    ).stdout
+    print(f"\n{rev}'s tree, the same checks:")
+    before: dict[str, tuple[int, float, int]] = {}  # config -> states, seconds, variants
+    with tempfile.TemporaryDirectory() as tree:
+        tarfile.open(fileobj=io.BytesIO(archive)).extractall(tree, filter="data")
+        env = {**os.environ, "PYTHONPATH": tree}
+        command = [sys.executable, family_rate.__file__]
+        with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as child:
+            imported = json.loads(child.stdout.readline())["hvtui"]
+            if not imported.startswith(tree):
+                sys.exit(f"--against {rev}: the child imported {imported}, not {rev}'s tree")
+            for line in map(json.loads, child.stdout):
+                end = "complete" if line["complete"] else "BOUND"
+                print(
+                    f"  {line['variant']:<20} {line['config']:<5} {line['states']:>9,} "
+                    f"states {line['seconds']:7.2f} s CPU {end}",
+                    flush=True,
+                )
+                states, seconds, variants = before.get(line["config"], (0, 0.0, 0))
+                before[line["config"]] = (
+                    states + line["states"],
+                    seconds + line["seconds"],
+                    variants + 1,
+                )
+        if child.returncode:
+            sys.exit(f"--against {rev}: family_rate.py exited {child.returncode}")
+    for config, (states, seconds, variants) in before.items():
+        print(total_line(config, states, seconds, f"  ({rev}: {variants} variants)"))
+        now_states, now_seconds = today[config]
+        print(
+            f"  today: {now_states / now_seconds / (states / seconds):.1f}x the states/s; "
+            f"the family in {now_seconds / seconds:.0%} of the CPU time"
+        )
 
 
 def main() -> None:
@@ -182,6 +224,12 @@ def main() -> None:
         default="all",
         help="three-flushers: only the issue's family, every variant",
     )
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="also run the family on git revision REV's hvtui/ and compare, e.g. "
+        "870f5cf (the tree the family was first measured on: 19k states/s)",
+    )
     args = parser.parse_args()
 
     header = (
@@ -190,7 +238,9 @@ def main() -> None:
     )
     print(header)
     print("-" * len(header))
-    three_flushers()
+    today = three_flushers()
+    if args.against:
+        against(args.against, today)
     if args.workload == "three-flushers":
         return
     work: list[tuple[str, scenarios.Scenario]] = []
