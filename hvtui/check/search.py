@@ -90,12 +90,13 @@ class Progress:
     states: int
     transitions: int
     depth: int
-    seconds: float
+    seconds: float  # since the check began
     memory: int = 0  # bytes resident in the process
+    phase_seconds: float = 0.0  # since this phase began: `states` are the phase's own
 
     @property
     def rate(self) -> float:
-        return self.states / self.seconds if self.seconds > 0 else 0.0
+        return self.states / self.phase_seconds if self.phase_seconds > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -345,8 +346,13 @@ class _Clock:
         self.cancel = cancel
         self.ctrl_c = ctrl_c
         self.last = started
+        self.phase_started = started
         self.memory = 0  # resident bytes, as last read
         self.memory_read = -math.inf  # when
+
+    def begin(self) -> None:
+        """A pass starts: its rate counts its own states over its own time."""
+        self.phase_started = time.perf_counter()
 
     def poll(self, phase: str, p: _Pass) -> str | None:
         """Why the check must stop now (a limit, as `Result.bound` names it), or None."""
@@ -364,8 +370,10 @@ class _Clock:
             return f"--max-memory {format_size(self.max_memory)}"
         if self.progress is not None and now - self.last >= _REPORT_EVERY:
             self.last = now
-            seconds = now - self.started
-            self.progress(Progress(phase, len(p.keys), p.transitions, p.depth, seconds, memory))
+            seconds, own = now - self.started, now - self.phase_started
+            self.progress(
+                Progress(phase, len(p.keys), p.transitions, p.depth, seconds, memory, own)
+            )
         return None
 
 
@@ -389,6 +397,7 @@ class _Search:
         self.wanted = wanted  # stop as soon as these have failed (the shortening pass)
 
     def run(self) -> _Pass:
+        self.clock.begin()
         space = self.space
         taken: dict[int, State] = {}  # actor -> its successor, where the POR took the step
         por = self.por
