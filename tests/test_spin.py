@@ -164,6 +164,49 @@ def test_bitstate_cannot_say_holds(capsys):
     assert not result.complete and "bitstate" in result.bound
 
 
+# Four flushers and two VMM threads: two violations within 14 steps, then
+# more states than pan stores in a minute
+WIDE = """
+name: wide
+vcpus: 6
+initial: {inhibit: [4], mode: {4: user, 5: user}}
+actors:
+  vcpu0: [{id: fa, op: flush, targets: all}]
+  vcpu1: [{id: fm, op: flush, targets: {mask: 0x30}}]
+  vcpu2: [{id: fl, op: flush, targets: [0, 5]}, {id: k, op: kernel_work}]
+  vcpu3: [{id: fs, op: flush, targets: {sparse: {0: 0x11}}}]
+  vmm: [{id: c4, op: set_inhibit, vcpu: 4, value: false}, {id: r4, op: run, vcpu: 4}]
+  'vmm:b':
+    - {id: s5, op: set_inhibit, vcpu: 5, value: true}
+    - {id: r5, op: run, vcpu: 5}
+    - {id: e5, op: exit, vcpu: 5}
+    - {id: c5, op: set_inhibit, vcpu: 5, value: false}
+"""
+
+
+def test_max_seconds_is_the_whole_checks_and_pan_stopped_by_it_tells_its_states(monkeypatch):
+    """Each pan run gets what the earlier runs left of --max-seconds (each got
+    all of it, so three runs could take three times as long), and the one it
+    stops is interrupted as Ctrl-C would: pan then prints how far it got,
+    where killed it said nothing and the check reported 0 states."""
+    timeouts = []
+    search = toolchain.search
+
+    def timed(pan, checked, flags=(), timeout=None):
+        timeouts.append(timeout)
+        return search(pan, checked, flags, timeout)
+
+    monkeypatch.setattr(toolchain, "search", timed)
+    result = spin.check(
+        scenarios.parse(WIDE, "wide.yaml"), "posted", spin.SpinOptions(max_seconds=8)
+    )
+    assert not result.complete and result.bound == "--max-seconds (pan was stopped)"
+    assert result.properties["no-flush-while-inhibited"].verdict == VIOLATED
+    assert result.properties["inhibit-holds"].verdict == "incomplete"
+    assert result.states > 10_000 and result.depth > 14
+    assert len(timeouts) == 3 and 8 > timeouts[0] > timeouts[1] > timeouts[2]
+
+
 def test_a_drifted_model_is_caught_by_the_replay(monkeypatch):
     """Were the Promela to allow what the Python does not, SPIN's schedule would
     not replay on hvtui's engine, and the check says so instead of reporting it."""

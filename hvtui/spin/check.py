@@ -21,6 +21,7 @@ drifted from the step table fails loudly instead of reporting a schedule
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, replace
 
 from hvtui.check.search import Result, Verdict, unfinished
@@ -41,7 +42,7 @@ class SpinOptions:
     cc_flags: tuple[str, ...] = ()  # more compiler flags, e.g. -DBITSTATE, -DBFS_PAR
     pan_flags: tuple[str, ...] = ()  # more pan flags, e.g. -w28, -RS42
     max_memory: int | None = None  # bytes: pan's -DMEMLIM
-    max_seconds: float | None = None  # per pan run
+    max_seconds: float | None = None  # wall time of the whole check, compiling included
 
 
 @dataclass
@@ -54,6 +55,7 @@ class ModelDrift(AssertionError):
 
 
 def check(scenario, variant: str | None = None, options: SpinOptions = SpinOptions()) -> SpinResult:
+    started = time.monotonic()
     variant = variant or scenario.variant
     scenario = replace(scenario, variant=variant)
     model = generate(scenario)
@@ -66,8 +68,10 @@ def check(scenario, variant: str | None = None, options: SpinOptions = SpinOptio
     engine = Engine(scenario.program, VARIANTS[variant])
 
     def run(checked: set[int]) -> _Run:
-        found = toolchain.search(pan, sorted(checked), options.pan_flags, options.max_seconds)
-        return _Run.parse(found)
+        left = None
+        if options.max_seconds is not None:  # what the earlier runs left of it
+            left = max(0.0, started + options.max_seconds - time.monotonic())
+        return _Run.parse(toolchain.search(pan, sorted(checked), options.pan_flags, left))
 
     # several cores search breadth-first only roughly: counterexamples may be longer
     parallel = "-DBFS_PAR" in options.cc_flags

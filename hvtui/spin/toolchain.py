@@ -15,6 +15,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ MODEL = "model.pml"  # pan names its trail after it: model.pml.trail
 CC_FLAGS = ("-O2", "-DBFS", "-DSAFETY", "-DNOREDUCE")
 DEPTH = "-m10000000"  # pan's default depth bound (10,000 steps) is too small for long runs
 HASH = "-w20"  # 2^20 slots: small models start fast; --spin-pan=-w28 for big ones
+_GRACE = 5.0  # seconds an interrupted pan has to print its summary
 
 
 class ToolError(Exception):
@@ -142,23 +144,18 @@ def search(
     env = dict(os.environ, HVTUI_PROPERTIES=",".join(map(str, checked)))
     with tempfile.TemporaryDirectory(prefix="hvtui-pan-") as tmp:
         before = _children_cpu()
-        try:
-            done = subprocess.run(
-                [str(pan.path), DEPTH, HASH, *pan_flags],
-                cwd=tmp,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as stop:
-            pan.times.pan += _children_cpu() - before
-            pan.times.runs += 1
-            out = stop.stdout.decode() if isinstance(stop.stdout, bytes) else stop.stdout or ""
-            return PanRun(out, [], timed_out=True)
+        command = [str(pan.path), DEPTH, HASH, *pan_flags]
+        with subprocess.Popen(
+            command, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as child:
+            try:
+                output, stopped = child.communicate(timeout=timeout)[0], False
+            except subprocess.TimeoutExpired:
+                output, stopped = _interrupted(child), True
         pan.times.pan += _children_cpu() - before
         pan.times.runs += 1
+        if stopped:
+            return PanRun(output, [], timed_out=True)
         # model.pml.trail (-DBFS_PAR names it model.pml_pan_<pid>.trail)
         trails = sorted(Path(tmp).glob("*.trail"))
         trail = []
@@ -167,4 +164,18 @@ def search(
                 depth, pid, tid = (int(x) for x in line.split(":")[:3])
                 if depth >= 0:  # negative lines are pan's own markers
                     trail.append((depth, pid, tid))
-        return PanRun(done.stdout + done.stderr, trail)
+        return PanRun(output, trail)
+
+
+def _interrupted(child: subprocess.Popen) -> str:
+    """Stop a pan run out of time as Ctrl-C does: its SIGINT handler prints the
+    summary of the search so far (states stored, depth), which the check
+    reports; a pan that does not stop within _GRACE seconds is killed, and
+    says nothing."""
+    child.send_signal(signal.SIGINT)
+    try:
+        return child.communicate(timeout=_GRACE)[0]
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        return ""
