@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -192,9 +194,9 @@ def test_max_seconds_is_the_whole_checks_and_pan_stopped_by_it_tells_its_states(
     timeouts = []
     search = toolchain.search
 
-    def timed(pan, checked, flags=(), timeout=None):
+    def timed(pan, checked, flags, timeout, cancel):
         timeouts.append(timeout)
-        return search(pan, checked, flags, timeout)
+        return search(pan, checked, flags, timeout, cancel)
 
     monkeypatch.setattr(toolchain, "search", timed)
     result = spin.check(
@@ -205,6 +207,44 @@ def test_max_seconds_is_the_whole_checks_and_pan_stopped_by_it_tells_its_states(
     assert result.properties["inhibit-holds"].verdict == "incomplete"
     assert result.states > 10_000 and result.depth > 14
     assert len(timeouts) == 3 and 8 > timeouts[0] > timeouts[1] > timeouts[2]
+
+
+def test_ctrl_c_stops_pan_where_it_stands_and_hands_over_the_verdicts_so_far():
+    """The first Ctrl-C (here, as the third pan run starts, after two runs
+    found a violation each) stops that run as it stops hvtui's search:
+    Interrupted carries both violations, the states pan had stored and every
+    other property incomplete, where a bare KeyboardInterrupt carried nothing."""
+    script = f"""
+import os, signal
+from hvtui.check.search import Interrupted
+from hvtui.scenario.load import parse
+from hvtui.spin import check as spin, toolchain
+
+search, calls = toolchain.search, []
+
+def third_is_interrupted(*args):
+    calls.append(args)
+    if len(calls) == 3:
+        os.kill(os.getpid(), signal.SIGINT)
+    return search(*args)
+
+toolchain.search = third_is_interrupted
+try:
+    spin.check(parse({WIDE!r}, "wide.yaml"), "posted")
+except Interrupted as stop:
+    r = stop.result
+    print(r.bound, r.complete, r.states > 0, len(calls))
+    print(*sorted((v.verdict, p) for p, v in r.properties.items() if v.verdict != "incomplete"))
+    print(sorted({{v.verdict for v in r.properties.values()}}))
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.stdout.splitlines() == [
+        "Ctrl-C False True 3",
+        "('violated', 'no-flush-while-inhibited') ('violated', 'sync-waits-for-flushes-only')",
+        "['incomplete', 'violated']",
+    ], proc.stderr
 
 
 def test_a_drifted_model_is_caught_by_the_replay(monkeypatch):

@@ -236,7 +236,7 @@ def _worker(conn: Connection, work: Work, progress: bool, parent: int) -> None:
                 result, stopped = work(task, report, orphaned), False
             except Interrupted as stop:
                 result, stopped = stop.result, True
-            except KeyboardInterrupt:  # before its search began, or not one of ours (SPIN)
+            except KeyboardInterrupt:  # before its search began (SPIN: while compiling)
                 result, stopped = None, True
             except Exception as exc:
                 conn.send(("error", traceback.format_exc(), _crossing(exc)))

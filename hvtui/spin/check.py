@@ -24,7 +24,8 @@ import re
 import time
 from dataclasses import dataclass, replace
 
-from hvtui.check.search import Result, Verdict, unfinished
+from hvtui.check.limits import INTERRUPTED, Interrupt
+from hvtui.check.search import Interrupted, Result, Verdict, unfinished
 from hvtui.exports.promela import BY_DESIGN, generate
 from hvtui.model import properties as props
 from hvtui.model.engine import Engine
@@ -71,31 +72,34 @@ def check(scenario, variant: str | None = None, options: SpinOptions = SpinOptio
         left = None
         if options.max_seconds is not None:  # what the earlier runs left of it
             left = max(0.0, started + options.max_seconds - time.monotonic())
-        return _Run.parse(toolchain.search(pan, sorted(checked), options.pan_flags, left))
+        found = toolchain.search(pan, sorted(checked), options.pan_flags, left, lambda: ctrl_c.hit)
+        return _Run.parse(found)
 
-    # several cores search breadth-first only roughly: counterexamples may be longer
-    parallel = "-DBFS_PAR" in options.cc_flags
-    progress, by_design = PROPERTIES.index(props.PROGRESS), BY_DESIGN
-    checked = set(range(len(PROPERTIES))) | {by_design}
-    found: dict[int, tuple] = {}  # number -> (schedule, detail, shortest)
-    while True:
-        last = run(checked)
-        if not last.violated:
-            break
-        schedule = _schedule(model, pan, last)
-        step = None
-        if last.trail[-1][1] != len(model.pids) - 1:  # not the watcher's step at an end
-            step = _violations(engine, schedule, checked)
-        if step is None:
-            numbers, detail = _end(engine, schedule, checked)
-        else:
-            numbers, detail, schedule = step
-        for number in numbers:
-            names = tuple(engine.names[a] for a in schedule)
-            found[number] = (names, detail, not parallel)
-        checked -= numbers
-        if progress in numbers:  # a deadlock decides progress: no end by design needed
-            checked.discard(by_design)
+    # the first Ctrl-C stops the pan run where it stands, as it stops hvtui's search
+    with Interrupt() as ctrl_c:
+        # several cores search breadth-first only roughly: counterexamples may be longer
+        parallel = "-DBFS_PAR" in options.cc_flags
+        progress, by_design = PROPERTIES.index(props.PROGRESS), BY_DESIGN
+        checked = set(range(len(PROPERTIES))) | {by_design}
+        found: dict[int, tuple] = {}  # number -> (schedule, detail, shortest)
+        while True:
+            last = run(checked)
+            if not last.violated:
+                break
+            schedule = _schedule(model, pan, last)
+            step = None
+            if last.trail[-1][1] != len(model.pids) - 1:  # not the watcher's step at an end
+                step = _violations(engine, schedule, checked)
+            if step is None:
+                numbers, detail = _end(engine, schedule, checked)
+            else:
+                numbers, detail, schedule = step
+            for number in numbers:
+                names = tuple(engine.names[a] for a in schedule)
+                found[number] = (names, detail, not parallel)
+            checked -= numbers
+            if progress in numbers:  # a deadlock decides progress: no end by design needed
+                checked.discard(by_design)
     verdicts = {}
     for number, prop in enumerate(PROPERTIES):
         if number == progress:
@@ -106,7 +110,7 @@ def check(scenario, variant: str | None = None, options: SpinOptions = SpinOptio
             verdicts[prop] = Verdict(INCOMPLETE, None, _unfinished(last))
         else:
             verdicts[prop] = Verdict(HOLDS)
-    return SpinResult(
+    result = SpinResult(
         file=scenario.file,
         variant=variant,
         complete=last.limit is None,
@@ -120,6 +124,9 @@ def check(scenario, variant: str | None = None, options: SpinOptions = SpinOptio
         reductions={"dedup": {"revisits": last.matched}},
         times=pan.times,
     )
+    if ctrl_c.hit:
+        raise Interrupted(result)
+    return result
 
 
 @dataclass
@@ -148,7 +155,9 @@ class _Run:
         # state before it: neither is an hvtui state.
         states = max(0, stored - atomic - 1)
         limit = None
-        if run.timed_out:
+        if run.stopped == "ctrl-c":
+            limit = INTERRUPTED
+        elif run.stopped == "time":
             limit = "--max-seconds (pan was stopped)"
         elif "max search depth too small" in out:
             limit = "pan: max search depth too small (-m)"

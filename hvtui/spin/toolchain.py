@@ -11,6 +11,7 @@ phase took (children's user + system) is measured, not wall time.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import resource
@@ -18,6 +19,8 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +32,7 @@ CC_FLAGS = ("-O2", "-DBFS", "-DSAFETY", "-DNOREDUCE")
 DEPTH = "-m10000000"  # pan's default depth bound (10,000 steps) is too small for long runs
 HASH = "-w20"  # 2^20 slots: small models start fast; --spin-pan=-w28 for big ones
 _GRACE = 5.0  # seconds an interrupted pan has to print its summary
+_TICK = 0.1  # seconds between looks at the clock and for a Ctrl-C while pan runs
 
 
 class ToolError(Exception):
@@ -134,28 +138,47 @@ def transition_lines(pan: Pan) -> dict[int, int]:
 class PanRun:
     output: str  # what pan printed
     trail: list[tuple[int, int, int]]  # (depth, pid, transition id) of each counterexample step
-    timed_out: bool = False
+    stopped: str | None = None  # "time" or "ctrl-c": interrupted, its counts a lower bound
 
 
 def search(
-    pan: Pan, checked: list[int], pan_flags: tuple[str, ...] = (), timeout: float | None = None
+    pan: Pan,
+    checked: list[int],
+    pan_flags: tuple[str, ...] = (),
+    timeout: float | None = None,
+    cancel: Callable[[], bool] = lambda: False,
 ) -> PanRun:
-    """One pan run checking these property numbers only (the model's HVTUI_PROPERTIES)."""
+    """One pan run checking these property numbers only (the model's
+    HVTUI_PROPERTIES), interrupted after `timeout` seconds or once `cancel()`
+    says so (a Ctrl-C that hvtui took and pan may not have seen)."""
     env = dict(os.environ, HVTUI_PROPERTIES=",".join(map(str, checked)))
+    deadline = math.inf if timeout is None else time.monotonic() + timeout
     with tempfile.TemporaryDirectory(prefix="hvtui-pan-") as tmp:
         before = _children_cpu()
         command = [str(pan.path), DEPTH, HASH, *pan_flags]
         with subprocess.Popen(
             command, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         ) as child:
-            try:
-                output, stopped = child.communicate(timeout=timeout)[0], False
-            except subprocess.TimeoutExpired:
-                output, stopped = _interrupted(child), True
+            stopped = None
+            while True:
+                try:
+                    wait = max(0.0, min(_TICK, deadline - time.monotonic()))
+                    output = child.communicate(timeout=wait)[0]
+                    break
+                except subprocess.TimeoutExpired:
+                    if cancel() or time.monotonic() >= deadline:
+                        stopped = "ctrl-c" if cancel() else "time"
+                        output = _interrupted(child)
+                        break
+                except BaseException:  # a second Ctrl-C: pan must not outlive the check
+                    child.kill()
+                    raise
         pan.times.pan += _children_cpu() - before
         pan.times.runs += 1
-        if stopped:
-            return PanRun(output, [], timed_out=True)
+        if stopped is None and cancel():  # the Ctrl-C reached pan too, which stopped
+            stopped = "ctrl-c"
+        if stopped is not None:
+            return PanRun(output, [], stopped)
         # model.pml.trail (-DBFS_PAR names it model.pml_pan_<pid>.trail)
         trails = sorted(Path(tmp).glob("*.trail"))
         trail = []
