@@ -76,6 +76,8 @@ GC_YOUNG = 5000  # allocations between two young collections (CPython's default:
 QUICK_RUN = 256  # steps past the recorded ones measured at once, in the UI's own thread
 COUNTS_MIN_HEIGHT = 30  # below this the state counts share the grid's title line
 DETAIL_MIN = 44  # columns of the selected-vCPU panel beside a dense grid
+TOP_ROWS = 9  # workbench.tcss's #top: the selected vCPU's rule and its seven lines
+LOG_MIN = 4  # the event log's rule, its column header and two rows, on the shortest screen
 
 
 class WorkbenchApp(App):
@@ -207,9 +209,14 @@ class WorkbenchApp(App):
         self.main.query_one(GridCounts).display = height >= COUNTS_MIN_HEIGHT
         n = self.bench.engine.n
         room_w = max(20, width - DETAIL_MIN - 1)
-        middle = 10 if height >= LEGEND_MIN_HEIGHT else 6  # workbench.tcss's #middle
-        message = 1 + (height >= COUNTS_MIN_HEIGHT)  # and the counts line
-        free = height - 1 - 1 - message - middle - 4 - 1  # title, keys, panels, log, rule
+        room = height - 3 - (height >= COUNTS_MIN_HEIGHT)  # less title, message, keys, counts
+        # A short screen (60x20, 250x15) shrinks the middle band to its rule and two rows,
+        # then the top band, so the event log keeps its LOG_MIN rows above the keys.
+        css_middle = 10 if height >= LEGEND_MIN_HEIGHT else 6  # workbench.tcss's #middle
+        middle = max(3, min(css_middle, room - TOP_ROWS - LOG_MIN))
+        top_cap = max(4, room - middle - LOG_MIN)
+        self.main.query_one("#middle").styles.height = middle if middle < css_middle else None
+        free = room - middle - LOG_MIN - 1  # the grid's lines: less the top band's rule
         shown = self.legend_shown
         if shown is None:
             shown = height >= LEGEND_MIN_HEIGHT
@@ -227,7 +234,7 @@ class WorkbenchApp(App):
         box = self.main.query_one("#gridbox")
         detail = self.main.query_one(DetailPanel)
         if zoom == CELLS:
-            top.styles.height = None
+            top.styles.height = top_cap if top_cap < TOP_ROWS else None
             box.styles.width = None
             detail.styles.width = None
             return
@@ -237,7 +244,7 @@ class WorkbenchApp(App):
         scrollbar = 0 if lines >= lay.lines else grid.styles.scrollbar_size_vertical
         box.styles.width = lay.width + scrollbar
         legend_lines = len(pack(LEGEND, lay.width + scrollbar)) if shown else 0
-        top.styles.height = max(lines + 1 + legend_lines, 9)
+        top.styles.height = min(max(lines + 1 + legend_lines, TOP_ROWS), top_cap)
 
     @property
     def main(self) -> Screen:
