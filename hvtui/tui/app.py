@@ -425,7 +425,11 @@ class WorkbenchApp(App):
 
     def action_back_to_interest(self) -> None:
         self._stop()
-        self.bench.back_to_interest()
+        was = self.bench.session.pos
+        if self.bench.back_to_interest():
+            self._say_interest()
+        else:  # the message line must not still say where `}` or `e` left the session
+            self.notify(f"no suspend, wake-up or violation before step {was}: at step 0")
         self.changed()
 
     def action_choose_actor(self) -> None:
@@ -502,10 +506,7 @@ class WorkbenchApp(App):
     def _ran(self, reason: str, interest: bool) -> None:
         session = self.bench.session
         if reason == "interest":
-            event = session.events[session.pos - 1]
-            found = session.violations[session.pos - 1]
-            what = f"violates {', '.join(found)}" if found else event.text
-            self.notify(f"step {event.time}: {event.actor} {event.step}: {what}")
+            self._say_interest()
         elif reason == "end" and interest:
             self.notify("no suspend, wake-up or violation before the end")
         elif reason == "end":
@@ -521,6 +522,14 @@ class WorkbenchApp(App):
             )
         elif reason == "reached":
             self.notify(f"at step {session.pos}")
+
+    def _say_interest(self) -> None:
+        """What the step of interest the session is at did (`}` and `{` stop there)."""
+        session = self.bench.session
+        event = session.events[session.pos - 1]
+        found = session.violations[session.pos - 1]
+        what = f"violates {', '.join(found)}" if found else event.text
+        self.notify(f"step {event.time}: {event.actor} {event.step}: {what}")
 
     # -- editing -------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ Every test here failed before its fix; the screen is read as text, as a person r
 
 from __future__ import annotations
 
-from workbench_support import demo, opened, screen_lines
+from workbench_support import SUSPEND_WAKE, app_on, demo, opened, screen_lines
 
 from hvtui.tui.app import WorkbenchApp
 
@@ -27,3 +27,30 @@ async def test_a_short_terminal_still_shows_the_event_log_above_the_keys():
             assert current and current[0] < size[1] - 2, (size, "\n".join(lines))
             assert any(line.startswith("─events─") for line in lines[: current[0]]), size
             assert lines[-1].rstrip().endswith("? help"), size
+
+
+async def test_back_to_the_previous_event_says_where_it_stopped():
+    """`{` moved the session but left the message line as `}` or `e` had set it: at step
+    0 it still read "step 17: vcpu1 service: violates no-flush-while-inhibited"."""
+    async with opened(WorkbenchApp(demo(), recover=False), (120, 40)) as pilot:
+        await pilot.press("right_curly_bracket")
+        await pilot.pause()
+        assert "step 17/17" in screen_lines(pilot.app)[0]
+        await pilot.press("left_curly_bracket")
+        await pilot.pause()
+        lines = screen_lines(pilot.app)
+        assert "step 0/17" in lines[0]
+        assert lines[-2].strip() == "ℹ no suspend, wake-up or violation before step 17: at step 0"
+    async with opened(app_on(SUSPEND_WAKE, recover=False), (120, 40)) as pilot:
+        await pilot.press("e", "left_curly_bracket")
+        await pilot.pause()
+        lines = screen_lines(pilot.app)
+        woke = "kvm_hv_vcpu_unsuspend_tlb_flush: unsuspending vcpu 0"
+        assert lines[-2].strip().endswith(f": vmm wake 0: {woke}"), lines[-2]
+        assert [line for line in lines if line.startswith("▶") and woke in line]
+        await pilot.press("left_curly_bracket")
+        await pilot.pause()
+        lines = screen_lines(pilot.app)
+        suspended = "kvm_hv_vcpu_suspend_tlb_flush: suspending vcpu 0 waiting on 1"
+        assert lines[-2].strip().endswith(f": vcpu0 s2: {suspended}"), lines[-2]
+        assert [line for line in lines if line.startswith("▶") and suspended in line]
