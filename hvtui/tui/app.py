@@ -391,7 +391,7 @@ class WorkbenchApp(App):
         "stop": lambda app: app._run_active(),
         "clear_marks": lambda app: bool(app.bench.marked),
         "verdicts": lambda app: app.checked is not None,
-        "reload": lambda app: os.path.isfile(app.bench.origin.file),
+        "reload": lambda app: app.bench.from_file,
         "branches": lambda app: bool(app.bench.branches),
     }
 

@@ -7,8 +7,9 @@ Every test here failed before its fix; the screen is read as text, as a person r
 
 from __future__ import annotations
 
-from workbench_support import SUSPEND_WAKE, app_on, demo, opened, screen_lines
+from workbench_support import DEMO, SUSPEND_WAKE, app_on, demo, opened, screen_lines, toasts
 
+from hvtui.scenario.load import load
 from hvtui.tui.app import WorkbenchApp
 
 
@@ -54,3 +55,23 @@ async def test_back_to_the_previous_event_says_where_it_stopped():
         suspended = "kvm_hv_vcpu_suspend_tlb_flush: suspending vcpu 0 waiting on 1"
         assert lines[-2].strip().endswith(f": vcpu0 s2: {suspended}"), lines[-2]
         assert [line for line in lines if line.startswith("▶") and suspended in line]
+
+
+async def test_reload_of_a_file_deleted_since_it_was_opened_says_it_is_gone(tmp_path):
+    """`r` after `rm` (or an editor's save that left a directory in its place) did
+    nothing at all: the key was greyed out for want of a file, and the message line
+    kept its last words, so the reviewer could not tell a reload from a dead key."""
+    path = tmp_path / "race.yaml"
+    path.write_text(DEMO.read_text())
+    async with opened(WorkbenchApp(load(str(path)), recover=False), (120, 40)) as pilot:
+        path.unlink()
+        await pilot.press("r")
+        await pilot.pause()
+        assert toasts(pilot.app) == (
+            f"✗ reload failed; nothing changed: {path}: cannot read the file: no such file "
+            "or directory (expected a scenario file)"
+        )
+        path.mkdir()
+        await pilot.press("r")
+        await pilot.pause()
+        assert f"{path}: is a directory" in toasts(pilot.app)
