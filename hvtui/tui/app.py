@@ -74,7 +74,7 @@ LEGEND_MIN_HEIGHT = 40  # below this the legend starts hidden (L shows it)
 RUN_LIMIT = 1_000_000  # steps the title's run length is measured up to
 GC_YOUNG = 5000  # allocations between two young collections (CPython's default: 700)
 QUICK_RUN = 256  # steps past the recorded ones measured at once, in the UI's own thread
-COUNTS_MIN_HEIGHT = 30  # below this the state counts share the grid's title line
+COUNTS_MIN_HEIGHT = 30  # below this the cells zoom puts the state counts in the grid's title
 DETAIL_MIN = 44  # columns of the selected-vCPU panel beside a dense grid
 TOP_ROWS = 9  # workbench.tcss's #top: the selected vCPU's rule and its seven lines
 LOG_MIN = 4  # the event log's rule, its column header and two rows, on the shortest screen
@@ -206,29 +206,38 @@ class WorkbenchApp(App):
         grid = self.main.query_one(VcpuGrid)
         legend = self.main.query_one(VcpuLegend)
         width, height = size or self.size
-        self.main.query_one(GridCounts).display = height >= COUNTS_MIN_HEIGHT
         n = self.bench.engine.n
         room_w = max(20, width - DETAIL_MIN - 1)
-        room = height - 3 - (height >= COUNTS_MIN_HEIGHT)  # less title, message, keys, counts
-        # A short screen (60x20, 250x15) shrinks the middle band to its rule and two rows,
-        # then the top band, so the event log keeps its LOG_MIN rows above the keys.
-        css_middle = 10 if height >= LEGEND_MIN_HEIGHT else 6  # workbench.tcss's #middle
-        middle = max(3, min(css_middle, room - TOP_ROWS - LOG_MIN))
-        top_cap = max(4, room - middle - LOG_MIN)
-        self.main.query_one("#middle").styles.height = middle if middle < css_middle else None
-        free = room - middle - LOG_MIN - 1  # the grid's lines: less the top band's rule
         shown = self.legend_shown
         if shown is None:
             shown = height >= LEGEND_MIN_HEIGHT
 
-        def room_h(grid_width: int) -> int:
-            legend_lines = len(pack(LEGEND, grid_width)) if shown else 0
-            return max(3, free - legend_lines)
+        def counted(zoom: int) -> bool:
+            """The counts line shows on a tall screen, and under a dense map at any height:
+            its narrow box's title has no room for them (it costs the map a line)."""
+            return height >= COUNTS_MIN_HEIGHT or zoom != CELLS
 
+        def bands(zoom: int) -> tuple[int, int]:
+            """The middle band's rows and the most the top band may take. A short screen
+            (60x20, 250x15) shrinks the middle band to its rule and two rows, then the top
+            band, so the event log keeps its LOG_MIN rows above the keys."""
+            room = height - 3 - counted(zoom)  # less the title, the message, the keys
+            middle = max(3, min(css_middle, room - TOP_ROWS - LOG_MIN))
+            return middle, max(4, room - middle - LOG_MIN)
+
+        def room_h(zoom: int, grid_width: int) -> int:
+            middle, top_cap = bands(zoom)
+            legend_lines = len(pack(LEGEND, grid_width)) if shown else 0
+            return max(3, top_cap - 1 - legend_lines)  # less the top band's rule
+
+        css_middle = 10 if height >= LEGEND_MIN_HEIGHT else 6  # workbench.tcss's #middle
         zoom = self.zoom if self.zoom is not None else fitting_zoom(n, room_w, room_h)
         if self.legend_shown is None and zoom != CELLS:
             shown = False  # a dense map needs the lines more than the cells' legend
         legend.display = shown
+        self.main.query_one(GridCounts).display = counted(zoom)
+        middle, top_cap = bands(zoom)
+        self.main.query_one("#middle").styles.height = middle if middle < css_middle else None
         grid.set_zoom(zoom)
         top = self.main.query_one("#top")
         box = self.main.query_one("#gridbox")
@@ -240,9 +249,10 @@ class WorkbenchApp(App):
             return
         detail.styles.width = "1fr"
         lay = layout(n, zoom, room_w)
-        lines = min(lay.lines, room_h(lay.width))
+        lines = min(lay.lines, room_h(zoom, lay.width))
         scrollbar = 0 if lines >= lay.lines else grid.styles.scrollbar_size_vertical
-        box.styles.width = lay.width + scrollbar
+        # As wide as its title where there is room (4 vCPUs a char each cut it to "v…").
+        box.styles.width = max(lay.width + scrollbar, min(len(self._grid_title()) + 2, room_w))
         legend_lines = len(pack(LEGEND, lay.width + scrollbar)) if shown else 0
         top.styles.height = min(max(lines + 1 + legend_lines, TOP_ROWS), top_cap)
 
@@ -315,19 +325,25 @@ class WorkbenchApp(App):
             self._keys = keys
             self.main.query_one(KeyBar).show_keys(keys)
 
-    def _show_grid_box(self) -> None:
+    def _grid_title(self) -> str:
+        """`vCPUs 4096 · ½ char/vCPU · ▀▄ not idle`: the count, the zoom, the filter."""
         grid = self.main.query_one(VcpuGrid)
         only = grid.only
-        parts = [f"vCPUs {grid.vcpus}", ZOOM_NAMES[grid.zoom]]
+        parts = [f"vCPUs {self.bench.engine.n}", ZOOM_NAMES[grid.zoom]]
         if grid.zoom == HALVES:  # the cells' legend has no half blocks: say what one is
             parts.append(f"▀▄ {only.name if only is not None else 'not idle'}")
         elif only is not None:
             parts.append(f"only {only.name}")
+        return " · ".join(parts)
+
+    def _show_grid_box(self) -> None:
+        grid = self.main.query_one(VcpuGrid)
+        only = grid.only
+        title = self._grid_title()
         counts = self.main.query_one(GridCounts)
         if not counts.display:  # a short terminal: the non-zero counts go in the title
-            parts += [f"{name} {k}" for name, k in grid.counts.items() if k]
+            title = " · ".join([title] + [f"{name} {k}" for name, k in grid.counts.items() if k])
         box = self.main.query_one("#gridbox")
-        title = " · ".join(parts)
         if box.border_title != title:
             box.border_title = title
         counts.show(grid.counts, only.name if only else None)
@@ -787,6 +803,7 @@ class WorkbenchApp(App):
         self.filter_index = index
         only = STATES[index] if index >= 0 else None
         self.main.query_one(VcpuGrid).set_filter(only)
+        self._place()  # the grid's title names the state: its box may widen
         self.notify(f"showing only {only.name}" if only else "showing every state")
         self.changed()
 

@@ -7,10 +7,23 @@ Every test here failed before its fix; the screen is read as text, as a person r
 
 from __future__ import annotations
 
-from workbench_support import DEMO, SUSPEND_WAKE, app_on, demo, opened, screen_lines, toasts
+from workbench_support import (
+    DEMO,
+    ROOT,
+    SUSPEND_WAKE,
+    app_on,
+    demo,
+    opened,
+    screen_lines,
+    settle,
+    toasts,
+)
 
 from hvtui.scenario.load import load
 from hvtui.tui.app import WorkbenchApp
+from hvtui.view.glyphs import STATES
+
+MANY = ROOT / "scenarios" / "many-vcpus-4096.yaml"
 
 
 async def test_a_short_terminal_still_shows_the_event_log_above_the_keys():
@@ -75,3 +88,34 @@ async def test_reload_of_a_file_deleted_since_it_was_opened_says_it_is_gone(tmp_
         await pilot.press("r")
         await pilot.pause()
         assert f"{path}: is a directory" in toasts(pilot.app)
+
+
+async def test_at_80x24_the_4096_vcpu_map_says_how_many_are_suspended():
+    """Under 30 rows the state counts go in the grid's title, and the half-block map's
+    box is 22 columns wide: the title read `vCPUs 4096 · ½ char…`, and nothing on the
+    screen said that 315 vCPUs were suspended and 5 inhibited."""
+    app = WorkbenchApp(load(str(MANY)), recover=False)
+    async with opened(app, (80, 24)) as pilot:
+        await pilot.press("e")
+        await settle(pilot)
+        lines = screen_lines(app)
+        assert "step 27889/27889" in lines[0]
+        counts = [line for line in lines if "suspended 315" in line]
+        assert counts and counts[0].lstrip().startswith("inhibited 5  suspended 315  blocked 315")
+        assert lines[1].startswith("─vCPUs 4096 · ½ char/vCPU · ▀▄ ")
+        current = [line for line in lines if line.startswith("▶  27889 vcpu4031")]
+        assert current, "\n".join(lines)  # the log kept its rows
+
+
+async def test_a_dense_zoom_of_a_few_vcpus_keeps_its_title_readable():
+    """`z` on the 4-vCPU demo gave a box as wide as its four characters: its title read
+    `v…`, so which zoom (and, with `=`, which filter) was on could not be read."""
+    async with opened(WorkbenchApp(demo(), recover=False), (120, 40)) as pilot:
+        await pilot.press("z")
+        await pilot.pause()
+        assert screen_lines(pilot.app)[1].startswith("─vCPUs 4 · 1 char/vCPU─")
+        await pilot.press("z", "equals_sign")
+        await pilot.pause()
+        assert screen_lines(pilot.app)[1].startswith(
+            f"─vCPUs 4 · ½ char/vCPU · ▀▄ {STATES[0].name}─"
+        )
