@@ -119,3 +119,20 @@ async def test_a_dense_zoom_of_a_few_vcpus_keeps_its_title_readable():
         assert screen_lines(pilot.app)[1].startswith(
             f"─vCPUs 4 · ½ char/vCPU · ▀▄ {STATES[0].name}─"
         )
+
+
+async def test_the_counts_line_never_cuts_off_the_filter_or_a_count_that_is_not_zero():
+    """At 120 columns `=` to `lost wake-up` (a state the counts do not list) put
+    `[only lost wake-up]` after seven zero counts, where the line was cut: `[only los…`;
+    at 80 columns the line stopped at `exit pe…`."""
+    async with opened(WorkbenchApp(demo(), recover=False), (120, 40)) as pilot:
+        lost = next(i for i, state in enumerate(STATES) if state.name == "lost wake-up")
+        await pilot.press(*["equals_sign"] * (lost + 1))
+        await pilot.pause()
+        lines = screen_lines(pilot.app)
+        assert "[only lost wake-up]" in lines[14] and "…" not in lines[14], lines[14]
+    async with opened(WorkbenchApp(demo(), recover=False), (80, 30)) as pilot:
+        await pilot.press(*["right_square_bracket"] * 12)  # vcpu0 in its hypercall, kicked
+        await pilot.pause()
+        counts = screen_lines(pilot.app)[10].strip()
+        assert counts == "inhibited 1  in hypercall 1  flush pending 1", counts
