@@ -207,7 +207,7 @@ class WorkbenchApp(App):
         legend = self.main.query_one(VcpuLegend)
         width, height = size or self.size
         n = self.bench.engine.n
-        room_w = max(20, width - DETAIL_MIN - 1)
+        room_w = max(12, width - DETAIL_MIN - 1)  # 60 columns: 15, the detail keeps its 44
         shown = self.legend_shown
         if shown is None:
             shown = height >= LEGEND_MIN_HEIGHT

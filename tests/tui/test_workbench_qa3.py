@@ -136,3 +136,19 @@ async def test_the_counts_line_never_cuts_off_the_filter_or_a_count_that_is_not_
         await pilot.pause()
         counts = screen_lines(pilot.app)[10].strip()
         assert counts == "inhibited 1  in hypercall 1  flush pending 1", counts
+
+
+async def test_at_60_columns_the_selected_vcpus_fields_stay_in_their_two_columns():
+    """At 60x20 the 4096 vCPUs' map kept at least 20 columns, leaving the selected vCPU's
+    panel fewer than the 39 its lines need: `waiting_on -1 mode` on one line, its `user`
+    on the next."""
+    async with opened(WorkbenchApp(load(str(MANY)), recover=False), (60, 20)) as pilot:
+        await pilot.press("e")
+        await settle(pilot)
+        lines = screen_lines(pilot.app)
+        for field in (
+            "inhibit       yes     suspended    no",
+            "waiting_on    -1      mode         user",
+        ):
+            assert any(line.rstrip().endswith(field) for line in lines), "\n".join(lines)
+        assert any("next    nothing: done" in line for line in lines)
