@@ -681,6 +681,8 @@ class WorkbenchApp(App):
         if not path:
             return
         path = os.path.abspath(os.path.expanduser(path))
+        if os.path.isdir(path):  # a folder, as `cp` takes one: the suggested name in it
+            path = str(_unused(Path(path) / f"{self._to_scenario().name}.yaml"))
         if not overwrite and os.path.lexists(path):
             self.push_screen(
                 ConfirmScreen(f"{path} exists. Overwrite it?", "Overwrite"),

@@ -152,3 +152,19 @@ async def test_at_60_columns_the_selected_vcpus_fields_stay_in_their_two_columns
         ):
             assert any(line.rstrip().endswith(field) for line in lines), "\n".join(lines)
         assert any("next    nothing: done" in line for line in lines)
+
+
+async def test_saving_to_a_folder_saves_in_it_under_the_suggested_name(tmp_path, monkeypatch):
+    """Typing a folder in the save dialog asked "/tmp/work exists. Overwrite it?", and a
+    yes said "not saved: ... is a directory": a question with no good answer."""
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    app = WorkbenchApp(demo(), recover=False)
+    async with opened(app, (120, 40)) as pilot:
+        await pilot.press("a", "right_square_bracket", "s", "ctrl+u", *str(folder), "enter")
+        await pilot.pause()
+        saved = folder / f"{app._to_scenario().name}.yaml"
+        assert "Overwrite" not in "\n".join(screen_lines(app))
+        assert toasts(app).startswith(f"ℹ saved {saved}: ")
+        assert load(str(saved)).schedule == ("vcpu0",)
