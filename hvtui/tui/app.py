@@ -122,7 +122,6 @@ class WorkbenchApp(App):
         super().__init__()
         self.bench = Bench.open(scenario, at_end=at_end)
         self.sources = tuple(sources)
-        self.selected = 0
         self.legend_shown: bool | None = None  # None: by the terminal's height
         self.zoom: int | None = None  # None: the most detailed zoom that shows every vCPU
         self.filter_index = -1  # into STATES; -1: every state
@@ -257,6 +256,13 @@ class WorkbenchApp(App):
         top.styles.height = min(max(lines + 1 + legend_lines, TOP_ROWS), top_cap)
 
     @property
+    def selected(self) -> int:
+        """The selected vCPU: the grid's cursor, which the grid's own keys move before the
+        app hears of it (`] l i` typed at once: the `i` is vcpu1's, the redraw after `]`
+        leaves the cursor where `l` put it)."""
+        return self.main.query_one(VcpuGrid).cursor
+
+    @property
     def main(self) -> Screen:
         """The workbench's own screen, whatever dialog is on top of it."""
         return self.screen_stack[0]
@@ -290,11 +296,8 @@ class WorkbenchApp(App):
         if bench.engine is not self._frozen:
             self._frozen = bench.engine
             gc.freeze()  # a new session (opened, edited, replayed): out of the collector's walk
-        self.selected = min(self.selected, bench.engine.n - 1)
         grid = self.main.query_one(VcpuGrid)
         grid.show(bench.engine, session.state, bench.marked, bench.queued(), bench.violators())
-        if grid.cursor != self.selected:
-            grid.move_cursor(self.selected)
         self._show_grid_box()
         self.main.query_one(DetailPanel).show(bench, self.selected, grid.waiters(self.selected))
         self.main.query_one(ActorsPanel).show(bench)
@@ -381,8 +384,7 @@ class WorkbenchApp(App):
         self.changed()
 
     def on_vcpu_grid_selected(self, message: VcpuGrid.Selected) -> None:
-        if message.vcpu != self.selected:
-            self.selected = message.vcpu
+        if message.vcpu == self.selected:  # not an earlier move's message, come late
             grid = self.main.query_one(VcpuGrid)
             self.main.query_one(DetailPanel).show(
                 self.bench, self.selected, grid.waiters(self.selected)
@@ -648,7 +650,7 @@ class WorkbenchApp(App):
             self._check = None
         self.checked, self.check_line = None, ""
         self.bench = bench
-        self.selected = 0
+        self.main.query_one(VcpuGrid).move_cursor(0)
         self._lengths.clear()
         self._place()
         self.notify(f"opened {path}")
@@ -815,7 +817,6 @@ class WorkbenchApp(App):
     def select_vcpu(self, vcpu: int | None) -> None:
         if vcpu is None:
             return
-        self.selected = vcpu
         self.main.query_one(VcpuGrid).move_cursor(vcpu)
         self.changed()
 

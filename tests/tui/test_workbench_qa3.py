@@ -7,6 +7,7 @@ Every test here failed before its fix; the screen is read as text, as a person r
 
 from __future__ import annotations
 
+from textual import events
 from workbench_support import (
     DEMO,
     ROOT,
@@ -168,3 +169,20 @@ async def test_saving_to_a_folder_saves_in_it_under_the_suggested_name(tmp_path,
         assert "Overwrite" not in "\n".join(screen_lines(app))
         assert toasts(app).startswith(f"ℹ saved {saved}: ")
         assert load(str(saved)).schedule == ("vcpu0",)
+
+
+async def test_a_key_that_moves_the_selection_right_after_a_step_is_not_undone():
+    """`]` then `l` typed quickly (or `i` then `l` at 4096 vCPUs, where the edit takes a
+    tenth of a second) left vcpu0 selected: the redraw after the step put the grid's
+    cursor back where the app last heard it was, before the `l` that moved it; and an
+    `i` right after an `l` toggled the vCPU the cursor had just left."""
+    async with opened(WorkbenchApp(demo(), recover=False), (120, 40)) as pilot:
+        app = pilot.app
+        for key, char in (("right_square_bracket", "]"), ("l", "l"), ("i", "i"), ("l", "l")):
+            # as the terminal sends them: no wait for the app to be idle between keys
+            app._driver.send_message(events.Key(key, char))
+        await pilot.pause()
+        await pilot.pause()
+        lines = screen_lines(app)
+        assert " ─vcpu2─" in lines[1], lines[1]
+        assert "step 1/" in lines[0] and "vmm: added exit(1), set_inhibit(1, " in toasts(app)
