@@ -186,3 +186,19 @@ async def test_a_key_that_moves_the_selection_right_after_a_step_is_not_undone()
         lines = screen_lines(app)
         assert " ─vcpu2─" in lines[1], lines[1]
         assert "step 1/" in lines[0] and "vmm: added exit(1), set_inhibit(1, " in toasts(app)
+
+
+async def test_enter_in_the_verdict_table_loads_the_first_counterexample():
+    """After `c` the table opened on its first row, `inhibit-holds  holds`, so the enter
+    its `enter to load` invites did nothing at all: the dialog stayed, nothing said."""
+    async with opened(WorkbenchApp(demo(), recover=False), (80, 24)) as pilot:
+        await pilot.press("c")
+        await settle(pilot)
+        for _ in range(200):
+            if "enter to load" in "\n".join(screen_lines(pilot.app)):
+                break
+            await pilot.pause(0.05)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert toasts(pilot.app).startswith("ℹ counterexample for no-flush-while-inhibited:")
+        assert "enter to load" not in "\n".join(screen_lines(pilot.app))
