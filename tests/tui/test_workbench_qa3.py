@@ -202,3 +202,15 @@ async def test_enter_in_the_verdict_table_loads_the_first_counterexample():
         await pilot.pause()
         assert toasts(pilot.app).startswith("ℹ counterexample for no-flush-while-inhibited:")
         assert "enter to load" not in "\n".join(screen_lines(pilot.app))
+
+
+async def test_side_by_side_a_kernel_line_cut_at_its_column_says_so():
+    """At 120 columns each run of the comparison has 57 columns, and its kernel lines were
+    cut there without a mark: `kvm_vcpu_kick: vcpu 1 exi`, read as a whole line."""
+    async with opened(WorkbenchApp(demo(), recover=False), (120, 40)) as pilot:
+        await pilot.press("a", "right_square_bracket", "b", "c")  # vcpu0 first, then compare
+        await pilot.pause()
+        rows = [line for line in screen_lines(pilot.app) if " │ " in line]
+        left = [row.split(" │ ")[0] for row in rows]
+        kick = next(half for half in left if "vmm   kick exit" in half)
+        assert kick.rstrip().endswith("kvm_vcpu_kick: vcpu 1 ex…"), kick
