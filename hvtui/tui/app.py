@@ -210,6 +210,7 @@ class WorkbenchApp(App):
         shown = self.legend_shown
         if shown is None:
             shown = height >= LEGEND_MIN_HEIGHT
+        css_middle = 10 if height >= LEGEND_MIN_HEIGHT else 6  # workbench.tcss's #middle
 
         def counted(zoom: int) -> bool:
             """The counts line shows on a tall screen, and under a dense map at any height:
@@ -225,11 +226,10 @@ class WorkbenchApp(App):
             return middle, max(4, room - middle - LOG_MIN)
 
         def room_h(zoom: int, grid_width: int) -> int:
-            middle, top_cap = bands(zoom)
+            _, top_cap = bands(zoom)
             legend_lines = len(pack(LEGEND, grid_width)) if shown else 0
             return max(3, top_cap - 1 - legend_lines)  # less the top band's rule
 
-        css_middle = 10 if height >= LEGEND_MIN_HEIGHT else 6  # workbench.tcss's #middle
         zoom = self.zoom if self.zoom is not None else fitting_zoom(n, room_w, room_h)
         if self.legend_shown is None and zoom != CELLS:
             shown = False  # a dense map needs the lines more than the cells' legend

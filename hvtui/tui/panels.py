@@ -497,8 +497,8 @@ class PropertiesPanel(TextPanel):
 class GridCounts(TextPanel):
     """One line under the grid: how many vCPUs are in each state; the filtered one in brackets.
 
-    Where the line is too narrow for every count (80 columns), the zeros go first, so the
-    counts that matter and the filter are never cut off its end.
+    Where the line is too narrow for every count (80 columns), the zeros are left out, so
+    the counts that matter and the filter are never cut off its end.
     """
 
     DEFAULT_CSS = "GridCounts { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }"
