@@ -76,6 +76,8 @@ GC_YOUNG = 5000  # allocations between two young collections (CPython's default:
 QUICK_RUN = 256  # steps past the recorded ones measured at once, in the UI's own thread
 COUNTS_MIN_HEIGHT = 30  # below this the cells zoom puts the state counts in the grid's title
 DETAIL_MIN = 44  # columns of the selected-vCPU panel beside a dense grid
+DETAIL_WIDE = 60  # and its columns from WIDE on, beside the cells (workbench.tcss's -wide)
+WIDE = 120  # the terminal's columns from which the panels are -wide
 TOP_ROWS = 9  # workbench.tcss's #top: the selected vCPU's rule and its seven lines
 LOG_MIN = 4  # the event log's rule, its column header and two rows, on the shortest screen
 
@@ -86,7 +88,7 @@ class WorkbenchApp(App):
     CSS_PATH = "workbench.tcss"
     BINDINGS = list(BINDINGS)
     COMMANDS = App.COMMANDS | {ScenarioProvider}
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (LEGEND_MIN_HEIGHT, "-tall")]
 
     class Changed(Message):
@@ -217,12 +219,13 @@ class WorkbenchApp(App):
             its narrow box's title has no room for them (it costs the map a line)."""
             return height >= COUNTS_MIN_HEIGHT or zoom != CELLS
 
-        def bands(zoom: int) -> tuple[int, int]:
-            """The middle band's rows and the most the top band may take. A short screen
-            (60x20, 250x15) shrinks the middle band to its rule and two rows, then the top
-            band, so the event log keeps its LOG_MIN rows above the keys."""
+        def bands(zoom: int, top: int = TOP_ROWS) -> tuple[int, int]:
+            """The middle band's rows and the most the top band may take, for a top band
+            that wants `top` rows. A short screen (60x20, 250x15) shrinks the middle band
+            to its rule and two rows, then the top band, so the event log keeps its
+            LOG_MIN rows above the keys."""
             room = height - 3 - counted(zoom)  # less the title, the message, the keys
-            middle = max(3, min(css_middle, room - TOP_ROWS - LOG_MIN))
+            middle = max(3, min(css_middle, room - top - LOG_MIN))
             return middle, max(4, room - middle - LOG_MIN)
 
         def room_h(zoom: int, grid_width: int) -> int:
@@ -235,14 +238,21 @@ class WorkbenchApp(App):
             shown = False  # a dense map needs the lines more than the cells' legend
         legend.display = shown
         self.main.query_one(GridCounts).display = counted(zoom)
-        middle, top_cap = bands(zoom)
+        rows = TOP_ROWS
+        if zoom == CELLS and shown and height < LEGEND_MIN_HEIGHT:
+            # L on a short screen: the cells and all of the legend, the middle band giving
+            # up rows for them (a legend cut short hid `S→3 suspended on 3`)
+            box_w = width - (DETAIL_WIDE if width >= WIDE else DETAIL_MIN) - 1
+            rows = max(rows, layout(n, CELLS, box_w).lines + 1 + len(pack(LEGEND, box_w)))
+        middle, top_cap = bands(zoom, rows)
         self.main.query_one("#middle").styles.height = middle if middle < css_middle else None
         grid.set_zoom(zoom)
         top = self.main.query_one("#top")
         box = self.main.query_one("#gridbox")
         detail = self.main.query_one(DetailPanel)
         if zoom == CELLS:
-            top.styles.height = top_cap if top_cap < TOP_ROWS else None
+            rows = min(rows, top_cap)
+            top.styles.height = rows if rows != TOP_ROWS else None
             box.styles.width = None
             detail.styles.width = None
             return

@@ -22,7 +22,7 @@ from workbench_support import (
 
 from hvtui.scenario.load import load
 from hvtui.tui.app import WorkbenchApp
-from hvtui.view.glyphs import STATES
+from hvtui.view.glyphs import LEGEND, STATES
 
 MANY = ROOT / "scenarios" / "many-vcpus-4096.yaml"
 
@@ -214,3 +214,19 @@ async def test_side_by_side_a_kernel_line_cut_at_its_column_says_so():
         left = [row.split(" │ ")[0] for row in rows]
         kick = next(half for half in left if "vmm   kick exit" in half)
         assert kick.rstrip().endswith("kvm_vcpu_kick: vcpu 1 ex…"), kick
+
+
+async def test_the_legend_shown_on_a_short_terminal_is_shown_whole():
+    """`L` at 80x24 fitted the legend into the grid's nine rows: `S→3 suspended on 3`,
+    `S→? lost wake-up` and `· clear` were cut off, and vCPUs 2 and 3 with them."""
+    async with opened(WorkbenchApp(demo(), recover=False), (80, 24)) as pilot:
+        before = screen_lines(pilot.app)
+        await pilot.press("L")
+        await pilot.pause()
+        text = "\n".join(screen_lines(pilot.app))
+        for entry in LEGEND:
+            assert f"{entry.sample} {entry.meaning}" in text, entry
+        assert "  2 ·g·· ·     3 ·g·· ·" in text and "▶     0 initial state" in text
+        await pilot.press("L")  # and hidden again: the screen as it was
+        await pilot.pause()
+        assert screen_lines(pilot.app) == before
