@@ -128,7 +128,13 @@ class LineList(ScrollView, can_focus=False):
         meta = Style.from_meta(row.meta) if row.meta else None
         segments = [Segment(text, self._style(role, row.role) + meta) for text, role in row.runs]
         line_style = self._style("", row.role)
-        return Strip(segments).crop_extend(scroll_x, scroll_x + width, line_style)
+        line = Strip(segments)
+        if line.cell_length > scroll_x + width > scroll_x + 1:
+            # Cut at the view's edge: an ellipsis says so (`vcpu 1 is not in` read as a
+            # whole line at 80 columns, where the kernel line says `is not inhibited`).
+            cut = line.crop(scroll_x, scroll_x + width - 1)
+            return Strip.join([cut, Strip([Segment("…", line_style)])])
+        return line.crop_extend(scroll_x, scroll_x + width, line_style)
 
     def _style(self, role: str, over: str) -> Style:
         key = (role, over)

@@ -230,3 +230,14 @@ async def test_the_legend_shown_on_a_short_terminal_is_shown_whole():
         await pilot.press("L")  # and hidden again: the screen as it was
         await pilot.pause()
         assert screen_lines(pilot.app) == before
+
+
+async def test_an_event_line_cut_at_80_columns_ends_in_an_ellipsis():
+    """At 80 columns the log cut `READ_ONCE(tlb_flush_inhibit): vcpu 1 is not inhibited`
+    to `... vcpu 1 is not in` with nothing to say it went on: it read as a whole line."""
+    async with opened(WorkbenchApp(demo(), recover=False), (80, 30)) as pilot:
+        lines = screen_lines(pilot.app)
+        check = next(line for line in lines if "vcpu0 f    check 1" in line)
+        assert check.rstrip().endswith("READ_ONCE(tlb_flush_inhibit): vcpu 1 is not i…"), check
+        short = next(line for line in lines if "vmm   inh  compare" in line)
+        assert short.rstrip().endswith("vcpu 1 is 0"), short  # a whole line stays as it is
