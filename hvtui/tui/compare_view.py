@@ -40,7 +40,8 @@ class PairLog(LineList):
         self.show_rows(self._steps, (at - 1) if at else 0)
 
     def row(self, i: int) -> Row:
-        half = max(20, (self.size.width - 3) // 2)
+        # the mark, two halves and " │ " in the view (a scrollbar, if any, is not in it)
+        half = max(20, (self.scrollable_content_region.width - 4) // 2)
         at = self._c.diverges_at
         texts = []
         for side, cols in zip((self._c.left, self._c.right), self._cols, strict=True):

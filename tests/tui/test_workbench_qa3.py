@@ -241,3 +241,17 @@ async def test_an_event_line_cut_at_80_columns_ends_in_an_ellipsis():
         assert check.rstrip().endswith("READ_ONCE(tlb_flush_inhibit): vcpu 1 is not i…"), check
         short = next(line for line in lines if "vmm   inh  compare" in line)
         assert short.rstrip().endswith("vcpu 1 is 0"), short  # a whole line stays as it is
+
+
+async def test_side_by_side_at_an_odd_width_both_runs_get_the_same_columns():
+    """At 81 columns each row of the comparison was a column wider than its view, so the
+    right run's lines lost a character more than the left's at the edge."""
+    async with opened(WorkbenchApp(demo(), recover=False), (81, 24)) as pilot:
+        await pilot.press("a", "right_square_bracket", "b", "c")
+        await pilot.pause()
+        rows = [line.strip("█ ") for line in screen_lines(pilot.app) if " │ " in line]
+        assert rows
+        for row in rows:
+            left, right = row.split(" │ ")
+            assert left.endswith("…") and right.endswith("…"), row
+            assert len(left.lstrip("▶ ")) == len(right.lstrip(" ")), row
