@@ -401,9 +401,13 @@ class WorkbenchApp(App):
             )
 
     def on_actors_panel_chosen(self, message: ActorsPanel.Chosen) -> None:
-        if self.bench.engine.can_step(self.bench.session.state, message.actor):
+        self.choose_actor(message.actor)
+
+    def choose_actor(self, actor: int) -> None:
+        """`actor` takes the next step (a click on its row, or the palette's entry)."""
+        if self.bench.engine.can_step(self.bench.session.state, actor):
             self._stop()
-            self.bench.chosen = message.actor
+            self.bench.chosen = actor
             self.changed()
 
     # -- which keys do something now -----------------------------------------------

@@ -7,6 +7,7 @@ Every test here failed before its fix; the screen is read as text, as a person r
 
 from __future__ import annotations
 
+from test_workbench_qa import until
 from textual import events
 from workbench_support import (
     DEMO,
@@ -255,3 +256,18 @@ async def test_side_by_side_at_an_odd_width_both_runs_get_the_same_columns():
             left, right = row.split(" │ ")
             assert left.endswith("…") and right.endswith("…"), row
             assert len(left.lstrip("▶ ")) == len(right.lstrip(" ")), row
+
+
+async def test_the_palette_chooses_the_selected_vcpus_thread_at_4096_vcpus():
+    """`a` cycles through the actors that can step in actor order: at step 0 of the 4096
+    vCPUs, making vcpu2000 step first took 1,999 presses; no other key or entry chose it."""
+    app = WorkbenchApp(load(str(MANY)), recover=False)
+    async with opened(app, (120, 40)) as pilot:
+        await pilot.press("slash", *"2000", "enter", "ctrl+p", *"choose vcpu2000")
+        await until(pilot, lambda lines: any("step: choose vcpu2000" in x for x in lines))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "─actors · next: vcpu2000 (chosen)─" in "\n".join(screen_lines(app))
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert any(x.startswith("▶     1 vcpu2000 ") for x in screen_lines(app))
