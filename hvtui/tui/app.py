@@ -74,8 +74,12 @@ LEGEND_MIN_HEIGHT = 40  # below this the legend starts hidden (L shows it)
 RUN_LIMIT = 1_000_000  # steps the title's run length is measured up to
 GC_YOUNG = 5000  # allocations between two young collections (CPython's default: 700)
 QUICK_RUN = 256  # steps past the recorded ones measured at once, in the UI's own thread
-COUNTS_MIN_HEIGHT = 30  # below this the state counts share the grid's title line
+COUNTS_MIN_HEIGHT = 30  # below this the cells zoom puts the state counts in the grid's title
 DETAIL_MIN = 44  # columns of the selected-vCPU panel beside a dense grid
+DETAIL_WIDE = 60  # and its columns from WIDE on, beside the cells (workbench.tcss's -wide)
+WIDE = 120  # the terminal's columns from which the panels are -wide
+TOP_ROWS = 9  # workbench.tcss's #top: the selected vCPU's rule and its seven lines
+LOG_MIN = 4  # the event log's rule, its column header and two rows, on the shortest screen
 
 
 class WorkbenchApp(App):
@@ -84,7 +88,7 @@ class WorkbenchApp(App):
     CSS_PATH = "workbench.tcss"
     BINDINGS = list(BINDINGS)
     COMMANDS = App.COMMANDS | {ScenarioProvider}
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (LEGEND_MIN_HEIGHT, "-tall")]
 
     class Changed(Message):
@@ -120,7 +124,6 @@ class WorkbenchApp(App):
         super().__init__()
         self.bench = Bench.open(scenario, at_end=at_end)
         self.sources = tuple(sources)
-        self.selected = 0
         self.legend_shown: bool | None = None  # None: by the terminal's height
         self.zoom: int | None = None  # None: the most detailed zoom that shows every vCPU
         self.filter_index = -1  # into STATES; -1: every state
@@ -204,40 +207,70 @@ class WorkbenchApp(App):
         grid = self.main.query_one(VcpuGrid)
         legend = self.main.query_one(VcpuLegend)
         width, height = size or self.size
-        self.main.query_one(GridCounts).display = height >= COUNTS_MIN_HEIGHT
         n = self.bench.engine.n
-        room_w = max(20, width - DETAIL_MIN - 1)
-        middle = 10 if height >= LEGEND_MIN_HEIGHT else 6  # workbench.tcss's #middle
-        message = 1 + (height >= COUNTS_MIN_HEIGHT)  # and the counts line
-        free = height - 1 - 1 - message - middle - 4 - 1  # title, keys, panels, log, rule
+        room_w = max(12, width - DETAIL_MIN - 1)  # 60 columns: 15, the detail keeps its 44
         shown = self.legend_shown
         if shown is None:
             shown = height >= LEGEND_MIN_HEIGHT
+        css_middle = 10 if height >= LEGEND_MIN_HEIGHT else 6  # workbench.tcss's #middle
 
-        def room_h(grid_width: int) -> int:
+        def counted(zoom: int) -> bool:
+            """The counts line shows on a tall screen, and under a dense map at any height:
+            its narrow box's title has no room for them (it costs the map a line)."""
+            return height >= COUNTS_MIN_HEIGHT or zoom != CELLS
+
+        def bands(zoom: int, top: int = TOP_ROWS) -> tuple[int, int]:
+            """The middle band's rows and the most the top band may take, for a top band
+            that wants `top` rows. A short screen (60x20, 250x15) shrinks the middle band
+            to its rule and two rows, then the top band, so the event log keeps its
+            LOG_MIN rows above the keys."""
+            room = height - 3 - counted(zoom)  # less the title, the message, the keys
+            middle = max(3, min(css_middle, room - top - LOG_MIN))
+            return middle, max(4, room - middle - LOG_MIN)
+
+        def room_h(zoom: int, grid_width: int) -> int:
+            _, top_cap = bands(zoom)
             legend_lines = len(pack(LEGEND, grid_width)) if shown else 0
-            return max(3, free - legend_lines)
+            return max(3, top_cap - 1 - legend_lines)  # less the top band's rule
 
         zoom = self.zoom if self.zoom is not None else fitting_zoom(n, room_w, room_h)
         if self.legend_shown is None and zoom != CELLS:
             shown = False  # a dense map needs the lines more than the cells' legend
         legend.display = shown
+        self.main.query_one(GridCounts).display = counted(zoom)
+        rows = TOP_ROWS
+        if zoom == CELLS and shown and height < LEGEND_MIN_HEIGHT:
+            # L on a short screen: the cells and all of the legend, the middle band giving
+            # up rows for them (a legend cut short hid `S→3 suspended on 3`)
+            box_w = width - (DETAIL_WIDE if width >= WIDE else DETAIL_MIN) - 1
+            rows = max(rows, layout(n, CELLS, box_w).lines + 1 + len(pack(LEGEND, box_w)))
+        middle, top_cap = bands(zoom, rows)
+        self.main.query_one("#middle").styles.height = middle if middle < css_middle else None
         grid.set_zoom(zoom)
         top = self.main.query_one("#top")
         box = self.main.query_one("#gridbox")
         detail = self.main.query_one(DetailPanel)
         if zoom == CELLS:
-            top.styles.height = None
+            rows = min(rows, top_cap)
+            top.styles.height = rows if rows != TOP_ROWS else None
             box.styles.width = None
             detail.styles.width = None
             return
         detail.styles.width = "1fr"
         lay = layout(n, zoom, room_w)
-        lines = min(lay.lines, room_h(lay.width))
+        lines = min(lay.lines, room_h(zoom, lay.width))
         scrollbar = 0 if lines >= lay.lines else grid.styles.scrollbar_size_vertical
-        box.styles.width = lay.width + scrollbar
+        # As wide as its title where there is room (4 vCPUs a char each cut it to "v…").
+        box.styles.width = max(lay.width + scrollbar, min(len(self._grid_title()) + 2, room_w))
         legend_lines = len(pack(LEGEND, lay.width + scrollbar)) if shown else 0
-        top.styles.height = max(lines + 1 + legend_lines, 9)
+        top.styles.height = min(max(lines + 1 + legend_lines, TOP_ROWS), top_cap)
+
+    @property
+    def selected(self) -> int:
+        """The selected vCPU: the grid's cursor, which the grid's own keys move before the
+        app hears of it (`] l i` typed at once: the `i` is vcpu1's, the redraw after `]`
+        leaves the cursor where `l` put it)."""
+        return self.main.query_one(VcpuGrid).cursor
 
     @property
     def main(self) -> Screen:
@@ -273,11 +306,8 @@ class WorkbenchApp(App):
         if bench.engine is not self._frozen:
             self._frozen = bench.engine
             gc.freeze()  # a new session (opened, edited, replayed): out of the collector's walk
-        self.selected = min(self.selected, bench.engine.n - 1)
         grid = self.main.query_one(VcpuGrid)
         grid.show(bench.engine, session.state, bench.marked, bench.queued(), bench.violators())
-        if grid.cursor != self.selected:
-            grid.move_cursor(self.selected)
         self._show_grid_box()
         self.main.query_one(DetailPanel).show(bench, self.selected, grid.waiters(self.selected))
         self.main.query_one(ActorsPanel).show(bench)
@@ -308,19 +338,25 @@ class WorkbenchApp(App):
             self._keys = keys
             self.main.query_one(KeyBar).show_keys(keys)
 
-    def _show_grid_box(self) -> None:
+    def _grid_title(self) -> str:
+        """`vCPUs 4096 · ½ char/vCPU · ▀▄ not idle`: the count, the zoom, the filter."""
         grid = self.main.query_one(VcpuGrid)
         only = grid.only
-        parts = [f"vCPUs {grid.vcpus}", ZOOM_NAMES[grid.zoom]]
+        parts = [f"vCPUs {self.bench.engine.n}", ZOOM_NAMES[grid.zoom]]
         if grid.zoom == HALVES:  # the cells' legend has no half blocks: say what one is
             parts.append(f"▀▄ {only.name if only is not None else 'not idle'}")
         elif only is not None:
             parts.append(f"only {only.name}")
+        return " · ".join(parts)
+
+    def _show_grid_box(self) -> None:
+        grid = self.main.query_one(VcpuGrid)
+        only = grid.only
+        title = self._grid_title()
         counts = self.main.query_one(GridCounts)
         if not counts.display:  # a short terminal: the non-zero counts go in the title
-            parts += [f"{name} {k}" for name, k in grid.counts.items() if k]
+            title = " · ".join([title] + [f"{name} {k}" for name, k in grid.counts.items() if k])
         box = self.main.query_one("#gridbox")
-        title = " · ".join(parts)
         if box.border_title != title:
             box.border_title = title
         counts.show(grid.counts, only.name if only else None)
@@ -358,17 +394,20 @@ class WorkbenchApp(App):
         self.changed()
 
     def on_vcpu_grid_selected(self, message: VcpuGrid.Selected) -> None:
-        if message.vcpu != self.selected:
-            self.selected = message.vcpu
+        if message.vcpu == self.selected:  # not an earlier move's message, come late
             grid = self.main.query_one(VcpuGrid)
             self.main.query_one(DetailPanel).show(
                 self.bench, self.selected, grid.waiters(self.selected)
             )
 
     def on_actors_panel_chosen(self, message: ActorsPanel.Chosen) -> None:
-        if self.bench.engine.can_step(self.bench.session.state, message.actor):
+        self.choose_actor(message.actor)
+
+    def choose_actor(self, actor: int) -> None:
+        """`actor` takes the next step (a click on its row, or the palette's entry)."""
+        if self.bench.engine.can_step(self.bench.session.state, actor):
             self._stop()
-            self.bench.chosen = message.actor
+            self.bench.chosen = actor
             self.changed()
 
     # -- which keys do something now -----------------------------------------------
@@ -384,7 +423,7 @@ class WorkbenchApp(App):
         "stop": lambda app: app._run_active(),
         "clear_marks": lambda app: bool(app.bench.marked),
         "verdicts": lambda app: app.checked is not None,
-        "reload": lambda app: os.path.isfile(app.bench.origin.file),
+        "reload": lambda app: app.bench.from_file,
         "branches": lambda app: bool(app.bench.branches),
     }
 
@@ -418,7 +457,11 @@ class WorkbenchApp(App):
 
     def action_back_to_interest(self) -> None:
         self._stop()
-        self.bench.back_to_interest()
+        was = self.bench.session.pos
+        if self.bench.back_to_interest():
+            self._say_interest()
+        else:  # the message line must not still say where `}` or `e` left the session
+            self.notify(f"no suspend, wake-up or violation before step {was}: at step 0")
         self.changed()
 
     def action_choose_actor(self) -> None:
@@ -495,10 +538,7 @@ class WorkbenchApp(App):
     def _ran(self, reason: str, interest: bool) -> None:
         session = self.bench.session
         if reason == "interest":
-            event = session.events[session.pos - 1]
-            found = session.violations[session.pos - 1]
-            what = f"violates {', '.join(found)}" if found else event.text
-            self.notify(f"step {event.time}: {event.actor} {event.step}: {what}")
+            self._say_interest()
         elif reason == "end" and interest:
             self.notify("no suspend, wake-up or violation before the end")
         elif reason == "end":
@@ -514,6 +554,14 @@ class WorkbenchApp(App):
             )
         elif reason == "reached":
             self.notify(f"at step {session.pos}")
+
+    def _say_interest(self) -> None:
+        """What the step of interest the session is at did (`}` and `{` stop there)."""
+        session = self.bench.session
+        event = session.events[session.pos - 1]
+        found = session.violations[session.pos - 1]
+        what = f"violates {', '.join(found)}" if found else event.text
+        self.notify(f"step {event.time}: {event.actor} {event.step}: {what}")
 
     # -- editing -------------------------------------------------------------------
 
@@ -616,7 +664,7 @@ class WorkbenchApp(App):
             self._check = None
         self.checked, self.check_line = None, ""
         self.bench = bench
-        self.selected = 0
+        self.main.query_one(VcpuGrid).move_cursor(0)
         self._lengths.clear()
         self._place()
         self.notify(f"opened {path}")
@@ -649,6 +697,8 @@ class WorkbenchApp(App):
         if not path:
             return
         path = os.path.abspath(os.path.expanduser(path))
+        if os.path.isdir(path):  # a folder, as `cp` takes one: the suggested name in it
+            path = str(_unused(Path(path) / f"{self._to_scenario().name}.yaml"))
         if not overwrite and os.path.lexists(path):
             self.push_screen(
                 ConfirmScreen(f"{path} exists. Overwrite it?", "Overwrite"),
@@ -771,6 +821,7 @@ class WorkbenchApp(App):
         self.filter_index = index
         only = STATES[index] if index >= 0 else None
         self.main.query_one(VcpuGrid).set_filter(only)
+        self._place()  # the grid's title names the state: its box may widen
         self.notify(f"showing only {only.name}" if only else "showing every state")
         self.changed()
 
@@ -780,7 +831,6 @@ class WorkbenchApp(App):
     def select_vcpu(self, vcpu: int | None) -> None:
         if vcpu is None:
             return
-        self.selected = vcpu
         self.main.query_one(VcpuGrid).move_cursor(vcpu)
         self.changed()
 

@@ -29,6 +29,18 @@ def action_commands(app: WorkbenchApp) -> Iterable[SystemCommand]:
         if app.check_action(binding.action, ()) is True:
             callback = partial(app.run_action, binding.action)
             yield SystemCommand(palette_name(binding), binding.tooltip, callback)
+    # `a` cycles through every actor that can step: at 4096 vCPUs, thousands of presses
+    # to reach one; here the selected vCPU's thread and each VMM thread, by name.
+    bench, engine = app.bench, app.bench.engine
+    statuses, up_next = bench.statuses(), bench.next_actor()[0]
+    for actor in (app.selected, *range(engine.n, len(engine.names))):
+        if statuses[actor].enabled and actor != up_next:
+            name = engine.names[actor]
+            yield SystemCommand(
+                f"step: choose {name}",
+                f"{name} takes the next step: {statuses[actor].step}",
+                partial(app.choose_actor, actor),
+            )
     if app.check_action("switch_variant", ()) is True:
         for name, variant in VARIANTS.items():
             if name != app.bench.variant:

@@ -40,7 +40,8 @@ class PairLog(LineList):
         self.show_rows(self._steps, (at - 1) if at else 0)
 
     def row(self, i: int) -> Row:
-        half = max(20, (self.size.width - 3) // 2)
+        # the mark, two halves and " │ " in the view (a scrollbar, if any, is not in it)
+        half = max(20, (self.scrollable_content_region.width - 4) // 2)
         at = self._c.diverges_at
         texts = []
         for side, cols in zip((self._c.left, self._c.right), self._cols, strict=True):
@@ -48,7 +49,10 @@ class PairLog(LineList):
             text = cols.line(events[i]) if i < len(events) else "(ended)"
             # Every line has the mark's column, as in the event log: a ✗ shifts nothing.
             mark = "✗ " if i < len(events) and side.session.violations[i] else "  "
-            texts.append((mark + text)[:half].ljust(half))
+            cell = mark + text
+            if len(cell) > half:  # cut where a reader sees it is cut: `vcpu 1 exi…`
+                cell = cell[: half - 1] + "…"
+            texts.append(cell.ljust(half))
         mark = "▶" if at == i + 1 else " "
         role = "diverges" if at == i + 1 else "after" if at is not None and i + 1 > at else ""
         return Row(((mark, ""), (texts[0], ""), (" │ ", ""), (texts[1], "")), role)

@@ -128,7 +128,13 @@ class LineList(ScrollView, can_focus=False):
         meta = Style.from_meta(row.meta) if row.meta else None
         segments = [Segment(text, self._style(role, row.role) + meta) for text, role in row.runs]
         line_style = self._style("", row.role)
-        return Strip(segments).crop_extend(scroll_x, scroll_x + width, line_style)
+        line = Strip(segments)
+        if line.cell_length > scroll_x + width > scroll_x + 1:
+            # Cut at the view's edge: an ellipsis says so (`vcpu 1 is not in` read as a
+            # whole line at 80 columns, where the kernel line says `is not inhibited`).
+            cut = line.crop(scroll_x, scroll_x + width - 1)
+            return Strip.join([cut, Strip([Segment("…", line_style)])])
+        return line.crop_extend(scroll_x, scroll_x + width, line_style)
 
     def _style(self, role: str, over: str) -> Style:
         key = (role, over)
@@ -495,23 +501,37 @@ class PropertiesPanel(TextPanel):
 
 
 class GridCounts(TextPanel):
-    """One line under the grid: how many vCPUs are in each state; the filtered one in brackets."""
+    """One line under the grid: how many vCPUs are in each state; the filtered one in brackets.
+
+    Where the line is too narrow for every count (80 columns), the zeros are left out, so
+    the counts that matter and the filter are never cut off its end.
+    """
 
     DEFAULT_CSS = "GridCounts { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }"
 
+    _counts: tuple[dict[str, int], str | None] = ({}, None)
+
     def show(self, counts: dict[str, int], only: str | None) -> None:
-        text = Text()
-        for i, (name, count) in enumerate(counts.items()):
-            if i:
-                text.append("  ")
-            part = f"{name} {count}"
-            if name == only:
-                text.append(f"[{part}]", "bold reverse")
-            else:
-                text.append(part, "bold" if count else "dim")
-        if only is not None and only not in counts:
-            text.append(f"  [only {only}]", "bold reverse")
+        self._counts = (counts, only)
+        text = self._line(counts, only, zeros=True)
+        if text.cell_len > (self.content_region.width or self.app.size.width):
+            text = self._line(counts, only, zeros=False)
         self.show_text(text)
+
+    @staticmethod
+    def _line(counts: dict[str, int], only: str | None, zeros: bool) -> Text:
+        parts: list[tuple[str, str]] = []
+        for name, count in counts.items():
+            if name == only:
+                parts.append((f"[{name} {count}]", "bold reverse"))
+            elif count or zeros:
+                parts.append((f"{name} {count}", "bold" if count else "dim"))
+        if only is not None and only not in counts:
+            parts.append((f"[only {only}]", "bold reverse"))
+        return Text("  ").join(Text(part, style) for part, style in parts)
+
+    def on_resize(self) -> None:
+        self.show(*self._counts)
 
 
 SEVERITY_MARKS = {"information": "ℹ", "warning": "!", "error": "✗"}

@@ -366,7 +366,12 @@ class VerdictScreen(Dialog):
             yield table
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).focus()
+        table = self.query_one(DataTable)
+        table.focus()
+        # On the first counterexample, so enter loads it: a holding row loads nothing.
+        found = [i for i, (_, _, steps) in enumerate(self._rows) if steps is not None]
+        if found:
+            table.move_cursor(row=found[0], animate=False)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         prop = event.row_key.value

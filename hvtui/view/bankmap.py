@@ -115,14 +115,14 @@ def layout(vcpus: int, zoom: int, width: int) -> Layout:
     return Layout(zoom, vcpus, per_row, cell, label_width(vcpus, zoom, per_row))
 
 
-def fitting_zoom(vcpus: int, width: int, lines_for: Callable[[int], int]) -> int:
+def fitting_zoom(vcpus: int, width: int, lines_for: Callable[[int, int], int]) -> int:
     """The most detailed zoom that shows every vCPU at once, else the densest.
 
-    `lines_for(w)`: the lines the grid has when its rows are w columns wide
-    (the legend under it wraps to the grid's width).
+    `lines_for(zoom, w)`: the lines the grid has in that zoom when its rows are w
+    columns wide (the legend under it wraps to the grid's width).
     """
     for zoom in ZOOMS:
         lay = layout(vcpus, zoom, width)
-        if lay.lines <= lines_for(lay.width):
+        if lay.lines <= lines_for(zoom, lay.width):
             return zoom
     return HALVES

@@ -9,6 +9,7 @@ actors, by name, as far as they can still step: exact, and simple.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import NamedTuple
@@ -99,6 +100,9 @@ class Bench:
 
     def __init__(self, scenario: Scenario, session: Session, default: list[bool] | None = None):
         self.origin = scenario  # as loaded: its file, prose, schedule and expect
+        # Opened from a file reload can read again (not a trace's scenario, say): a file
+        # deleted since still reloads, and says it is gone.
+        self.from_file = os.path.isfile(scenario.file)
         self.program = scenario.program
         self.variant = scenario.variant
         self.session = session
