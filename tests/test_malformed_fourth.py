@@ -51,3 +51,52 @@ def test_run_shows_a_file_name_that_looks_like_markup_as_written(tmp_path):
     code, out, err = run_cli("run", path)
     assert (code, err) == (0, ""), err
     assert out.splitlines()[0] == f"t ({path}, variant posted, 0 steps)"
+
+
+# -- what a scenario says, inside the Promela model ---------------------------------------
+# A name or op id holding `*/` ended the C comment it was copied into, and the rest
+# became Promela (`spin -a failed ... undeclared variable`); vmm:a.b and vmm:a_b were
+# both proctype p_vmm_a_b, a redeclaration. Valid scenarios: SPIN must check them.
+
+spin = pytest.mark.skipif(
+    not __import__("shutil").which("spin"), reason="needs SPIN (apt-get install spin)"
+)
+
+COMMENT_CLOSERS = (
+    'name: "n */ x"\nvcpus: 2\nactors:\n'
+    '  vcpu0: [{id: "f */ bogus", op: flush, targets: [1]}]\n'
+    '  vmm: [{id: "k*/", op: exit, vcpu: 1}]\n'
+)
+LOOKALIKE_THREADS = (
+    "name: t\nvcpus: 2\nactors:\n"
+    '  "vmm:a.b": [{op: exit, vcpu: 1}]\n'
+    '  "vmm:a_b": [{op: exit, vcpu: 0}]\n'
+    '  "vmm:a-b": [{op: run, vcpu: 1}]\n'
+)
+
+
+def verdicts(*args: str) -> dict:
+    import json
+
+    code, out, err = run_cli("check", "--json", *args)
+    assert code == 0, err
+    (result,) = json.loads(out)["results"]
+    assert result["complete"], result
+    return {p: v["verdict"] for p, v in result["properties"].items()}
+
+
+@spin
+@pytest.mark.parametrize(
+    "text", [COMMENT_CLOSERS, LOOKALIKE_THREADS], ids=["comment-closer", "lookalike-threads"]
+)
+def test_spin_checks_a_scenario_whose_names_are_awkward_in_promela(text, tmp_path):
+    path = scenario(tmp_path, text)
+    assert verdicts(path, "--engine", "spin") == verdicts(path)
+
+
+def test_the_promela_export_keeps_an_op_id_inside_its_comment(tmp_path):
+    code, out, err = run_cli("export", scenario(tmp_path, COMMENT_CLOSERS), "-f", "promela")
+    assert code == 0, err
+    assert " * hvtui " in out and ": scenario n * / x (s.yaml), variant posted\n" in out
+    for line in out.splitlines():  # a comment closes once, at the end of its line
+        assert line.count("*/") <= 1 and (line.rstrip().endswith("*/") or "*/" not in line), line

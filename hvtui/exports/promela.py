@@ -181,7 +181,18 @@ def _vector_bytes(engine: Engine, processes: int) -> int:
 
 
 def _ident(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", name)
+    """An actor's name as a Promela identifier, one to one: vmm:a_b, vmm:a.b and
+    vmm:a-b are three threads, which one `_` for each would make one proctype."""
+    return re.sub(r"[^A-Za-z0-9]", lambda m: _IDENT_ESCAPES[m.group()], name)
+
+
+_IDENT_ESCAPES = {":": "_", "_": "__", ".": "_d", "-": "_h"}  # what an actor name holds
+
+
+def _comment(text: str) -> str:
+    """What the user wrote (a name, an op id), fit to go inside a C comment: a `*/`
+    in it would end the comment and make the rest of the line Promela."""
+    return text.replace("*/", "* /")
 
 
 def _header(scenario, names: list[str]) -> str:
@@ -190,7 +201,7 @@ def _header(scenario, names: list[str]) -> str:
     props_ = ", ".join(f"{n}={p}" for n, p in enumerate(props.PROPERTIES))
     return (
         "/*\n"
-        f" * hvtui {version('hvtui')}: scenario {scenario.name} "
+        f" * hvtui {version('hvtui')}: scenario {_comment(scenario.name)} "
         f"({os.path.basename(scenario.file)}), variant {scenario.variant}\n"
         " * The KVM_HYPERV_SET_TLB_FLUSH_INHIBIT series (7 patches); its steps come from\n"
         f' * patches {", ".join(p + "/7" for p in patches)} (5/7 "KVM: x86: Implement '
@@ -364,7 +375,7 @@ def _d_step(engine: Engine, d: StepDef, binding: dict, at: str, op=None) -> str:
             cond = f"{unless} || ({cond})"
         body.append(f"if :: ON({_num(prop)}) -> assert({cond}) :: else fi")
     text = f"d_step {{ {guard} -> {'; '.join(body)} }}"
-    what = d.kind if op is None else f"{d.kind} ({op.id})"
+    what = d.kind if op is None else f"{d.kind} ({_comment(op.id)})"
     return _expand(_bind(text, binding, op), engine.n) + f"  /* {what} */"
 
 
