@@ -9,7 +9,7 @@ Every case goes through the real CLI in a subprocess.
 from __future__ import annotations
 
 import pytest
-from conftest import run_cli
+from conftest import ROOT, run_cli
 
 
 def refused(*args: str, **how) -> str:
@@ -100,3 +100,125 @@ def test_the_promela_export_keeps_an_op_id_inside_its_comment(tmp_path):
     assert " * hvtui " in out and ": scenario n * / x (s.yaml), variant posted\n" in out
     for line in out.splitlines():  # a comment closes once, at the end of its line
         assert line.count("*/") <= 1 and (line.rstrip().endswith("*/") or "*/" not in line), line
+
+
+# -- trace: numbers no kernel prints ----------------------------------------------------
+# A PID, CPU, timestamp or vCPU id of 5000 digits ended in a ValueError traceback
+# (Python reads at most 4300 digits), as did one in --pid-map or --vp-map, and a
+# --tolerance of 400 digits in an OverflowError; a vCPU id past 4095 in a line was
+# refused without the line ("the trace names vCPU 4096"), or in --pid-map as if
+# the trace had named it.
+
+TRACE = ROOT / "tests" / "data" / "traces" / "reviewer-race.report"
+BIG = "9" * 5000
+CUT = "999999999999999999999999999999... (5000 characters)"
+VCPUS = "(expected vCPU ids 0..4095: a VM has at most 4096 vCPUs)"
+
+
+def a_trace(tmp_path, old: str, new: str) -> str:
+    text = TRACE.read_text()
+    assert old in text, old
+    path = tmp_path / "t.report"
+    path.write_text(text.replace(old, new, 1))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "old, new, where",
+    [
+        (
+            "KVM-4822",
+            f"KVM-{BIG}",
+            f"2:18: PID {CUT} is out of range (expected 0..2147483647, a pid_t)",
+        ),
+        (
+            "KVM-4822",
+            "KVM-2147483648",
+            "2:18: PID 2147483648 is out of range (expected 0..2147483647, a pid_t)",
+        ),
+        ("[002]", f"[{BIG}]", f"2:25: CPU {CUT} is out of range (expected 0..2147483647, an int)"),
+        (
+            "5012.100100",
+            f"{BIG}.1",
+            "2:30: timestamp 999999999999999999999999999999... (5002 characters) is out of "
+            "range (expected at most 18446744073.709551615 seconds, or a counter of at most "
+            "18446744073709551615)",
+        ),
+        (
+            "vcpu 0 reason",
+            f"vcpu {BIG} reason",
+            f"3:70: kvm_exit: vcpu {CUT} is out of range {VCPUS}",
+        ),
+        ("vcpu 1, rip", "vcpu 4096, rip", f"8:70: kvm_entry: vcpu 4096 is out of range {VCPUS}"),
+        (
+            "waiting on 1",
+            f"waiting on {BIG}",
+            f"12:103: kvm_hv_vcpu_suspend_tlb_flush: waiting on {CUT} is out of range {VCPUS}",
+        ),
+        (
+            "unsuspending vcpu 0",
+            "unsuspending vcpu 4097",
+            f"14:94: kvm_hv_vcpu_unsuspend_tlb_flush: vcpu 4097 is out of range {VCPUS}",
+        ),
+    ],
+    ids=[
+        "pid",
+        "pid-past-int",
+        "cpu",
+        "timestamp",
+        "exit-vcpu",
+        "entry-4096",
+        "waiting-on",
+        "unsuspend",
+    ],
+)
+def test_a_number_no_kernel_prints_is_refused_where_it_is(old, new, where, tmp_path):
+    path = a_trace(tmp_path, old, new)
+    assert refused("trace", path) == f"{path}:{where}"
+
+
+def test_a_number_with_leading_zeros_is_still_read(tmp_path):
+    path = a_trace(tmp_path, "KVM-4822", "KVM-" + "0" * 5000 + "4822")
+    code, out, err = run_cli("trace", path)
+    assert code == 0 and "consistent: every event explained" in out, err
+
+
+@pytest.mark.parametrize(
+    "option, value, line",
+    [
+        (
+            "--pid-map",
+            f"4821=0,{BIG}=1",
+            f"--pid-map:1:8: PID {CUT} is out of range (expected 0..2147483647, a pid_t)",
+        ),
+        ("--pid-map", f"4821={BIG}", f"--pid-map:1:6: vCPU {CUT} is out of range {VCPUS}"),
+        (
+            "--vp-map",
+            "0=0, 4096=1",
+            "--vp-map:1:6: VP 4096 is out of range (expected VP indexes 0..4095)",
+        ),
+        ("--vp-map", "1=4096", f"--vp-map:1:3: vCPU 4096 is out of range {VCPUS}"),
+        (
+            "--tolerance",
+            "9" * 400,
+            f"--tolerance:1:1: '{'9' * 200}...' (400 characters) is longer than a trace can span "
+            "(expected less than 2^64 ns, e.g. 5us)",
+        ),
+        (
+            "--tolerance",
+            "18446744074s",
+            "--tolerance:1:1: '18446744074s' is longer than a trace can span "
+            "(expected less than 2^64 ns, e.g. 5us)",
+        ),
+    ],
+    ids=[
+        "pid-map-pid",
+        "pid-map-vcpu",
+        "vp-map-vp",
+        "vp-map-vcpu",
+        "tolerance-digits",
+        "tolerance-u64",
+    ],
+)
+def test_a_number_past_its_range_on_the_command_line_is_refused_where_it_is(option, value, line):
+    assert refused("trace", str(TRACE), option, value) == line

@@ -87,7 +87,15 @@ def parse_tolerance(text: str) -> int:
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ns|us|ms|s)?\s*", text)
     if m is None:
         raise InputError(TOLERANCE, f"{text!r} is not a duration (expected e.g. 0, 5us, 2ms)", 1, 1)
-    return int(float(m.group(1)) * _UNITS[m.group(2) or "us"])
+    ns = float(m.group(1)) * _UNITS[m.group(2) or "us"]
+    if ns >= 2**64:  # or infinite, which int() refuses: longer than a trace's clock counts
+        raise InputError(
+            TOLERANCE,
+            f"{text!r} is longer than a trace can span (expected less than 2^64 ns, e.g. 5us)",
+            1,
+            1,
+        )
+    return int(ns)
 
 
 def parse_untraced(text: str | None) -> frozenset[str]:

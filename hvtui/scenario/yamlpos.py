@@ -173,9 +173,12 @@ def show_value(value: object, limit: int = 40) -> str:
             text = repr(value)
         except ValueError:  # an int past Python's 4300-digit conversion limit
             text = f"a {value.bit_length()}-bit integer"
-    if len(text) > limit:
-        text = f"{text[: limit - 10]}... ({len(text)} characters)"
-    return text
+    return show_unquoted(text, limit)
+
+
+def show_unquoted(text: str, limit: int = 40) -> str:
+    """Text as it is, unquoted (a number as written), cut short: 999... (5000 characters)."""
+    return text if len(text) <= limit else f"{text[: limit - 10]}... ({len(text)} characters)"
 
 
 def short_path(path: str, limit: int = 80) -> str:
