@@ -222,3 +222,36 @@ def test_a_number_with_leading_zeros_is_still_read(tmp_path):
 )
 def test_a_number_past_its_range_on_the_command_line_is_refused_where_it_is(option, value, line):
     assert refused("trace", str(TRACE), option, value) == line
+
+
+# -- an output onto the input ------------------------------------------------------------
+# `export s.yaml -f diagram -o s.yaml --force` (a typo for -o s.txt) replaced the
+# scenario with its diagram; `check --save` replaced it with a counterexample that
+# keeps none of its expectations, `trace --save` the trace with a scenario.
+
+RACE = ROOT / "scenarios" / "reviewer-race.yaml"
+
+
+@pytest.mark.parametrize("spelling", ["same", "dot-slash", "symlink", "hard-link"])
+@pytest.mark.parametrize("command", ["export", "check", "trace"])
+def test_an_output_onto_the_file_being_read_is_refused_even_with_force(command, spelling, tmp_path):
+    source = RACE if command != "trace" else TRACE
+    name = "in" + source.suffix
+    (tmp_path / name).write_bytes(source.read_bytes())
+    out = {"same": name, "dot-slash": f"./{name}", "symlink": "link", "hard-link": "hard"}[spelling]
+    if spelling == "symlink":
+        (tmp_path / "link").symlink_to(name)
+    elif spelling == "hard-link":
+        (tmp_path / "hard").hardlink_to(tmp_path / name)
+    args = {
+        "export": ["export", name, "-f", "diagram", "-o", out],
+        "check": ["check", name, "--variant", "no-sync", "--save", out],
+        "trace": ["trace", name, "--save", out],
+    }[command]
+    what = "trace" if command == "trace" else "scenario"
+    assert refused(*args, "--force", cwd=tmp_path) == (
+        f"{out}: is the {what} being read (expected another file name to write)"
+    )
+    assert (tmp_path / name).read_bytes() == source.read_bytes()
+    made = {name, out} if spelling in ("symlink", "hard-link") else {name}
+    assert {p.name for p in tmp_path.iterdir()} == made  # and no temp file left

@@ -152,7 +152,7 @@ def _only(flag: str, given: bool, fmt: str, formats: tuple[str, ...]) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hvtui.atomic import writable
+    from hvtui.atomic import not_the_input, writable
     from hvtui.exports.output import write
     from hvtui.runs.runner import load, replay_to_end
 
@@ -163,6 +163,7 @@ def main(args: argparse.Namespace) -> int:
     _only("--max-frames", args.max_frames is not None, args.format, ("cast",))
     if args.output is not None:  # before the run and its rendering, which can take a while
         writable(args.output, args.force, option="--output")
+        not_the_input(args.output, args.file, "scenario")
     scenario = load(args.file, args.variant)
     actors = None
     if args.actors is not None:

@@ -17,7 +17,7 @@ import os
 import re
 import sys
 
-from hvtui.atomic import writable
+from hvtui.atomic import not_the_input, writable
 from hvtui.errors import InputError, printable
 from hvtui.model.variants import VARIANTS
 
@@ -125,6 +125,7 @@ def main(args: argparse.Namespace) -> int:
     # take a while
     if args.save is not None:
         writable(args.save, args.force, option="--save")
+        not_the_input(args.save, args.file, "trace")
     report = check(
         args.file,
         args.skeleton,
