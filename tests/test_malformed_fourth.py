@@ -255,3 +255,46 @@ def test_an_output_onto_the_file_being_read_is_refused_even_with_force(command, 
     assert (tmp_path / name).read_bytes() == source.read_bytes()
     made = {name, out} if spelling in ("symlink", "hard-link") else {name}
     assert {p.name for p in tmp_path.iterdir()} == made  # and no temp file left
+
+
+# -- a suggestion in any case ------------------------------------------------------------
+# `--schedule CPU0,VMM` (the diagram's column names) and `VCPUS:` or `op: FLUSH` got no
+# "did you mean": the near names were compared case and all.
+
+HEAD = "name: t\nvcpus: 2\n"
+
+
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        (
+            "name: t\nVCPUS: 2\nactors: {}\n",
+            "2:1: VCPUS: unknown key 'VCPUS' (did you mean 'vcpus'?)",
+        ),
+        (
+            HEAD + "actors: {vcpu0: [{op: FLUSH}]}\n",
+            "3:23: actors.vcpu0[0].op: unknown op 'FLUSH' (did you mean 'flush'?)",
+        ),
+        (
+            HEAD + "variant: NO-SYNC\nactors: {}\n",
+            "3:10: variant: unknown variant 'NO-SYNC' (did you mean 'no-sync'?)",
+        ),
+        (
+            HEAD + "actors: {vmm: [{op: exit, vcpu: 1}]}\nschedule: [VMM]\n",
+            "4:12: schedule[0]: unknown actor 'VMM' (did you mean 'vmm'?)",
+        ),
+    ],
+    ids=["top-key", "op", "variant", "schedule"],
+)
+def test_a_name_in_the_wrong_case_gets_the_right_one_suggested(text, where, tmp_path):
+    path = scenario(tmp_path, text)
+    assert refused("run", path) == f"{path}:{where}"
+
+
+def test_a_command_line_schedule_in_the_diagrams_names_gets_the_actors_suggested():
+    assert refused("run", str(RACE), "--schedule", "VMM, CPU1") == (
+        "--schedule:1:1: schedule[0]: unknown actor 'VMM' (did you mean 'vmm'?)"
+    )
+    assert refused("run", str(RACE), "--schedule", "vmm CPU1") == (
+        "--schedule:1:5: schedule[1]: unknown actor 'CPU1' (did you mean 'vcpu1'?)"
+    )

@@ -602,8 +602,10 @@ def plain(value: object) -> object:
 def _close(value: object, choices) -> str | None:
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         return None
-    hint = difflib.get_close_matches(str(value)[:100], list(choices), n=1)
-    return hint[0] if hint else None
+    # in any case: VMM and CPU0 (the diagram's columns) are vmm and vcpu0, FLUSH is flush
+    lowered = {c.lower(): c for c in choices}
+    hint = difflib.get_close_matches(str(value)[:100].lower(), list(lowered), n=1)
+    return lowered[hint[0]] if hint else None
 
 
 def _vcpu_hint(name: object) -> str:
