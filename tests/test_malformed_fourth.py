@@ -298,3 +298,30 @@ def test_a_command_line_schedule_in_the_diagrams_names_gets_the_actors_suggested
     assert refused("run", str(RACE), "--schedule", "vmm CPU1") == (
         "--schedule:1:5: schedule[1]: unknown actor 'CPU1' (did you mean 'vcpu1'?)"
     )
+
+
+def test_a_trace_of_other_tracepoints_is_refused_not_found_consistent(tmp_path):
+    # `trace-cmd record -e sched` by mistake: "consistent: every event explained by a
+    # run of 0 steps", exit 0, as if the series' events had been checked
+    path = tmp_path / "t.report"
+    path.write_text(
+        "cpus=4\n"
+        "  <idle>-0     [001] 5012.100100: sched_switch: prev_comm=swapper/1 prev_pid=0\n"
+        "    bash-1234  [001] 5012.100200: sys_enter: NR 0 (0, 0, 0, 0, 0, 0)\n"
+        "    bash-1234  [001] 5012.100300: sys_enter: NR 1 (0, 0, 0, 0, 0, 0)\n"
+    )
+    assert refused("trace", str(path)) == (
+        f"{path}: none of its 3 event lines is one of the series' tracepoints (they are "
+        "sys_enter, sched_switch; expected kvm_hv_flush_tlb, kvm_hv_hypercall and the others "
+        "`hvtui trace --help` records)"
+    )
+
+
+def test_a_trace_with_one_line_of_the_series_is_checked(tmp_path):
+    path = tmp_path / "t.report"
+    path.write_text(
+        "  <idle>-0     [001] 5012.100100: sched_switch: prev_comm=swapper/1 prev_pid=0\n"
+        "  CPU 0/KVM-4821  [001] 5012.100161: kvm_entry:  vcpu 0, rip 0xfffff8034d2a1f43\n"
+    )
+    code, out, err = run_cli("trace", str(path))
+    assert code == 0 and "consistent: every event explained" in out, err

@@ -117,6 +117,7 @@ class Reader:
             raise InputError(
                 self.path, f"cannot read the trace: {(exc.strerror or str(exc)).lower()}"
             ) from None
+        read = 0  # lines of the series' tracepoints
         with f:
             self._text_or_refuse(f.read(4096))
             f.seek(0)
@@ -124,14 +125,27 @@ class Reader:
                 self.lines = number
                 record = self._record(number, raw.decode("utf-8", "replace").rstrip("\r\n"))
                 if record is not None:
+                    read += 1
                     yield record
+        # empty, or a file of something else: "consistent" would read as a verdict
+        # (a trace's headers with no event under them is a recording of nothing)
         if not self.events and not self.headers:
-            # empty, or a file of something else: "consistent" would read as a verdict
-            # (a trace's headers with no event under them is a recording of nothing)
             raise InputError(
                 self.path,
                 "no event line in the file (expected the text of trace-cmd report or of "
                 "tracefs trace: TASK-PID [CPU] TIMESTAMP: EVENT: FIELDS)",
+            )
+        if self.events and not read:  # the wrong events recorded: nothing to check
+            others = sorted(
+                (name for name in self.skipped if name != _NOT_AN_EVENT),
+                key=lambda name: (-self.skipped[name], name),
+            )
+            listed = ", ".join(others[:4]) + (", ..." if len(others) > 4 else "")
+            raise InputError(
+                self.path,
+                f"none of its {self.events:,} event lines is one of the series' tracepoints "
+                f"(they are {listed}; expected kvm_hv_flush_tlb, kvm_hv_hypercall and the "
+                "others `hvtui trace --help` records)",
             )
 
     def _text_or_refuse(self, head: bytes) -> None:
