@@ -325,3 +325,18 @@ def test_a_trace_with_one_line_of_the_series_is_checked(tmp_path):
     )
     code, out, err = run_cli("trace", str(path))
     assert code == 0 and "consistent: every event explained" in out, err
+
+
+@pytest.mark.parametrize("first", ["header", "event"])
+def test_a_byte_order_mark_before_a_trace_is_not_its_first_line(first, tmp_path):
+    # a Windows editor's BOM made `cpus=4` a line that is not an event, or became
+    # part of the first thread's name: "pid 4822 (\ufeff       CPU 1/KVM)"
+    text = TRACE.read_text()
+    if first == "event":
+        text = text.split("\n", 1)[1]
+    path = tmp_path / "t.report"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    code, out, err = run_cli("trace", str(path))
+    assert code == 0, err
+    assert "  skipped (not the series' tracepoints): kvm_fpu 1\n" in out
+    assert "  pid 4822 (CPU 1/KVM) is vcpu1: kvm_entry vcpu field\n" in out

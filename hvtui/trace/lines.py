@@ -123,7 +123,10 @@ class Reader:
             f.seek(0)
             for number, raw in enumerate(f, 1):
                 self.lines = number
-                record = self._record(number, raw.decode("utf-8", "replace").rstrip("\r\n"))
+                text = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if number == 1:  # a byte-order mark (a Windows editor's) is not the first comm
+                    text = text.removeprefix("\ufeff")
+                record = self._record(number, text)
                 if record is not None:
                     read += 1
                     yield record
