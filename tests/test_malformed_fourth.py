@@ -340,3 +340,36 @@ def test_a_byte_order_mark_before_a_trace_is_not_its_first_line(first, tmp_path)
     assert code == 0, err
     assert "  skipped (not the series' tracepoints): kvm_fpu 1\n" in out
     assert "  pid 4822 (CPU 1/KVM) is vcpu1: kvm_entry vcpu field\n" in out
+
+
+# -- a long thread name -------------------------------------------------------------------
+# A vmm:<name> of 60 characters made the diagram (and markdown, which holds
+# it) a ValueError traceback, "no diagram layout fits in 72 columns": the column's
+# heading alone was wider than its share. One of 3,000 (a `? ` key) made a proctype
+# name SPIN's scanner refuses.
+
+
+def long_thread(tmp_path, length: int) -> str:
+    name = "vmm:" + "t" * length
+    return scenario(
+        tmp_path,
+        HEAD + f'actors:\n  ? "{name}"\n  : [{{op: exit, vcpu: 1}}]\n'
+        "  vcpu0: [{op: flush, targets: [1]}]\n",
+    )
+
+
+@pytest.mark.parametrize("length", [60, 3000])
+@pytest.mark.parametrize("fmt", ["diagram", "markdown"])
+def test_a_long_thread_name_is_cut_in_its_column_heading(fmt, length, tmp_path):
+    code, out, err = run_cli("export", long_thread(tmp_path, length), "-f", fmt)
+    assert code == 0, err
+    heading = next(line for line in out.splitlines() if line.lstrip().startswith("CPU0"))
+    assert heading.split() == ["CPU0", "VMM:" + "t" * 17 + "...", "CPU1"]  # 73 // 3 wide
+    diagram = out.split("```text\n")[-1].split("```")[0]
+    assert max(len(line) for line in diagram.splitlines()) <= 80
+
+
+@spin
+def test_spin_checks_a_scenario_with_a_thread_name_of_3000_characters(tmp_path):
+    path = long_thread(tmp_path, 3000)
+    assert verdicts(path, "--engine", "spin") == verdicts(path)

@@ -22,6 +22,7 @@ and look for the next shortest counterexample.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from importlib.metadata import version
@@ -183,10 +184,17 @@ def _vector_bytes(engine: Engine, processes: int) -> int:
 def _ident(name: str) -> str:
     """An actor's name as a Promela identifier, one to one: vmm:a_b, vmm:a.b and
     vmm:a-b are three threads, which one `_` for each would make one proctype."""
-    return re.sub(r"[^A-Za-z0-9]", lambda m: _IDENT_ESCAPES[m.group()], name)
+    ident = re.sub(r"[^A-Za-z0-9]", lambda m: _IDENT_ESCAPES[m.group()], name)
+    if len(ident) <= _IDENT_MAX:
+        return ident
+    # a thread named at that length: its name's head and a digest, one character
+    # longer than any identifier kept whole, so it is no other actor's
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    return f"{ident[: _IDENT_MAX - 16]}_{digest}"
 
 
 _IDENT_ESCAPES = {":": "_", "_": "__", ".": "_d", "-": "_h"}  # what an actor name holds
+_IDENT_MAX = 200  # SPIN's scanner takes a name of about 2,000 characters, not 3,000
 
 
 def _comment(text: str) -> str:
