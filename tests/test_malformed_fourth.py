@@ -373,3 +373,32 @@ def test_a_long_thread_name_is_cut_in_its_column_heading(fmt, length, tmp_path):
 def test_spin_checks_a_scenario_with_a_thread_name_of_3000_characters(tmp_path):
     path = long_thread(tmp_path, 3000)
     assert verdicts(path, "--engine", "spin") == verdicts(path)
+
+
+# -- YAML's merge key ---------------------------------------------------------------------
+# `<<: {...}` (YAML 1.1's merge, which the 1.2 core schema has not) was an "unknown key
+# '<<'", as if nothing were merged; a quoted "<<" is a key like any other.
+
+
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        (HEAD + "actors: {}\n<<: {description: x}\n", "4:1: <<: YAML merge key << is"),
+        (
+            HEAD + "actors:\n  vmm:\n    - {<<: {op: run}, vcpu: 1}\n",
+            "5:8: actors.vmm[0].<<: YAML merge key << is",
+        ),
+    ],
+    ids=["top", "op"],
+)
+def test_a_merge_key_is_named_as_one(text, where, tmp_path):
+    path = scenario(tmp_path, text)
+    assert refused("run", path) == (
+        f"{path}:{where} not supported (expected the keys written out: a scenario never "
+        "repeats a subtree)"
+    )
+
+
+def test_a_quoted_merge_key_is_an_unknown_key(tmp_path):
+    path = scenario(tmp_path, HEAD + 'actors: {}\n"<<": 1\n')
+    assert refused("run", path).startswith(f"{path}:4:1: <<: unknown key '<<' (expected name,")

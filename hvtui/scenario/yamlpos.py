@@ -460,6 +460,15 @@ class _Builder:
                 f"{show_value(key)} as a mapping key (expected a key that is text or an integer)",
                 path,
             )
+        if key == "<<" and type(event) is ScalarEvent and event.implicit[0]:
+            # YAML 1.1's merge key, which the 1.2 core schema does not have: it would
+            # be refused as an unknown key, as if the mapping it merges were not there
+            raise self.fail(
+                event,
+                "YAML merge key << is not supported (expected the keys written out: "
+                "a scenario never repeats a subtree)",
+                join(path, key),
+            )
         if isinstance(key, Int) and key.bit_length() <= 64:
             # 0x1 and 1 are one key; a wider one keeps its text, since Python
             # cannot print an int past 4300 digits and no scenario key is one
