@@ -402,3 +402,24 @@ def test_a_merge_key_is_named_as_one(text, where, tmp_path):
 def test_a_quoted_merge_key_is_an_unknown_key(tmp_path):
     path = scenario(tmp_path, HEAD + 'actors: {}\n"<<": 1\n')
     assert refused("run", path).startswith(f"{path}:4:1: <<: unknown key '<<' (expected name,")
+
+
+# -- a byte-order mark is no column ----------------------------------------------------
+# The parser skips a leading BOM, so `name: 42` after one was at 1:7; a control
+# character or a bad byte on that line was put one column to the right, at 1:9 and
+# 1:11, as the check before the parser counted the BOM.
+
+
+@pytest.mark.parametrize(
+    "line, where",
+    [
+        (b"name: 42", "1:7: name: 42 is not a name"),
+        (b"name: t\x07", "1:8: character U+0007 is not allowed in YAML"),
+        (b"name: caf\xe9", "1:10: byte 0xe9 is not UTF-8"),
+    ],
+    ids=["parser", "control-character", "bad-byte"],
+)
+def test_a_byte_order_mark_does_not_move_the_columns_of_the_first_line(line, where, tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + line + b"\nvcpus: 2\nactors: {}\n")
+    assert refused("run", str(path)).startswith(f"{path}:{where} ")

@@ -209,15 +209,21 @@ def _wide_encoding(data: bytes) -> str | None:
     return None
 
 
+# the byte-order mark some editors start a UTF-8 file with: no column of the first line
+# (the parser skips it too), and not text
+_BOM = "\ufeff"
+
+
 def decode(data: bytes, file: str) -> str:
-    """UTF-8 bytes to text; a bad byte is named with its line and column."""
+    """UTF-8 bytes to text, without a byte-order mark; a bad byte is named with
+    its line and column."""
     wide = _wide_encoding(data)
     if wide:
         raise InputError(file, f"the file is {wide} (expected a UTF-8 text file)", 1, 1)
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix(_BOM)
     except UnicodeDecodeError as exc:
-        head = data[: exc.start].decode("utf-8", "replace")
+        head = data[: exc.start].decode("utf-8", "replace").removeprefix(_BOM)
         raise InputError(
             file,
             f"byte 0x{data[exc.start]:02x} is not UTF-8 (expected a UTF-8 text file)",
@@ -227,8 +233,7 @@ def decode(data: bytes, file: str) -> str:
 
 def load(text: bytes | str, file: str) -> object:
     """Parse one YAML document into PosDict / PosList / scalars."""
-    if isinstance(text, bytes):
-        text = decode(text, file)
+    text = decode(text, file) if isinstance(text, bytes) else text.removeprefix(_BOM)
     bad = _NOT_PRINTABLE.search(text)
     if bad:
         raise InputError(
