@@ -131,7 +131,12 @@ def generate(scenario) -> Model:
             actors.append((program.vcpus + i, name, _thread_steps(engine, i)))
     for a, name, _ in actors:
         if len(engine.ops[a]) > _MAX_OPS:
-            raise InputError(scenario.file, f"{name} has more than {_MAX_OPS} ops")
+            raise InputError(
+                scenario.file,
+                f"actors.{name}: {len(engine.ops[a]):,} ops (expected at most {_MAX_OPS} "
+                "for SPIN, whose model keeps an actor's op in a byte; hvtui's own engine, "
+                "without --engine spin, takes any number)",
+            )
     # One process per actor while SPIN has processes enough; past that one
     # scheduler process takes every actor's steps (its trail names d_steps,
     # not pids: Model.lines says whose each one is).
