@@ -423,3 +423,14 @@ def test_a_byte_order_mark_does_not_move_the_columns_of_the_first_line(line, whe
     path = tmp_path / "s.yaml"
     path.write_bytes(b"\xef\xbb\xbf" + line + b"\nvcpus: 2\nactors: {}\n")
     assert refused("run", str(path)).startswith(f"{path}:{where} ")
+
+
+@spin
+def test_check_with_spin_refuses_more_ops_than_its_model_holds_saying_what_was_expected(tmp_path):
+    # it read "vmm has more than 255 ops": no expectation, no way round it
+    ops = "".join("    - {op: exit, vcpu: 1}\n" for _ in range(300))
+    path = scenario(tmp_path, HEAD + "actors:\n  vmm:\n" + ops)
+    assert refused("check", path, "--engine", "spin") == (
+        f"{path}: actors.vmm: 300 ops (expected at most 255 for SPIN, whose model keeps an "
+        "actor's op in a byte; hvtui's own engine, without --engine spin, takes any number)"
+    )
