@@ -434,3 +434,20 @@ def test_check_with_spin_refuses_more_ops_than_its_model_holds_saying_what_was_e
         f"{path}: actors.vmm: 300 ops (expected at most 255 for SPIN, whose model keeps an "
         "actor's op in a byte; hvtui's own engine, without --engine spin, takes any number)"
     )
+
+
+# -- a terminal no screen holds -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", ["1001x40", "80x1001", "9999x9999"])
+@pytest.mark.parametrize("fmt", ["svg", "cast"])
+def test_a_size_larger_than_a_terminal_is_refused(fmt, size):
+    # 9999x9999 was drawn: two minutes for the cast's 200 frames, and 1.8 GB of it
+    assert refused("export", str(RACE), "-f", fmt, "--size", size) == (
+        f"--size: '{size}' is larger than a terminal (expected at most 1000x1000, e.g. 120x40)"
+    )
+
+
+def test_the_largest_terminal_is_drawn():
+    code, out, err = run_cli("export", str(RACE), "-f", "svg", "--size", "1000x1000")
+    assert code == 0 and out.startswith("<svg "), err
