@@ -451,3 +451,37 @@ def test_a_size_larger_than_a_terminal_is_refused(fmt, size):
 def test_the_largest_terminal_is_drawn():
     code, out, err = run_cli("export", str(RACE), "-f", "svg", "--size", "1000x1000")
     assert code == 0 and out.startswith("<svg "), err
+
+
+# -- an op id where an actor goes -----------------------------------------------------
+# `schedule: [kick, f]` (the ops, not who takes them) got the list of actors, with
+# nothing to say that each was an op id of one of them.
+
+OPS = HEAD + "actors:\n  vcpu0: [{id: f, op: flush}]\n  vmm: [{id: kick, op: exit, vcpu: 1}]\n"
+
+
+@pytest.mark.parametrize(
+    "tail, where",
+    [
+        (
+            "schedule: [kick, f]\n",
+            "6:12: schedule[0]: unknown actor 'kick' (that is an op id of vmm",
+        ),
+        (
+            "expect: {stuck: [f]}\n",
+            "6:18: expect.stuck[0]: unknown actor 'f' (that is an op id of vcpu0",
+        ),
+    ],
+    ids=["schedule", "stuck"],
+)
+def test_an_op_id_for_an_actor_names_the_actor_it_belongs_to(tail, where, tmp_path):
+    path = scenario(tmp_path, OPS + tail)
+    actor = where.rsplit(" ", 1)[1]
+    assert refused("run", path) == f"{path}:{where}: expected its actor, {actor})"
+
+
+def test_an_op_id_in_a_command_line_schedule_names_its_actor(tmp_path):
+    assert refused("run", scenario(tmp_path, OPS), "--schedule", "vmm f") == (
+        "--schedule:1:5: schedule[1]: unknown actor 'f' (that is an op id of vcpu0: expected "
+        "its actor, vcpu0)"
+    )
