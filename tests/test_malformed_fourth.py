@@ -485,3 +485,12 @@ def test_an_op_id_in_a_command_line_schedule_names_its_actor(tmp_path):
         "--schedule:1:5: schedule[1]: unknown actor 'f' (that is an op id of vcpu0: expected "
         "its actor, vcpu0)"
     )
+
+
+def test_a_mutex_holder_the_scenario_does_not_have_is_refused(tmp_path):
+    # `mutex: vmm:b` without a thread vmm:b was taken, and failed every run (exit 1)
+    path = scenario(tmp_path, OPS + 'expect: {final: {vcpu1: {mutex: "vmm:b"}}}\n')
+    assert refused("run", path) == (
+        f"{path}:6:33: expect.final.vcpu1.mutex: 'vmm:b' is not a mutex holder "
+        "(expected '' | KVM_RUN | vmm)"
+    )

@@ -579,8 +579,10 @@ class _Rules:
         if key == "mode":
             return self.choice(want, pos, path, MODES, "mode")
         if key == "mutex":
-            holders = ("", KVM_RUN, "vmm", "vmm:<name>")
-            if not isinstance(want, str) or not (want in holders[:2] or _VMM.match(want)):
+            # nobody, the vCPU's own KVM_RUN, or one of the scenario's VMM threads: a
+            # thread it does not have can never hold it
+            holders = ("", KVM_RUN, *(n for n in self.names if _VMM.match(n)))
+            if want not in holders:
                 raise self.fail(
                     pos,
                     path,
