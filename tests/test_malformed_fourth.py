@@ -494,3 +494,15 @@ def test_a_mutex_holder_the_scenario_does_not_have_is_refused(tmp_path):
         f"{path}:6:33: expect.final.vcpu1.mutex: 'vmm:b' is not a mutex holder "
         "(expected '' | KVM_RUN | vmm)"
     )
+
+
+def test_a_trace_file_name_with_an_escape_makes_a_scenario_that_loads(tmp_path):
+    # `trace --save` named the scenario after the file as it was: the saved file
+    # held an ESC in its name and description, and hvtui itself refused to run it
+    path = tmp_path / "a\x1bb\u202e.report"
+    path.write_bytes(TRACE.read_bytes())
+    code, _, err = run_cli("trace", str(path), "--save", str(tmp_path / "s.yaml"))
+    assert code == 0, err
+    code, out, err = run_cli("run", "-q", str(tmp_path / "s.yaml"))
+    assert (code, err) == (0, "")
+    assert out.startswith(f"trace-a\\x1bb\\u202e ({tmp_path}/s.yaml, variant posted, ")
