@@ -10,23 +10,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import ROOT, run_cli
-
-
-def refused(*args: str, **how) -> str:
-    code, out, err = run_cli(*args, **how)
-    assert (code, out) == (2, ""), err
-    assert "Traceback" not in err
-    assert len(err.splitlines()) == 1 and err.endswith("\n"), err
-    line = err.rstrip("\n")
-    assert line.isprintable(), repr(line)
-    return line
-
-
-def scenario(tmp_path, text: str, name: str = "s.yaml") -> str:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return str(path)
-
+from test_malformed_third import refused, scenario  # the one shape of a refusal
 
 # -- what a scenario says, shown as written ------------------------------------------
 # `run` printed its header through Rich markup: a name holding `[/]` ended in a
@@ -47,7 +31,8 @@ def test_run_shows_a_name_that_looks_like_markup_as_written(name, tmp_path):
 
 
 def test_run_shows_a_file_name_that_looks_like_markup_as_written(tmp_path):
-    path = scenario(tmp_path, "name: t\nvcpus: 2\nactors: {}\n", name="[red]x[bold].yaml")
+    path = tmp_path / "[red]x[bold].yaml"
+    path.write_text("name: t\nvcpus: 2\nactors: {}\n")
     code, out, err = run_cli("run", path)
     assert (code, err) == (0, ""), err
     assert out.splitlines()[0] == f"t ({path}, variant posted, 0 steps)"
@@ -97,7 +82,7 @@ def test_spin_checks_a_scenario_whose_names_are_awkward_in_promela(text, tmp_pat
 def test_the_promela_export_keeps_an_op_id_inside_its_comment(tmp_path):
     code, out, err = run_cli("export", scenario(tmp_path, COMMENT_CLOSERS), "-f", "promela")
     assert code == 0, err
-    assert " * hvtui " in out and ": scenario n * / x (s.yaml), variant posted\n" in out
+    assert " * hvtui " in out and ": scenario n * / x (bad.yaml), variant posted\n" in out
     for line in out.splitlines():  # a comment closes once, at the end of its line
         assert line.count("*/") <= 1 and (line.rstrip().endswith("*/") or "*/" not in line), line
 
@@ -506,3 +491,38 @@ def test_a_trace_file_name_with_an_escape_makes_a_scenario_that_loads(tmp_path):
     code, out, err = run_cli("run", "-q", str(tmp_path / "s.yaml"))
     assert (code, err) == (0, "")
     assert out.startswith(f"trace-a\\x1bb\\u202e ({tmp_path}/s.yaml, variant posted, ")
+
+
+# -- the workbench without a terminal -------------------------------------------------
+# `hvtui FILE < /dev/null` (a script, a CI job) drew the workbench on stderr and then
+# waited for a key that could never come, until killed; so did `trace --open`.
+
+NO_TERMINAL = (
+    "hvtui: the workbench needs a terminal, and stdin is not one (expected it run in a "
+    "terminal; hvtui run FILE replays a scenario without one)"
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[str(RACE)], [str(RACE), "--schedule", "vmm"], ["trace", str(TRACE), "--open"]],
+    ids=["workbench", "schedule", "trace-open"],
+)
+def test_the_workbench_without_a_terminal_is_refused_not_left_waiting(args):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "hvtui", *args],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", NO_TERMINAL + "\n")
+
+
+def test_a_bad_file_is_refused_first_without_a_terminal_too(tmp_path):
+    path = scenario(tmp_path, HEAD + "actors: []\n")
+    assert refused(path).startswith(f"{path}:3:9: actors: a list is not a mapping")

@@ -118,6 +118,10 @@ def main(args: argparse.Namespace) -> int:
             "not with --json (expected one of them: --json's stdout holds "
             "one JSON document, --open draws the workbench there)",
         )
+    if args.open:
+        from hvtui.cli.workbench import needs_a_terminal
+
+        needs_a_terminal()  # before the search, which can take a while
     if args.skeleton == "":  # an unset shell variable, not "no --with": the ops would be guessed
         raise InputError("--with", "an empty file name (expected a scenario file)")
     tolerance = parse_tolerance(args.tolerance)
