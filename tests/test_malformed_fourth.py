@@ -503,12 +503,8 @@ NO_TERMINAL = (
 )
 
 
-@pytest.mark.parametrize(
-    "args",
-    [[str(RACE)], [str(RACE), "--schedule", "vmm"], ["trace", str(TRACE), "--open"]],
-    ids=["workbench", "schedule", "trace-open"],
-)
-def test_the_workbench_without_a_terminal_is_refused_not_left_waiting(args):
+def without_terminal(*args: str) -> tuple[int, str, str]:
+    """`hvtui ARGS < /dev/null`: (exit code, stdout, stderr)."""
     import subprocess
     import sys
 
@@ -520,9 +516,26 @@ def test_the_workbench_without_a_terminal_is_refused_not_left_waiting(args):
         text=True,
         timeout=60,
     )
-    assert (done.returncode, done.stdout, done.stderr) == (2, "", NO_TERMINAL + "\n")
+    return done.returncode, done.stdout, done.stderr
 
 
-def test_a_bad_file_is_refused_first_without_a_terminal_too(tmp_path):
+@pytest.mark.parametrize(
+    "args",
+    [[str(RACE)], [str(RACE), "--schedule", "vmm"], ["trace", str(TRACE), "--open"]],
+    ids=["workbench", "schedule", "trace-open"],
+)
+def test_the_workbench_without_a_terminal_is_refused_not_left_waiting(args):
+    assert without_terminal(*args) == (2, "", NO_TERMINAL + "\n")
+
+
+def test_a_bad_file_or_schedule_is_refused_first_without_a_terminal_too(tmp_path):
     path = scenario(tmp_path, HEAD + "actors: []\n")
-    assert refused(path).startswith(f"{path}:3:9: actors: a list is not a mapping")
+    assert without_terminal(path) == (
+        2,
+        "",
+        f"{path}:3:9: actors: a list is not a mapping (expected actor: [ops] pairs)\n",
+    )
+    code, out, err = without_terminal(str(RACE), "--schedule", "vcpu1")
+    assert (code, out) == (2, "") and err.startswith(
+        "--schedule:1:1: schedule[0]: vcpu1 cannot take step 1: it has finished its ops"
+    )

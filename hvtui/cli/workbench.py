@@ -61,9 +61,9 @@ def needs_a_terminal() -> None:
 
 def main(args: argparse.Namespace) -> int:
     scenario = open_scenario(args)
-    needs_a_terminal()
     from hvtui.tui.app import WorkbenchApp  # Textual only once the input is known good
 
     app = WorkbenchApp(scenario)  # replays the schedule: an InputError here exits 2 too
+    needs_a_terminal()  # the input's own mistakes first
     app.run()
     return app.return_code or 0
