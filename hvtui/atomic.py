@@ -92,6 +92,18 @@ def writable(path: str, overwrite: bool, exists: str = EXISTS, option: str = "")
     os.unlink(probe)
 
 
+def not_the_input(path: str, source: str, what: str) -> None:
+    """Refuse an output that is the input file itself, however spelled (another
+    path, a link): `export s.yaml -o s.yaml --force` would replace the scenario
+    with its export, a typo for `-o s.md` costing what the user wrote."""
+    try:
+        same = os.path.samefile(path, source)
+    except OSError:  # either is missing (the output, usually) or unreadable: not the same
+        return
+    if same:
+        raise InputError(path, f"is the {what} being read (expected another file name to write)")
+
+
 def _temp_beside(path: str) -> tuple[int, str]:
     """mkstemp() in the directory of `path`: (its open fd, its name), or the InputError."""
     try:

@@ -266,9 +266,10 @@ def test_a_memory_limit_past_all_of_ram_is_refused(share):
 
 
 def test_a_vcpu_id_past_the_last_is_named_with_the_ids_there_are():
-    # it read "the trace names vCPU 4096 (expected at most 4096 vCPUs)"
+    # it read "the trace names vCPU 4096 (expected at most 4096 vCPUs)"; then it
+    # blamed the trace, where the --pid-map named it (test_malformed_fourth.py)
     assert refused("trace", str(TRACE), "--pid-map", "4821=4096") == (
-        f"{TRACE}: the trace names vCPU 4096 (expected vCPU ids 0..4095: a VM has at most "
+        "--pid-map:1:6: vCPU 4096 is out of range (expected vCPU ids 0..4095: a VM has at most "
         "4096 vCPUs)"
     )
 

@@ -45,7 +45,8 @@ CROSS_FIELD = {
     "hyperv-no-context-initial-guest",
     "hyperv-no-context-initial-inhibit",  # what initial.no_hyperv rules out elsewhere
     "unknown-schedule-actor",
-    "unknown-stuck-actor",  # actors the scenario has
+    "unknown-stuck-actor",
+    "unknown-final-mutex-thread",  # actors the scenario has
     "schedule-actor-finished",
     "schedule-actor-waits",
     "schedule-past-the-end",

@@ -12,7 +12,7 @@ import textwrap
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from hvtui.atomic import writable
+from hvtui.atomic import not_the_input, writable
 from hvtui.check.jobs import run as run_jobs
 from hvtui.check.limits import MEMORY_SHARE, format_size, parse_size, total_memory
 from hvtui.check.search import Options, Progress, Result, check
@@ -194,6 +194,8 @@ def main(args: argparse.Namespace) -> int:
         raise InputError("", "--property picks what --save writes: give --save OUT.yaml too")
     if args.save is not None:  # `--save ''` is refused, not taken for no --save
         writable(args.save, args.force, option="--save")
+        for path in args.files:
+            not_the_input(args.save, path, "scenario")
     jobs = _jobs(args.jobs)
     _engine_options(args)
     if args.engine == "spin":

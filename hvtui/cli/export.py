@@ -32,6 +32,9 @@ SIZED = ("svg", "cast")  # the formats that draw the workbench, at --size
 DEFAULT_SIZE = (120, 40)
 DEFAULT_FRAMES = 200  # hvtui.exports.cast.MAX_FRAMES, without importing it for --help
 _SIZE = re.compile(r"^([1-9][0-9]{0,3})x([1-9][0-9]{0,3})$")
+# a terminal on the largest screen has fewer columns and rows; 9999x9999 took two
+# minutes to draw 200 frames of and made a cast of 1.8 GB
+MAX_SIDE = 1000
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +55,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "-o", "--output", metavar="OUT", help="write to OUT (atomically) instead of stdout"
     )
     parser.add_argument("--force", action="store_true", help="replace OUT if it exists")
-    parser.add_argument("--size", metavar="WxH", help="svg, cast: terminal size (default 120x40)")
+    parser.add_argument(
+        "--size",
+        metavar="WxH",
+        help=f"svg, cast: terminal size (default 120x40, at most {MAX_SIDE}x{MAX_SIDE})",
+    )
     parser.add_argument("--variant", choices=sorted(VARIANTS), help="override the variant")
     parser.add_argument(
         "--actors",
@@ -89,7 +96,14 @@ def parse_size(text: str | None) -> tuple[int, int]:
     match = _SIZE.match(text)
     if not match:
         raise InputError("--size", f"'{text}' is not a terminal size (expected WxH, e.g. 120x40)")
-    return int(match.group(1)), int(match.group(2))
+    size = int(match.group(1)), int(match.group(2))
+    if max(size) > MAX_SIDE:
+        raise InputError(
+            "--size",
+            f"'{text}' is larger than a terminal (expected at most {MAX_SIDE}x{MAX_SIDE}, "
+            "e.g. 120x40)",
+        )
+    return size
 
 
 def parse_actors(text: str, names: list[str]) -> list[str]:
@@ -152,7 +166,7 @@ def _only(flag: str, given: bool, fmt: str, formats: tuple[str, ...]) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hvtui.atomic import writable
+    from hvtui.atomic import not_the_input, writable
     from hvtui.exports.output import write
     from hvtui.runs.runner import load, replay_to_end
 
@@ -163,6 +177,7 @@ def main(args: argparse.Namespace) -> int:
     _only("--max-frames", args.max_frames is not None, args.format, ("cast",))
     if args.output is not None:  # before the run and its rendering, which can take a while
         writable(args.output, args.force, option="--output")
+        not_the_input(args.output, args.file, "scenario")
     scenario = load(args.file, args.variant)
     actors = None
     if args.actors is not None:

@@ -116,14 +116,18 @@ def _start(path: str, args: argparse.Namespace):
 
 def print_text(scenario, session, expect: dict, quiet: bool = False, all_events=False) -> None:
     from rich.console import Console
+    from rich.text import Text
 
     from hvtui.runs.report import abridged, event_log, grid_table
 
-    console = Console(highlight=False, soft_wrap=True)
+    # what the user wrote (a name, a file name, an op id) is shown as written:
+    # `[/]` is no Rich markup to parse, `:smile:` no emoji code to replace
+    console = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
     console.print(
-        f"[bold]{scenario.name}[/] ({scenario.file}, variant {scenario.variant}, "
-        f"{session.pos} steps)",
-        markup=True,
+        Text.assemble(
+            (scenario.name, "bold"),
+            f" ({scenario.file}, variant {scenario.variant}, {session.pos} steps)",
+        )
     )
     first = session.first_violations()
     if not quiet:
@@ -132,18 +136,18 @@ def print_text(scenario, session, expect: dict, quiet: bool = False, all_events=
         for line in event_log(session, keep, "--all-events prints them"):
             console.file.write(line + "\n")
     for prop, step in first.items():
-        console.print(f"violated: {prop} at step {step}", markup=False)
+        console.print(f"violated: {prop} at step {step}")
     done = session.progress()
     if done:
         detail = done.detail if all_events else abridged(done.detail)
-        console.print(f"progress: {done.verdict} ({detail})", markup=False)
+        console.print(f"progress: {done.verdict} ({detail})")
     if expect["failed"]:
         for line in expect["failed"]:
-            console.print(f"FAILED {line}", markup=False)
+            console.print(f"FAILED {line}")
     elif expect["met"] is None:
-        console.print(_nothing_expected(scenario.expect), markup=False)
+        console.print(_nothing_expected(scenario.expect))
     else:
-        console.print("expect: met", markup=False)
+        console.print("expect: met")
 
 
 def _nothing_expected(expect) -> str:

@@ -17,7 +17,7 @@ import os
 import re
 import sys
 
-from hvtui.atomic import writable
+from hvtui.atomic import not_the_input, writable
 from hvtui.errors import InputError, printable
 from hvtui.model.variants import VARIANTS
 
@@ -87,7 +87,15 @@ def parse_tolerance(text: str) -> int:
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ns|us|ms|s)?\s*", text)
     if m is None:
         raise InputError(TOLERANCE, f"{text!r} is not a duration (expected e.g. 0, 5us, 2ms)", 1, 1)
-    return int(float(m.group(1)) * _UNITS[m.group(2) or "us"])
+    ns = float(m.group(1)) * _UNITS[m.group(2) or "us"]
+    if ns >= 2**64:  # or infinite, which int() refuses: longer than a trace's clock counts
+        raise InputError(
+            TOLERANCE,
+            f"{text!r} is longer than a trace can span (expected less than 2^64 ns, e.g. 5us)",
+            1,
+            1,
+        )
+    return int(ns)
 
 
 def parse_untraced(text: str | None) -> frozenset[str]:
@@ -110,6 +118,10 @@ def main(args: argparse.Namespace) -> int:
             "not with --json (expected one of them: --json's stdout holds "
             "one JSON document, --open draws the workbench there)",
         )
+    if args.open:
+        from hvtui.cli.workbench import needs_a_terminal
+
+        needs_a_terminal()  # before the search, which can take a while
     if args.skeleton == "":  # an unset shell variable, not "no --with": the ops would be guessed
         raise InputError("--with", "an empty file name (expected a scenario file)")
     tolerance = parse_tolerance(args.tolerance)
@@ -117,6 +129,7 @@ def main(args: argparse.Namespace) -> int:
     # take a while
     if args.save is not None:
         writable(args.save, args.force, option="--save")
+        not_the_input(args.save, args.file, "trace")
     report = check(
         args.file,
         args.skeleton,

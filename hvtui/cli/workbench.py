@@ -8,8 +8,11 @@ on stderr and exit 2, never a half-drawn screen.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from dataclasses import replace
 
+from hvtui.errors import InputError
 from hvtui.model.variants import VARIANTS
 from hvtui.scenario import load as scenarios
 
@@ -43,10 +46,24 @@ def open_scenario(args: argparse.Namespace) -> scenarios.Scenario:
     return scenario
 
 
+def needs_a_terminal() -> None:
+    """Refuse to start the workbench where it could never be used: with stdin not
+    a terminal (a script, a CI job, `< /dev/null`) it would draw and then wait
+    forever for a key. textual-serve's sessions have a browser for one."""
+    if os.environ.get("TEXTUAL_DRIVER") or sys.stdin is not None and sys.stdin.isatty():
+        return
+    raise InputError(
+        "",
+        "the workbench needs a terminal, and stdin is not one (expected it run in a "
+        "terminal; hvtui run FILE replays a scenario without one)",
+    )
+
+
 def main(args: argparse.Namespace) -> int:
     scenario = open_scenario(args)
     from hvtui.tui.app import WorkbenchApp  # Textual only once the input is known good
 
     app = WorkbenchApp(scenario)  # replays the schedule: an InputError here exits 2 too
+    needs_a_terminal()  # the input's own mistakes first
     app.run()
     return app.return_code or 0

@@ -273,7 +273,12 @@ def _table(session: Session, rows: list[Row], own: list[str], order, width: int)
     where = [column[r.actors[0]] for r in rows]
     bars = _bars(session, rows, {a: i for i, a in enumerate(own) if a.startswith("vcpu")})
     gutter = len(str(rows[-1].time)) + 2
-    widths = _widths(names, cells, where, bars, width - gutter - GAP * (len(names) - 1))
+    room = width - gutter - GAP * (len(names) - 1)
+    if sum(max(MIN_COLUMN, len(n)) for n in names) > room:
+        # a heading wider than a column can be (a long vmm:<name>) is cut to its share
+        share = room // len(names)
+        names = [n if len(n) <= share else n[: share - 3] + "..." for n in names]
+    widths = _widths(names, cells, where, bars, room)
     xs = [gutter + sum(widths[:i]) + GAP * i for i in range(len(names))]
 
     out = [

@@ -22,6 +22,7 @@ and look for the next shortest counterexample.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from importlib.metadata import version
@@ -130,7 +131,12 @@ def generate(scenario) -> Model:
             actors.append((program.vcpus + i, name, _thread_steps(engine, i)))
     for a, name, _ in actors:
         if len(engine.ops[a]) > _MAX_OPS:
-            raise InputError(scenario.file, f"{name} has more than {_MAX_OPS} ops")
+            raise InputError(
+                scenario.file,
+                f"actors.{name}: {len(engine.ops[a]):,} ops (expected at most {_MAX_OPS} "
+                "for SPIN, whose model keeps an actor's op in a byte; hvtui's own engine, "
+                "without --engine spin, takes any number)",
+            )
     # One process per actor while SPIN has processes enough; past that one
     # scheduler process takes every actor's steps (its trail names d_steps,
     # not pids: Model.lines says whose each one is).
@@ -181,7 +187,25 @@ def _vector_bytes(engine: Engine, processes: int) -> int:
 
 
 def _ident(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", name)
+    """An actor's name as a Promela identifier, one to one: vmm:a_b, vmm:a.b and
+    vmm:a-b are three threads, which one `_` for each would make one proctype."""
+    ident = re.sub(r"[^A-Za-z0-9]", lambda m: _IDENT_ESCAPES[m.group()], name)
+    if len(ident) <= _IDENT_MAX:
+        return ident
+    # a thread named at that length: its name's head and a digest, one character
+    # longer than any identifier kept whole, so it is no other actor's
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    return f"{ident[: _IDENT_MAX - 16]}_{digest}"
+
+
+_IDENT_ESCAPES = {":": "_", "_": "__", ".": "_d", "-": "_h"}  # what an actor name holds
+_IDENT_MAX = 200  # SPIN's scanner takes a name of about 2,000 characters, not 3,000
+
+
+def _comment(text: str) -> str:
+    """What the user wrote (a name, an op id), fit to go inside a C comment: a `*/`
+    in it would end the comment and make the rest of the line Promela."""
+    return text.replace("*/", "* /")
 
 
 def _header(scenario, names: list[str]) -> str:
@@ -190,7 +214,7 @@ def _header(scenario, names: list[str]) -> str:
     props_ = ", ".join(f"{n}={p}" for n, p in enumerate(props.PROPERTIES))
     return (
         "/*\n"
-        f" * hvtui {version('hvtui')}: scenario {scenario.name} "
+        f" * hvtui {version('hvtui')}: scenario {_comment(scenario.name)} "
         f"({os.path.basename(scenario.file)}), variant {scenario.variant}\n"
         " * The KVM_HYPERV_SET_TLB_FLUSH_INHIBIT series (7 patches); its steps come from\n"
         f' * patches {", ".join(p + "/7" for p in patches)} (5/7 "KVM: x86: Implement '
@@ -364,7 +388,7 @@ def _d_step(engine: Engine, d: StepDef, binding: dict, at: str, op=None) -> str:
             cond = f"{unless} || ({cond})"
         body.append(f"if :: ON({_num(prop)}) -> assert({cond}) :: else fi")
     text = f"d_step {{ {guard} -> {'; '.join(body)} }}"
-    what = d.kind if op is None else f"{d.kind} ({op.id})"
+    what = d.kind if op is None else f"{d.kind} ({_comment(op.id)})"
     return _expand(_bind(text, binding, op), engine.n) + f"  /* {what} */"
 
 

@@ -160,8 +160,7 @@ def with_schedule(scenario: Scenario, schedule: tuple[str, ...]) -> Scenario:
             line, col = positions[i] if i < len(positions) else (None, None)
             raise InputError(
                 source or scenario.file,
-                f"unknown actor {show_value(name)} "
-                f"({actor_hint(name, scenario.program.actor_names())})",
+                f"unknown actor {show_value(name)} ({actor_hint(name, scenario.program)})",
                 line,
                 col,
                 f"schedule[{i}]",

@@ -94,6 +94,7 @@ class _Rules:
         self.file = file
         self.vcpus = 0
         self.names: list[str] = []  # every actor, in round-robin order
+        self.program: Program | None = None  # once the actors are read
         self.known: set[str] = set()
         self.no_hyperv: frozenset[int] = frozenset()  # initial.no_hyperv, once read
 
@@ -198,7 +199,7 @@ class _Rules:
             )
         if value not in self.known:
             raise self.fail(
-                pos, path, f"unknown actor {show_value(value)} ({actor_hint(value, self.names)})"
+                pos, path, f"unknown actor {show_value(value)} ({actor_hint(value, self.program)})"
             )
         return value
 
@@ -236,7 +237,9 @@ class _Rules:
             variant = self.choice(top["variant"], v["variant"], "variant", VARIANTS, "variant")
         inhibit, modes = self.initial(top.get("initial"), v.get("initial"))
         vcpu_ops, threads = self.actors(top["actors"], v["actors"])
-        program = Program(self.vcpus, vcpu_ops, threads, inhibit, modes, self.no_hyperv)
+        program = self.program = Program(
+            self.vcpus, vcpu_ops, threads, inhibit, modes, self.no_hyperv
+        )
         self.names = program.actor_names()
         self.known = set(self.names)
         schedule, schedule_pos = self.schedule(top.get("schedule"), v.get("schedule"))
@@ -576,8 +579,10 @@ class _Rules:
         if key == "mode":
             return self.choice(want, pos, path, MODES, "mode")
         if key == "mutex":
-            holders = ("", KVM_RUN, "vmm", "vmm:<name>")
-            if not isinstance(want, str) or not (want in holders[:2] or _VMM.match(want)):
+            # nobody, the vCPU's own KVM_RUN, or one of the scenario's VMM threads: a
+            # thread it does not have can never hold it
+            holders = ("", KVM_RUN, *(n for n in self.names if _VMM.match(n)))
+            if want not in holders:
                 raise self.fail(
                     pos,
                     path,
@@ -602,8 +607,10 @@ def plain(value: object) -> object:
 def _close(value: object, choices) -> str | None:
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         return None
-    hint = difflib.get_close_matches(str(value)[:100], list(choices), n=1)
-    return hint[0] if hint else None
+    # in any case: VMM and CPU0 (the diagram's columns) are vmm and vcpu0, FLUSH is flush
+    lowered = {c.lower(): c for c in choices}
+    hint = difflib.get_close_matches(str(value)[:100].lower(), list(lowered), n=1)
+    return lowered[hint[0]] if hint else None
 
 
 def _vcpu_hint(name: object) -> str:
@@ -614,11 +621,17 @@ def _vcpu_hint(name: object) -> str:
     return f"did you mean 'vcpu{int(name)}'? "
 
 
-def actor_hint(item: object, names: list[str]) -> str:
-    """What to say after `unknown actor X`: the vCPUs' range, a near name, or the list."""
-    vcpus = sum(1 for n in names if n.startswith("vcpu"))
+def actor_hint(item: object, program: Program) -> str:
+    """What to say after `unknown actor X`: whose op X is, the vCPUs' range, a near
+    name, or the list."""
+    names = program.actor_names()
+    vcpus = program.vcpus
     if isinstance(item, str) and item.startswith("vcpu") and _ACTOR.match(item):
         return f"the scenario has {vcpus} vCPUs: vcpu0..vcpu{vcpus - 1}"
+    owners = [(f"vcpu{c}", ops) for c, ops in enumerate(program.vcpu_ops)]
+    for actor, ops in owners + list(program.threads):
+        if any(op.id == item for op in ops):  # a schedule of op ids, not of who steps
+            return f"that is an op id of {actor}: expected its actor, {actor}"
     hint = _close(item, names)
     if hint:
         return f"did you mean '{hint}'?"

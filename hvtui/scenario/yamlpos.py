@@ -173,9 +173,12 @@ def show_value(value: object, limit: int = 40) -> str:
             text = repr(value)
         except ValueError:  # an int past Python's 4300-digit conversion limit
             text = f"a {value.bit_length()}-bit integer"
-    if len(text) > limit:
-        text = f"{text[: limit - 10]}... ({len(text)} characters)"
-    return text
+    return show_unquoted(text, limit)
+
+
+def show_unquoted(text: str, limit: int = 40) -> str:
+    """Text as it is, unquoted (a number as written), cut short: 999... (5000 characters)."""
+    return text if len(text) <= limit else f"{text[: limit - 10]}... ({len(text)} characters)"
 
 
 def short_path(path: str, limit: int = 80) -> str:
@@ -206,15 +209,21 @@ def _wide_encoding(data: bytes) -> str | None:
     return None
 
 
+# the byte-order mark some editors start a UTF-8 file with: no column of the first line
+# (the parser skips it too), and not text
+_BOM = "\ufeff"
+
+
 def decode(data: bytes, file: str) -> str:
-    """UTF-8 bytes to text; a bad byte is named with its line and column."""
+    """UTF-8 bytes to text, without a byte-order mark; a bad byte is named with
+    its line and column."""
     wide = _wide_encoding(data)
     if wide:
         raise InputError(file, f"the file is {wide} (expected a UTF-8 text file)", 1, 1)
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix(_BOM)
     except UnicodeDecodeError as exc:
-        head = data[: exc.start].decode("utf-8", "replace")
+        head = data[: exc.start].decode("utf-8", "replace").removeprefix(_BOM)
         raise InputError(
             file,
             f"byte 0x{data[exc.start]:02x} is not UTF-8 (expected a UTF-8 text file)",
@@ -224,8 +233,7 @@ def decode(data: bytes, file: str) -> str:
 
 def load(text: bytes | str, file: str) -> object:
     """Parse one YAML document into PosDict / PosList / scalars."""
-    if isinstance(text, bytes):
-        text = decode(text, file)
+    text = decode(text, file) if isinstance(text, bytes) else text.removeprefix(_BOM)
     bad = _NOT_PRINTABLE.search(text)
     if bad:
         raise InputError(
@@ -456,6 +464,15 @@ class _Builder:
                 event,
                 f"{show_value(key)} as a mapping key (expected a key that is text or an integer)",
                 path,
+            )
+        if key == "<<" and type(event) is ScalarEvent and event.implicit[0]:
+            # YAML 1.1's merge key, which the 1.2 core schema does not have: it would
+            # be refused as an unknown key, as if the mapping it merges were not there
+            raise self.fail(
+                event,
+                "YAML merge key << is not supported (expected the keys written out: "
+                "a scenario never repeats a subtree)",
+                join(path, key),
             )
         if isinstance(key, Int) and key.bit_length() <= 64:
             # 0x1 and 1 are one key; a wider one keeps its text, since Python

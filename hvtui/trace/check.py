@@ -146,11 +146,14 @@ def check(
             break
     assert best is not None
     cand, result = best
-    base = os.path.splitext(os.path.basename(path))[0]
+    # the file's name as the scenario's (escaped: a name with an ESC or a line break
+    # would make a scenario file the loader refuses)
+    shown = printable(os.path.basename(path))
+    base = os.path.splitext(shown)[0]
     scenario = scenarios.Scenario(
         file=path,
         name=skeleton.name if skeleton else f"trace-{base}",
-        description=f"Built by hvtui trace from {os.path.basename(path)}; the schedule is "
+        description=f"Built by hvtui trace from {shown}; the schedule is "
         + ("the run that prints it." if result.consistent else "the longest prefix explained."),
         vcpus=cand.program.vcpus,
         variant=name,

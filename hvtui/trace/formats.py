@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from hvtui.model.state import MAX_VCPUS
+
 FLUSH = "kvm_hv_flush_tlb"
 FLUSH_EX = "kvm_hv_flush_tlb_ex"
 HYPERCALL = "kvm_hv_hypercall"
@@ -105,8 +107,34 @@ EXPECTED = {
 }
 
 
+class NoSuchVcpu(ValueError):
+    """A line in its format that names a vCPU no VM has: `field` says which
+    number ("vcpu", "waiting on"), `at` where it starts in the stripped fields."""
+
+    def __init__(self, field: str, text: str, at: int):
+        super().__init__(text)
+        self.field, self.text, self.at = field, text, at
+
+
+def bounded(digits: str, most: int) -> int | None:
+    """A decimal number as written, or None if it is past `most` (which is told
+    from its length first: past 4300 digits int() refuses to read it)."""
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > len(str(most)) or int(digits) > most:
+        return None
+    return int(digits)
+
+
+def _vcpu(m: re.Match, group: int, field: str = "vcpu") -> int:
+    vcpu = bounded(m.group(group), MAX_VCPUS - 1)
+    if vcpu is None:
+        raise NoSuchVcpu(field, m.group(group), m.start(group))
+    return vcpu
+
+
 def parse(name: str, body: str) -> Fields | None:
-    """The fields of a known event's line; None if the line is not in its format."""
+    """The fields of a known event's line; None if the line is not in its format.
+    A vCPU id past the last a VM can have raises NoSuchVcpu."""
     m = _PARSERS[name].match(body.strip())  # a tab after the name, as `unexpand` leaves it
     if m is None:
         return None
@@ -120,12 +148,12 @@ def parse(name: str, body: str) -> Fields | None:
     if name == DONE:
         return Fields(result=int(g[0], 16))
     if name in (ENTRY, EXIT):
-        return Fields(vcpu=int(g[0]) if g[0] is not None else -1)
+        return Fields(vcpu=_vcpu(m, 1) if g[0] is not None else -1)
     if name == USEREXIT:
         return Fields(text=g[0])
     if name == SUSPEND:
-        return Fields(vcpu=int(g[0]), other=int(g[1]))
-    return Fields(vcpu=int(g[0]))
+        return Fields(vcpu=_vcpu(m, 1), other=_vcpu(m, 2, "waiting on"))
+    return Fields(vcpu=_vcpu(m, 1))
 
 
 # -- what a flush names -------------------------------------------------------------

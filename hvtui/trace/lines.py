@@ -25,7 +25,8 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from hvtui.errors import InputError, regular_file
-from hvtui.scenario.yamlpos import show_value
+from hvtui.model.state import MAX_VCPUS
+from hvtui.scenario.yamlpos import show_unquoted, show_value
 from hvtui.trace import formats
 
 TRACE_DAT_MAGIC = b"\x17\x08\x44tracing"
@@ -46,6 +47,20 @@ _NOT_AN_EVENT = "(not an event line)"
 # how much of a malformed line the error quotes: a line of every field of the
 # longest format fits, a file whose lines end in CR alone (one 2 MB "line") does not
 _SHOWN = 200
+INT_MAX = 2**31 - 1  # a C int, as pid_t and the CPU number are
+_U64_MAX = 2**64 - 1
+# the numbers before the event, as the kernel keeps them: (what, the largest, as said)
+_CONTEXT = {
+    "pid": ("PID", INT_MAX, f"0..{INT_MAX}, a pid_t"),
+    "cpu": ("CPU", INT_MAX, f"0..{INT_MAX}, an int"),
+    # nanoseconds, or the ticks of a counter clock, in a u64
+    "ts": (
+        "timestamp",
+        _U64_MAX,
+        f"at most {_U64_MAX // 10**9}.{_U64_MAX % 10**9:09d} seconds, or a counter of at "
+        f"most {_U64_MAX}",
+    ),
+}
 
 _RECORD = re.compile(
     r"\s*(?P<comm>.*?)-(?P<pid>\d+)\s+"
@@ -102,21 +117,38 @@ class Reader:
             raise InputError(
                 self.path, f"cannot read the trace: {(exc.strerror or str(exc)).lower()}"
             ) from None
+        read = 0  # lines of the series' tracepoints
         with f:
             self._text_or_refuse(f.read(4096))
             f.seek(0)
             for number, raw in enumerate(f, 1):
                 self.lines = number
-                record = self._record(number, raw.decode("utf-8", "replace").rstrip("\r\n"))
+                text = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if number == 1:  # a byte-order mark (a Windows editor's) is not the first comm
+                    text = text.removeprefix("\ufeff")
+                record = self._record(number, text)
                 if record is not None:
+                    read += 1
                     yield record
+        # empty, or a file of something else: "consistent" would read as a verdict
+        # (a trace's headers with no event under them is a recording of nothing)
         if not self.events and not self.headers:
-            # empty, or a file of something else: "consistent" would read as a verdict
-            # (a trace's headers with no event under them is a recording of nothing)
             raise InputError(
                 self.path,
                 "no event line in the file (expected the text of trace-cmd report or of "
                 "tracefs trace: TASK-PID [CPU] TIMESTAMP: EVENT: FIELDS)",
+            )
+        if self.events and not read:  # the wrong events recorded: nothing to check
+            others = sorted(
+                (name for name in self.skipped if name != _NOT_AN_EVENT),
+                key=lambda name: (-self.skipped[name], name),
+            )
+            listed = ", ".join(others[:4]) + (", ..." if len(others) > 4 else "")
+            raise InputError(
+                self.path,
+                f"none of its {self.events:,} event lines is one of the series' tracepoints "
+                f"(they are {listed}; expected kvm_hv_flush_tlb, kvm_hv_hypercall and the "
+                "others `hvtui trace --help` records)",
             )
 
     def _text_or_refuse(self, head: bytes) -> None:
@@ -141,7 +173,17 @@ class Reader:
         if name not in formats.KNOWN:
             self.skipped[name] = self.skipped.get(name, 0) + 1
             return None
-        fields = formats.parse(name, m.group("body"))
+        body = m.group("body")
+        try:
+            fields = formats.parse(name, body)
+        except formats.NoSuchVcpu as exc:
+            raise InputError(
+                self.path,
+                f"{name}: {exc.field} {show_unquoted(exc.text)} is out of range "
+                f"(expected vCPU ids 0..{MAX_VCPUS - 1}: a VM has at most {MAX_VCPUS} vCPUs)",
+                number,
+                m.start("body") + len(body) - len(body.lstrip()) + exc.at + 1,
+            ) from None
         if fields is None:
             raise InputError(
                 self.path,
@@ -153,12 +195,31 @@ class Reader:
         return Record(
             number,
             m.group("comm").strip(),
-            int(m.group("pid")),
-            int(m.group("cpu")),
-            _nanoseconds(m.group("ts")),
+            self._number(m, "pid", number),
+            self._number(m, "cpu", number),
+            self._number(m, "ts", number),
             name,
             fields,
         )
+
+    def _number(self, m: re.Match, group: str, number: int) -> int:
+        """A number of the line's context (a timestamp's seconds.fraction read as
+        nanoseconds), refused past what the kernel can print there (_CONTEXT):
+        no kernel printed that line (and past 4300 digits Python refuses to read it)."""
+        name, most, expected = _CONTEXT[group]
+        text = m.group(group)
+        secs, _, frac = text.partition(".")
+        value = formats.bounded(secs, most)
+        if value is not None and frac:
+            value = value * 10**9 + int((frac + "0" * 9)[:9])
+        if value is None or value > most:
+            raise InputError(
+                self.path,
+                f"{name} {show_unquoted(text)} is out of range (expected {expected})",
+                number,
+                m.start(group) + 1,
+            )
+        return value
 
     def _header(self, number: int, text: str) -> None:
         """A line that is not an event: a header, or a malformed event line."""
@@ -184,10 +245,3 @@ class Reader:
                     1,
                 )
         self.skipped[_NOT_AN_EVENT] = self.skipped.get(_NOT_AN_EVENT, 0) + 1
-
-
-def _nanoseconds(ts: str) -> int:
-    secs, _, frac = ts.partition(".")
-    if not frac:
-        return int(secs)
-    return int(secs) * 1_000_000_000 + int((frac + "000000000")[:9])

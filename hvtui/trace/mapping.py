@@ -18,6 +18,10 @@ import re
 from typing import NamedTuple
 
 from hvtui.errors import InputError
+from hvtui.model.state import MAX_VCPUS
+from hvtui.scenario.yamlpos import show_unquoted
+from hvtui.trace.formats import bounded
+from hvtui.trace.lines import INT_MAX
 
 _QEMU_THREAD = re.compile(r"^CPU (\d+)/KVM$")
 PID_MAP = "--pid-map"
@@ -41,7 +45,7 @@ def parse_id_map(text: str | None, option: str = PID_MAP) -> dict[int, int]:
             raise InputError(
                 option, f"{item!r} is not {what}=VCPU (expected e.g. {example})", 1, col
             )
-        key = int(pair.group(1))
+        key = _number(pair, 1, what, option, col)
         if key in first:  # the later one would silently win
             raise InputError(
                 option,
@@ -51,8 +55,31 @@ def parse_id_map(text: str | None, option: str = PID_MAP) -> dict[int, int]:
                 col,
             )
         first[key] = col
-        out[key] = int(pair.group(2))
+        out[key] = _number(pair, 2, "vCPU", option, col)
     return out
+
+
+# what each number of a map can be: (the largest, what was expected)
+_RANGES = {
+    "PID": (INT_MAX, f"0..{INT_MAX}, a pid_t"),
+    # kvm_hv_set_msr() refuses an HV_X64_MSR_VP_INDEX of KVM_MAX_VCPUS or more
+    "VP": (MAX_VCPUS - 1, f"VP indexes 0..{MAX_VCPUS - 1}"),
+    "vCPU": (MAX_VCPUS - 1, f"vCPU ids 0..{MAX_VCPUS - 1}: a VM has at most {MAX_VCPUS} vCPUs"),
+}
+
+
+def _number(pair: re.Match, group: int, what: str, option: str, col: int) -> int:
+    """One side of PID=VCPU (or VP=VCPU), which starts at column `col`, within _RANGES."""
+    most, expected = _RANGES[what]
+    value = bounded(pair.group(group), most)
+    if value is None:
+        raise InputError(
+            option,
+            f"{what} {show_unquoted(pair.group(group))} is out of range (expected {expected})",
+            1,
+            col + pair.start(group),
+        )
+    return value
 
 
 class Mapper:
