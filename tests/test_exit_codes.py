@@ -91,6 +91,15 @@ def test_run_exits_1_for_each_final_field_that_differs(tmp_path, run, vcpu, fiel
     assert "expect: met" not in out
 
 
+def test_a_failed_final_field_reads_as_the_file_writes_it(tmp_path, run):
+    # the values were Python's: "expected True, got False" for `suspended: true`
+    expect = "  final:\n    vcpu0: {suspended: true, mode: user}\n"
+    code, out = run(write(tmp_path, BASIC_BODY, expect))
+    assert code == 1
+    assert "FAILED expect.final.vcpu0.suspended: expected true, got false\n" in out
+    assert "FAILED expect.final.vcpu0.mode: expected 'user', got 'guest'\n" in out
+
+
 def test_run_checks_every_final_field_not_only_the_first(tmp_path, run):
     # the first field of each vCPU is right, the last one wrong
     expect = "  final:\n    vcpu1: {inhibit: false, mode: guest, flushes: 7}\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hvtui.model.properties import PROGRESS, VIOLATED
 from hvtui.model.session import Session
 from hvtui.scenario.load import Expect
+from hvtui.scenario.yamlpos import show_value
 
 
 def vcpu_view(session: Session, c: int, state=None) -> dict[str, object]:
@@ -63,7 +64,8 @@ def failures(session: Session, expect: Expect) -> list[str]:
         view = vcpu_view(session, c)
         for key, want in fields:
             if view[key] != want:
-                out.append(f"expect.final.vcpu{c}.{key}: expected {want!r}, got {view[key]!r}")
+                wrong = f"expected {show_value(want)}, got {show_value(view[key])}"
+                out.append(f"expect.final.vcpu{c}.{key}: {wrong}")
     if expect.progress is not None:
         got = session.progress()
         verdict = got.verdict if got else "pending"
