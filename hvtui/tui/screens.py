@@ -120,13 +120,18 @@ class NumberScreen(Dialog):
             yield Label("", classes="error", id="problem")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if not event.value.strip():
+        problem = self.query_one("#problem", Label)
+        try:
+            value = int(event.value)
+        except ValueError:  # empty, or a lone "-"
+            problem.update("type a number (escape closes)")
             return
-        value = max(0, int(event.value))
-        if self._maximum is not None and value > self._maximum:
-            self.query_one("#problem", Label).update(f"at most {self._maximum}")
-            return
-        self.dismiss(value)
+        if value < 0:
+            problem.update("at least 0")
+        elif self._maximum is not None and value > self._maximum:
+            problem.update(f"at most {self._maximum}")
+        else:
+            self.dismiss(value)
 
 
 def jump_screen(pos: int, recorded: int) -> NumberScreen:

@@ -271,3 +271,27 @@ async def test_the_palette_chooses_the_selected_vcpus_thread_at_4096_vcpus():
         await pilot.press("right_square_bracket")
         await pilot.pause()
         assert any(x.startswith("▶     1 vcpu2000 ") for x in screen_lines(app))
+
+
+async def test_the_jump_dialog_says_what_it_takes_instead_of_guessing():
+    """`g -5` went quietly to step 0, a lone `-` ended the app in a ValueError, and
+    enter on an empty field did nothing; each now says what it takes and stays open."""
+    from test_workbench_qa import dialog_text
+
+    async with opened(WorkbenchApp(demo(), recover=False), (120, 40)) as pilot:
+        await pilot.press("right_square_bracket", "right_square_bracket", "g", "minus", "5")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "at least 0" in dialog_text(pilot.app)
+        for _ in range(2):
+            await pilot.press("backspace")
+        await pilot.press("minus", "enter")
+        await pilot.pause()
+        assert "type a number (escape closes)" in dialog_text(pilot.app)
+        await pilot.press("backspace", "enter")
+        await pilot.pause()
+        assert "type a number (escape closes)" in dialog_text(pilot.app)
+        assert "step 2/17" in screen_lines(pilot.app)[0]
+        await pilot.press("1", "2", "enter")
+        await pilot.pause()
+        assert "step 12/17" in screen_lines(pilot.app)[0]
