@@ -62,6 +62,7 @@ from hvtui.view import recovery
 from hvtui.view.bankmap import CELLS, HALVES, ZOOM_NAMES, ZOOMS, fitting_zoom, layout
 from hvtui.view.bench import Bench, Refused, run_length
 from hvtui.view.glyphs import LEGEND, STATES
+from hvtui.view.words import n_steps
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -718,7 +719,9 @@ class WorkbenchApp(App):
         self.bench.mark_saved()
         if not self.bench.unsaved():
             recovery.discard(self.bench.origin.file)
-        self.notify(f"saved {path}: {len(scenario.schedule)} steps; `hvtui run {path}` replays it")
+        self.notify(
+            f"saved {path}: {n_steps(len(scenario.schedule))}; `hvtui run {path}` replays it"
+        )
         self.changed()
         if then is not None:
             then()
@@ -838,7 +841,7 @@ class WorkbenchApp(App):
 
     def action_branches(self) -> None:
         rows = [
-            (b.name, f"{b.variant}, {len(b.trace)} steps, left at {b.pos}: {b.why}")
+            (b.name, f"{b.variant}, {n_steps(len(b.trace))}, left at {b.pos}: {b.why}")
             for b in self.bench.branches
         ]
         self.push_screen(BranchScreen(rows), self._branch_chosen)
@@ -950,7 +953,7 @@ class WorkbenchApp(App):
         self._stop()
         replayed = self.bench.load_trace(scenario.program, scenario.variant, schedule)
         self.notify(
-            f"counterexample for {prop}: {len(schedule)} steps, at step 0 (] steps, e runs)",
+            f"counterexample for {prop}: {n_steps(len(schedule))}, at step 0 (] steps, e runs)",
             severity=_severity(replayed.why),
         )
         self.changed()

@@ -19,6 +19,7 @@ from hvtui.model.variants import VARIANTS
 from hvtui.tui.bindings import BINDINGS, palette_name
 from hvtui.view.glyphs import STATES
 from hvtui.view.library import scenario_files
+from hvtui.view.words import n_steps
 
 if TYPE_CHECKING:
     from hvtui.tui.app import WorkbenchApp
@@ -57,7 +58,8 @@ def action_commands(app: WorkbenchApp) -> Iterable[SystemCommand]:
     for branch in app.bench.branches:
         yield SystemCommand(
             f"branch: switch to {branch.name}",
-            f"{len(branch.trace)} steps under {branch.variant}, left at {branch.pos}: {branch.why}",
+            f"{n_steps(len(branch.trace))} under {branch.variant}, "
+            f"left at {branch.pos}: {branch.why}",
             partial(app._branch_chosen, ("switch", branch.name)),
         )
         yield SystemCommand(
@@ -74,7 +76,7 @@ def action_commands(app: WorkbenchApp) -> Iterable[SystemCommand]:
     for prop, steps in app.counterexamples():
         yield SystemCommand(
             f"check: load the counterexample for {prop}",
-            f"{steps} steps, opened at step 0 to step through",
+            f"{n_steps(steps)}, opened at step 0 to step through",
             partial(app.load_counterexample, prop),
         )
 

@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 from hvtui.model.variants import VARIANTS
 from hvtui.scenario.value import Scenario
 from hvtui.tui.bindings import BINDINGS, shown_keys
+from hvtui.view.words import n_steps
 
 DIALOG_CSS = """
 Dialog { align: center middle; }
@@ -136,7 +137,8 @@ class NumberScreen(Dialog):
 
 def jump_screen(pos: int, recorded: int) -> NumberScreen:
     """Steps past the recorded ones are taken round robin."""
-    hint = f"step 0..{recorded} is recorded (now at {pos}); further ones are stepped"
+    recorded_ones = f"steps 0..{recorded} are" if recorded else "step 0 is"
+    hint = f"{recorded_ones} recorded (now at {pos}); further ones are stepped"
     return NumberScreen("Jump to step", hint)
 
 
@@ -202,7 +204,7 @@ def reload_screen(added: int) -> ChoiceScreen:
 
 def recover_screen(path: str, steps: int) -> ChoiceScreen:
     question = (
-        f"A session of this scenario ended without a save ({steps} steps recorded); "
+        f"A session of this scenario ended without a save ({n_steps(steps)} recorded); "
         f"it was kept in {path}. Recover it?"
     )
     return ChoiceScreen(
@@ -278,7 +280,7 @@ class SaveAsScreen(Dialog):
         with Vertical():
             # the schedule is what the file records; its name may count the whole run
             yield Label(
-                f"Save the session as a scenario file: a schedule of {self._steps} steps, "
+                f"Save the session as a scenario file: a schedule of {n_steps(self._steps)}, "
                 "then round robin to the end, as `hvtui run` replays it"
             )
             yield Input(value=self._suggestion, id="path")
@@ -364,7 +366,7 @@ class VerdictScreen(Dialog):
         table: DataTable = DataTable(cursor_type="row", zebra_stripes=True, id="verdicts")
         table.add_columns("property", "verdict", "counterexample")
         for prop, verdict, steps in self._rows:
-            example = f"{steps} steps: enter to load" if steps is not None else ""
+            example = f"{n_steps(steps)}: enter to load" if steps is not None else ""
             table.add_row(prop, verdict, example, key=prop)
         with Vertical():
             yield Label(self._summary)

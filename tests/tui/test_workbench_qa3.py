@@ -295,3 +295,22 @@ async def test_the_jump_dialog_says_what_it_takes_instead_of_guessing():
         await pilot.press("1", "2", "enter")
         await pilot.pause()
         assert "step 12/17" in screen_lines(pilot.app)[0]
+
+
+async def test_one_step_reads_as_one_step():
+    """The save dialog offered "a schedule of 1 steps", the jump dialog read
+    "step 0..10 is recorded"."""
+    from test_workbench_qa import dialog_text
+
+    two = "name: two\nvcpus: 2\nactors:\n  vmm: [{id: k, op: exit, vcpu: 1}]\n"
+    async with opened(app_on(two, recover=False), (120, 40)) as pilot:
+        await pilot.press("g")
+        await pilot.pause()
+        assert "step 0 is recorded (now at 0)" in dialog_text(pilot.app)
+        await pilot.press("escape", "a", "right_square_bracket", "s")
+        await pilot.pause()
+        assert "a schedule of 1 step," in dialog_text(pilot.app)
+    async with opened(WorkbenchApp(demo(), recover=False), (120, 40)) as pilot:
+        await pilot.press("right_square_bracket", "g")
+        await pilot.pause()
+        assert "steps 0..10 are recorded (now at 1)" in dialog_text(pilot.app)
