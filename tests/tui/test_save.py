@@ -139,7 +139,7 @@ async def test_a_saved_session_names_and_describes_itself_and_run_and_check_veri
         await pilot.pause()
         path = tmp_path / "reviewer-race-no-flush-while-inhibited-at-17.yaml"
         assert suggested == str(path)  # a generated name, in a folder the dialog shows
-        assert f"saved {path}: 1 steps" in toasts(app)
+        assert f"saved {path}: 1 step;" in toasts(app)
         assert "unsaved" not in widget_text(app.query_one(TitleBar))
     saved = load(str(path))
     # the author's description first, then what this run shows
