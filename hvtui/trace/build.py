@@ -558,8 +558,7 @@ def _vcpu_count(s: Scan, owner: list[int], skeleton: Program | None, vp, mapping
     if n > MAX_VCPUS:
         raise InputError(
             s.path,
-            f"the trace names vCPU {top} (expected vCPU ids 0..{MAX_VCPUS - 1}: "
-            f"a VM has at most {MAX_VCPUS} vCPUs)",
+            f"the trace names vCPU {top} (expected {lines.VCPU_IDS})",
         )
     return n
 

@@ -48,10 +48,13 @@ _NOT_AN_EVENT = "(not an event line)"
 # longest format fits, a file whose lines end in CR alone (one 2 MB "line") does not
 _SHOWN = 200
 INT_MAX = 2**31 - 1  # a C int, as pid_t and the CPU number are
+# what a trace's ids can be, as every refusal of one says it
+PIDS = f"0..{INT_MAX}, a pid_t"
+VCPU_IDS = f"vCPU ids 0..{MAX_VCPUS - 1}: a VM has at most {MAX_VCPUS} vCPUs"
 _U64_MAX = 2**64 - 1
 # the numbers before the event, as the kernel keeps them: (what, the largest, as said)
 _CONTEXT = {
-    "pid": ("PID", INT_MAX, f"0..{INT_MAX}, a pid_t"),
+    "pid": ("PID", INT_MAX, PIDS),
     "cpu": ("CPU", INT_MAX, f"0..{INT_MAX}, an int"),
     # nanoseconds, or the ticks of a counter clock, in a u64
     "ts": (
@@ -180,7 +183,7 @@ class Reader:
             raise InputError(
                 self.path,
                 f"{name}: {exc.field} {show_unquoted(exc.text)} is out of range "
-                f"(expected vCPU ids 0..{MAX_VCPUS - 1}: a VM has at most {MAX_VCPUS} vCPUs)",
+                f"(expected {VCPU_IDS})",
                 number,
                 m.start("body") + len(body) - len(body.lstrip()) + exc.at + 1,
             ) from None

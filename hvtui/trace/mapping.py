@@ -21,7 +21,7 @@ from hvtui.errors import InputError
 from hvtui.model.state import MAX_VCPUS
 from hvtui.scenario.yamlpos import show_unquoted
 from hvtui.trace.formats import bounded
-from hvtui.trace.lines import INT_MAX
+from hvtui.trace.lines import INT_MAX, PIDS, VCPU_IDS
 
 _QEMU_THREAD = re.compile(r"^CPU (\d+)/KVM$")
 PID_MAP = "--pid-map"
@@ -61,10 +61,10 @@ def parse_id_map(text: str | None, option: str = PID_MAP) -> dict[int, int]:
 
 # what each number of a map can be: (the largest, what was expected)
 _RANGES = {
-    "PID": (INT_MAX, f"0..{INT_MAX}, a pid_t"),
+    "PID": (INT_MAX, PIDS),
     # kvm_hv_set_msr() refuses an HV_X64_MSR_VP_INDEX of KVM_MAX_VCPUS or more
     "VP": (MAX_VCPUS - 1, f"VP indexes 0..{MAX_VCPUS - 1}"),
-    "vCPU": (MAX_VCPUS - 1, f"vCPU ids 0..{MAX_VCPUS - 1}: a VM has at most {MAX_VCPUS} vCPUs"),
+    "vCPU": (MAX_VCPUS - 1, VCPU_IDS),
 }
 
 
